@@ -1,0 +1,528 @@
+/*
+ * binding.c: Node-API glue. Turns JavaScript numbers into the calls of mm.h
+ * and owns the lifetime of each mapping ("region") and of every ArrayBuffer
+ * handed out over it ("view").
+ *
+ * Nothing here validates user input: src/ does that before calling in. The
+ * checks that remain are the invariants that keep memory safe even if the
+ * TypeScript layer had a bug: no view or system call ever reaches outside a
+ * live mapping.
+ *
+ * Results: a number >= 0 is success, a negative number is -errno (named in
+ * src/errors.ts).
+ */
+#ifndef NAPI_VERSION
+#define NAPI_VERSION 8
+#endif
+#define _GNU_SOURCE
+#include <node_api.h>
+
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+
+#include "mm.h"
+
+/* ------------------------------------------------------------------------ */
+/* Regions and views                                                        */
+
+typedef struct view view;
+
+/*
+ * One mapping. Invariants:
+ * - while addr != NULL, [addr, addr+length) is mapped and readable;
+ * - every live ArrayBuffer over the region is on `views`, and each holds one
+ *   of `refs` (the JavaScript handle holds one more);
+ * - the memory is unmapped (and fd closed) exactly once: by mm_unmap_region,
+ *   which JavaScript calls on close(), or when refs drops to 0;
+ * - while busy > 0 a thread-pool job is using [addr, addr+length): neither
+ *   unmap nor remap may happen; unmap is deferred (closing = 1).
+ */
+typedef struct region {
+  uint8_t *addr;
+  size_t length;
+  int fd; /* owned descriptor, or -1 */
+  int prot;
+  int flags;
+  int64_t offset;
+  uint32_t refs;
+  uint32_t busy;
+  int closing;
+  view *views;
+} region;
+
+enum { VIEW_CREATING, VIEW_LIVE, VIEW_ORPHAN };
+
+struct view {
+  region *owner;
+  int state; /* VIEW_CREATING until js_view has linked it into owner->views */
+  napi_ref ref; /* weak: does not keep the ArrayBuffer alive */
+  view *prev, *next;
+};
+
+static void region_release_memory(region *r) {
+  if (r->addr != NULL) {
+    mm_unmap(r->addr, r->length);
+    r->addr = NULL;
+  }
+  if (r->fd >= 0) {
+    mm_close(r->fd);
+    r->fd = -1;
+  }
+}
+
+static void region_maybe_free(region *r) {
+  if (r->refs == 0 && r->busy == 0) {
+    region_release_memory(r);
+    free(r);
+  }
+}
+
+/* Detach every ArrayBuffer handed out over r: afterwards none can reach it. */
+static void region_detach_views(napi_env env, region *r) {
+  for (view *v = r->views; v != NULL; v = v->next) {
+    napi_value ab;
+    bool detached = true;
+    if (napi_get_reference_value(env, v->ref, &ab) == napi_ok && ab != NULL &&
+        napi_is_detached_arraybuffer(env, ab, &detached) == napi_ok && !detached) {
+      napi_detach_arraybuffer(env, ab);
+    }
+  }
+}
+
+static void view_finalize(napi_env env, void *data, void *hint) {
+  (void)data;
+  view *v = hint;
+  region *r = v->owner;
+  /* Some runtimes call the finalizer synchronously when creating the
+   * ArrayBuffer fails; js_view then still owns v and frees it. */
+  if (v->state == VIEW_CREATING) return;
+  if (v->state == VIEW_ORPHAN) {
+    free(v);
+    return;
+  }
+  if (v->prev) v->prev->next = v->next; else r->views = v->next;
+  if (v->next) v->next->prev = v->prev;
+  napi_delete_reference(env, v->ref);
+  free(v);
+  r->refs--;
+  region_maybe_free(r);
+}
+
+static void handle_finalize(napi_env env, void *data, void *hint) {
+  (void)env; (void)hint;
+  region *r = data;
+  r->refs--;
+  region_maybe_free(r);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Argument helpers (types are guaranteed by src/binding.ts)                */
+
+#define MAX_ARGS 6
+#define GET_ARGS(n)                                                              \
+  size_t argc = n;                                                               \
+  napi_value argv[MAX_ARGS];                                                     \
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return NULL
+
+static double num(napi_env env, napi_value v) {
+  double d = 0;
+  napi_get_value_double(env, v, &d);
+  return d;
+}
+
+static int32_t i32(napi_env env, napi_value v) {
+  int32_t i = 0;
+  napi_get_value_int32(env, v, &i);
+  return i;
+}
+
+static napi_value ret_int(napi_env env, int64_t n) {
+  napi_value v;
+  napi_create_int64(env, n, &v);
+  return v;
+}
+
+static region *get_region(napi_env env, napi_value v) {
+  napi_valuetype t;
+  void *p = NULL;
+  if (napi_typeof(env, v, &t) != napi_ok || t != napi_external) return NULL;
+  if (napi_get_value_external(env, v, &p) != napi_ok) return NULL;
+  return p;
+}
+
+/* True when [start, start+length) lies inside the live mapping. */
+static int in_bounds(const region *r, double start, double length) {
+  return r != NULL && r->addr != NULL && start >= 0 && length >= 0 &&
+         start + length <= (double)r->length;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Descriptors                                                              */
+
+/* fstat(fd, out: Float64Array(2)) -> 0 | -errno; out = [size, isRegular] */
+static napi_value js_fstat(napi_env env, napi_callback_info info) {
+  GET_ARGS(2);
+  double *out = NULL;
+  size_t len = 0;
+  napi_typedarray_type type;
+  if (napi_get_typedarray_info(env, argv[1], &type, &len, (void **)&out, NULL, NULL) != napi_ok ||
+      type != napi_float64_array || len < 2)
+    return ret_int(env, -EINVAL);
+  int64_t size = 0;
+  int regular = 0;
+  int r = mm_fstat(i32(env, argv[0]), &size, &regular);
+  if (r == 0) {
+    out[0] = (double)size;
+    out[1] = regular;
+  }
+  return ret_int(env, r);
+}
+
+static napi_value js_dup(napi_env env, napi_callback_info info) {
+  GET_ARGS(1);
+  return ret_int(env, mm_dup(i32(env, argv[0])));
+}
+
+static napi_value js_close(napi_env env, napi_callback_info info) {
+  GET_ARGS(1);
+  return ret_int(env, mm_close(i32(env, argv[0])));
+}
+
+static napi_value js_truncate(napi_env env, napi_callback_info info) {
+  GET_ARGS(2);
+  return ret_int(env, mm_truncate(i32(env, argv[0]), (int64_t)num(env, argv[1])));
+}
+
+static napi_value js_memfd(napi_env env, napi_callback_info info) {
+  GET_ARGS(1);
+  return ret_int(env, mm_memfd((int64_t)num(env, argv[0])));
+}
+
+/* ------------------------------------------------------------------------ */
+/* Mappings                                                                 */
+
+/* map(fd, length, prot, flags, offset, ownedFd) -> handle | -errno.
+ * On success the region owns ownedFd (closed with the mapping); on failure
+ * the caller still owns it. */
+static napi_value js_map(napi_env env, napi_callback_info info) {
+  GET_ARGS(6);
+  double length = num(env, argv[1]);
+  if (!(length > 0) || length > (double)SIZE_MAX) return ret_int(env, -EINVAL);
+  region *r = calloc(1, sizeof *r);
+  if (r == NULL) return ret_int(env, -ENOMEM);
+  r->length = (size_t)length;
+  r->prot = i32(env, argv[2]);
+  r->flags = i32(env, argv[3]);
+  r->offset = (int64_t)num(env, argv[4]);
+  void *addr = NULL;
+  int rc = mm_map(r->length, r->prot, r->flags, i32(env, argv[0]), r->offset, &addr);
+  if (rc != 0) {
+    free(r);
+    return ret_int(env, rc);
+  }
+  r->addr = addr;
+  r->fd = i32(env, argv[5]);
+  napi_value handle;
+  if (napi_create_external(env, r, handle_finalize, NULL, &handle) != napi_ok) {
+    r->fd = -1; /* the caller keeps ownership on failure */
+    mm_unmap(addr, r->length);
+    free(r);
+    return ret_int(env, -ENOMEM);
+  }
+  r->refs = 1;
+  return handle;
+}
+
+/* view(handle, start, length) -> ArrayBuffer | null (the runtime refused an
+ * external ArrayBuffer) | -errno. Zero-copy: the ArrayBuffer is the mapped
+ * memory itself, detached by unmap/remap. */
+static napi_value js_view(napi_env env, napi_callback_info info) {
+  GET_ARGS(3);
+  region *r = get_region(env, argv[0]);
+  double start = num(env, argv[1]), length = num(env, argv[2]);
+  if (r == NULL || r->addr == NULL || r->closing) return ret_int(env, -EBADF);
+  if (!in_bounds(r, start, length)) return ret_int(env, -ERANGE);
+  view *v = calloc(1, sizeof *v);
+  if (v == NULL) return ret_int(env, -ENOMEM);
+  v->owner = r;
+  v->state = VIEW_CREATING;
+  napi_value ab;
+  /* Sound: [addr+start, addr+start+length) is inside the live mapping
+   * (in_bounds), and the ArrayBuffer is detached before that changes. */
+  if (napi_create_external_arraybuffer(env, r->addr + (size_t)start, (size_t)length,
+                                       view_finalize, v, &ab) != napi_ok) {
+    free(v);
+    bool pending = false;
+    napi_is_exception_pending(env, &pending);
+    if (pending) {
+      napi_value ignored;
+      napi_get_and_clear_last_exception(env, &ignored);
+    }
+    napi_value null;
+    napi_get_null(env, &null);
+    return null;
+  }
+  if (napi_create_reference(env, ab, 0, &v->ref) != napi_ok) {
+    /* Without a reference the view could not be detached: never hand it out.
+     * Its finalizer, whenever it runs, frees v and nothing else. */
+    v->state = VIEW_ORPHAN;
+    napi_detach_arraybuffer(env, ab);
+    return ret_int(env, -ENOMEM);
+  }
+  v->state = VIEW_LIVE;
+  v->next = r->views;
+  if (r->views) r->views->prev = v;
+  r->views = v;
+  r->refs++;
+  return ab;
+}
+
+/* unmap(handle) -> 0: detaches every view, unmaps, closes the owned fd.
+ * If a thread-pool job is using the memory, the unmap happens when it ends. */
+static napi_value js_unmap(napi_env env, napi_callback_info info) {
+  GET_ARGS(1);
+  region *r = get_region(env, argv[0]);
+  if (r == NULL) return ret_int(env, -EBADF);
+  region_detach_views(env, r);
+  if (r->busy > 0) r->closing = 1;
+  else region_release_memory(r);
+  return ret_int(env, 0);
+}
+
+/* remap(handle, newLength, portable) -> 0 | -errno. Detaches every view
+ * first; on failure the mapping is unchanged. */
+static napi_value js_remap(napi_env env, napi_callback_info info) {
+  GET_ARGS(3);
+  region *r = get_region(env, argv[0]);
+  double length = num(env, argv[1]);
+  bool portable = false;
+  napi_get_value_bool(env, argv[2], &portable);
+  if (r == NULL || r->addr == NULL || r->closing) return ret_int(env, -EBADF);
+  if (r->busy > 0) return ret_int(env, -EBUSY);
+  if (!(length > 0) || length > (double)SIZE_MAX) return ret_int(env, -EINVAL);
+  region_detach_views(env, r);
+  void *addr = NULL;
+  int rc = mm_remap(r->addr, r->length, (size_t)length, r->prot, r->flags, r->fd, r->offset,
+                    portable, &addr);
+  if (rc != 0) return ret_int(env, rc);
+  r->addr = addr;
+  r->length = (size_t)length;
+  return ret_int(env, 0);
+}
+
+/* sync(handle, start, length, flags) -> 0 | -errno */
+static napi_value js_sync(napi_env env, napi_callback_info info) {
+  GET_ARGS(4);
+  region *r = get_region(env, argv[0]);
+  double start = num(env, argv[1]), length = num(env, argv[2]);
+  if (r == NULL || r->addr == NULL || r->closing) return ret_int(env, -EBADF);
+  if (!in_bounds(r, start, length)) return ret_int(env, -ERANGE);
+  return ret_int(env, mm_sync(r->addr + (size_t)start, (size_t)length, i32(env, argv[3])));
+}
+
+/* advise(handle, start, length, advice) -> 0 | -errno */
+static napi_value js_advise(napi_env env, napi_callback_info info) {
+  GET_ARGS(4);
+  region *r = get_region(env, argv[0]);
+  double start = num(env, argv[1]), length = num(env, argv[2]);
+  if (r == NULL || r->addr == NULL || r->closing) return ret_int(env, -EBADF);
+  if (!in_bounds(r, start, length)) return ret_int(env, -ERANGE);
+  return ret_int(env, mm_advise(r->addr + (size_t)start, (size_t)length, i32(env, argv[3])));
+}
+
+/* syncAsync(handle, start, length, flags) -> Promise<0 | -errno>; msync runs
+ * on the thread pool. */
+typedef struct {
+  region *r;
+  size_t start, length;
+  int flags, result;
+  napi_deferred deferred;
+  napi_async_work work;
+} sync_job;
+
+static void sync_execute(napi_env env, void *data) {
+  (void)env;
+  sync_job *j = data;
+  /* Sound: busy > 0 keeps the range mapped until sync_complete. */
+  j->result = mm_sync(j->r->addr + j->start, j->length, j->flags);
+}
+
+static void sync_complete(napi_env env, napi_status status, void *data) {
+  sync_job *j = data;
+  region *r = j->r;
+  napi_value result = ret_int(env, status == napi_ok ? j->result : -ECANCELED);
+  napi_resolve_deferred(env, j->deferred, result);
+  napi_delete_async_work(env, j->work);
+  free(j);
+  r->busy--;
+  if (r->busy == 0 && r->closing) region_release_memory(r);
+  region_maybe_free(r);
+}
+
+static napi_value js_sync_async(napi_env env, napi_callback_info info) {
+  GET_ARGS(4);
+  region *r = get_region(env, argv[0]);
+  double start = num(env, argv[1]), length = num(env, argv[2]);
+  napi_value promise;
+  napi_deferred deferred;
+  if (napi_create_promise(env, &deferred, &promise) != napi_ok) return NULL;
+  int early = 0;
+  sync_job *j = NULL;
+  napi_value name;
+  if (r == NULL || r->addr == NULL || r->closing) early = -EBADF;
+  else if (!in_bounds(r, start, length)) early = -ERANGE;
+  else if ((j = calloc(1, sizeof *j)) == NULL) early = -ENOMEM;
+  if (early == 0) {
+    j->r = r;
+    j->start = (size_t)start;
+    j->length = (size_t)length;
+    j->flags = i32(env, argv[3]);
+    j->deferred = deferred;
+    napi_create_string_utf8(env, "memmap:msync", NAPI_AUTO_LENGTH, &name);
+    if (napi_create_async_work(env, NULL, name, sync_execute, sync_complete, j, &j->work) !=
+        napi_ok) {
+      free(j);
+      early = -ENOMEM;
+    } else if (napi_queue_async_work(env, j->work) != napi_ok) {
+      napi_delete_async_work(env, j->work);
+      free(j);
+      early = -ENOMEM;
+    } else {
+      r->busy++;
+    }
+  }
+  if (early != 0) napi_resolve_deferred(env, deferred, ret_int(env, early));
+  return promise;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Constants: every name the platform defines, as CPython exposes them.     */
+
+typedef struct {
+  const char *name;
+  int64_t value;
+} constant;
+
+#define C(x) {#x, (int64_t)(x)}
+static const constant constants[] = {
+    C(PROT_READ), C(PROT_WRITE), C(PROT_EXEC),
+    C(MAP_SHARED), C(MAP_PRIVATE),
+#ifdef MAP_ANONYMOUS
+    C(MAP_ANONYMOUS),
+#endif
+#ifdef MAP_ANON
+    C(MAP_ANON),
+#endif
+#ifdef MAP_DENYWRITE
+    C(MAP_DENYWRITE),
+#endif
+#ifdef MAP_EXECUTABLE
+    C(MAP_EXECUTABLE),
+#endif
+#ifdef MAP_POPULATE
+    C(MAP_POPULATE),
+#endif
+#ifdef MAP_STACK
+    C(MAP_STACK),
+#endif
+#ifdef MAP_32BIT
+    C(MAP_32BIT),
+#endif
+#ifdef MAP_NORESERVE
+    C(MAP_NORESERVE),
+#endif
+#ifdef MAP_NOCACHE
+    C(MAP_NOCACHE),
+#endif
+#ifdef MAP_JIT
+    C(MAP_JIT),
+#endif
+#ifdef MAP_HASSEMAPHORE
+    C(MAP_HASSEMAPHORE),
+#endif
+#ifdef MAP_NOEXTEND
+    C(MAP_NOEXTEND),
+#endif
+#ifdef MADV_NORMAL
+    C(MADV_NORMAL), C(MADV_RANDOM), C(MADV_SEQUENTIAL), C(MADV_WILLNEED), C(MADV_DONTNEED),
+#endif
+#ifdef MADV_FREE
+    C(MADV_FREE),
+#endif
+#ifdef MADV_REMOVE
+    C(MADV_REMOVE),
+#endif
+#ifdef MADV_DONTFORK
+    C(MADV_DONTFORK),
+#endif
+#ifdef MADV_DOFORK
+    C(MADV_DOFORK),
+#endif
+#ifdef MADV_HWPOISON
+    C(MADV_HWPOISON),
+#endif
+#ifdef MADV_MERGEABLE
+    C(MADV_MERGEABLE),
+#endif
+#ifdef MADV_UNMERGEABLE
+    C(MADV_UNMERGEABLE),
+#endif
+#ifdef MADV_HUGEPAGE
+    C(MADV_HUGEPAGE),
+#endif
+#ifdef MADV_NOHUGEPAGE
+    C(MADV_NOHUGEPAGE),
+#endif
+#ifdef MADV_DONTDUMP
+    C(MADV_DONTDUMP),
+#endif
+#ifdef MADV_DODUMP
+    C(MADV_DODUMP),
+#endif
+#ifdef MADV_FREE_REUSABLE
+    C(MADV_FREE_REUSABLE),
+#endif
+#ifdef MADV_FREE_REUSE
+    C(MADV_FREE_REUSE),
+#endif
+    C(MS_SYNC), C(MS_ASYNC), C(MS_INVALIDATE),
+};
+#undef C
+
+static napi_value make_constants(napi_env env) {
+  napi_value obj;
+  napi_create_object(env, &obj);
+  for (size_t i = 0; i < sizeof constants / sizeof constants[0]; i++)
+    napi_set_named_property(env, obj, constants[i].name, ret_int(env, constants[i].value));
+  long page = mm_pagesize();
+  napi_set_named_property(env, obj, "PAGESIZE", ret_int(env, page));
+  /* On POSIX systems the offset granularity is the page size. */
+  napi_set_named_property(env, obj, "ALLOCATIONGRANULARITY", ret_int(env, page));
+  return obj;
+}
+
+/* ------------------------------------------------------------------------ */
+
+NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
+  const struct {
+    const char *name;
+    napi_callback fn;
+  } fns[] = {
+      {"fstat", js_fstat},   {"dup", js_dup},       {"close", js_close},
+      {"truncate", js_truncate}, {"memfd", js_memfd}, {"map", js_map},
+      {"view", js_view},     {"unmap", js_unmap},   {"remap", js_remap},
+      {"sync", js_sync},     {"syncAsync", js_sync_async}, {"advise", js_advise},
+  };
+  for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {
+    napi_value f;
+    napi_create_function(env, fns[i].name, NAPI_AUTO_LENGTH, fns[i].fn, NULL, &f);
+    napi_set_named_property(env, exports, fns[i].name, f);
+  }
+  napi_set_named_property(env, exports, "constants", make_constants(env));
+  napi_value has;
+  napi_get_boolean(env, mm_has_mremap() != 0, &has);
+  napi_set_named_property(env, exports, "hasMremap", has);
+  return exports;
+}

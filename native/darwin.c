@@ -1,0 +1,36 @@
+/*
+ * darwin.c: the macOS parts of mm.h. There is no mremap(2): mm_remap takes
+ * the portable path of posix.c (tested on Linux by forcing it). There is no
+ * memfd_create(2): a POSIX shared-memory object is created and unlinked at
+ * once, which leaves an anonymous descriptor in the same way.
+ */
+#include "mm.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+int mm__has_mremap(void) { return 0; }
+
+int mm__remap_native(void *addr, size_t old_length, size_t new_length, void **out) {
+  (void)addr; (void)old_length; (void)new_length; (void)out;
+  return -ENOTSUP;
+}
+
+int mm__memfd(void) {
+  char name[64];
+  for (int attempt = 0; attempt < 16; attempt++) {
+    snprintf(name, sizeof name, "/memmap.%d.%d", (int)getpid(), attempt);
+    int fd = shm_open(name, O_RDWR | O_CREAT | O_EXCL, 0600);
+    if (fd >= 0) {
+      shm_unlink(name);
+      int flags = fcntl(fd, F_GETFD);
+      if (flags >= 0) fcntl(fd, F_SETFD, flags | FD_CLOEXEC);
+      return fd;
+    }
+    if (errno != EEXIST) return -errno;
+  }
+  return -EEXIST;
+}

@@ -1,0 +1,23 @@
+/*
+ * linux.c: the Linux parts of mm.h (mremap, memfd_create).
+ */
+#define _GNU_SOURCE
+#include "mm.h"
+
+#include <errno.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+int mm__has_mremap(void) { return 1; }
+
+int mm__remap_native(void *addr, size_t old_length, size_t new_length, void **out) {
+  void *p = mremap(addr, old_length, new_length, MREMAP_MAYMOVE);
+  if (p == MAP_FAILED) return -errno;
+  *out = p;
+  return 0;
+}
+
+int mm__memfd(void) {
+  int fd = memfd_create("memmap", MFD_CLOEXEC);
+  return fd >= 0 ? fd : -errno;
+}

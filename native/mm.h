@@ -1,0 +1,68 @@
+/*
+ * mm.h: the portable C interface of memmap's native layer.
+ *
+ * Every function here is a thin wrapper over one system call (or a short,
+ * fixed sequence of them). None of them validates arguments beyond what the
+ * kernel needs: validation, defaults and error messages live in TypeScript.
+ *
+ * Convention: a function returns 0 (or a non-negative result such as a
+ * descriptor) on success and a negative errno on failure; binding.c hands
+ * that number to JavaScript, and src/errors.ts is the one place that names it.
+ *
+ * One file per OS implements the mm__* functions (linux.c, darwin.c); posix.c
+ * implements the functions that are the same on every POSIX system.
+ */
+#ifndef MEMMAP_MM_H
+#define MEMMAP_MM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Map `length` bytes of `fd` (or anonymous memory when fd < 0 and flags say
+ * so) at file offset `offset`. On success stores the address in *out. */
+int mm_map(size_t length, int prot, int flags, int fd, int64_t offset, void **out);
+
+/* Unmap [addr, addr+length). */
+int mm_unmap(void *addr, size_t length);
+
+/* Resize a mapping. On success *out holds the (possibly moved) address and
+ * the old range must no longer be used. On failure the old mapping is intact.
+ * `portable` selects the path taken where mremap(2) does not exist:
+ * map anew, copy private contents, unmap the old range. */
+int mm_remap(void *addr, size_t old_length, size_t new_length, int prot,
+             int flags, int fd, int64_t offset, int portable, void **out);
+
+/* msync(2) of [addr, addr+length). */
+int mm_sync(void *addr, size_t length, int flags);
+
+/* madvise(2) of [addr, addr+length). */
+int mm_advise(void *addr, size_t length, int advice);
+
+/* fstat(2): the size, and whether the descriptor is a regular file. */
+int mm_fstat(int fd, int64_t *size, int *regular);
+
+/* ftruncate(2). */
+int mm_truncate(int fd, int64_t size);
+
+/* A close-on-exec duplicate of fd, or -errno. */
+int mm_dup(int fd);
+
+/* close(2), or -errno. */
+int mm_close(int fd);
+
+/* A close-on-exec descriptor of a new anonymous shared-memory file of
+ * `size` bytes, or -errno. Linux: memfd_create; elsewhere shm_open+unlink. */
+int mm_memfd(int64_t size);
+
+/* The page size. */
+long mm_pagesize(void);
+
+/* Whether this platform has mremap(2); 0 means mm_remap always copies. */
+int mm_has_mremap(void);
+
+/* Per-OS parts, used by posix.c. */
+int mm__remap_native(void *addr, size_t old_length, size_t new_length, void **out);
+int mm__memfd(void);
+int mm__has_mremap(void);
+
+#endif

@@ -1,0 +1,114 @@
+/*
+ * posix.c: the parts of mm.h that are the same on every POSIX system.
+ */
+#define _GNU_SOURCE
+#include "mm.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#ifndef MAP_ANONYMOUS
+#define MAP_ANONYMOUS MAP_ANON
+#endif
+
+int mm_map(size_t length, int prot, int flags, int fd, int64_t offset, void **out) {
+  void *p = mmap(NULL, length, prot, flags, fd, (off_t)offset);
+  if (p == MAP_FAILED) return -errno;
+  *out = p;
+  return 0;
+}
+
+int mm_unmap(void *addr, size_t length) {
+  return munmap(addr, length) == 0 ? 0 : -errno;
+}
+
+static size_t round_up(size_t n) {
+  size_t page = (size_t)mm_pagesize();
+  return (n + page - 1) / page * page;
+}
+
+/* The path for systems without mremap(2), also used on Linux when forced.
+ * Shrinking unmaps the tail in place. Growing maps a new range first, so a
+ * failure leaves the old mapping untouched; a private mapping's contents are
+ * copied over (a shared one sees the same pages through the new range). */
+static int remap_portable(void *addr, size_t old_length, size_t new_length, int prot,
+                          int flags, int fd, int64_t offset, void **out) {
+  size_t old_span = round_up(old_length), new_span = round_up(new_length);
+  if (new_span <= old_span) {
+    if (new_span < old_span && munmap((char *)addr + new_span, old_span - new_span) != 0)
+      return -errno;
+    *out = addr;
+    return 0;
+  }
+  if (fd < 0 && !(flags & MAP_PRIVATE)) return -EINVAL; /* shared anonymous memory cannot grow */
+  void *fresh = mmap(NULL, new_length, prot, flags, fd, (off_t)offset);
+  if (fresh == MAP_FAILED) return -errno;
+  /* Sound: both ranges are mapped and readable (prot always includes
+   * PROT_READ, see src/mmap.ts), and old_length <= new_length. */
+  if (flags & MAP_PRIVATE) memcpy(fresh, addr, old_length);
+  munmap(addr, old_span);
+  *out = fresh;
+  return 0;
+}
+
+int mm_remap(void *addr, size_t old_length, size_t new_length, int prot, int flags, int fd,
+             int64_t offset, int portable, void **out) {
+  if (portable || !mm__has_mremap())
+    return remap_portable(addr, old_length, new_length, prot, flags, fd, offset, out);
+  return mm__remap_native(addr, old_length, new_length, out);
+}
+
+int mm_has_mremap(void) { return mm__has_mremap(); }
+
+int mm_sync(void *addr, size_t length, int flags) {
+  return msync(addr, length, flags) == 0 ? 0 : -errno;
+}
+
+int mm_advise(void *addr, size_t length, int advice) {
+  return madvise(addr, length, advice) == 0 ? 0 : -errno;
+}
+
+int mm_fstat(int fd, int64_t *size, int *regular) {
+  struct stat st;
+  if (fstat(fd, &st) != 0) return -errno;
+  *size = (int64_t)st.st_size;
+  *regular = S_ISREG(st.st_mode) ? 1 : 0;
+  return 0;
+}
+
+int mm_truncate(int fd, int64_t size) {
+  int r;
+  do r = ftruncate(fd, (off_t)size); while (r != 0 && errno == EINTR);
+  return r == 0 ? 0 : -errno;
+}
+
+int mm_dup(int fd) {
+  int r = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+  return r >= 0 ? r : -errno;
+}
+
+int mm_close(int fd) {
+  /* No retry on EINTR: on Linux the descriptor is released regardless. */
+  return close(fd) == 0 ? 0 : -errno;
+}
+
+int mm_memfd(int64_t size) {
+  int fd = mm__memfd();
+  if (fd < 0) return fd;
+  int r = mm_truncate(fd, size);
+  if (r != 0) {
+    close(fd);
+    return r;
+  }
+  return fd;
+}
+
+long mm_pagesize(void) {
+  static long page = 0;
+  if (page == 0) page = sysconf(_SC_PAGESIZE);
+  return page;
+}

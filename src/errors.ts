@@ -1,0 +1,141 @@
+/**
+ * Errors: built-in classes with a stable `code`, as Node's own APIs throw them.
+ * The message may change between versions; the class and the code never do.
+ * @module
+ */
+import { getSystemErrorMap } from "node:util";
+
+/** Every `code` memmap sets on the errors it throws, besides the errno names of {@link SystemError}. */
+export type ErrorCode =
+  | "ERR_INVALID_ARG_TYPE"
+  | "ERR_INVALID_ARG_VALUE"
+  | "ERR_OUT_OF_RANGE"
+  | "ERR_MMAP_CLOSED"
+  | "ERR_MMAP_READ_ONLY"
+  | "ERR_MMAP_NOT_RESIZABLE"
+  | "ERR_MMAP_BUSY"
+  | "ERR_MMAP_NO_FD"
+  | "ERR_MMAP_UNSUPPORTED_PLATFORM"
+  | "ERR_MMAP_VIEWS_UNAVAILABLE";
+
+/** An error thrown by memmap for a misuse: a built-in class (`TypeError`, `RangeError`, `Error`) with a `code`. */
+export interface MMapError extends Error {
+  readonly code: ErrorCode;
+}
+
+/** An error the operating system reported, shaped like Node's `fs` errors. */
+export interface SystemError extends Error {
+  /** The errno name, e.g. `"EACCES"`. */
+  readonly code: string;
+  /** The negative errno, as Node reports it (e.g. `-13`). */
+  readonly errno: number;
+  /** The system call that failed, e.g. `"mmap"`. */
+  readonly syscall: string;
+  /** The path, when the call was about one (`MMap.open`). */
+  readonly path?: string;
+}
+
+type ErrorClass = typeof Error | typeof TypeError | typeof RangeError;
+
+function make(Class: ErrorClass, code: ErrorCode, message: string): MMapError {
+  const err = new Class(message) as Error & { code: ErrorCode };
+  Object.defineProperty(err, "code", { value: code, enumerable: true, writable: true, configurable: true });
+  // Keep the stack pointing at the caller of the public method.
+  Error.captureStackTrace?.(err, make);
+  return err;
+}
+
+/** Describes a received value for a message, as Node's validators do. */
+export function describe(value: unknown): string {
+  if (value === null) return "null";
+  if (value === undefined) return "undefined";
+  switch (typeof value) {
+    case "string": {
+      const s = value.length > 28 ? `${value.slice(0, 25)}...` : value;
+      return `type string ('${s}')`;
+    }
+    case "number":
+      return `type number (${Object.is(value, -0) ? "-0" : String(value)})`;
+    case "bigint":
+      return `type bigint (${String(value)}n)`;
+    case "boolean":
+    case "symbol":
+      return `type ${typeof value} (${String(value)})`;
+    case "function":
+      return `function ${(value as { name?: string }).name || "<anonymous>"}`;
+    default: {
+      const ctor = (value as { constructor?: { name?: string } }).constructor?.name;
+      return ctor ? `an instance of ${ctor}` : "an object";
+    }
+  }
+}
+
+function show(value: unknown): string {
+  if (typeof value === "string") return `'${value}'`;
+  if (typeof value === "bigint") return `${value}n`;
+  if (typeof value === "number") return Object.is(value, -0) ? "-0" : String(value);
+  return String(value);
+}
+
+/** `TypeError` `ERR_INVALID_ARG_TYPE`. */
+export function invalidArgType(name: string, expected: string, value: unknown): MMapError {
+  return make(TypeError, "ERR_INVALID_ARG_TYPE", `The "${name}" argument must be ${expected}. Received ${describe(value)}`);
+}
+
+/** `RangeError` `ERR_OUT_OF_RANGE`. */
+export function outOfRange(name: string, range: string, value: unknown): MMapError {
+  return make(RangeError, "ERR_OUT_OF_RANGE", `The value of "${name}" is out of range. It must be ${range}. Received ${show(value)}`);
+}
+
+/** `RangeError` `ERR_OUT_OF_RANGE` with a message of its own (positions, sizes). */
+export function rangeError(message: string): MMapError {
+  return make(RangeError, "ERR_OUT_OF_RANGE", message);
+}
+
+/** `RangeError` (or the class given) `ERR_INVALID_ARG_VALUE`. */
+export function invalidArgValue(name: string, value: unknown, reason: string, Class: ErrorClass = RangeError): MMapError {
+  return make(Class, "ERR_INVALID_ARG_VALUE", `The argument '${name}' ${reason}. Received ${show(value)}`);
+}
+
+/** `Error` `ERR_MMAP_CLOSED`. */
+export function closedError(): MMapError {
+  return make(Error, "ERR_MMAP_CLOSED", "mmap closed or invalid");
+}
+
+/** `TypeError` `ERR_MMAP_READ_ONLY`. */
+export function readOnlyError(what: string): MMapError {
+  return make(TypeError, "ERR_MMAP_READ_ONLY", `mmap can't modify a readonly memory map (${what})`);
+}
+
+/** `TypeError` `ERR_MMAP_NOT_RESIZABLE`. */
+export function notResizable(reason: string): MMapError {
+  return make(TypeError, "ERR_MMAP_NOT_RESIZABLE", `mmap can't resize ${reason}`);
+}
+
+/** Any other memmap error: `Error` with the given code. */
+export function stateError(code: ErrorCode, message: string): MMapError {
+  return make(Error, code, message);
+}
+
+/**
+ * The one place that names an errno. `errno` is the positive or negative
+ * number; the result looks like Node's fs errors: `EACCES: permission denied, mmap`.
+ */
+export function systemError(errno: number, syscall: string, path?: string): SystemError {
+  const neg = -Math.abs(errno);
+  const entry = getSystemErrorMap().get(neg);
+  const code = entry?.[0] ?? `Unknown system error ${neg}`;
+  const desc = entry?.[1] ?? "unknown error";
+  const err = new Error(`${code}: ${desc}, ${syscall}${path === undefined ? "" : ` '${path}'`}`) as Error & {
+    code: string;
+    errno: number;
+    syscall: string;
+    path?: string;
+  };
+  err.errno = neg;
+  err.code = code;
+  err.syscall = syscall;
+  if (path !== undefined) err.path = path;
+  Error.captureStackTrace?.(err, systemError);
+  return err;
+}

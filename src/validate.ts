@@ -1,0 +1,64 @@
+/**
+ * Argument validation, in Node's order: type, then integer, then bounds.
+ * @internal
+ * @module
+ */
+import { invalidArgType, outOfRange } from "./errors.js";
+
+/** Anything memmap accepts where it needs bytes. */
+export type BytesLike = Uint8Array | ArrayBuffer | SharedArrayBuffer | ArrayBufferView | string;
+
+/** An integer in [min, max]; `TypeError` for a non-number, `RangeError` otherwise. */
+export function validateInteger(value: unknown, name: string, min: number, max: number): number {
+  if (typeof value !== "number") throw invalidArgType(name, "of type number", value);
+  if (!Number.isInteger(value)) throw outOfRange(name, "an integer", value);
+  if (value < min || value > max) throw outOfRange(name, `>= ${min} && <= ${max}`, value);
+  return value;
+}
+
+/** Like {@link validateInteger}, with `undefined` meaning `def`. */
+export function optionalInteger(value: unknown, name: string, def: number, min: number, max: number): number {
+  return value === undefined ? def : validateInteger(value, name, min, max);
+}
+
+/** Any integer-valued number (huge values are allowed: they are clamped later, as Python does). */
+export function validateIndex(value: unknown, name: string): number {
+  if (typeof value !== "number") throw invalidArgType(name, "of type number", value);
+  if (!Number.isInteger(value)) throw outOfRange(name, "an integer", value);
+  return value;
+}
+
+/** A byte value 0..255. */
+export function validateByte(value: unknown, name: string): number {
+  return validateInteger(value, name, 0, 255);
+}
+
+/** A boolean, with `undefined` meaning `def`. */
+export function optionalBoolean(value: unknown, name: string, def: boolean): boolean {
+  if (value === undefined) return def;
+  if (typeof value !== "boolean") throw invalidArgType(name, "of type boolean", value);
+  return value;
+}
+
+const BYTES = "of type string or an instance of Buffer, TypedArray, DataView or ArrayBuffer";
+
+/**
+ * A `Uint8Array` over the bytes of `value`, without copying where possible.
+ * Strings are encoded as UTF-8, as Node's own APIs do.
+ */
+export function toBytes(value: unknown, name: string): Uint8Array {
+  if (value instanceof Uint8Array) return value;
+  if (typeof value === "string") return Buffer.from(value, "utf8");
+  if (ArrayBuffer.isView(value)) return new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
+  if (value instanceof ArrayBuffer || (typeof SharedArrayBuffer === "function" && value instanceof SharedArrayBuffer)) {
+    return new Uint8Array(value);
+  }
+  throw invalidArgType(name, BYTES, value);
+}
+
+/** An options object, or `undefined` for `{}`. */
+export function validateOptions(value: unknown, name: string): Record<string, unknown> {
+  if (value === undefined) return {};
+  if (value === null || typeof value !== "object") throw invalidArgType(name, "of type object", value);
+  return value as Record<string, unknown>;
+}
