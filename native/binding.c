@@ -28,6 +28,12 @@
 /* Regions and views                                                        */
 
 typedef struct view view;
+typedef struct region region;
+
+/* Per-environment state (main thread and each worker have their own). */
+typedef struct {
+  region *regions; /* every region not yet freed */
+} env_state;
 
 /*
  * One mapping. Invariants:
@@ -39,7 +45,7 @@ typedef struct view view;
  * - while busy > 0 a thread-pool job is using [addr, addr+length): neither
  *   unmap nor remap may happen; unmap is deferred (closing = 1).
  */
-typedef struct region {
+struct region {
   uint8_t *addr;
   size_t length;
   int fd; /* owned descriptor, or -1 */
@@ -50,7 +56,10 @@ typedef struct region {
   uint32_t busy;
   int closing;
   view *views;
-} region;
+  env_state *state;
+  region *prev, *next; /* in state->regions */
+  napi_ref self;       /* weak reference to the JavaScript handle */
+};
 
 enum { VIEW_CREATING, VIEW_LIVE, VIEW_ORPHAN };
 
@@ -72,9 +81,14 @@ static void region_release_memory(region *r) {
   }
 }
 
-static void region_maybe_free(region *r) {
+static void region_maybe_free(napi_env env, region *r) {
   if (r->refs == 0 && r->busy == 0) {
     region_release_memory(r);
+    if (r->state != NULL) { /* NULL once the environment has gone (state_finalize) */
+      if (r->prev) r->prev->next = r->next; else r->state->regions = r->next;
+      if (r->next) r->next->prev = r->prev;
+    }
+    if (r->self) napi_delete_reference(env, r->self);
     free(r);
   }
 }
@@ -107,14 +121,14 @@ static void view_finalize(napi_env env, void *data, void *hint) {
   napi_delete_reference(env, v->ref);
   free(v);
   r->refs--;
-  region_maybe_free(r);
+  region_maybe_free(env, r);
 }
 
 static void handle_finalize(napi_env env, void *data, void *hint) {
-  (void)env; (void)hint;
+  (void)hint;
   region *r = data;
   r->refs--;
-  region_maybe_free(r);
+  region_maybe_free(env, r);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -232,7 +246,39 @@ static napi_value js_map(napi_env env, napi_callback_info info) {
     return ret_int(env, -ENOMEM);
   }
   r->refs = 1;
+  napi_get_instance_data(env, (void **)&r->state);
+  napi_create_reference(env, handle, 0, &r->self);
+  r->next = r->state->regions;
+  if (r->next) r->next->prev = r;
+  r->state->regions = r;
   return handle;
+}
+
+/* True when the JavaScript handle and every view of r have been collected. */
+static int region_unreachable(napi_env env, region *r) {
+  napi_value v;
+  if (r->self == NULL || napi_get_reference_value(env, r->self, &v) != napi_ok || v != NULL) return 0;
+  for (view *w = r->views; w != NULL; w = w->next)
+    if (napi_get_reference_value(env, w->ref, &v) != napi_ok || v != NULL) return 0;
+  return 1;
+}
+
+/* reclaim() -> the number of regions still holding memory or a descriptor.
+ * Node-API runs finalizers later, from the event loop; a program that maps in a
+ * loop without closing never gets there. After a garbage collection, weak
+ * references already tell which regions nobody can reach: release their memory
+ * and descriptors now (the finalizers free the bookkeeping later). */
+static napi_value js_reclaim(napi_env env, napi_callback_info info) {
+  (void)info;
+  env_state *st = NULL;
+  napi_get_instance_data(env, (void **)&st);
+  int64_t live = 0;
+  for (region *r = st ? st->regions : NULL; r != NULL; r = r->next) {
+    if (r->addr == NULL && r->fd < 0) continue;
+    if (r->busy == 0 && region_unreachable(env, r)) region_release_memory(r);
+    else live++;
+  }
+  return ret_int(env, live);
 }
 
 /* view(handle, start, length) -> ArrayBuffer | null (the runtime refused an
@@ -358,7 +404,7 @@ static void sync_complete(napi_env env, napi_status status, void *data) {
   free(j);
   r->busy--;
   if (r->busy == 0 && r->closing) region_release_memory(r);
-  region_maybe_free(r);
+  region_maybe_free(env, r);
 }
 
 static napi_value js_sync_async(napi_env env, napi_callback_info info) {
@@ -505,6 +551,18 @@ static napi_value make_constants(napi_env env) {
 
 /* ------------------------------------------------------------------------ */
 
+static void state_finalize(napi_env env, void *data, void *hint) {
+  (void)env; (void)hint;
+  /* The environment is going away and no JavaScript runs in it any more:
+   * release what is left; finalizers that still come only free the structs. */
+  env_state *st = data;
+  for (region *r = st->regions; r != NULL; r = r->next) {
+    if (r->busy == 0) region_release_memory(r);
+    r->state = NULL;
+  }
+  free(st);
+}
+
 NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
   const struct {
     const char *name;
@@ -514,7 +572,10 @@ NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
       {"truncate", js_truncate}, {"memfd", js_memfd}, {"map", js_map},
       {"view", js_view},     {"unmap", js_unmap},   {"remap", js_remap},
       {"sync", js_sync},     {"syncAsync", js_sync_async}, {"advise", js_advise},
+      {"reclaim", js_reclaim},
   };
+  env_state *st = calloc(1, sizeof *st);
+  if (st == NULL || napi_set_instance_data(env, st, state_finalize, NULL) != napi_ok) return NULL;
   for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {
     napi_value f;
     napi_create_function(env, fns[i].name, NAPI_AUTO_LENGTH, fns[i].fn, NULL, &f);
@@ -524,5 +585,9 @@ NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
   napi_value has;
   napi_get_boolean(env, mm_has_mremap() != 0, &has);
   napi_set_named_property(env, exports, "hasMremap", has);
+  int64_t limit = mm_fd_limit();
+  napi_value lim;
+  napi_create_double(env, limit < 0 ? 1024.0 : (double)limit, &lim);
+  napi_set_named_property(env, exports, "fdLimit", lim);
   return exports;
 }

@@ -57,6 +57,9 @@ int mm_memfd(int64_t size);
 /* The page size. */
 long mm_pagesize(void);
 
+/* The soft limit on open descriptors (RLIMIT_NOFILE), or -errno. */
+int64_t mm_fd_limit(void);
+
 /* Whether this platform has mremap(2); 0 means mm_remap always copies. */
 int mm_has_mremap(void);
 

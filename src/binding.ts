@@ -27,8 +27,12 @@ export interface Binding {
   sync(handle: Handle, start: number, length: number, flags: number): number;
   syncAsync(handle: Handle, start: number, length: number, flags: number): Promise<number>;
   advise(handle: Handle, start: number, length: number, advice: number): number;
+  /** Releases the memory and descriptors of maps found unreachable by the last GC; returns how many still hold some. */
+  reclaim(): number;
   readonly constants: Readonly<Record<string, number>>;
   readonly hasMremap: boolean;
+  /** The soft limit on open descriptors (RLIMIT_NOFILE) when the addon loaded. */
+  readonly fdLimit: number;
 }
 
 const here = dirname(fileURLToPath(import.meta.url));

@@ -7,7 +7,10 @@ import { constants as bufferConstants } from "node:buffer";
 import { channel } from "node:diagnostics_channel";
 import { closeSync, fstatSync, ftruncateSync, openSync, constants as fsConstants, type PathLike } from "node:fs";
 import { open as openAsyncFile, type FileHandle } from "node:fs/promises";
+import { constants as osConstants } from "node:os";
 import { inspect, type InspectOptions } from "node:util";
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
 import { native, type Handle } from "./binding.js";
 import {
   ACCESS_COPY,
@@ -145,6 +148,60 @@ function descriptorOf(fd: unknown): number {
   throw invalidArgType("fd", "of type number or an instance of FileHandle", fd);
 }
 
+/**
+ * Maps that are never closed are released when the garbage collector finds them, but
+ * Node-API runs finalizers only from the event loop: a loop that maps without closing would
+ * run out of descriptors first. So every RECLAIM_BASE maps (or more, while many stay
+ * reachable), and whenever the system runs out of descriptors or mappings, memmap runs a
+ * full collection and releases at once what it found unreachable.
+ */
+const RECLAIM_BASE = Math.max(64, Math.min(4096, Math.floor(native.fdLimit / 4)));
+/** Maps made and not closed (an upper bound: some may have been collected since). */
+let unclosed = 0;
+let reclaimAt = RECLAIM_BASE;
+let collect: (() => void) | null | undefined;
+
+function collectGarbage(): void {
+  if (collect === undefined) {
+    collect = (globalThis as { gc?: () => void }).gc ?? null;
+    if (collect === null) {
+      try {
+        setFlagsFromString("--expose-gc");
+        collect = runInNewContext("gc") as () => void;
+        setFlagsFromString("--no-expose-gc");
+      } catch {
+        collect = null; // a runtime without V8 flags: finalizers alone release neglected maps
+      }
+    }
+  }
+  collect?.();
+}
+
+/** Releases neglected maps now; called on a schedule and when a system call runs out of resources. */
+function reclaimNeglected(): void {
+  collectGarbage();
+  unclosed = native.reclaim();
+  reclaimAt = Math.max(RECLAIM_BASE, 2 * unclosed);
+}
+
+/** Errors a neglected map may cause: out of descriptors, or of mappings/memory. */
+function exhausted(rc: number): boolean {
+  const name = -rc;
+  return name === EMFILE || name === ENFILE || name === ENOMEM;
+}
+const { EMFILE, ENFILE, ENOMEM } = osConstants.errno;
+
+/** Runs a system call, and once more after reclaiming neglected maps if it ran out of resources. */
+function withReclaim<T>(call: () => T, failed: (r: T) => number): T {
+  const r = call();
+  const rc = failed(r);
+  if (rc < 0 && exhausted(rc)) {
+    reclaimNeglected();
+    return call();
+  }
+  return r;
+}
+
 /** Set by MMap.open(): the next constructor call owns `fd` instead of duplicating it. */
 let adoptNextFd = false;
 
@@ -264,12 +321,14 @@ export class MMap implements Iterable<number> {
       }
     }
 
+    if (unclosed >= reclaimAt) reclaimNeglected();
+
     // The descriptor the map owns: a close-on-exec duplicate, a memfd, or none.
     let owned = -1;
     let mapFd = fileno;
     if (fileno === -1) {
       if (shareable) {
-        owned = native.memfd(len);
+        owned = withReclaim(() => native.memfd(len), (r) => r);
         if (owned < 0) throw systemError(owned, "memfd_create");
         mapFd = owned;
       } else {
@@ -278,11 +337,14 @@ export class MMap implements Iterable<number> {
     } else if (adopt) {
       owned = fileno;
     } else if (trackfd) {
-      owned = native.dup(fileno);
+      owned = withReclaim(() => native.dup(fileno), (r) => r);
       if (owned < 0) throw systemError(owned, "dup");
     }
     // Every API reads the memory from JavaScript, so it is always mapped readable.
-    const h = native.map(mapFd, len, prot | PROT_READ, flags, offset, owned);
+    const h = withReclaim(
+      () => native.map(mapFd, len, prot | PROT_READ, flags, offset, owned),
+      (r) => (typeof r === "number" ? r : 0),
+    );
     if (typeof h === "number") {
       if (owned >= 0 && !adopt) native.close(owned);
       throw systemError(h, "mmap");
@@ -296,6 +358,7 @@ export class MMap implements Iterable<number> {
     this.#anonymous = fileno === -1;
     this.#trackfd = trackfd;
     this.#fd = owned;
+    unclosed++;
   }
 
   /**
@@ -314,7 +377,7 @@ export class MMap implements Iterable<number> {
    */
   static open(path: PathLike, options?: OpenOptions): MMap {
     const { openFlags, length, size, rest } = openPlan(path, options);
-    const fd = openSync(path, openFlags, 0o666);
+    const fd = openReclaiming(path, openFlags);
     try {
       if (size !== undefined && fstatSync(fd).size < size) ftruncateSync(fd, size);
       return adoptAndMap(fd, length, rest);
@@ -395,6 +458,7 @@ export class MMap implements Iterable<number> {
     this.#u8 = null;
     this.#segments = null;
     native.unmap(h);
+    if (unclosed > 0) unclosed--;
     this.#fd = -1;
   }
 
@@ -1068,7 +1132,7 @@ export class MMap implements Iterable<number> {
   madvise(option: number, start?: number, length?: number | null): void {
     const opt = validateInteger(option, "option", INT32_MIN, INT32_MAX);
     const s = optionalInteger(start, "start", 0, -MAX_SAFE, MAX_SAFE);
-    const l = length === null ? undefined : optionalInteger(length, "length", -1, -MAX_SAFE, MAX_SAFE);
+    const l = length === null || length === undefined ? undefined : validateInteger(length, "length", -MAX_SAFE, MAX_SAFE);
     const h = this.#open();
     const len = this.#length;
     if (s < 0 || s >= len) throw rangeError(`madvise start out of bounds: ${s} (length ${len})`);
@@ -1179,6 +1243,18 @@ interface OpenPlan {
   length: number;
   size: number | undefined;
   rest: MMapOptions;
+}
+
+/** openSync, once more after reclaiming neglected maps if the process is out of descriptors. */
+function openReclaiming(path: PathLike, flags: number): number {
+  try {
+    return openSync(path, flags, 0o666);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code !== "EMFILE" && code !== "ENFILE") throw err;
+    reclaimNeglected();
+    return openSync(path, flags, 0o666);
+  }
 }
 
 function openPlan(path: unknown, options: unknown): OpenPlan {

@@ -1,0 +1,84 @@
+// Shared helpers for the test files.
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { spawnSync } from "node:child_process";
+import assert from "node:assert/strict";
+
+/** A fresh temporary directory, removed at process exit. */
+export function tmpdir(prefix = "memmap-") {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  process.on("exit", () => fs.rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+const shared = tmpdir();
+let counter = 0;
+
+/** Writes `content` (string or bytes) to a new temporary file and returns its path. */
+export function tmpfile(content = "", name = `f${counter++}`) {
+  const p = path.join(shared, name);
+  fs.writeFileSync(p, content);
+  return p;
+}
+
+/** Opens a new temporary file holding `content`; returns { path, fd } and closes the fd at exit. */
+export function tmpfd(content = "", flags = "r+") {
+  const p = tmpfile(content);
+  const fd = fs.openSync(p, flags);
+  process.on("exit", () => {
+    try {
+      fs.closeSync(fd);
+    } catch {}
+  });
+  return { path: p, fd };
+}
+
+/** The CPython 3.13 reference interpreter, or null when it is missing. */
+export const python = (() => {
+  const env = { ...process.env, PYENV_VERSION: "3.13.0" };
+  const r = spawnSync("python3", ["-c", "import sys; print(sys.version_info[:2])"], { env, encoding: "utf8" });
+  return r.status === 0 && r.stdout.includes("3, 13") ? { cmd: "python3", env } : null;
+})();
+
+/** Runs a Python program (with PYENV_VERSION=3.13.0) and returns its stdout parsed as JSON. */
+export function runPython(code, input) {
+  if (python === null) throw new Error("python3 3.13 is not available");
+  const r = spawnSync(python.cmd, ["-c", code], { env: python.env, encoding: "utf8", input, maxBuffer: 1 << 28 });
+  if (r.status !== 0) throw new Error(`python failed: ${r.stderr}`);
+  return JSON.parse(r.stdout);
+}
+
+/** Asserts that fn throws an error of class `Class` with `code`. */
+export function throwsCode(fn, Class, code) {
+  assert.throws(fn, (err) => {
+    assert.ok(err instanceof Class, `expected ${Class.name}, got ${err?.constructor?.name}: ${err?.message}`);
+    assert.equal(Object.getPrototypeOf(err), Class.prototype, `exact class ${Class.name}`);
+    assert.equal(err.code, code, `code of: ${err.message}`);
+    return true;
+  });
+}
+
+/** Like throwsCode for a promise. */
+export async function rejectsCode(promise, Class, code) {
+  await assert.rejects(promise, (err) => {
+    assert.ok(err instanceof Class, `expected ${Class.name}, got ${err?.constructor?.name}: ${err?.message}`);
+    assert.equal(err.code, code, `code of: ${err.message}`);
+    return true;
+  });
+}
+
+/** Open descriptors of this process. */
+export function openFds() {
+  return fs.readdirSync("/proc/self/fd").length;
+}
+
+/** Mappings of this process. */
+export function mappingCount() {
+  return fs.readFileSync("/proc/self/maps", "utf8").split("\n").filter(Boolean).length;
+}
+
+/** Runs a Node script in a child process; returns { status, signal, stdout, stderr }. */
+export function runNode(args, options = {}) {
+  return spawnSync(process.execPath, args, { encoding: "utf8", timeout: 120_000, ...options });
+}
