@@ -403,8 +403,8 @@ export class MMap implements Iterable<number> {
     const fh = await openAsyncFile(path, openFlags, 0o666);
     try {
       if (size !== undefined && (await fh.stat()).size < size) await fh.truncate(size);
-      const m = new MMap(fh.fd, length, { ...rest, trackfd: true });
-      return m;
+      // The map keeps its own duplicate (trackfd, the default) or none; the handle closes here.
+      return new MMap(fh.fd, length, rest);
     } finally {
       await fh.close();
     }
@@ -1014,6 +1014,7 @@ export class MMap implements Iterable<number> {
     if (e < s) return;
     const scanner = new Scanner(rx, this.#text, e);
     for (let p = s; p <= e; ) {
+      this.#open(); // the scanner may hold a copy of the text: a closed map yields nothing more
       const m = scanner.next(p);
       if (m === null) return;
       yield m;
