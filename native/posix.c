@@ -48,9 +48,11 @@ static int remap_portable(void *addr, size_t old_length, size_t new_length, int 
   if (fd < 0 && !(flags & MAP_PRIVATE)) return -EINVAL; /* shared anonymous memory cannot grow */
   void *fresh = mmap(NULL, new_length, prot, flags, fd, (off_t)offset);
   if (fresh == MAP_FAILED) return -errno;
-  /* Sound: both ranges are mapped and readable (prot always includes
-   * PROT_READ, see src/mmap.ts), and old_length <= new_length. */
-  if (flags & MAP_PRIVATE) memcpy(fresh, addr, old_length);
+  /* Copy whole pages, as mremap keeps them: bytes past old_length on its
+   * last page reappear when a shrunk map grows again. Sound: the old span is
+   * mapped and readable (prot always includes PROT_READ, see src/mmap.ts),
+   * and old_span <= new_span, the span of the new mapping. */
+  if (flags & MAP_PRIVATE) memcpy(fresh, addr, old_span < new_length ? old_span : new_length);
   munmap(addr, old_span);
   *out = fresh;
   return 0;

@@ -1012,9 +1012,19 @@ export class MMap implements Iterable<number> {
     requireGlobal(regexp, "regexp");
     const [s, e] = this.#searchBounds(start, end);
     if (e < s) return;
-    const scanner = new Scanner(rx, this.#text, e);
-    for (let p = s; p <= e; ) {
-      this.#open(); // the scanner may hold a copy of the text: a closed map yields nothing more
+    let limit = e;
+    let length = this.#length;
+    let scanner = new Scanner(rx, this.#text, limit);
+    for (let p = s; p <= limit; ) {
+      // The scanner holds a copy of the text: a closed map yields nothing more, and a
+      // resized one is read again, up to its new length.
+      this.#open();
+      if (this.#length !== length) {
+        length = this.#length;
+        limit = Math.min(limit, length);
+        if (p > limit) return;
+        scanner = new Scanner(rx, this.#text, limit);
+      }
       const m = scanner.next(p);
       if (m === null) return;
       yield m;

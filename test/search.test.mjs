@@ -1,0 +1,577 @@
+// search() and matchAll(): SPEC §4. A RegExp runs over the mapped bytes read as Latin-1 (one
+// byte = one character); matches look like RegExpExecArray with byte offsets `index` and `end`.
+//
+// Two references are used:
+// - the definition itself: the same RegExp run by JavaScript over `buffer.toString("latin1")`
+//   (the "oracle" below), for every flag and every start/end;
+// - CPython's `re` over an mmap of the same file, for patterns both engines read alike.
+// Ranges larger than SEARCH_WINDOW are searched in windows; the last tests plant matches
+// around the window boundaries of a map larger than one window.
+import test from "node:test";
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import { MMap, MAP_PRIVATE, ACCESS_READ, PAGESIZE, SEARCH_WINDOW, SEARCH_MAX_MATCH, SEARCH_LOOKBEHIND } from "../dist/index.js";
+import { python, runPython, tmpfile, throwsCode } from "./helpers.mjs";
+
+const NO_PYTHON = "CPython 3.13 (PYENV_VERSION=3.13.0 python3) is not available";
+const MiB = 1024 * 1024;
+
+/** An anonymous private map holding `bytes` (zeros after them when `length` is larger). */
+function mapOf(bytes, length = bytes.length) {
+  const m = new MMap(-1, length, { flags: MAP_PRIVATE });
+  m.setSlice(0, bytes.length, bytes);
+  return m;
+}
+
+/** Runs fn(m) on a map of `bytes` and closes it. */
+function withMap(bytes, fn) {
+  const m = mapOf(bytes);
+  try {
+    return fn(m);
+  } finally {
+    m.close();
+  }
+}
+
+/** Python's slice adjustment of one bound, as the SPEC's start/end follow it. */
+function bound(v, len, def) {
+  if (v === undefined) return def;
+  if (v < 0) v += len;
+  return Math.min(Math.max(v, 0), len);
+}
+
+/** The definition: `re` run over the bytes as Latin-1, from start, with the text ending at end. */
+function oracleExec(bytes, re, start, end) {
+  const len = bytes.length;
+  const s = bound(start, len, 0);
+  const e = bound(end, len, len);
+  if (e < s) return null;
+  const rx = new RegExp(re.source, re.flags.replace(/[gy]/g, "") + (re.sticky ? "y" : "g"));
+  rx.lastIndex = s;
+  return rx.exec(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString("latin1", 0, e));
+}
+
+function oracleAll(bytes, re, start, end) {
+  const len = bytes.length;
+  const s = bound(start, len, 0);
+  const e = bound(end, len, len);
+  if (e < s) return [];
+  const rx = new RegExp(re.source, re.flags);
+  rx.lastIndex = s;
+  return [...Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString("latin1", 0, e).matchAll(rx)];
+}
+
+/** The comparable parts of a match (memmap's or the oracle's). */
+function summary(m) {
+  if (m === null) return null;
+  const out = {
+    index: m.index,
+    end: m.end ?? m.index + m[0].length,
+    items: [...m],
+    groups: m.groups === undefined ? undefined : { ...m.groups },
+  };
+  if (m.indices !== undefined) {
+    out.indices = [...m.indices].map((p) => (p === undefined ? undefined : [...p]));
+    out.indexGroups = m.indices.groups === undefined ? undefined : Object.fromEntries(Object.entries(m.indices.groups).map(([k, p]) => [k, p && [...p]]));
+  }
+  return out;
+}
+
+/** Asserts the shape of a memmap match. */
+function assertMatchShape(m) {
+  assert.ok(Array.isArray(m), "a match is an Array, like RegExpExecArray");
+  assert.equal(typeof m[0], "string");
+  assert.equal(typeof m.index, "number");
+  assert.equal(m.end, m.index + m[0].length, "end - index is the length of the matched text");
+  assert.ok("groups" in m);
+}
+
+const TEXT = Buffer.concat([
+  Buffer.from("Hello world, hello memmap!\nline one: 2024-06-01\nline two: 1999-12-31 end\n", "latin1"),
+  Buffer.from("mail bob@example.com and eve@host.com; ", "latin1"),
+  Buffer.from("héllo wörld — ünïcode ", "utf8"), // multi-byte UTF-8 before the rest
+  Buffer.from([0x41, 0xff, 0xff, 0xff, 0x42, 0x00, 0x00, 0x43, 0x80, 0xfe]),
+  Buffer.from(" abcdef a\nb axb word words sword word\nHELLO aaa xx yxxy\n", "latin1"),
+]);
+
+// ------------------------------------------------------------------- basics
+
+test("search returns a RegExpExecArray-like match with byte offsets, or null", () => {
+  withMap(TEXT, (m) => {
+    const r = m.search(/hello/);
+    assertMatchShape(r);
+    assert.equal(r.index, TEXT.indexOf("hello"));
+    assert.equal(r.end, TEXT.indexOf("hello") + 5);
+    assert.equal(r[0], "hello");
+    assert.equal(r.length, 1);
+    assert.equal(r.groups, undefined);
+    assert.equal(m.search(/absent text/), null);
+    assert.equal(m.search(/\x01/), null);
+
+    const d = m.search(/(\d{4})-(\d\d)-(\d\d)/);
+    assertMatchShape(d);
+    assert.equal(d.index, TEXT.indexOf("2024-06-01"));
+    assert.deepEqual([...d], ["2024-06-01", "2024", "06", "01"]);
+
+    const n = m.search(/(?<user>\w+)@(?<host>\w+)\.com/);
+    assert.equal(n.index, TEXT.indexOf("bob@example.com"));
+    assert.equal(n.end, TEXT.indexOf("bob@example.com") + "bob@example.com".length);
+    assert.deepEqual({ ...n.groups }, { user: "bob", host: "example" });
+    assert.equal(n[1], "bob");
+
+    const opt = m.search(/(x)?(word)/);
+    assert.equal(opt[1], undefined, "an unmatched group is undefined");
+    assert.equal(opt[2], "word");
+  });
+});
+
+test("default start is 0, not the position; search does not move the position or use lastIndex", () => {
+  withMap(TEXT, (m) => {
+    m.seek(40);
+    assert.equal(m.search(/Hello/).index, 0);
+    assert.equal(m.tell(), 40);
+    assert.equal(m.find("Hello"), -1, "find, by contrast, starts at the position");
+    const g = /hello/gi;
+    g.lastIndex = 10;
+    assert.equal(m.search(g).index, 0);
+  });
+});
+
+test("start and end follow slice rules; a match must end by end", () => {
+  const data = Buffer.from("abcabcXabc\nabc");
+  withMap(data, (m) => {
+    assert.equal(m.search(/abc/, 1).index, 3);
+    assert.equal(m.search(/abc/, -4).index, 11, "negative start counts from the end");
+    assert.equal(m.search(/abc/, -100).index, 0, "clamped at 0");
+    assert.equal(m.search(/abc/, 0, 2), null, "the match must end by end");
+    assert.equal(m.search(/abc/, 0, 3).index, 0);
+    assert.equal(m.search(/abc/, 1, 5), null);
+    assert.equal(m.search(/abc/, 1, -8).index, 3, "negative end counts from the end");
+    assert.equal(m.search(/b(?=c)/, 0, 2), null, "lookahead does not see past end");
+    assert.equal(m.search(/c$/, 0, 3).index, 2, "$ matches at end");
+    assert.equal(m.search(/abc/, 5, 2), null, "end before start");
+    assert.equal(m.search(/abc/, 100), null);
+    const empty = m.search(/(?:)/, 100);
+    assert.equal(empty.index, data.length, "an empty match at the clamped start");
+    assert.equal(empty.end, data.length);
+    assert.equal(m.search(/X/, 0, 1e15).index, 6, "huge end is clamped");
+  });
+});
+
+test("start/end grid: search equals the RegExp run over the Latin-1 text", () => {
+  const res = [/abc/, /a.c/, /c$/m, /^a/m, /\bword\b/, /x*/, /(?:)/, /(?<=X)a/, /[a-c]+/, /$/];
+  withMap(Buffer.from("abcabcXabc\nabc word"), (m) => {
+    const len = m.length;
+    const values = [undefined, 0, 1, 3, 6, 7, 10, 11, len - 1, len, len + 3, -1, -4, -8, -len, -len - 5];
+    for (const re of res) {
+      for (const s of values) {
+        for (const e of values) {
+          const got = m.search(re, s, e);
+          const want = oracleExec(m.buffer, re, s, e);
+          assert.deepEqual(summary(got), summary(want), `${re} start ${s} end ${e}`);
+        }
+      }
+    }
+  });
+});
+
+test("bytes >= 0x80 are Latin-1 characters; offsets stay byte offsets after multi-byte UTF-8", () => {
+  withMap(TEXT, (m) => {
+    const ff = m.search(/\xff+/);
+    assert.equal(ff.index, TEXT.indexOf(Buffer.from([0xff])));
+    assert.equal(ff.end - ff.index, 3);
+    assert.equal(ff[0], "\xff\xff\xff");
+    const high = m.search(/[\x80-\xff]+/);
+    assert.equal(high.index, TEXT.indexOf(Buffer.from("é")));
+    assert.equal(high[0], Buffer.from("é").toString("latin1"), "the text is the bytes read as Latin-1");
+    const after = m.search(/w..rld/, TEXT.indexOf(Buffer.from("héllo")));
+    assert.equal(after.index, TEXT.indexOf(Buffer.from("wörld")), "byte offset, not a UTF-16 index");
+    assert.equal(after.end, TEXT.indexOf(Buffer.from("wörld")) + Buffer.byteLength("wörld"));
+    assert.equal(after[0], Buffer.from("wörld").toString("latin1"));
+    assert.equal(m.search(/w..rld/).index, TEXT.indexOf(Buffer.from("wörld")), "ö is two characters (two bytes)");
+    assert.equal(m.search(/\x00\x00C\x80/).index, TEXT.indexOf(Buffer.from([0, 0, 0x43, 0x80])));
+    const after2 = m.search(/abcdef/);
+    assert.equal(after2.index, TEXT.indexOf("abcdef"));
+    assert.equal(m.search(/ö/), null, "a pattern character above 0xff never matches");
+    assert.equal(m.search(/\xf6/), null, "ö is stored as c3 b6, so the byte f6 is absent");
+  });
+});
+
+test("flags i, m, s, u, d and y behave as over the Latin-1 string", () => {
+  const cases = [
+    /hello/i,
+    /HÉLLO/i,
+    /^line \w+/m,
+    /^line/,
+    /end$/m,
+    /a.b/,
+    /a.b/s,
+    /\u{ff}+/u,
+    /\p{L}+/u,
+    /[\xc3][\x80-\xbf]/u,
+    /(?<y>\d{4})-(?<mo>\d\d)/d,
+    /(a)|(x)(y)?/d,
+    /(?<w>w)(o)r/di,
+    /Hello/y,
+    /world/y,
+    /b/msu,
+  ];
+  withMap(TEXT, (m) => {
+    for (const re of cases) {
+      for (const start of [undefined, 0, 6, 13, 40, -30]) {
+        const got = m.search(re, start);
+        const want = oracleExec(TEXT, re, start, undefined);
+        assert.deepEqual(summary(got), summary(want), `${re} from ${start}`);
+        if (got !== null) assertMatchShape(got);
+      }
+    }
+    // a few facts spelled out
+    assert.equal(m.search(/HELLO/i).index, 0);
+    assert.equal(m.search(/a.b/).index, TEXT.indexOf("axb"), ". does not match a newline without s");
+    assert.equal(m.search(/a.b/s).index, TEXT.indexOf("a\nb"));
+    assert.equal(m.search(/^line/m).index, TEXT.indexOf("line"));
+    assert.equal(m.search(/^line/), null);
+    assert.equal(m.search(/Hello/y).index, 0, "sticky: matches at start");
+    assert.equal(m.search(/world/y), null, "sticky: only at start");
+    assert.equal(m.search(/world/y, 6).index, 6);
+    assert.equal(m.search(/world/y, 5), null);
+    const d = m.search(/(?<y>\d{4})-(?<mo>\d\d)/d);
+    const at = TEXT.indexOf("2024-06");
+    assert.deepEqual([...d.indices[0]], [at, at + 7]);
+    assert.deepEqual([...d.indices[2]], [at + 5, at + 7]);
+    assert.deepEqual([...d.indices.groups.y], [at, at + 4]);
+  });
+});
+
+test("d flag indices are byte offsets into the map even far from its start", () => {
+  const base = SEARCH_LOOKBEHIND * 2 + 123; // the text searched starts well after byte 0
+  const m = new MMap(-1, base + 4 * PAGESIZE, { flags: MAP_PRIVATE });
+  try {
+    m.setSlice(base, base + TEXT.length, TEXT);
+    for (const re of [/(?<y>\d{4})-(?<mo>\d\d)/d, /(a)|(x)(y)?/d, /(?<=bob@)(?<h>\w+)/d]) {
+      const got = m.search(re, base + 10);
+      const want = oracleExec(m.buffer, re, base + 10, undefined);
+      assert.ok(want !== null);
+      assert.deepEqual(summary(got), summary(want), String(re));
+      assert.ok(got.indices[0][0] >= base + 10);
+    }
+    const all = [...m.matchAll(/(?<d>\d)\d/dg, base)].map(summary);
+    assert.deepEqual(all, oracleAll(m.buffer, /(?<d>\d)\d/dg, base).map(summary));
+    assert.ok(all.length > 4);
+  } finally {
+    m.close();
+  }
+});
+
+test("non-RegExp patterns and bad bounds are refused", () => {
+  withMap(TEXT, (m) => {
+    for (const bad of ["hello", null, undefined, {}, Buffer.from("x"), 42, { source: "x", flags: "" }]) {
+      throwsCode(() => m.search(bad), TypeError, "ERR_INVALID_ARG_TYPE");
+      throwsCode(() => m.matchAll(bad).next(), TypeError, "ERR_INVALID_ARG_TYPE");
+    }
+    throwsCode(() => m.search(/x/, "1"), TypeError, "ERR_INVALID_ARG_TYPE");
+    throwsCode(() => m.search(/x/, 0, "1"), TypeError, "ERR_INVALID_ARG_TYPE");
+    throwsCode(() => m.search(/x/, null), TypeError, "ERR_INVALID_ARG_TYPE");
+    throwsCode(() => m.search(/x/, 1.5), RangeError, "ERR_OUT_OF_RANGE");
+    throwsCode(() => m.search(/x/, 0, NaN), RangeError, "ERR_OUT_OF_RANGE");
+    throwsCode(() => m.matchAll(/x/g, 0.5).next(), RangeError, "ERR_OUT_OF_RANGE");
+    throwsCode(() => m.matchAll(/x/g, 0, "2").next(), TypeError, "ERR_INVALID_ARG_TYPE");
+  });
+});
+
+// ------------------------------------------------------------------- matchAll
+
+test("matchAll needs a global RegExp", () => {
+  withMap(TEXT, (m) => {
+    for (const re of [/hello/, /hello/i, /hello/y, /hello/d]) {
+      throwsCode(() => m.matchAll(re).next(), TypeError, "ERR_INVALID_ARG_VALUE");
+    }
+    assert.equal(m.matchAll(/hello/gi).next().value.index, 0);
+  });
+});
+
+test("matchAll yields the matches in order, as String.prototype.matchAll over the Latin-1 text", () => {
+  const res = [
+    /hello/gi,
+    /\d+/g,
+    /(?<user>\w+)@(?<host>\w+)\.com/g,
+    /x*/g,
+    /(?:)/g,
+    /\b/g,
+    /$/gm,
+    /^/gm,
+    /[\x80-\xff]+/g,
+    /\xff/g,
+    /a|ab|abc/g,
+    /(?<=a)\w/g,
+    /w(o)?/dg,
+    /xx|x/gy,
+    /\p{Lu}/gu,
+    /./gs,
+  ];
+  withMap(TEXT, (m) => {
+    for (const re of res) {
+      const it = m.matchAll(re);
+      assert.equal(typeof it.next, "function");
+      assert.equal(it[Symbol.iterator](), it, "an iterable iterator");
+      const got = [...it];
+      for (const g of got) assertMatchShape(g);
+      assert.deepEqual(got.map(summary), oracleAll(TEXT, re).map(summary), String(re));
+      for (let i = 1; i < got.length; i++) assert.ok(got[i].index >= got[i - 1].end || got[i].index > got[i - 1].index);
+    }
+    // empty matches advance by one
+    const empties = [...m.matchAll(/(?:)/g)];
+    assert.equal(empties.length, TEXT.length + 1);
+    assert.deepEqual(empties.map((x) => x.index), [...Array(TEXT.length + 1).keys()]);
+    // the user's RegExp is not changed
+    const g = /o/g;
+    g.lastIndex = 7;
+    const first = m.matchAll(g).next().value;
+    assert.equal(first.index, TEXT.indexOf("o"), "matchAll starts at start (0), not lastIndex");
+  });
+});
+
+test("matchAll with start and end", () => {
+  withMap(TEXT, (m) => {
+    const len = TEXT.length;
+    for (const re of [/\w+/g, /x*/g, /(?<=l)l/g, /o/g, /\d$/gm]) {
+      for (const [s, e] of [[undefined, undefined], [5, undefined], [5, 30], [-40, undefined], [0, -40], [30, 5], [len, undefined], [len + 2, len + 9], [-len - 3, 3]]) {
+        const got = [...m.matchAll(re, s, e)].map(summary);
+        assert.deepEqual(got, oracleAll(TEXT, re, s, e).map(summary), `${re} ${s} ${e}`);
+        const e2 = bound(e, len, len);
+        for (const x of got) assert.ok(x.end <= e2 && x.index >= bound(s, len, 0));
+      }
+    }
+  });
+});
+
+test("matchAll may be iterated lazily, and several iterations of one RegExp interleave", () => {
+  withMap(TEXT, (m) => {
+    const re = /o/g;
+    const a = m.matchAll(re);
+    const b = m.matchAll(re, 20);
+    const want = oracleAll(TEXT, re).map((x) => x.index);
+    const wantB = oracleAll(TEXT, re, 20).map((x) => x.index);
+    const gotA = [];
+    const gotB = [];
+    for (;;) {
+      const x = a.next();
+      const y = b.next();
+      if (!x.done) gotA.push(x.value.index);
+      if (!y.done) gotB.push(y.value.index);
+      if (x.done && y.done) break;
+      m.search(/e/); // a search in between does not disturb them
+    }
+    assert.deepEqual(gotA, want);
+    assert.deepEqual(gotB, wantB);
+  });
+});
+
+// ------------------------------------------------------------------- CPython's re
+
+const PY_RE = `
+import json, mmap, os, re, sys
+inp = json.load(sys.stdin)
+fd = os.open(inp["path"], os.O_RDONLY)
+m = mmap.mmap(fd, 0, access=mmap.ACCESS_READ)
+def describe(x):
+    if x is None:
+        return None
+    return {
+        "span": list(x.span()),
+        "groups": [g.decode("latin1") if g is not None else None for g in x.groups()],
+        "named": {k: (v.decode("latin1") if v is not None else None) for k, v in x.groupdict().items()},
+        "spans": [list(x.span(i)) for i in range(1 + len(x.groups()))],
+    }
+out = []
+for case in inp["cases"]:
+    p = re.compile(case["py"].encode("latin1"), case["flags"])
+    res = {"search": [], "iter": None}
+    for pos, endpos in inp["bounds"]:
+        res["search"].append(describe(p.search(m, pos, endpos)))
+    res["iter"] = [list(x.span()) for x in p.finditer(m)]
+    out.append(res)
+m.close(); os.close(fd)
+print(json.dumps(out))
+`;
+
+test("search and matchAll agree with CPython's re over an mmap of the same file", (t) => {
+  if (python === null) return t.skip(NO_PYTHON);
+  // Patterns both engines read the same way over these bytes (ASCII classes, no \\s, no \\r).
+  const I = 2; // re.IGNORECASE
+  const M = 8; // re.MULTILINE
+  const S = 16; // re.DOTALL
+  const cases = [
+    { py: "hello", js: /hello/g },
+    { py: "HELLO", flags: I, js: /HELLO/gi },
+    { py: "\\d{4}-\\d\\d-\\d\\d", js: /\d{4}-\d\d-\d\d/g },
+    { py: "(\\w+)@(\\w+)\\.com", js: /(\w+)@(\w+)\.com/gd },
+    { py: "(?P<y>\\d{4})-(?P<mo>\\d\\d)", js: /(?<y>\d{4})-(?<mo>\d\d)/gd },
+    { py: "^line \\w+", flags: M, js: /^line \w+/gm },
+    { py: "a.b", js: /a.b/g },
+    { py: "a.b", flags: S, js: /a.b/gs },
+    { py: "\\xff+", js: /\xff+/g },
+    { py: "[\\x80-\\xff]+", js: /[\x80-\xff]+/g },
+    { py: "\\x00+C", js: /\x00+C/g },
+    { py: "(?<=abc)def", js: /(?<=abc)def/g },
+    { py: "\\bword\\b", js: /\bword\b/g },
+    { py: "w(o)(x)?", js: /w(o)(x)?/gd },
+    { py: "o", js: /o/g },
+    { py: "[a-z]+", js: /[a-z]+/g },
+  ];
+  const path = tmpfile(TEXT);
+  const len = TEXT.length;
+  // [start, end] as memmap takes them; CPython gets them adjusted to pos/endpos.
+  const bounds = [[0, undefined], [5, undefined], [0, 30], [17, 90], [len - 25, undefined], [60, 20], [-50, undefined], [3, -60], [len + 5, undefined]];
+  const pyBounds = bounds.map(([s, e]) => [bound(s, len, 0), bound(e, len, len)]);
+  const expected = runPython(PY_RE, JSON.stringify({ path, bounds: pyBounds, cases: cases.map((c) => ({ py: c.py, flags: c.flags ?? 0 })) }));
+  const fd = fs.openSync(path, "r");
+  const m = new MMap(fd, 0, { access: ACCESS_READ });
+  try {
+    cases.forEach((c, i) => {
+      const nonGlobal = new RegExp(c.js.source, c.js.flags.replace("g", ""));
+      bounds.forEach(([s, e], j) => {
+        const r = m.search(nonGlobal, s, e);
+        let want = expected[i].search[j];
+        let got = null;
+        if (r !== null) {
+          got = {
+            span: [r.index, r.end],
+            groups: [...r].slice(1).map((g) => (g === undefined ? null : g)),
+            named: Object.fromEntries(Object.entries(r.groups ?? {}).map(([k, v]) => [k, v === undefined ? null : v])),
+          };
+          // group spans: with the d flag, indices; CPython says (-1, -1) for a group that did not take part
+          if (r.indices) got.spans = [...r.indices].map((p) => (p === undefined ? [-1, -1] : [...p]));
+          else if (want !== null) {
+            want = { ...want };
+            delete want.spans;
+          }
+        }
+        assert.deepEqual(got, want, `${c.js} bounds ${s},${e}`);
+      });
+      const all = [...m.matchAll(c.js)].map((x) => [x.index, x.end]);
+      assert.deepEqual(all, expected[i].iter, `matchAll ${c.js}`);
+    });
+    assert.ok(expected.some((e) => e.search.some((x) => x === null)) && expected.every((e) => e.iter.length > 0));
+  } finally {
+    m.close();
+    fs.closeSync(fd);
+  }
+});
+
+// ------------------------------------------------------------------- closed maps
+
+test("search and matchAll on a closed map → ERR_MMAP_CLOSED", () => {
+  const m = mapOf(TEXT);
+  m.close();
+  throwsCode(() => m.search(/hello/), Error, "ERR_MMAP_CLOSED");
+  throwsCode(() => m.search(/hello/, 0, 5), Error, "ERR_MMAP_CLOSED");
+  throwsCode(() => m.matchAll(/hello/g).next(), Error, "ERR_MMAP_CLOSED");
+});
+
+test("a matchAll iteration fails with ERR_MMAP_CLOSED once the map is closed", () => {
+  const m = mapOf(TEXT);
+  const it = m.matchAll(/o/g);
+  assert.equal(it.next().value.index, TEXT.indexOf("o"));
+  m.close();
+  throwsCode(() => it.next(), Error, "ERR_MMAP_CLOSED");
+});
+
+test("a matchAll iteration never reports a match outside the map after a shrinking resize", () => {
+  const m = mapOf(Buffer.from("a a a a a a a a"));
+  try {
+    const it = m.matchAll(/a/g);
+    assert.equal(it.next().value.index, 0);
+    m.resize(3);
+    const rest = [];
+    try {
+      for (const x of it) rest.push([x.index, x.end]);
+    } catch (err) {
+      assert.ok(err instanceof Error && typeof err.code === "string", String(err));
+    }
+    for (const [, end] of rest) assert.ok(end <= m.length, `match ending at ${end} in a map of ${m.length} bytes`);
+  } finally {
+    m.close();
+  }
+});
+
+// ------------------------------------------------------------------- windows
+
+test("the window constants are exported", () => {
+  assert.equal(SEARCH_WINDOW, 256 * MiB);
+  assert.equal(SEARCH_MAX_MATCH, 16 * MiB);
+  assert.equal(SEARCH_LOOKBEHIND, 64 * 1024);
+  assert.ok(SEARCH_MAX_MATCH < SEARCH_WINDOW && SEARCH_LOOKBEHIND < SEARCH_MAX_MATCH);
+});
+
+test("a range larger than SEARCH_WINDOW: matches around the window boundaries are found", () => {
+  const W = SEARCH_WINDOW;
+  const MM = SEARCH_MAX_MATCH;
+  const T = W - MM; // from here on, the first window's matches are not trusted
+  const L = W + 40 * MiB;
+  // Each window is a string of up to 256 MiB: let the previous one go before the next search.
+  const release = () => globalThis.gc?.();
+  // Anonymous private memory: untouched pages read as zeros and cost nothing.
+  const m = new MMap(-1, L, { flags: MAP_PRIVATE });
+  try {
+    const plants = [
+      ["<B1>", T - 10], // before the trust boundary
+      ["<B2>", T - 2], // across the trust boundary
+      ["<B3>", W - 2], // across the end of the first window
+      ["<B4>", W + 3], // just after it
+      ["<B5>", L - 4], // at the very end
+    ];
+    for (const [text, at] of plants) m.setSlice(at, at + text.length, text);
+    const zStart = W + 16 * MiB; // a run of exactly SEARCH_MAX_MATCH bytes
+    m.subarray(zStart, zStart + MM).fill(0x5a);
+
+    // search finds each one from the start of the map
+    for (const [text, at] of plants) {
+      const r = m.search(new RegExp(text));
+      assert.ok(r !== null, text);
+      assert.deepEqual([r.index, r.end, r[0]], [at, at + 4, text], text);
+      release();
+    }
+    // a lookbehind reaching back across the trust boundary
+    const lb = m.search(/(?<=<B)2>/);
+    assert.deepEqual([lb.index, lb.end], [T, T + 2]);
+    release();
+    // the longest match that is guaranteed, found whole
+    const z = m.search(/Z+/);
+    assert.deepEqual([z.index, z.end], [zStart, zStart + MM]);
+    release();
+    // ... also when it straddles a window's end: from 24 MiB the first window ends at W + 24 MiB
+    const z2 = m.search(/Z+/, 24 * MiB);
+    assert.ok(24 * MiB + W > zStart && 24 * MiB + W < zStart + MM, "the window boundary falls inside the run");
+    assert.deepEqual([z2.index, z2.end], [zStart, zStart + MM]);
+    release();
+    // the end bound cuts matches
+    assert.equal(m.search(/<B5>/, 0, L - 1), null);
+    // not found at all: the whole range is scanned and null returned
+    assert.equal(m.search(/<B9>/), null);
+    release();
+
+    // matchAll yields all of them in order, as over the whole text
+    const re = /<B\d>|Z+/g;
+    const got = [...m.matchAll(re)].map((x) => [x.index, x.end]);
+    const want = [
+      [T - 10, T - 6],
+      [T - 2, T + 2],
+      [W - 2, W + 2],
+      [W + 3, W + 7],
+      [zStart, zStart + MM],
+      [L - 4, L],
+    ];
+    assert.deepEqual(got, want);
+    release();
+    let text = m.buffer.toString("latin1"); // one string of the whole map, as the definition
+    assert.deepEqual([...text.matchAll(re)].map((x) => [x.index, x.index + x[0].length]), want);
+    text = null;
+    release();
+    // matchAll with bounds: from inside <B1> to just before the end
+    const some = [...m.matchAll(re, T - 8, L - 1)].map((x) => [x.index, x.end]);
+    assert.deepEqual(some, want.slice(1, -1));
+  } finally {
+    m.close();
+  }
+});
