@@ -2,13 +2,12 @@
   "targets": [
     {
       "target_name": "memmap",
-      "sources": ["native/binding.c", "native/posix.c"],
+      "sources": ["native/binding.c", "native/posix.c", "native/fault.c"],
       "cflags": ["-std=c11", "-Wall", "-Wextra", "-Wno-unused-parameter", "-O2"],
       "defines": ["NAPI_VERSION=8"],
       "conditions": [
         ["OS=='linux'", {"sources": ["native/linux.c"]}],
-        ["OS=='mac'", {"sources": ["native/darwin.c"]}],
-        ["OS=='sanitize'", {}]
+        ["OS=='mac'", {"sources": ["native/darwin.c"]}]
       ]
     }
   ]

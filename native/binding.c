@@ -57,6 +57,7 @@ struct region {
   int closing;
   view *views;
   env_state *state;
+  mm_guard *guard;     /* fault containment (fault.c), or NULL */
   region *prev, *next; /* in state->regions */
   napi_ref self;       /* weak reference to the JavaScript handle */
 };
@@ -74,6 +75,10 @@ static void region_release_memory(region *r) {
   if (r->addr != NULL) {
     mm_unmap(r->addr, r->length);
     r->addr = NULL;
+  }
+  if (r->guard != NULL) {
+    mm_guard_remove(r->guard);
+    r->guard = NULL;
   }
   if (r->fd >= 0) {
     mm_close(r->fd);
@@ -238,10 +243,17 @@ static napi_value js_map(napi_env env, napi_callback_info info) {
   }
   r->addr = addr;
   r->fd = i32(env, argv[5]);
+  int guard = ((r->prot & PROT_WRITE) ? 0 : MM_GUARD_READONLY) | (i32(env, argv[0]) >= 0 ? MM_GUARD_FILE : 0);
+  if (guard != 0 && (r->guard = mm_guard_add(addr, r->length, guard)) == NULL) {
+    r->fd = -1;
+    mm_unmap(addr, r->length);
+    free(r);
+    return ret_int(env, -ENOMEM);
+  }
   napi_value handle;
   if (napi_create_external(env, r, handle_finalize, NULL, &handle) != napi_ok) {
     r->fd = -1; /* the caller keeps ownership on failure */
-    mm_unmap(addr, r->length);
+    region_release_memory(r);
     free(r);
     return ret_int(env, -ENOMEM);
   }
@@ -355,6 +367,7 @@ static napi_value js_remap(napi_env env, napi_callback_info info) {
   if (rc != 0) return ret_int(env, rc);
   r->addr = addr;
   r->length = (size_t)length;
+  if (r->guard != NULL) mm_guard_move(r->guard, addr, r->length);
   return ret_int(env, 0);
 }
 
@@ -574,6 +587,9 @@ NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
       {"sync", js_sync},     {"syncAsync", js_sync_async}, {"advise", js_advise},
       {"reclaim", js_reclaim},
   };
+  /* MEMMAP_NO_FAULT_HANDLER=1 leaves SIGSEGV/SIGBUS alone (for debuggers). */
+  const char *no_handler = getenv("MEMMAP_NO_FAULT_HANDLER");
+  if (no_handler == NULL || no_handler[0] != '1') mm_fault_install();
   env_state *st = calloc(1, sizeof *st);
   if (st == NULL || napi_set_instance_data(env, st, state_finalize, NULL) != napi_ok) return NULL;
   for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {

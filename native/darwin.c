@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -33,4 +34,19 @@ int mm__memfd(void) {
     if (errno != EEXIST) return -errno;
   }
   return -EEXIST;
+}
+
+int mm__page_private_copy(void *page, size_t size) {
+  /* No mremap: copy aside, map a private page over the original, copy back. */
+  void *copy = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANON, -1, 0);
+  if (copy == MAP_FAILED) return -errno;
+  memcpy(copy, page, size);
+  if (mmap(page, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANON | MAP_FIXED, -1, 0) == MAP_FAILED) {
+    int e = errno;
+    munmap(copy, size);
+    return -e;
+  }
+  memcpy(page, copy, size);
+  munmap(copy, size);
+  return 0;
 }

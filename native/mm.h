@@ -63,7 +63,26 @@ int64_t mm_fd_limit(void);
 /* Whether this platform has mremap(2); 0 means mm_remap always copies. */
 int mm_has_mremap(void);
 
-/* Per-OS parts, used by posix.c. */
+/* Fault containment (fault.c). A guard marks one mapping as memmap's own. */
+typedef struct mm_guard mm_guard;
+enum { MM_GUARD_READONLY = 1, MM_GUARD_FILE = 2 };
+
+/* Installs the SIGSEGV/SIGBUS handlers once per process (chaining to the
+ * previous ones). Returns 0 or -1. */
+int mm_fault_install(void);
+/* Guards [start, start+length): READONLY turns a write fault into a private
+ * copy of the page; FILE turns SIGBUS (past the end of the file) into a zero
+ * page. Returns NULL when out of memory. */
+mm_guard *mm_guard_add(void *start, size_t length, int flags);
+void mm_guard_move(mm_guard *g, void *start, size_t length);
+void mm_guard_remove(mm_guard *g);
+/* How many pages were lost (replaced by zeros) to a shrinking file. */
+uint32_t mm_guard_lost(mm_guard *g);
+
+/* Per-OS parts, used by posix.c and fault.c. */
+/* Replaces the page at `page` with a private writable copy of itself;
+ * async-signal-safe. */
+int mm__page_private_copy(void *page, size_t size);
 int mm__remap_native(void *addr, size_t old_length, size_t new_length, void **out);
 int mm__memfd(void);
 int mm__has_mremap(void);
