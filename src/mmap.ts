@@ -412,7 +412,7 @@ export class MMap implements Iterable<number> {
 
   // ---------------------------------------------------------------- state
 
-  /** `true` once `close()` has been called. Never throws. */
+  /** `true` once `close()` has been called. @throws never. */
   get closed(): boolean {
     return this.#handle === null;
   }
@@ -426,12 +426,12 @@ export class MMap implements Iterable<number> {
     return this.#length;
   }
 
-  /** The file offset of the map. */
+  /** The file offset of the map. @throws never. */
   get offset(): number {
     return this.#offset;
   }
 
-  /** The access mode: given, or derived from `prot` as Python does. */
+  /** The access mode: given, or derived from `prot` as Python does. @throws never. */
   get access(): Access {
     return this.#access;
   }
@@ -440,6 +440,7 @@ export class MMap implements Iterable<number> {
    * The map's own descriptor: the duplicate it holds of a file, or the memfd of a
    * `shareable` anonymous map; `-1` when it has none (anonymous, `trackfd: false`, closed).
    * Hand it to a child process or a worker to share the memory.
+   * @throws never.
    */
   get fd(): number {
     return this.#handle === null ? -1 : this.#fd;

@@ -13,6 +13,8 @@ import { invalidArgType, invalidArgValue } from "./errors.js";
  * byte offsets too.
  */
 export interface MMapMatch extends Array<string> {
+  /** The matched text. */
+  0: string;
   /** Byte offset of the first byte of the match. */
   index: number;
   /** Byte offset just past the last byte of the match. */

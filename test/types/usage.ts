@@ -1,0 +1,84 @@
+// Type-checked by test/types.test.mjs (tsc --noEmit, strict): the public API as a TypeScript user sees it.
+import fs from "node:fs";
+import { channel } from "node:diagnostics_channel";
+import {
+  MMap,
+  ACCESS_READ,
+  ACCESS_WRITE,
+  MAP_PRIVATE,
+  PAGESIZE,
+  MADV_WILLNEED,
+  MS_ASYNC,
+  constants,
+  type MMapMatch,
+  type MMapOptions,
+  type NewMapEvent,
+  type MMapError,
+  type SystemError,
+  type Access,
+} from "memmap";
+
+// The README's first example.
+fs.writeFileSync("hello.txt", "Hello Python!\n");
+const fd = fs.openSync("hello.txt", "r+");
+{
+  using mm = new MMap(fd, 0);
+  const line: Buffer = mm.readline();
+  const hello: string = mm.slice(0, 5).toString();
+  mm.setSlice(6, mm.length, " world!\n");
+  const pos: number = mm.seek(0);
+  void [line, hello, pos];
+}
+fs.closeSync(fd);
+
+const options: MMapOptions = { access: ACCESS_WRITE, offset: 0, trackfd: undefined };
+const anon = new MMap(-1, PAGESIZE, { flags: MAP_PRIVATE, shareable: false });
+const n: number = anon.write(new Uint8Array([1, 2, 3]));
+const b: number = anon.get(-1);
+anon.set(0, 255);
+const view: Buffer = anon.subarray(0, 16);
+const all: Buffer = anon.buffer;
+const found: number = anon.find("abc", 0) + anon.rfind(Buffer.from("x"));
+const m: MMapMatch | null = anon.search(/a(?<x>b)/, 0, 10);
+if (m !== null) {
+  const text: string = m[0];
+  const span: [number, number] = [m.index, m.end];
+  const group: string | undefined = m.groups?.x;
+  void [text, span, group];
+}
+for (const match of anon.matchAll(/a/g)) void match.index;
+for (const byte of anon) void (byte satisfies number);
+anon.madvise(MADV_WILLNEED ?? 3, 0, null);
+anon.flush(0, undefined, { flags: MS_ASYNC });
+const p: Promise<void> = anon.flushAsync();
+const access: Access = anon.access;
+const size: number = anon.size();
+anon.resize(2 * PAGESIZE);
+anon.move(0, 1, 2);
+const rb: number = anon.readByte();
+anon.writeByte(7);
+const r: Buffer = anon.read(null);
+const closed: boolean = anon.closed;
+anon[Symbol.dispose]();
+void [options, n, b, view, all, found, p, access, size, rb, r, closed, constants.MAP_SHARED, ACCESS_READ];
+
+const opened: Promise<MMap> = MMap.openAsync("hello.txt", { access: ACCESS_READ, create: false, size: 14 });
+void opened;
+
+channel("memmap:new").subscribe((message) => {
+  const e = message as NewMapEvent;
+  void [e.fd, e.length, e.access, e.offset];
+});
+
+try {
+  MMap.open("missing", { length: 0 });
+} catch (err) {
+  const e = err as MMapError | SystemError;
+  if ("syscall" in e) void [e.errno, e.syscall];
+  void e.code;
+}
+
+// @ts-expect-error: indices are numbers
+anon.get("0");
+// @ts-expect-error: the access must be one of the four modes
+new MMap(-1, 1, { access: 7 });
