@@ -3,7 +3,7 @@
  * @internal
  * @module
  */
-import { invalidArgType, outOfRange } from "./errors.js";
+import { invalidArgType, invalidArgValue, outOfRange } from "./errors.js";
 
 /** Anything memmap accepts where it needs bytes. */
 export type BytesLike = Uint8Array | ArrayBuffer | SharedArrayBuffer | ArrayBufferView | string;
@@ -47,13 +47,27 @@ const BYTES = "of type string or an instance of Buffer, TypedArray, DataView or 
  * Strings are encoded as UTF-8, as Node's own APIs do.
  */
 export function toBytes(value: unknown, name: string): Uint8Array {
-  if (value instanceof Uint8Array) return value;
-  if (typeof value === "string") return Buffer.from(value, "utf8");
-  if (ArrayBuffer.isView(value)) return new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
-  if (value instanceof ArrayBuffer || (typeof SharedArrayBuffer === "function" && value instanceof SharedArrayBuffer)) {
+  let bytes: Uint8Array;
+  if (value instanceof Uint8Array) bytes = value;
+  else if (typeof value === "string") return Buffer.from(value, "utf8");
+  else if (ArrayBuffer.isView(value)) {
+    if (value.byteLength === 0) assertAttached(value.buffer, name, value);
+    return new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
+  } else if (value instanceof ArrayBuffer || (typeof SharedArrayBuffer === "function" && value instanceof SharedArrayBuffer)) {
+    if (value.byteLength === 0) assertAttached(value, name, value);
     return new Uint8Array(value);
+  } else throw invalidArgType(name, BYTES, value);
+  if (bytes.byteLength === 0) assertAttached(bytes.buffer, name, value);
+  return bytes;
+}
+
+/** An empty view may sit on a detached buffer (a closed map's view, a transferred buffer): refuse it. */
+function assertAttached(buffer: ArrayBufferLike, name: string, value: unknown): void {
+  try {
+    new Uint8Array(buffer, 0, 0);
+  } catch {
+    throw invalidArgValue(name, value, "is a view of a detached ArrayBuffer");
   }
-  throw invalidArgType(name, BYTES, value);
 }
 
 /** An options object, or `undefined` for `{}`. */
