@@ -371,6 +371,14 @@ static napi_value js_remap(napi_env env, napi_callback_info info) {
   return ret_int(env, 0);
 }
 
+/* lostFrom(handle) -> offset of the first page lost to a shrinking file, or -1 */
+static napi_value js_lost_from(napi_env env, napi_callback_info info) {
+  GET_ARGS(1);
+  region *r = get_region(env, argv[0]);
+  if (r == NULL || r->guard == NULL) return ret_int(env, -1);
+  return ret_int(env, mm_guard_lost_from(r->guard));
+}
+
 /* sync(handle, start, length, flags) -> 0 | -errno */
 static napi_value js_sync(napi_env env, napi_callback_info info) {
   GET_ARGS(4);
@@ -585,7 +593,7 @@ NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
       {"truncate", js_truncate}, {"memfd", js_memfd}, {"map", js_map},
       {"view", js_view},     {"unmap", js_unmap},   {"remap", js_remap},
       {"sync", js_sync},     {"syncAsync", js_sync_async}, {"advise", js_advise},
-      {"reclaim", js_reclaim},
+      {"reclaim", js_reclaim}, {"lostFrom", js_lost_from},
   };
   /* MEMMAP_NO_FAULT_HANDLER=1 leaves SIGSEGV/SIGBUS alone (for debuggers). */
   const char *no_handler = getenv("MEMMAP_NO_FAULT_HANDLER");
@@ -601,6 +609,19 @@ NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
   napi_value has;
   napi_get_boolean(env, mm_has_mremap() != 0, &has);
   napi_set_named_property(env, exports, "hasMremap", has);
+  /* The fault counter, readable from JavaScript without a call (static memory:
+   * no finalizer). null where the runtime refuses external buffers. */
+  napi_value faults;
+  if (napi_create_external_arraybuffer(env, mm_fault_counter(), sizeof(uint32_t), NULL, NULL, &faults) != napi_ok) {
+    bool pending = false;
+    napi_is_exception_pending(env, &pending);
+    if (pending) {
+      napi_value ignored;
+      napi_get_and_clear_last_exception(env, &ignored);
+    }
+    napi_get_null(env, &faults);
+  }
+  napi_set_named_property(env, exports, "faults", faults);
   int64_t limit = mm_fd_limit();
   napi_value lim;
   napi_create_double(env, limit < 0 ? 1024.0 : (double)limit, &lim);

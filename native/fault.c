@@ -31,10 +31,14 @@ struct mm_guard {
   _Atomic int flags;            /* MM_GUARD_* */
   _Atomic int used;             /* claimed by a mapping */
   _Atomic uint32_t lost;        /* pages replaced after SIGBUS */
+  _Atomic uintptr_t lost_from;  /* offset of the first such page from start */
   struct mm_guard *_Atomic next;
 };
 
 static struct mm_guard *_Atomic guards = NULL;
+/* Counts every SIGBUS contained, in any mapping: JavaScript reads it directly
+ * (mm_fault_counter) to learn cheaply that some page was lost. */
+static _Atomic uint32_t fault_counter = 0;
 static struct sigaction previous_segv, previous_bus;
 static _Atomic int installed = 0;
 static uintptr_t page_size = 4096;
@@ -77,7 +81,12 @@ static void on_fault(int sig, siginfo_t *info, void *ctx) {
     } else if (sig == SIGBUS && (flags & MM_GUARD_FILE)) {
       void *p = mmap(page, page_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
       if (p != MAP_FAILED) {
+        uintptr_t off = (uintptr_t)page - atomic_load(&g->start);
+        uintptr_t seen = atomic_load(&g->lost_from);
+        while (off < seen && !atomic_compare_exchange_weak(&g->lost_from, &seen, off)) {
+        }
         atomic_fetch_add(&g->lost, 1);
+        atomic_fetch_add(&fault_counter, 1);
         return;
       }
     }
@@ -116,6 +125,7 @@ mm_guard *mm_guard_add(void *start, size_t length, int flags) {
     while (!atomic_compare_exchange_weak(&guards, &head, g));
   }
   atomic_store(&g->lost, 0);
+  atomic_store(&g->lost_from, UINTPTR_MAX);
   atomic_store(&g->flags, flags);
   mm_guard_move(g, start, length);
   return g;
@@ -134,4 +144,9 @@ void mm_guard_remove(mm_guard *g) {
   atomic_store(&g->used, 0);
 }
 
-uint32_t mm_guard_lost(mm_guard *g) { return atomic_load(&g->lost); }
+int64_t mm_guard_lost_from(mm_guard *g) {
+  if (atomic_load(&g->lost) == 0) return -1;
+  return (int64_t)atomic_load(&g->lost_from);
+}
+
+uint32_t *mm_fault_counter(void) { return (uint32_t *)&fault_counter; }

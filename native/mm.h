@@ -76,8 +76,11 @@ int mm_fault_install(void);
 mm_guard *mm_guard_add(void *start, size_t length, int flags);
 void mm_guard_move(mm_guard *g, void *start, size_t length);
 void mm_guard_remove(mm_guard *g);
-/* How many pages were lost (replaced by zeros) to a shrinking file. */
-uint32_t mm_guard_lost(mm_guard *g);
+/* The offset (from the start of the mapping) of the first page lost to a
+ * shrinking file (replaced by zeros), or -1 when none was. */
+int64_t mm_guard_lost_from(mm_guard *g);
+/* A counter of every page lost in any mapping; JavaScript reads it in place. */
+uint32_t *mm_fault_counter(void);
 
 /* Per-OS parts, used by posix.c and fault.c. */
 /* Replaces the page at `page` with a private writable copy of itself;

@@ -29,6 +29,10 @@ export interface Binding {
   advise(handle: Handle, start: number, length: number, advice: number): number;
   /** Releases the memory and descriptors of maps found unreachable by the last GC; returns how many still hold some. */
   reclaim(): number;
+  /** Offset of the first page of this map lost to a shrinking file, or -1. */
+  lostFrom(handle: Handle): number;
+  /** A 4-byte counter of pages lost in any map, or null where external buffers are refused. */
+  readonly faults: ArrayBuffer | null;
   readonly constants: Readonly<Record<string, number>>;
   readonly hasMremap: boolean;
   /** The soft limit on open descriptors (RLIMIT_NOFILE) when the addon loaded. */

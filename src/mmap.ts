@@ -26,6 +26,7 @@ import {
   type Access,
 } from "./constants.js";
 import {
+  type MMapError,
   closedError,
   invalidArgType,
   invalidArgValue,
@@ -108,6 +109,15 @@ const STRIDE = SEGMENT / 2;
 const PORTABLE_REMAP = process.env.MEMMAP_NO_MREMAP === "1" || !native.hasMremap;
 
 const statOut = new Float64Array(2);
+/** Counts pages lost to shrinking files in any map (native/fault.c), read without a call. */
+const FAULTS: Uint32Array = native.faults === null ? new Uint32Array(1) : new Uint32Array(native.faults);
+
+/** The bytes [lo, hi) a slice of `count` items from `start` by `step` touches. */
+function spanOf(start: number, step: number, count: number): [number, number] {
+  if (count === 0) return [start, start];
+  const last = start + (count - 1) * step;
+  return step > 0 ? [start, last + 1] : [last, start + 1];
+}
 const EMPTY = Buffer.alloc(0);
 
 /** Python's slice index adjustment for a sequence of `length`: negatives count from the end, then clamp. */
@@ -235,6 +245,12 @@ export class MMap implements Iterable<number> {
   #fd: number;
   /** The whole map as one view, once made; null while not made or when the map exceeds MAX_VIEW. */
   #u8: Buffer | null = null;
+  /** The hot paths' view: #u8 up to #gone. */
+  #fast: Buffer | null = null;
+  /** Where the bytes lost to a file that shrank under the map begin (Infinity: none lost). */
+  #gone = Infinity;
+  /** The value of FAULTS[0] this map has accounted for. */
+  #faultsSeen = FAULTS[0] as number;
   /** Segment views of a map larger than MAX_VIEW. */
   #segments: Map<number, Buffer> | null = null;
   /** Async operations in flight (they keep the memory mapped; resize waits for none). */
@@ -456,7 +472,7 @@ export class MMap implements Iterable<number> {
     const h = this.#handle;
     if (h === null) return;
     this.#handle = null;
-    this.#u8 = null;
+    this.#u8 = this.#fast = null;
     this.#segments = null;
     native.unmap(h);
     if (unclosed > 0) unclosed--;
@@ -502,7 +518,45 @@ export class MMap implements Iterable<number> {
     if (u !== null) return u;
     const h = this.#open();
     if (this.#length > MAX_VIEW) return null;
-    return (this.#u8 = this.#makeView(h, 0, this.#length));
+    const whole = this.#makeView(h, 0, this.#length);
+    this.#fast = this.#gone < this.#length ? whole.subarray(0, this.#gone) : whole;
+    return (this.#u8 = whole);
+  }
+
+  /** Before touching [lo, hi): throws when part of it is known to be lost. */
+  #guard(lo: number, hi: number): void {
+    if (hi > this.#gone) throw this.#truncated(lo, hi);
+  }
+
+  /** After touching [lo, hi): accounts for pages lost meanwhile (a cheap check when none was). */
+  #verify(lo: number, hi: number): void {
+    if (FAULTS[0] !== this.#faultsSeen) this.#learnLoss(lo, hi);
+  }
+
+  #learnLoss(lo: number, hi: number): void {
+    this.#faultsSeen = FAULTS[0] as number;
+    const h = this.#handle;
+    if (h === null) return;
+    const lostFrom = native.lostFrom(h);
+    if (lostFrom < 0) return; // a page of another map
+    let gone = lostFrom;
+    if (this.#fd >= 0 && native.fstat(this.#fd, statOut) === 0) {
+      gone = Math.min(gone, Math.max(0, (statOut[0] as number) - this.#offset));
+    }
+    this.#gone = Math.min(this.#gone, gone, this.#length);
+    if (this.#u8 !== null) this.#fast = this.#u8.subarray(0, this.#gone);
+    if (hi > this.#gone) throw this.#truncated(lo, hi);
+  }
+
+  #truncated(lo: number, hi: number): MMapError {
+    const err = stateError(
+      "ERR_MMAP_TRUNCATED",
+      `the file shrank under the map: bytes ${this.#gone}..${this.#length} of the map are gone ` +
+        `(the call touched ${lo}..${hi}); map the file again`,
+    ) as MMapError & { goneStart: number; goneEnd: number };
+    err.goneStart = this.#gone;
+    err.goneEnd = this.#length;
+    return err;
   }
 
   /** Segment k of a map larger than MAX_VIEW. */
@@ -628,11 +682,17 @@ export class MMap implements Iterable<number> {
    * @throws {Error} `ERR_MMAP_CLOSED` when the map is closed.
    */
   get(index: number): number {
-    const u = this.#u8;
+    const u = this.#fast;
     if (u !== null && typeof index === "number" && index >= 0 && index < u.length && Number.isInteger(index)) {
-      return u[index] as number;
+      const v = u[index] as number;
+      if (FAULTS[0] !== this.#faultsSeen) this.#learnLoss(index, index + 1);
+      return v;
     }
-    return this.#byteAt(this.#index(index));
+    const i = this.#index(index);
+    this.#guard(i, i + 1);
+    const v = this.#byteAt(i);
+    this.#verify(i, i + 1);
+    return v;
   }
 
   /**
@@ -642,7 +702,7 @@ export class MMap implements Iterable<number> {
    * @throws {Error} `ERR_MMAP_CLOSED` when the map is closed.
    */
   set(index: number, value: number): void {
-    const u = this.#u8;
+    const u = this.#fast;
     if (
       u !== null &&
       typeof index === "number" &&
@@ -654,12 +714,16 @@ export class MMap implements Iterable<number> {
       this.#access !== ACCESS_READ
     ) {
       u[index] = value;
+      if (FAULTS[0] !== this.#faultsSeen) this.#learnLoss(index, index + 1);
       return;
     }
     validateIndex(index, "index");
     validateByte(value, "value");
     this.#writable("set");
-    this.#setByteAt(this.#index(index), value);
+    const i = this.#index(index);
+    this.#guard(i, i + 1);
+    this.#setByteAt(i, value);
+    this.#verify(i, i + 1);
   }
 
   /** Validates and normalises an item index (checks closed). */
@@ -681,11 +745,17 @@ export class MMap implements Iterable<number> {
    */
   slice(start?: number | null, stop?: number | null, step?: number | null): Buffer {
     const [s, , st, count] = this.#slice(start, stop, step);
-    if (st === 1) return this.#copy(s, s + count);
-    const out = Buffer.allocUnsafe(count);
-    const u = this.#whole();
-    if (u !== null) for (let i = 0, p = s; i < count; i++, p += st) out[i] = u[p] as number;
-    else for (let i = 0, p = s; i < count; i++, p += st) out[i] = this.#byteAt(p);
+    const [lo, hi] = spanOf(s, st, count);
+    this.#guard(lo, hi);
+    let out: Buffer;
+    if (st === 1) out = this.#copy(s, s + count);
+    else {
+      out = Buffer.allocUnsafe(count);
+      const u = this.#whole();
+      if (u !== null) for (let i = 0, p = s; i < count; i++, p += st) out[i] = u[p] as number;
+      else for (let i = 0, p = s; i < count; i++, p += st) out[i] = this.#byteAt(p);
+    }
+    this.#verify(lo, hi);
     return out;
   }
 
@@ -711,12 +781,14 @@ export class MMap implements Iterable<number> {
     if (bytes.length !== count) {
       throw invalidArgValue("data", `${bytes.length} bytes`, `must have the slice's size, ${count} bytes (mmap slice assignment is wrong size)`);
     }
-    if (st === 1) {
-      this.#put(s, bytes);
-      return;
+    const [lo, hi] = spanOf(s, st, count);
+    this.#guard(lo, hi);
+    if (st === 1) this.#put(s, bytes);
+    else {
+      const src = Uint8Array.from(bytes); // the source may be a view of this map
+      for (let i = 0, p = s; i < count; i++, p += st) this.#setByteAt(p, src[i] as number);
     }
-    const src = Uint8Array.from(bytes); // the source may be a view of this map
-    for (let i = 0, p = s; i < count; i++, p += st) this.#setByteAt(p, src[i] as number);
+    this.#verify(lo, hi);
   }
 
   /**
@@ -728,7 +800,10 @@ export class MMap implements Iterable<number> {
     for (let i = 0; ; i++) {
       this.#open();
       if (i >= this.#length) return;
-      yield this.#byteAt(i);
+      this.#guard(i, i + 1);
+      const v = this.#byteAt(i);
+      this.#verify(i, i + 1);
+      yield v;
     }
   }
 
@@ -795,7 +870,9 @@ export class MMap implements Iterable<number> {
     const remaining = this.#length - pos;
     if (remaining <= 0) return Buffer.alloc(0);
     const take = count < 0 || count > remaining ? remaining : count;
+    this.#guard(pos, pos + take);
     const out = this.#copy(pos, pos + take);
+    this.#verify(pos, pos + take);
     this.#pos = pos + take;
     return out;
   }
@@ -807,14 +884,18 @@ export class MMap implements Iterable<number> {
    */
   readByte(): number {
     const pos = this.#pos;
-    const u = this.#u8;
+    const u = this.#fast;
     if (u !== null && pos < u.length) {
+      const b = u[pos] as number;
+      if (FAULTS[0] !== this.#faultsSeen) this.#learnLoss(pos, pos + 1);
       this.#pos = pos + 1;
-      return u[pos] as number;
+      return b;
     }
     this.#open();
     if (pos >= this.#length) throw rangeError(`read byte out of range: position ${pos}, length ${this.#length}`);
+    this.#guard(pos, pos + 1);
     const b = this.#byteAt(pos);
+    this.#verify(pos, pos + 1);
     this.#pos = pos + 1;
     return b;
   }
@@ -827,16 +908,19 @@ export class MMap implements Iterable<number> {
    */
   writeByte(byte: number): void {
     const pos = this.#pos;
-    const u = this.#u8;
+    const u = this.#fast;
     if (u !== null && pos < u.length && typeof byte === "number" && (byte & 255) === byte && this.#access !== ACCESS_READ) {
       u[pos] = byte;
+      if (FAULTS[0] !== this.#faultsSeen) this.#learnLoss(pos, pos + 1);
       this.#pos = pos + 1;
       return;
     }
     validateByte(byte, "byte");
     this.#writable("writeByte");
     if (pos >= this.#length) throw rangeError(`write byte out of range: position ${pos}, length ${this.#length}`);
+    this.#guard(pos, pos + 1);
     this.#setByteAt(pos, byte);
+    this.#verify(pos, pos + 1);
     this.#pos = pos + 1;
   }
 
@@ -850,15 +934,19 @@ export class MMap implements Iterable<number> {
     const u = this.#whole();
     const len = this.#length;
     if (pos >= len) return Buffer.alloc(0);
+    if (pos >= this.#gone) throw this.#truncated(pos, pos + 1);
+    const limit = Math.min(len, this.#gone);
     let stop: number;
     if (u !== null) {
-      const nl = u.indexOf(10, pos);
+      const nl = limit === len ? u.indexOf(10, pos) : u.subarray(0, limit).indexOf(10, pos);
       stop = nl < 0 ? len : nl + 1;
     } else {
-      const nl = this.#findForward(NEWLINE, pos, len);
+      const nl = this.#findForward(NEWLINE, pos, limit);
       stop = nl < 0 ? len : nl + 1;
     }
+    this.#guard(pos, stop);
     const out = this.#copy(pos, stop);
+    this.#verify(pos, stop);
     this.#pos = stop;
     return out;
   }
@@ -878,7 +966,9 @@ export class MMap implements Iterable<number> {
     if (pos > this.#length || this.#length - pos < n) {
       throw rangeError(`data out of range: ${n} bytes at position ${pos} do not fit in length ${this.#length}`);
     }
+    this.#guard(pos, pos + n);
     this.#put(pos, bytes);
+    this.#verify(pos, pos + n);
     this.#pos = pos + n;
     return n;
   }
@@ -909,7 +999,10 @@ export class MMap implements Iterable<number> {
     if (e < s) return -1;
     if (needle.length === 0) return s;
     if (needle.length > e - s) return -1;
-    return this.#findForward(needle, s, e);
+    this.#guard(s, e);
+    const i = this.#findForward(needle, s, e);
+    this.#verify(s, e);
+    return i;
   }
 
   /**
@@ -924,7 +1017,10 @@ export class MMap implements Iterable<number> {
     if (e < s) return -1;
     if (needle.length === 0) return e;
     if (needle.length > e - s) return -1;
-    return this.#findBackward(needle, s, e);
+    this.#guard(s, e);
+    const i = this.#findBackward(needle, s, e);
+    this.#verify(s, e);
+    return i;
   }
 
   #findForward(needle: Uint8Array, s: number, e: number): number {
@@ -975,7 +1071,10 @@ export class MMap implements Iterable<number> {
   /** Latin-1 text of [a, b). */
   #text = (a: number, b: number): string => {
     this.#open();
-    return this.#span(a, b).toString("latin1");
+    this.#guard(a, b);
+    const text = this.#span(a, b).toString("latin1");
+    this.#verify(a, b);
+    return text;
   };
 
   /**
@@ -1059,6 +1158,14 @@ export class MMap implements Iterable<number> {
       throw rangeError(`source, destination, or count out of range: move(${d}, ${s}, ${c}) on length ${len}`);
     }
     if (c === 0 || d === s) return;
+    const lo = Math.min(d, s);
+    const hi = Math.max(d, s) + c;
+    this.#guard(lo, hi);
+    this.#moveBytes(d, s, c);
+    this.#verify(lo, hi);
+  }
+
+  #moveBytes(d: number, s: number, c: number): void {
     const u = this.#whole();
     if (u !== null) {
       u.copyWithin(d, s, s + c);
@@ -1195,6 +1302,7 @@ export class MMap implements Iterable<number> {
       throw notResizable("to expand a shared anonymous mapping on Linux (make it with shareable: true to grow it)");
     }
     if (this.#pending > 0) throw stateError("ERR_MMAP_BUSY", "mmap can't resize while flushAsync() is in progress");
+    if (this.#gone < old) throw this.#truncated(0, old);
     let fileSize = -1;
     if (fileBacked) {
       const rc = native.fstat(this.#fd, statOut);
@@ -1228,7 +1336,7 @@ export class MMap implements Iterable<number> {
 
   /** Remaps to n bytes; the views made before are detached in C, and forgotten here. */
   #remap(h: Handle, n: number): number {
-    this.#u8 = null;
+    this.#u8 = this.#fast = null;
     this.#segments = null;
     return native.remap(h, n, PORTABLE_REMAP);
   }
