@@ -56,7 +56,7 @@ struct region {
   uint32_t busy;
   int closing;
   view *views;
-  env_state *state;
+  env_state *state;    /* whose list holds r while it holds memory; NULL after */
   mm_guard *guard;     /* fault containment (fault.c), or NULL */
   region *prev, *next; /* in state->regions */
   napi_ref self;       /* weak reference to the JavaScript handle */
@@ -71,7 +71,17 @@ struct view {
   view *prev, *next;
 };
 
+/* Takes r off its environment's list (the regions that still hold memory). */
+static void region_unlink(region *r) {
+  if (r->state == NULL) return;
+  if (r->prev) r->prev->next = r->next; else r->state->regions = r->next;
+  if (r->next) r->next->prev = r->prev;
+  r->prev = r->next = NULL;
+  r->state = NULL;
+}
+
 static void region_release_memory(region *r) {
+  region_unlink(r);
   if (r->addr != NULL) {
     mm_unmap(r->addr, r->length);
     r->addr = NULL;
@@ -89,10 +99,6 @@ static void region_release_memory(region *r) {
 static void region_maybe_free(napi_env env, region *r) {
   if (r->refs == 0 && r->busy == 0) {
     region_release_memory(r);
-    if (r->state != NULL) { /* NULL once the environment has gone (state_finalize) */
-      if (r->prev) r->prev->next = r->next; else r->state->regions = r->next;
-      if (r->next) r->next->prev = r->prev;
-    }
     if (r->self) napi_delete_reference(env, r->self);
     free(r);
   }
@@ -285,8 +291,8 @@ static napi_value js_reclaim(napi_env env, napi_callback_info info) {
   env_state *st = NULL;
   napi_get_instance_data(env, (void **)&st);
   int64_t live = 0;
-  for (region *r = st ? st->regions : NULL; r != NULL; r = r->next) {
-    if (r->addr == NULL && r->fd < 0) continue;
+  for (region *r = st ? st->regions : NULL, *next; r != NULL; r = next) {
+    next = r->next;
     if (r->busy == 0 && region_unreachable(env, r)) region_release_memory(r);
     else live++;
   }
@@ -577,9 +583,10 @@ static void state_finalize(napi_env env, void *data, void *hint) {
   /* The environment is going away and no JavaScript runs in it any more:
    * release what is left; finalizers that still come only free the structs. */
   env_state *st = data;
-  for (region *r = st->regions; r != NULL; r = r->next) {
+  for (region *r = st->regions, *next; r != NULL; r = next) {
+    next = r->next;
     if (r->busy == 0) region_release_memory(r);
-    r->state = NULL;
+    else region_unlink(r);
   }
   free(st);
 }
