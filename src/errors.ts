@@ -75,6 +75,8 @@ function show(value: unknown): string {
   if (typeof value === "string") return `'${value}'`;
   if (typeof value === "bigint") return `${value}n`;
   if (typeof value === "number") return Object.is(value, -0) ? "-0" : String(value);
+  // Objects are described, never converted: converting may throw (a view of a detached buffer).
+  if ((typeof value === "object" && value !== null) || typeof value === "function") return describe(value);
   return String(value);
 }
 

@@ -128,12 +128,18 @@ function adjust(value: number, length: number, def: number, lo: number, hi: numb
   return v < lo ? lo : v > hi ? hi : v;
 }
 
+/** A slice's arguments, type-checked: undefined for a default. */
+function sliceArgs(start: unknown, stop: unknown, step: unknown): [number | undefined, number | undefined, number] {
+  return [
+    start === undefined || start === null ? undefined : validateIndex(start, "start"),
+    stop === undefined || stop === null ? undefined : validateIndex(stop, "stop"),
+    step === undefined || step === null ? 1 : validateIndex(step, "step"),
+  ];
+}
+
 /** PySlice_AdjustIndices: [start, stop, step, count] for `length` items. */
-function sliceIndices(length: number, start: unknown, stop: unknown, step: unknown): [number, number, number, number] {
-  const st = step === undefined || step === null ? 1 : validateIndex(step, "step");
+function sliceIndices(length: number, a: number | undefined, b: number | undefined, st: number): [number, number, number, number] {
   if (st === 0) throw invalidArgValue("step", st, "must not be zero (slice step cannot be zero)");
-  const a = start === undefined || start === null ? undefined : validateIndex(start, "start");
-  const b = stop === undefined || stop === null ? undefined : validateIndex(stop, "stop");
   let s: number, e: number;
   if (st > 0) {
     s = a === undefined ? 0 : adjust(a, length, 0, 0, length);
@@ -770,10 +776,9 @@ export class MMap implements Iterable<number> {
   }
 
   #slice(start: unknown, stop: unknown, step: unknown): [number, number, number, number] {
-    const len = this.#handle === null ? 0 : this.#length;
-    const r = sliceIndices(len, start, stop, step);
+    const [a, b, st] = sliceArgs(start, stop, step);
     this.#open();
-    return r;
+    return sliceIndices(this.#length, a, b, st);
   }
 
   /**
@@ -1117,10 +1122,15 @@ export class MMap implements Iterable<number> {
    * @throws {RangeError} `ERR_OUT_OF_RANGE` for a non-integer bound.
    * @throws {Error} `ERR_MMAP_CLOSED` when the map is (or becomes) closed.
    */
-  *matchAll(regexp: RegExp, start?: number, end?: number): IterableIterator<MMapMatch> {
+  matchAll(regexp: RegExp, start?: number, end?: number): IterableIterator<MMapMatch> {
+    // Arguments are checked now, as String.prototype.matchAll does; the matches come lazily.
     const rx = compile(regexp, "regexp");
     requireGlobal(regexp, "regexp");
     const [s, e] = this.#searchBounds(start, end);
+    return this.#matches(rx, s, e);
+  }
+
+  *#matches(rx: RegExp, s: number, e: number): IterableIterator<MMapMatch> {
     if (e < s) return;
     let limit = e;
     let length = this.#length;
@@ -1391,6 +1401,7 @@ function openPlan(path: unknown, options: unknown): OpenPlan {
   if (typeof path !== "string" && !(path instanceof URL) && !Buffer.isBuffer(path)) {
     throw invalidArgType("path", "of type string or an instance of Buffer or URL", path);
   }
+  if (Buffer.isBuffer(path)) toBytes(path, "path"); // refuses a view of a detached buffer
   const opts = validateOptions(options, "options");
   const length = optionalInteger(opts.length, "options.length", 0, 0, MAX_SAFE);
   const create = optionalBoolean(opts.create, "options.create", false);

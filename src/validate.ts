@@ -51,8 +51,14 @@ export function toBytes(value: unknown, name: string): Uint8Array {
   if (value instanceof Uint8Array) bytes = value;
   else if (typeof value === "string") return Buffer.from(value, "utf8");
   else if (ArrayBuffer.isView(value)) {
-    if (value.byteLength === 0) assertAttached(value.buffer, name, value);
-    return new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
+    let length: number;
+    try {
+      length = value.byteLength; // a DataView over a detached buffer throws here
+    } catch {
+      throw invalidArgValue(name, value, "is a view of a detached ArrayBuffer");
+    }
+    if (length === 0) assertAttached(value.buffer, name, value);
+    return new Uint8Array(value.buffer, value.byteOffset, length);
   } else if (value instanceof ArrayBuffer || (typeof SharedArrayBuffer === "function" && value instanceof SharedArrayBuffer)) {
     if (value.byteLength === 0) assertAttached(value, name, value);
     return new Uint8Array(value);
@@ -73,6 +79,6 @@ function assertAttached(buffer: ArrayBufferLike, name: string, value: unknown): 
 /** An options object, or `undefined` for `{}`. */
 export function validateOptions(value: unknown, name: string): Record<string, unknown> {
   if (value === undefined) return {};
-  if (value === null || typeof value !== "object") throw invalidArgType(name, "of type object", value);
+  if (value === null || typeof value !== "object" || Array.isArray(value)) throw invalidArgType(name, "of type object", value);
   return value as Record<string, unknown>;
 }
