@@ -1,0 +1,505 @@
+// Node side of the benchmark suite: memmap, and what a Node user does without mmap (fs).
+//
+//   node bench/node-impl.mjs '<json>'
+//
+// The JSON holds { impl: "memmap" | "fs", workload, reps, warmup, params }. Prints
+// { times: [ns per rep], check } on stdout. Each workload does the same operations, in the
+// same number, as bench/py_impl.py (CPython) and bench/baseline.c (C); only the operation
+// loop is timed. Run it under `node --cpu-prof` to profile one workload (bench/run.mjs
+// --profile does that).
+import { spawnSync } from "node:child_process";
+import fs from "node:fs";
+import { MMap, ACCESS_READ, ACCESS_WRITE, MAP_PRIVATE, MADV_RANDOM } from "../dist/index.js";
+
+const now = () => process.hrtime.bigint();
+const since = (t0) => Number(process.hrtime.bigint() - t0);
+
+function loadIdx(path, count) {
+  const b = fs.readFileSync(path);
+  if (b.length < count * 4) throw new Error(`index file ${path} is short`);
+  const out = new Uint32Array(count);
+  for (let i = 0; i < count; i++) out[i] = b.readUInt32LE(i * 4);
+  return out;
+}
+
+function chunkOf(n) {
+  const c = Buffer.allocUnsafe(n);
+  for (let i = 0; i < n; i++) c[i] = 97 + (i % 26);
+  return c;
+}
+
+/** posix_fadvise(DONTNEED) through the C helper (Node has no fadvise). */
+function evict(p) {
+  const r = spawnSync(p.baseline, ["evict", p.file], { stdio: ["ignore", "ignore", "inherit"] });
+  if (r.status !== 0) throw new Error("evict failed");
+}
+
+const openRead = (p) => MMap.open(p.file, { access: ACCESS_READ, length: p.size });
+
+// Each entry: (params) => [rep, teardown]; rep() => [ns, check].
+const memmap = {
+  find8(p) {
+    const m = openRead(p);
+    const needle = Buffer.from(p.needle, "latin1");
+    return [() => { const t0 = now(); const r = m.find(needle, 0); return [since(t0), r]; }, () => m.close()];
+  },
+  find1(p) {
+    return memmap.find8(p);
+  },
+  rfind8(p) {
+    const m = openRead(p);
+    const needle = Buffer.from(p.needle, "latin1");
+    return [() => { const t0 = now(); const r = m.rfind(needle, 0); return [since(t0), r]; }, () => m.close()];
+  },
+  readline(p) {
+    const m = openRead(p);
+    return [
+      () => {
+        m.seek(0);
+        let n = 0;
+        const t0 = now();
+        for (;;) {
+          const line = m.readline();
+          if (line.length === 0) break;
+          n++;
+        }
+        return [since(t0), n];
+      },
+      () => m.close(),
+    ];
+  },
+  seekread(p) {
+    const m = openRead(p);
+    const idx = loadIdx(p.idx, p.count);
+    return [
+      () => {
+        let s = 0;
+        const t0 = now();
+        for (let k = 0; k < idx.length; k++) {
+          m.seek(idx[k]);
+          s += m.read(64)[0];
+        }
+        return [since(t0), s];
+      },
+      () => m.close(),
+    ];
+  },
+  slice(p) {
+    const m = openRead(p);
+    const idx = loadIdx(p.idx, p.count);
+    return [
+      () => {
+        let s = 0;
+        const t0 = now();
+        for (let k = 0; k < idx.length; k++) {
+          const pos = idx[k];
+          s += m.slice(pos, pos + 64)[0];
+        }
+        return [since(t0), s];
+      },
+      () => m.close(),
+    ];
+  },
+  get(p) {
+    const m = openRead(p);
+    const idx = loadIdx(p.idx, p.count);
+    return [
+      () => {
+        let s = 0;
+        const t0 = now();
+        for (let k = 0; k < idx.length; k++) s += m.get(idx[k]);
+        return [since(t0), s];
+      },
+      () => m.close(),
+    ];
+  },
+  readbyte(p) {
+    const m = openRead(p);
+    const n = p.size;
+    return [
+      () => {
+        m.seek(0);
+        let s = 0;
+        const t0 = now();
+        for (let i = 0; i < n; i++) s += m.readByte();
+        return [since(t0), s];
+      },
+      () => m.close(),
+    ];
+  },
+  writebyte(p) {
+    const m = MMap.open(p.file, { length: p.size });
+    const n = p.size;
+    return [
+      () => {
+        m.seek(0);
+        const t0 = now();
+        for (let i = 0; i < n; i++) m.writeByte(i & 255);
+        return [since(t0), n];
+      },
+      () => m.close(),
+    ];
+  },
+  write(p) {
+    const chunk = chunkOf(p.chunk);
+    const count = Math.floor(p.size / p.chunk);
+    return [
+      () => {
+        const fd = fs.openSync(p.file, "w+");
+        fs.ftruncateSync(fd, p.size);
+        const m = new MMap(fd, p.size, { access: ACCESS_WRITE });
+        fs.closeSync(fd);
+        const t0 = now();
+        for (let k = 0; k < count; k++) m.write(chunk);
+        m.flush();
+        const t = since(t0);
+        m.close();
+        return [t, p.size];
+      },
+      null,
+    ];
+  },
+  mapfile(p) {
+    const fd = fs.openSync(p.file, "r+");
+    const count = p.count;
+    return [
+      () => {
+        const t0 = now();
+        for (let k = 0; k < count; k++) new MMap(fd, 0).close();
+        return [since(t0), count];
+      },
+      () => fs.closeSync(fd),
+    ];
+  },
+  mapanon(p) {
+    const { count, size } = p;
+    return [
+      () => {
+        const t0 = now();
+        for (let k = 0; k < count; k++) new MMap(-1, size).close();
+        return [since(t0), count];
+      },
+      null,
+    ];
+  },
+  resizefile(p) {
+    return resize(p, true);
+  },
+  resizeanon(p) {
+    return resize(p, false);
+  },
+  move(p) {
+    const { size, count } = p;
+    const m = new MMap(-1, 2 * size, { flags: MAP_PRIVATE });
+    m.subarray(0, size).fill(1);
+    m.subarray(size, 2 * size).fill(2);
+    return [
+      () => {
+        const t0 = now();
+        for (let k = 0; k < count; k++) {
+          if (k % 2 === 0) m.move(size, 0, size);
+          else m.move(0, size, size);
+        }
+        return [since(t0), m.get(0) + m.get(size)];
+      },
+      () => m.close(),
+    ];
+  },
+  search(p) {
+    const m = openRead(p);
+    const rx = new RegExp(p.pattern);
+    return [
+      () => {
+        const t0 = now();
+        const r = m.search(rx);
+        return [since(t0), r === null ? -1 : r.index];
+      },
+      () => m.close(),
+    ];
+  },
+  cold(p) {
+    return cold(p, false);
+  },
+  coldrandom(p) {
+    return cold(p, true);
+  },
+};
+
+function resize(p, file) {
+  const { target, seqs } = p;
+  return [
+    () => {
+      let total = 0;
+      let size = 0;
+      for (let s = 0; s < seqs; s++) {
+        size = 4096;
+        let m;
+        if (file) {
+          const fd = fs.openSync(p.file, "w+");
+          fs.ftruncateSync(fd, size);
+          m = new MMap(fd, size);
+          fs.closeSync(fd);
+        } else {
+          m = new MMap(-1, size, { flags: MAP_PRIVATE });
+        }
+        const t0 = now();
+        while (size < target) {
+          size *= 2;
+          m.resize(size);
+        }
+        total += since(t0);
+        m.close();
+      }
+      return [total, size];
+    },
+    null,
+  ];
+}
+
+function cold(p, advise) {
+  const idx = loadIdx(p.idx, p.count);
+  return [
+    () => {
+      evict(p);
+      const m = MMap.open(p.file, { access: ACCESS_READ, length: p.size });
+      if (advise) m.madvise(MADV_RANDOM);
+      let s = 0;
+      const t0 = now();
+      for (let k = 0; k < idx.length; k++) {
+        const pos = idx[k];
+        s += m.slice(pos, pos + 4096)[0];
+      }
+      const t = since(t0);
+      m.close();
+      return [t, s];
+    },
+    null,
+  ];
+}
+
+// ------------------------------------------------------------------------------------ fs
+
+const CHUNK = 1 << 20;
+
+function fsRead(p, body) {
+  const fd = fs.openSync(p.file, "r");
+  return [() => body(fd), () => fs.closeSync(fd)];
+}
+
+function fsFind(fd, size, needle) {
+  const nl = needle.length;
+  const buf = Buffer.allocUnsafe(CHUNK + nl - 1);
+  for (let pos = 0; pos < size; ) {
+    const want = Math.min(buf.length, size - pos);
+    const got = fs.readSync(fd, buf, 0, want, pos);
+    const i = buf.subarray(0, got).indexOf(needle);
+    if (i >= 0) return pos + i;
+    if (pos + got >= size) break;
+    pos += got - (nl - 1);
+  }
+  return -1;
+}
+
+function fsRfind(fd, size, needle) {
+  const nl = needle.length;
+  const buf = Buffer.allocUnsafe(CHUNK + nl - 1);
+  for (let end = size; end >= nl; ) {
+    const start = Math.max(0, end - buf.length);
+    const got = fs.readSync(fd, buf, 0, end - start, start);
+    const i = buf.subarray(0, got).lastIndexOf(needle);
+    if (i >= 0) return start + i;
+    if (start === 0) break;
+    end = start + nl - 1;
+  }
+  return -1;
+}
+
+const fsImpl = {
+  find8(p) {
+    const needle = Buffer.from(p.needle, "latin1");
+    return fsRead(p, (fd) => { const t0 = now(); const r = fsFind(fd, p.size, needle); return [since(t0), r]; });
+  },
+  find1(p) {
+    return fsImpl.find8(p);
+  },
+  rfind8(p) {
+    const needle = Buffer.from(p.needle, "latin1");
+    return fsRead(p, (fd) => { const t0 = now(); const r = fsRfind(fd, p.size, needle); return [since(t0), r]; });
+  },
+  // Lines as Buffers: subarrays of a 1 MiB chunk, copies only for lines straddling two chunks.
+  readline(p) {
+    const buf = Buffer.allocUnsafe(CHUNK);
+    return fsRead(p, (fd) => {
+      let n = 0;
+      let carry = null;
+      const t0 = now();
+      for (let pos = 0; pos < p.size; ) {
+        const got = fs.readSync(fd, buf, 0, Math.min(CHUNK, p.size - pos), pos);
+        pos += got;
+        const view = buf.subarray(0, got);
+        let s = 0;
+        for (;;) {
+          const nl = view.indexOf(10, s);
+          if (nl < 0) break;
+          let line = view.subarray(s, nl + 1);
+          if (carry !== null) {
+            line = Buffer.concat([carry, line]);
+            carry = null;
+          }
+          if (line.length > 0) n++;
+          s = nl + 1;
+        }
+        if (s < got) carry = carry === null ? Buffer.from(view.subarray(s)) : Buffer.concat([carry, view.subarray(s)]);
+      }
+      if (carry !== null) n++;
+      return [since(t0), n];
+    });
+  },
+  seekread(p) {
+    const idx = loadIdx(p.idx, p.count);
+    const b = Buffer.allocUnsafe(64);
+    return fsRead(p, (fd) => {
+      let s = 0;
+      const t0 = now();
+      for (let k = 0; k < idx.length; k++) {
+        fs.readSync(fd, b, 0, 64, idx[k]);
+        s += b[0];
+      }
+      return [since(t0), s];
+    });
+  },
+  slice(p) {
+    return fsImpl.seekread(p);
+  },
+  get(p) {
+    const idx = loadIdx(p.idx, p.count);
+    const b = Buffer.allocUnsafe(1);
+    return fsRead(p, (fd) => {
+      let s = 0;
+      const t0 = now();
+      for (let k = 0; k < idx.length; k++) {
+        fs.readSync(fd, b, 0, 1, idx[k]);
+        s += b[0];
+      }
+      return [since(t0), s];
+    });
+  },
+  // Sequential bytes: buffered 64 KiB reads, then a loop over the buffer.
+  readbyte(p) {
+    const buf = Buffer.allocUnsafe(1 << 16);
+    return fsRead(p, (fd) => {
+      let s = 0;
+      const t0 = now();
+      for (let pos = 0; pos < p.size; ) {
+        const got = fs.readSync(fd, buf, 0, Math.min(buf.length, p.size - pos), pos);
+        for (let i = 0; i < got; i++) s += buf[i];
+        pos += got;
+      }
+      return [since(t0), s];
+    });
+  },
+  writebyte(p) {
+    const buf = Buffer.allocUnsafe(1 << 16);
+    const fd = fs.openSync(p.file, "r+");
+    return [
+      () => {
+        const n = p.size;
+        let used = 0;
+        let pos = 0;
+        const t0 = now();
+        for (let i = 0; i < n; i++) {
+          buf[used++] = i & 255;
+          if (used === buf.length) {
+            fs.writeSync(fd, buf, 0, used, pos);
+            pos += used;
+            used = 0;
+          }
+        }
+        if (used > 0) fs.writeSync(fd, buf, 0, used, pos);
+        return [since(t0), n];
+      },
+      () => fs.closeSync(fd),
+    ];
+  },
+  write(p) {
+    const chunk = chunkOf(p.chunk);
+    const count = Math.floor(p.size / p.chunk);
+    return [
+      () => {
+        const fd = fs.openSync(p.file, "w+");
+        fs.ftruncateSync(fd, p.size);
+        const t0 = now();
+        for (let k = 0; k < count; k++) fs.writeSync(fd, chunk);
+        fs.fdatasyncSync(fd);
+        const t = since(t0);
+        fs.closeSync(fd);
+        return [t, p.size];
+      },
+      null,
+    ];
+  },
+  // No map to make: reading the 4 KiB file's contents is what fs does instead.
+  mapfile(p) {
+    const b = Buffer.allocUnsafe(4096);
+    const fd = fs.openSync(p.file, "r");
+    return [
+      () => {
+        const t0 = now();
+        for (let k = 0; k < p.count; k++) fs.readSync(fd, b, 0, 4096, 0);
+        return [since(t0), p.count];
+      },
+      () => fs.closeSync(fd),
+    ];
+  },
+  search(p) {
+    const rx = new RegExp(p.pattern);
+    return fsRead(p, (fd) => {
+      const t0 = now();
+      const buf = Buffer.allocUnsafe(p.size);
+      for (let pos = 0; pos < p.size; ) pos += fs.readSync(fd, buf, pos, p.size - pos, pos);
+      const m = rx.exec(buf.toString("latin1"));
+      return [since(t0), m === null ? -1 : m.index];
+    });
+  },
+  cold(p) {
+    const idx = loadIdx(p.idx, p.count);
+    const b = Buffer.allocUnsafe(4096);
+    return [
+      () => {
+        evict(p);
+        const fd = fs.openSync(p.file, "r");
+        let s = 0;
+        const t0 = now();
+        for (let k = 0; k < idx.length; k++) {
+          fs.readSync(fd, b, 0, 4096, idx[k]);
+          s += b[0];
+        }
+        const t = since(t0);
+        fs.closeSync(fd);
+        return [t, s];
+      },
+      null,
+    ];
+  },
+  coldrandom(p) {
+    return fsImpl.cold(p);
+  },
+};
+
+// ---------------------------------------------------------------------------------- main
+
+const cfg = JSON.parse(process.argv[2]);
+const table = cfg.impl === "memmap" ? memmap : cfg.impl === "fs" ? fsImpl : null;
+const setup = table?.[cfg.workload];
+if (setup === undefined) throw new Error(`no ${cfg.impl} implementation of ${cfg.workload}`);
+const [rep, teardown] = setup(cfg.params);
+for (let i = 0; i < (cfg.warmup ?? 1); i++) rep();
+const times = [];
+let check = null;
+for (let i = 0; i < cfg.reps; i++) {
+  const [t, c] = rep();
+  times.push(t);
+  check = c;
+}
+teardown?.();
+process.stdout.write(JSON.stringify({ times, check }) + "\n");
