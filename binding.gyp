@@ -2,7 +2,7 @@
   "targets": [
     {
       "target_name": "memmap",
-      "sources": ["native/binding.c", "native/posix.c", "native/fault.c"],
+      "sources": ["native/binding.c", "native/posix.c", "native/fault.c", "native/search.c"],
       "cflags": ["-std=c11", "-Wall", "-Wextra", "-Wno-unused-parameter", "-O2"],
       "defines": ["NAPI_VERSION=8"],
       "conditions": [

@@ -385,6 +385,28 @@ static napi_value js_lost_from(napi_env env, napi_callback_info info) {
   return ret_int(env, mm_guard_lost_from(r->guard));
 }
 
+/* find(handle, start, end, needle, backward) -> the offset in the map of the
+ * first (last) occurrence inside [start, end), -1 when absent, or -errno. */
+static napi_value js_find(napi_env env, napi_callback_info info) {
+  GET_ARGS(5);
+  region *r = get_region(env, argv[0]);
+  double start = num(env, argv[1]), end = num(env, argv[2]);
+  if (r == NULL || r->addr == NULL || r->closing) return ret_int(env, -EBADF);
+  if (!in_bounds(r, start, end - start)) return ret_int(env, -ERANGE);
+  napi_typedarray_type type;
+  size_t k = 0;
+  void *needle = NULL;
+  if (napi_get_typedarray_info(env, argv[3], &type, &k, &needle, NULL, NULL) != napi_ok || type != napi_uint8_array)
+    return ret_int(env, -EINVAL);
+  bool backward = false;
+  napi_get_value_bool(env, argv[4], &backward);
+  /* Sound: [start, end) is inside the live mapping (in_bounds). */
+  const uint8_t *hay = r->addr + (size_t)start;
+  size_t n = (size_t)(end - start);
+  int64_t i = backward ? mm_rfind(hay, n, needle, k) : mm_find(hay, n, needle, k);
+  return ret_int(env, i < 0 ? -1 : (int64_t)start + i);
+}
+
 /* sync(handle, start, length, flags) -> 0 | -errno */
 static napi_value js_sync(napi_env env, napi_callback_info info) {
   GET_ARGS(4);
@@ -600,7 +622,7 @@ NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
       {"truncate", js_truncate}, {"memfd", js_memfd}, {"map", js_map},
       {"view", js_view},     {"unmap", js_unmap},   {"remap", js_remap},
       {"sync", js_sync},     {"syncAsync", js_sync_async}, {"advise", js_advise},
-      {"reclaim", js_reclaim}, {"lostFrom", js_lost_from},
+      {"reclaim", js_reclaim}, {"lostFrom", js_lost_from}, {"find", js_find},
   };
   /* MEMMAP_NO_FAULT_HANDLER=1 leaves SIGSEGV/SIGBUS alone (for debuggers). */
   const char *no_handler = getenv("MEMMAP_NO_FAULT_HANDLER");

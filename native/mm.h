@@ -63,6 +63,11 @@ int64_t mm_fd_limit(void);
 /* Whether this platform has mremap(2); 0 means mm_remap always copies. */
 int mm_has_mremap(void);
 
+/* Searching (search.c): the offset of the first (last) occurrence of the
+ * k-byte needle in hay[0, n), or -1. k == 0 gives 0 (n). */
+int64_t mm_find(const uint8_t *hay, size_t n, const uint8_t *needle, size_t k);
+int64_t mm_rfind(const uint8_t *hay, size_t n, const uint8_t *needle, size_t k);
+
 /* Fault containment (fault.c). A guard marks one mapping as memmap's own. */
 typedef struct mm_guard mm_guard;
 enum { MM_GUARD_READONLY = 1, MM_GUARD_FILE = 2 };

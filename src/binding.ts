@@ -29,6 +29,8 @@ export interface Binding {
   advise(handle: Handle, start: number, length: number, advice: number): number;
   /** Releases the memory and descriptors of maps found unreachable by the last GC; returns how many still hold some. */
   reclaim(): number;
+  /** First (or last) offset of `needle` inside [start, end) of the map; -1 when absent; < -1 is -errno. */
+  find(handle: Handle, start: number, end: number, needle: Uint8Array, backward: boolean): number;
   /** Offset of the first page of this map lost to a shrinking file, or -1. */
   lostFrom(handle: Handle): number;
   /** A 4-byte counter of pages lost in any map, or null where external buffers are refused. */

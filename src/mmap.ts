@@ -1038,49 +1038,17 @@ export class MMap implements Iterable<number> {
     return i;
   }
 
+  /** One native call searches the whole range, at memory bandwidth (native/search.c). */
   #findForward(needle: Uint8Array, s: number, e: number): number {
-    const u = this.#whole();
-    if (u !== null) {
-      const i = e === u.length ? u.indexOf(needle, s) : u.subarray(0, e).indexOf(needle, s);
-      return i;
-    }
-    this.#checkNeedle(needle);
-    for (let k = Math.floor(s / STRIDE); k * STRIDE < e; k++) {
-      const base = k * STRIDE;
-      const seg = this.#segment(k);
-      const we = Math.min(e, base + seg.length);
-      const i = seg.subarray(0, we - base).indexOf(needle, Math.max(s, base) - base);
-      if (i >= 0) return base + i;
-      if (we === e) break;
-    }
-    return -1;
+    const i = native.find(this.#open(), s, e, needle, false);
+    if (i < -1) throw systemError(i, "find");
+    return i;
   }
 
   #findBackward(needle: Uint8Array, s: number, e: number): number {
-    const u = this.#whole();
-    if (u !== null) {
-      const i = u.subarray(s, e).lastIndexOf(needle);
-      return i < 0 ? -1 : s + i;
-    }
-    this.#checkNeedle(needle);
-    // A match starting in [k*STRIDE, (k+1)*STRIDE) lies wholly inside segment k; the
-    // segments are tried from the last, so the first match found is the highest.
-    for (let k = Math.floor((e - 1) / STRIDE); k >= Math.floor(s / STRIDE); k--) {
-      const base = k * STRIDE;
-      const seg = this.#segment(k);
-      const from = Math.max(s, base) - base;
-      const to = Math.min(e, base + seg.length) - base;
-      if (to - from < needle.length) continue;
-      const i = seg.subarray(from, to).lastIndexOf(needle);
-      if (i >= 0) return base + from + i;
-    }
-    return -1;
-  }
-
-  #checkNeedle(needle: Uint8Array): void {
-    if (needle.length > SEGMENT - STRIDE) {
-      throw rangeError(`A needle of ${needle.length} bytes is longer than memmap searches for in a map this large (${SEGMENT - STRIDE})`);
-    }
+    const i = native.find(this.#open(), s, e, needle, true);
+    if (i < -1) throw systemError(i, "find");
+    return i;
   }
 
   /** Latin-1 text of [a, b). */
