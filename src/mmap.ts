@@ -43,6 +43,7 @@ import {
   toBytes,
   validateByte,
   validateIndex,
+  validateSliceIndex,
   validateInteger,
   validateOptions,
   type BytesLike,
@@ -131,9 +132,9 @@ function adjust(value: number, length: number, def: number, lo: number, hi: numb
 /** A slice's arguments, type-checked: undefined for a default. */
 function sliceArgs(start: unknown, stop: unknown, step: unknown): [number | undefined, number | undefined, number] {
   return [
-    start === undefined || start === null ? undefined : validateIndex(start, "start"),
-    stop === undefined || stop === null ? undefined : validateIndex(stop, "stop"),
-    step === undefined || step === null ? 1 : validateIndex(step, "step"),
+    start === undefined || start === null ? undefined : validateSliceIndex(start, "start"),
+    stop === undefined || stop === null ? undefined : validateSliceIndex(stop, "stop"),
+    step === undefined || step === null ? 1 : validateSliceIndex(step, "step"),
   ];
 }
 
@@ -680,8 +681,8 @@ export class MMap implements Iterable<number> {
    * @throws {Error} `ERR_MMAP_CLOSED` when the map is closed.
    */
   subarray(start?: number, end?: number): Buffer {
-    const a0 = start === undefined ? 0 : validateIndex(start, "start");
-    const b0 = end === undefined ? undefined : validateIndex(end, "end");
+    const a0 = start === undefined ? 0 : validateSliceIndex(start, "start");
+    const b0 = end === undefined ? undefined : validateSliceIndex(end, "end");
     this.#open();
     const len = this.#length;
     const a = adjust(a0, len, 0, 0, len);
@@ -791,8 +792,9 @@ export class MMap implements Iterable<number> {
    */
   setSlice(start: number | null | undefined, stop: number | null | undefined, data: BytesLike, step?: number | null): void {
     const bytes = toBytes(data, "data");
-    const [s, , st, count] = this.#slice(start, stop, step);
+    const [a, b, step1] = sliceArgs(start, stop, step);
     this.#writable("setSlice");
+    const [s, , st, count] = sliceIndices(this.#length, a, b, step1);
     if (bytes.length !== count) {
       throw invalidArgValue("data", `${bytes.length} bytes`, `must have the slice's size, ${count} bytes (mmap slice assignment is wrong size)`);
     }
@@ -1298,26 +1300,16 @@ export class MMap implements Iterable<number> {
       fileSize = statOut[0] as number;
     }
     const target = this.#offset + n;
-    if (fileBacked && n > old) {
-      // Grow the file first, so the new pages are backed; undo it if the map cannot follow.
+    // The file first, in both directions: a failing ftruncate then changes nothing at all,
+    // and the map never holds a page the file does not back once it has followed.
+    if (fileBacked) {
       const t = native.truncate(this.#fd, target);
       if (t < 0) throw systemError(t, "ftruncate");
-      const r = this.#remap(h, n);
-      if (r < 0) {
-        native.truncate(this.#fd, fileSize);
-        throw systemError(r, PORTABLE_REMAP ? "mmap" : "mremap");
-      }
-    } else {
-      // Shrink the map first, so no page of it lies past the end of the file.
-      const r = this.#remap(h, n);
-      if (r < 0) throw systemError(r, PORTABLE_REMAP ? "mmap" : "mremap");
-      if (fileBacked) {
-        const t = native.truncate(this.#fd, target);
-        if (t < 0) {
-          this.#remap(h, old);
-          throw systemError(t, "ftruncate");
-        }
-      }
+    }
+    const r = this.#remap(h, n);
+    if (r < 0) {
+      if (fileBacked) native.truncate(this.#fd, fileSize); // undo (a shrink's lost tail cannot come back)
+      throw systemError(r, PORTABLE_REMAP ? "mmap" : "mremap");
     }
     this.#length = n;
   }

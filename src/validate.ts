@@ -21,8 +21,21 @@ export function optionalInteger(value: unknown, name: string, def: number, min: 
   return value === undefined ? def : validateInteger(value, name, min, max);
 }
 
-/** Any integer-valued number (huge values are allowed: they are clamped later, as Python does). */
+const SSIZE = 2 ** 63;
+
+/**
+ * An integer in C's ssize_t range, [-2^63, 2^63), as CPython converts positions, counts and
+ * sizes (beyond it CPython raises OverflowError).
+ */
 export function validateIndex(value: unknown, name: string): number {
+  if (typeof value !== "number") throw invalidArgType(name, "of type number", value);
+  if (!Number.isInteger(value)) throw outOfRange(name, "an integer", value);
+  if (value >= SSIZE || value < -SSIZE) throw outOfRange(name, ">= -(2 ** 63) && < 2 ** 63", value);
+  return value;
+}
+
+/** Any integer-valued number: a slice bound or step, clamped later as Python clamps slices. */
+export function validateSliceIndex(value: unknown, name: string): number {
   if (typeof value !== "number") throw invalidArgType(name, "of type number", value);
   if (!Number.isInteger(value)) throw outOfRange(name, "an integer", value);
   return value;

@@ -242,18 +242,20 @@ const SAFE = [-MAX_SAFE, MAX_SAFE];
 const SIZE = [0, MAX_SAFE];
 const BYTE = [0, 255];
 const ANY = [-Infinity, Infinity];
+/** C's ssize_t, the range CPython converts positions, counts and sizes to (OverflowError beyond). */
+const SSIZE = [-(2 ** 63), 2 ** 63];
 
 /**
  * An integer argument (SPEC: a non-number is TypeError, a non-integer or a number outside
  * what the argument can hold is RangeError ERR_OUT_OF_RANGE). `undefined` is the default
  * when optional; `null` only where Python accepts None (docs/python.md).
  */
-function integer(v, { range = ANY, optional = false, nullable = false }, valid) {
+function integer(v, { range = SSIZE, optional = false, nullable = false }, valid) {
   if (v === undefined && optional) return valid(undefined);
   if (v === null && nullable) return valid(null);
   if (typeof v !== "number") return T;
   if (!Number.isInteger(v)) return R;
-  if (v < range[0] || v > range[1]) return R;
+  if (range === SSIZE ? v < range[0] || v >= range[1] : v < range[0] || v > range[1]) return R;
   return valid(v);
 }
 
@@ -320,7 +322,7 @@ row("set(1, value): value", (m, v) => m.set(1, v), 0x41, (v) =>
 const STEP_ZERO = { name: "0", value: 0 };
 const sliceRow = (name, call, valid, args, extra = []) =>
   row(name, call, valid, (v) =>
-    integer(v, { optional: true, nullable: true }, (x) =>
+    integer(v, { range: ANY, optional: true, nullable: true }, (x) =>
       args(x)[2] === 0
         ? VS
         : py(["slice", ...args(x).map(pyInt)], (a) =>
@@ -341,7 +343,7 @@ sliceRow("slice(undefined, stop, -1): stop", (m, v) => m.slice(undefined, v, -1)
 // setSlice
 const setSliceBound = (name, call, valid, args, data, extra = []) =>
   row(name, call, valid, (v) =>
-    integer(v, { optional: true, nullable: true }, (x) => {
+    integer(v, { range: ANY, optional: true, nullable: true }, (x) => {
       const [a, b, c] = args(x);
       if (c === 0) return VS;
       return py(["setslice", pyInt(a), pyInt(b), hexOf(data), pyInt(c)], (ans) =>
@@ -367,7 +369,7 @@ row("setSlice(0, 2, data): data", (m, v) => m.setSlice(0, 2, v), "ab", (v) =>
 // subarray: Uint8Array.prototype.subarray's rules (the JavaScript reference)
 const subarrayRow = (name, call, valid, args) =>
   row(name, call, valid, (v) =>
-    integer(v, { optional: true }, (x) =>
+    integer(v, { range: ANY, optional: true }, (x) =>
       pure((r) => {
         assert.ok(Buffer.isBuffer(r), "a Buffer");
         assert.equal(r.toString("hex"), hexOf(Uint8Array.prototype.subarray.apply(new Uint8Array(CONTENT), args(x))));
