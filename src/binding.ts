@@ -44,6 +44,30 @@ export interface Binding {
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, "..");
 
+/** The part of node-gyp-build this loader uses (a CommonJS runtime dependency). */
+interface GypBuild {
+  /** The addon file for this platform: `build/Release`, then `build/Debug`, then `prebuilds/<platform>-<arch>/`. */
+  resolve(dir: string): string;
+}
+
+const FIX =
+  "To fix it, build the addon from source: `npm rebuild memmap --build-from-source` " +
+  "(or `npm run build:native` in a checkout of memmap); building needs python3, make and a C compiler.";
+
+/** The one error of a failed load: what is missing or broken, and how to fix it. */
+function loadError(what: string, cause: unknown): Error {
+  const err = stateError("ERR_MMAP_UNSUPPORTED_PLATFORM", `${what}\n${FIX}`);
+  Object.defineProperty(err, "cause", { value: cause, configurable: true, writable: true });
+  return err;
+}
+
+/**
+ * Finds the addon the way node-gyp-build does: a local build (`build/Release`, made by
+ * `npm install` in a checkout or by a build from source) wins over the prebuilt binaries
+ * shipped in `prebuilds/<platform>-<arch>/` (tagged glibc or musl), so that a build of edited
+ * C sources is never shadowed by an older prebuild. `MEMMAP_PREBUILD=<dir>` makes it look
+ * in `<dir>` instead of the package (node-gyp-build's override).
+ */
 function load(): Binding {
   if (process.platform === "win32") {
     throw stateError(
@@ -52,23 +76,31 @@ function load(): Binding {
     );
   }
   const require = createRequire(import.meta.url);
-  const candidates = [join(root, "build", "Release", "memmap.node"), join(root, "build", "Debug", "memmap.node")];
-  const failures: string[] = [];
-  for (const file of candidates) {
-    try {
-      return require(file) as Binding;
-    } catch (err) {
-      const e = err as NodeJS.ErrnoException;
-      failures.push(`${file}: ${e.code === "MODULE_NOT_FOUND" ? "not built" : e.message}`);
-    }
+  const target = `${process.platform}-${process.arch}`;
+  const dir = process.env["MEMMAP_PREBUILD"] || root;
+  let file: string;
+  try {
+    file = (require("node-gyp-build") as GypBuild).resolve(root);
+  } catch (err) {
+    const missingLoader = (err as NodeJS.ErrnoException).code === "MODULE_NOT_FOUND";
+    throw loadError(
+      missingLoader
+        ? `memmap could not load its native addon: its dependency node-gyp-build is not installed (${root}).`
+        : `memmap has no native addon for ${target}: no prebuilt binary in ${join(dir, "prebuilds", target)} ` +
+            `fits this system, and there is no local build in ${join(dir, "build", "Release")}. ` +
+            "Prebuilt binaries ship for linux-x64 (glibc and musl) and linux-arm64 (glibc).",
+      err,
+    );
   }
-  throw stateError(
-    "ERR_MMAP_UNSUPPORTED_PLATFORM",
-    `memmap could not load its native addon for ${process.platform}-${process.arch} (Node-API 8).\n` +
-      failures.map((f) => `  - ${f}`).join("\n") +
-      "\nTo fix it: run `npm rebuild memmap` (needs python3, make and a C compiler), " +
-      "or `npm install` inside a checkout of memmap.",
-  );
+  try {
+    return require(file) as Binding;
+  } catch (err) {
+    throw loadError(
+      `memmap found its native addon for ${target} at ${file}, but it does not load here: ` +
+        `${(err as Error).message.split("\n")[0]}`,
+      err,
+    );
+  }
 }
 
 /** The addon, loaded once. */

@@ -262,8 +262,10 @@ export class MMap implements Iterable<number> {
   #fd: number;
   /** The whole map as one view, once made; null while not made or when the map exceeds MAX_VIEW. */
   #u8: Buffer | null = null;
-  /** The hot paths' view: #u8 up to #gone. */
-  #fast: Buffer | null = null;
+  /** The same memory as a plain Uint8Array (cheaper to take subarrays of), for copies. */
+  #raw: Uint8Array | null = null;
+  /** The hot paths' view: #raw up to #gone. */
+  #fast: Uint8Array | null = null;
   /** Where the bytes lost to a file that shrank under the map begin (Infinity: none lost). */
   #gone = Infinity;
   /** The value of FAULTS[0] this map has accounted for. */
@@ -489,7 +491,7 @@ export class MMap implements Iterable<number> {
     const h = this.#handle;
     if (h === null) return;
     this.#handle = null;
-    this.#u8 = this.#fast = null;
+    this.#u8 = this.#raw = this.#fast = null;
     this.#segments = null;
     native.unmap(h);
     if (unclosed > 0) unclosed--;
@@ -536,7 +538,8 @@ export class MMap implements Iterable<number> {
     const h = this.#open();
     if (this.#length > MAX_VIEW) return null;
     const whole = this.#makeView(h, 0, this.#length);
-    this.#fast = this.#gone < this.#length ? whole.subarray(0, this.#gone) : whole;
+    const raw = (this.#raw = new Uint8Array(whole.buffer, whole.byteOffset, whole.length));
+    this.#fast = this.#gone < this.#length ? raw.subarray(0, this.#gone) : raw;
     return (this.#u8 = whole);
   }
 
@@ -561,7 +564,7 @@ export class MMap implements Iterable<number> {
       gone = Math.min(gone, Math.max(0, (statOut[0] as number) - this.#offset));
     }
     this.#gone = Math.min(this.#gone, gone, this.#length);
-    if (this.#u8 !== null) this.#fast = this.#u8.subarray(0, this.#gone);
+    if (this.#raw !== null) this.#fast = this.#raw.subarray(0, this.#gone);
     if (hi > this.#gone) throw this.#truncated(lo, hi);
   }
 
@@ -608,12 +611,8 @@ export class MMap implements Iterable<number> {
     const n = b - a;
     if (n <= 0) return Buffer.alloc(0);
     if (n > MAX_VIEW) throw rangeError(`A copy of ${n} bytes is larger than the largest Buffer this runtime allows (${MAX_VIEW})`);
-    const u = this.#whole();
+    if (this.#whole() !== null) return copyOf(this.#raw as Uint8Array, a, b);
     const out = Buffer.allocUnsafe(n);
-    if (u !== null) {
-      u.copy(out, 0, a, b);
-      return out;
-    }
     for (let p = a; p < b; ) {
       const q = Math.min(b, p + (SEGMENT - STRIDE));
       this.#span(p, q).copy(out, p - a);
@@ -1316,7 +1315,7 @@ export class MMap implements Iterable<number> {
 
   /** Remaps to n bytes; the views made before are detached in C, and forgotten here. */
   #remap(h: Handle, n: number): number {
-    this.#u8 = this.#fast = null;
+    this.#u8 = this.#raw = this.#fast = null;
     this.#segments = null;
     return native.remap(h, n, PORTABLE_REMAP);
   }
@@ -1337,6 +1336,37 @@ export class MMap implements Iterable<number> {
 }
 
 const NEWLINE = new Uint8Array([10]);
+
+/**
+ * Copies of up to SLAB_MAX bytes are carved out of a shared slab, as Node's Buffer pool does,
+ * with one object per copy (Buffer.allocUnsafe costs a second one, plus checks): readline,
+ * read and slice make one per call. A copy keeps its slab alive, as pooled Buffers do.
+ */
+const FastBuffer = (Buffer as unknown as { [Symbol.species]: new (ab: ArrayBuffer, off: number, n: number) => Buffer })[
+  Symbol.species
+];
+const POOLED = typeof FastBuffer === "function" && FastBuffer !== (Buffer as unknown) && FastBuffer.prototype === Buffer.prototype;
+const SLAB_SIZE = 64 * 1024;
+const SLAB_MAX = 4 * 1024;
+let slab = new ArrayBuffer(SLAB_SIZE);
+let slabOffset = 0;
+
+function copyOf(src: Uint8Array, a: number, b: number): Buffer {
+  const n = b - a;
+  let out: Buffer;
+  if (POOLED && n <= SLAB_MAX) {
+    if (slabOffset + n > SLAB_SIZE) {
+      slab = new ArrayBuffer(SLAB_SIZE);
+      slabOffset = 0;
+    }
+    out = new FastBuffer(slab, slabOffset, n);
+    slabOffset = (slabOffset + n + 7) & ~7;
+  } else {
+    out = Buffer.allocUnsafe(n);
+  }
+  out.set(src.subarray(a, b));
+  return out;
+}
 
 interface OpenPlan {
   openFlags: number;
