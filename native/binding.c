@@ -20,6 +20,7 @@
 #include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/mman.h>
 
 #include "mm.h"
@@ -407,6 +408,18 @@ static napi_value js_find(napi_env env, napi_callback_info info) {
   return ret_int(env, i < 0 ? -1 : (int64_t)start + i);
 }
 
+/* move(handle, dest, src, count) -> 0 | -errno: memmove inside the map, one call for any size. */
+static napi_value js_move(napi_env env, napi_callback_info info) {
+  GET_ARGS(4);
+  region *r = get_region(env, argv[0]);
+  double dest = num(env, argv[1]), src = num(env, argv[2]), count = num(env, argv[3]);
+  if (r == NULL || r->addr == NULL || r->closing) return ret_int(env, -EBADF);
+  if (!in_bounds(r, dest, count) || !in_bounds(r, src, count)) return ret_int(env, -ERANGE);
+  /* Sound: both ranges are inside the live mapping (in_bounds); memmove allows overlap. */
+  memmove(r->addr + (size_t)dest, r->addr + (size_t)src, (size_t)count);
+  return ret_int(env, 0);
+}
+
 /* sync(handle, start, length, flags) -> 0 | -errno */
 static napi_value js_sync(napi_env env, napi_callback_info info) {
   GET_ARGS(4);
@@ -623,6 +636,7 @@ NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
       {"view", js_view},     {"unmap", js_unmap},   {"remap", js_remap},
       {"sync", js_sync},     {"syncAsync", js_sync_async}, {"advise", js_advise},
       {"reclaim", js_reclaim}, {"lostFrom", js_lost_from}, {"find", js_find},
+      {"move", js_move},
   };
   /* MEMMAP_NO_FAULT_HANDLER=1 leaves SIGSEGV/SIGBUS alone (for debuggers). */
   const char *no_handler = getenv("MEMMAP_NO_FAULT_HANDLER");

@@ -31,6 +31,8 @@ export interface Binding {
   reclaim(): number;
   /** First (or last) offset of `needle` inside [start, end) of the map; -1 when absent; < -1 is -errno. */
   find(handle: Handle, start: number, end: number, needle: Uint8Array, backward: boolean): number;
+  /** memmove of `count` bytes from `src` to `dest` inside the map; 0 or -errno. */
+  move(handle: Handle, dest: number, src: number, count: number): number;
   /** Offset of the first page of this map lost to a shrinking file, or -1. */
   lostFrom(handle: Handle): number;
   /** A 4-byte counter of pages lost in any map, or null where external buffers are refused. */
@@ -51,8 +53,8 @@ interface GypBuild {
 }
 
 const FIX =
-  "To fix it, build the addon from source: `npm rebuild memmap --build-from-source` " +
-  "(or `npm run build:native` in a checkout of memmap); building needs python3, make and a C compiler.";
+  "To fix it, build the addon from source: `npm rebuild memmap` (it builds when no prebuilt addon loads; " +
+  "in a checkout of memmap, `npm run build:native`); building needs python3, make and a C compiler.";
 
 /** The one error of a failed load: what is missing or broken, and how to fix it. */
 function loadError(what: string, cause: unknown): Error {

@@ -1154,29 +1154,10 @@ export class MMap implements Iterable<number> {
     this.#verify(lo, hi);
   }
 
+  /** One native memmove for any size (a map larger than one view included). */
   #moveBytes(d: number, s: number, c: number): void {
-    const u = this.#whole();
-    if (u !== null) {
-      u.copyWithin(d, s, s + c);
-      return;
-    }
-    // A map larger than one view: chunks small enough that source and destination share a segment
-    // when they overlap, copied in the direction that never overwrites unread source bytes.
-    const gap = Math.abs(d - s);
-    const chunk = gap >= SEGMENT - STRIDE ? SEGMENT - STRIDE : Math.max(1, SEGMENT - STRIDE - gap);
-    const forward = d < s;
-    for (let done = 0; done < c; ) {
-      const n = Math.min(chunk, c - done);
-      const off = forward ? done : c - done - n;
-      if (gap >= SEGMENT - STRIDE) {
-        this.#span(d + off, d + off + n).set(this.#span(s + off, s + off + n));
-      } else {
-        const lo = Math.min(d, s) + off;
-        const view = this.#span(lo, lo + gap + n);
-        view.copyWithin(d + off - lo, s + off - lo, s + off - lo + n);
-      }
-      done += n;
-    }
+    const rc = native.move(this.#open(), d, s, c);
+    if (rc < 0) throw systemError(rc, "memmove");
   }
 
   /**
