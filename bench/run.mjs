@@ -271,6 +271,9 @@ ${markdownTable(rows)}
 
 Targets met: ${metList.filter((r) => r.met).length} of ${metList.length}.
 ${missed.length ? "\nMissed:\n\n" + missed.map((r) => `- ${r.group}. ${r.title}: memmap ${fmtRatio(r.ratio.memmap)} CPython; target ${r.targetText}; ${r.detail}`).join("\n") + "\n" : ""}
+Why each missed target is missed, with the profiles, and what would close it:
+[performance.md](performance.md).
+
 ## How to run
 
 \`\`\`sh
