@@ -760,6 +760,25 @@ export class MMap implements Iterable<number> {
    * @throws {Error} `ERR_MMAP_CLOSED` when the map is closed.
    */
   slice(start?: number | null, stop?: number | null, step?: number | null): Buffer {
+    const raw = this.#raw;
+    if (
+      raw !== null &&
+      (step === undefined || step === 1) &&
+      typeof start === "number" &&
+      typeof stop === "number" &&
+      Number.isInteger(start) &&
+      Number.isInteger(stop)
+    ) {
+      // The common case, m.slice(a, b): no arrays, no general slice arithmetic.
+      const len = this.#length;
+      const a = start < 0 ? Math.max(0, start + len) : Math.min(start, len);
+      const b = stop < 0 ? Math.max(0, stop + len) : Math.min(stop, len);
+      if (b <= a) return Buffer.alloc(0);
+      this.#guard(a, b);
+      const out = copyOf(raw, a, b);
+      this.#verify(a, b);
+      return out;
+    }
     const [s, , st, count] = this.#slice(start, stop, step);
     const [lo, hi] = spanOf(s, st, count);
     this.#guard(lo, hi);
