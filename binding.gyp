@@ -3,7 +3,7 @@
     {
       "target_name": "memmap",
       "sources": ["native/binding.c", "native/posix.c", "native/fault.c", "native/search.c"],
-      "cflags": ["-std=c11", "-Wall", "-Wextra", "-Wno-unused-parameter", "-O2"],
+      "cflags": ["-std=c11", "-Wall", "-Wextra", "-Wno-unused-parameter", "-O2", "-fvisibility=hidden"],
       "defines": ["NAPI_VERSION=8"],
       "conditions": [
         ["OS=='linux'", {"sources": ["native/linux.c"]}],

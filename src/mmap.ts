@@ -972,8 +972,10 @@ export class MMap implements Iterable<number> {
     if (pos >= this.#gone) throw this.#truncated(pos, pos + 1);
     const limit = Math.min(len, this.#gone);
     let stop: number;
-    if (u !== null) {
-      const nl = limit === len ? u.indexOf(10, pos) : u.subarray(0, limit).indexOf(10, pos);
+    // Buffer#indexOf (memchr) is the fastest way in, but Node 22+ mishandles start offsets of
+    // 2^32 and beyond: there, and before a lost range, the native search (memchr) takes over.
+    if (u !== null && limit === len && pos < 4294967296) {
+      const nl = u.indexOf(10, pos);
       stop = nl < 0 ? len : nl + 1;
     } else {
       const nl = this.#findForward(NEWLINE, pos, limit);
@@ -1414,9 +1416,12 @@ function openPlan(path: unknown, options: unknown): OpenPlan {
   return { openFlags, length, size, rest };
 }
 
+/** Deno keeps its own record of the descriptors its `fs` opened: they must be closed through it. */
+const OWN_FDS_BY_RUNTIME = typeof (globalThis as { Deno?: unknown }).Deno !== "undefined";
+
 /** Maps `fd` (opened by MMap.open), letting the map own it unless trackfd is false. */
 function adoptAndMap(fd: number, length: number, rest: MMapOptions): MMap {
-  if (rest.trackfd === false) {
+  if (rest.trackfd === false || OWN_FDS_BY_RUNTIME) {
     const m = new MMap(fd, length, rest);
     closeSync(fd);
     return m;
