@@ -22,10 +22,7 @@ const root = path.join(path.dirname(fileURLToPath(import.meta.url)), "..");
 /** Smoke checks known to fail, per runtime (docs/runtimes.md says why). */
 export const KNOWN = {
   bun: [],
-  deno: [
-    "MMap.open maps a path (read-write, ACCESS_READ, create + size)",
-    "after MMap.open(...).close(), the next descriptor fs.openSync returns stays usable",
-  ],
+  deno: [],
 };
 
 const argv = process.argv.slice(2);
