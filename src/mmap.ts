@@ -122,8 +122,7 @@ function spanOf(start: number, step: number, count: number): [number, number] {
 const EMPTY = Buffer.alloc(0);
 
 /** Python's slice index adjustment for a sequence of `length`: negatives count from the end, then clamp. */
-function adjust(value: number, length: number, def: number, lo: number, hi: number): number {
-  if (value === undefined) return def;
+function adjust(value: number, length: number, lo: number, hi: number): number {
   let v = value;
   if (v < 0) v += length;
   return v < lo ? lo : v > hi ? hi : v;
@@ -143,11 +142,11 @@ function sliceIndices(length: number, a: number | undefined, b: number | undefin
   if (st === 0) throw invalidArgValue("step", st, "must not be zero (slice step cannot be zero)");
   let s: number, e: number;
   if (st > 0) {
-    s = a === undefined ? 0 : adjust(a, length, 0, 0, length);
-    e = b === undefined ? length : adjust(b, length, length, 0, length);
+    s = a === undefined ? 0 : adjust(a, length, 0, length);
+    e = b === undefined ? length : adjust(b, length, 0, length);
   } else {
-    s = a === undefined ? length - 1 : adjust(a, length, length - 1, -1, length - 1);
-    e = b === undefined ? -1 : adjust(b, length, -1, -1, length - 1);
+    s = a === undefined ? length - 1 : adjust(a, length, -1, length - 1);
+    e = b === undefined ? -1 : adjust(b, length, -1, length - 1);
   }
   let count = 0;
   if (st > 0 ? s < e : e < s) count = Math.floor((st > 0 ? e - s - 1 : s - e - 1) / Math.abs(st)) + 1;
@@ -684,8 +683,8 @@ export class MMap implements Iterable<number> {
     const b0 = end === undefined ? undefined : validateSliceIndex(end, "end");
     this.#open();
     const len = this.#length;
-    const a = adjust(a0, len, 0, 0, len);
-    const b = b0 === undefined ? len : adjust(b0, len, len, 0, len);
+    const a = adjust(a0, len, 0, len);
+    const b = b0 === undefined ? len : adjust(b0, len, 0, len);
     return this.#span(a, Math.max(a, b));
   }
 
@@ -771,8 +770,8 @@ export class MMap implements Iterable<number> {
     ) {
       // The common case, m.slice(a, b): no arrays, no general slice arithmetic.
       const len = this.#length;
-      const a = start < 0 ? Math.max(0, start + len) : Math.min(start, len);
-      const b = stop < 0 ? Math.max(0, stop + len) : Math.min(stop, len);
+      const a = adjust(start, len, 0, len);
+      const b = adjust(stop, len, 0, len);
       if (b <= a) return Buffer.alloc(0);
       this.#guard(a, b);
       const out = copyOf(raw, a, b);
@@ -1018,8 +1017,8 @@ export class MMap implements Iterable<number> {
     const b = end === undefined ? undefined : validateIndex(end, "end");
     this.#open();
     const len = this.#length;
-    const s = a === undefined ? Math.min(this.#pos, len) : adjust(a, len, 0, 0, len);
-    const e = b === undefined ? len : adjust(b, len, len, 0, len);
+    const s = a === undefined ? Math.min(this.#pos, len) : adjust(a, len, 0, len);
+    const e = b === undefined ? len : adjust(b, len, 0, len);
     return [s, e];
   }
 
@@ -1147,7 +1146,7 @@ export class MMap implements Iterable<number> {
     const b = end === undefined ? undefined : validateIndex(end, "end");
     this.#open();
     const len = this.#length;
-    return [adjust(a, len, 0, 0, len), b === undefined ? len : adjust(b, len, len, 0, len)];
+    return [adjust(a, len, 0, len), b === undefined ? len : adjust(b, len, 0, len)];
   }
 
   // ---------------------------------------------------------------- memory

@@ -60,24 +60,27 @@ const BYTES = "of type string or an instance of Buffer, TypedArray, DataView or 
  * Strings are encoded as UTF-8, as Node's own APIs do.
  */
 export function toBytes(value: unknown, name: string): Uint8Array {
-  let bytes: Uint8Array;
-  if (value instanceof Uint8Array) bytes = value;
-  else if (typeof value === "string") return Buffer.from(value, "utf8");
-  else if (ArrayBuffer.isView(value)) {
+  if (value instanceof Uint8Array && value.length > 0) return value; // the common case, first
+  if (typeof value === "string") return Buffer.from(value, "utf8");
+  if (ArrayBuffer.isView(value)) {
     let length: number;
     try {
       length = value.byteLength; // a DataView over a detached buffer throws here
     } catch {
-      throw invalidArgValue(name, value, "is a view of a detached ArrayBuffer");
+      throw detached(name, value);
     }
     if (length === 0) assertAttached(value.buffer, name, value);
-    return new Uint8Array(value.buffer, value.byteOffset, length);
-  } else if (value instanceof ArrayBuffer || (typeof SharedArrayBuffer === "function" && value instanceof SharedArrayBuffer)) {
+    return value instanceof Uint8Array ? value : new Uint8Array(value.buffer, value.byteOffset, length);
+  }
+  if (value instanceof ArrayBuffer || (typeof SharedArrayBuffer === "function" && value instanceof SharedArrayBuffer)) {
     if (value.byteLength === 0) assertAttached(value, name, value);
     return new Uint8Array(value);
-  } else throw invalidArgType(name, BYTES, value);
-  if (bytes.byteLength === 0) assertAttached(bytes.buffer, name, value);
-  return bytes;
+  }
+  throw invalidArgType(name, BYTES, value);
+}
+
+function detached(name: string, value: unknown) {
+  return invalidArgValue(name, value, "is a view of a detached ArrayBuffer");
 }
 
 /** An empty view may sit on a detached buffer (a closed map's view, a transferred buffer): refuse it. */
@@ -85,7 +88,7 @@ function assertAttached(buffer: ArrayBufferLike, name: string, value: unknown): 
   try {
     new Uint8Array(buffer, 0, 0);
   } catch {
-    throw invalidArgValue(name, value, "is a view of a detached ArrayBuffer");
+    throw detached(name, value);
   }
 }
 
