@@ -715,7 +715,8 @@ export class MMap implements Iterable<number> {
    * Works on maps larger than the largest `Buffer`, for ranges up to that size.
    * @throws {TypeError} `ERR_INVALID_ARG_TYPE` for a non-number.
    * @throws {RangeError} `ERR_OUT_OF_RANGE` for a non-integer, or a range larger than one `Buffer`.
-   * @throws {Error} `ERR_MMAP_CLOSED` when the map is closed.
+   * @throws {Error} `ERR_MMAP_CLOSED` when the map is closed; `ERR_MMAP_VIEWS_UNAVAILABLE` where
+   *   the runtime forbids external buffers.
    */
   subarray(start?: number, end?: number): Buffer {
     const a0 = start === undefined ? 0 : validateSliceIndex(start, "start");
