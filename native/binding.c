@@ -21,7 +21,6 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 
 #include "mm.h"
 
@@ -173,7 +172,7 @@ static napi_status external_arraybuffer(napi_env env, void *data, size_t length,
 /* ------------------------------------------------------------------------ */
 /* Argument helpers (types are guaranteed by src/binding.ts)                */
 
-#define MAX_ARGS 6
+#define MAX_ARGS 7
 #define GET_ARGS(n)                                                              \
   size_t argc = n;                                                               \
   napi_value argv[MAX_ARGS];                                                     \
@@ -256,11 +255,27 @@ static napi_value js_memfd(napi_env env, napi_callback_info info) {
 /* ------------------------------------------------------------------------ */
 /* Mappings                                                                 */
 
-/* map(fd, length, prot, flags, offset, ownedFd) -> handle | -errno.
+/* The tag name (Windows' tagname) of the map: a string, or NULL for none. */
+static char *tag_of(napi_env env, napi_value v, int *failed) {
+  napi_valuetype t;
+  size_t n = 0;
+  *failed = 0;
+  if (napi_typeof(env, v, &t) != napi_ok || t != napi_string) return NULL;
+  char *tag = NULL;
+  if (napi_get_value_string_utf8(env, v, NULL, 0, &n) != napi_ok || (tag = malloc(n + 1)) == NULL ||
+      napi_get_value_string_utf8(env, v, tag, n + 1, &n) != napi_ok) {
+    free(tag);
+    *failed = 1;
+    return NULL;
+  }
+  return tag;
+}
+
+/* map(fd, length, prot, flags, offset, ownedFd, tagname?) -> handle | -errno.
  * On success the region owns ownedFd (closed with the mapping); on failure
  * the caller still owns it. */
 static napi_value js_map(napi_env env, napi_callback_info info) {
-  GET_ARGS(6);
+  GET_ARGS(7);
   double length = num(env, argv[1]);
   if (!(length > 0) || length > (double)SIZE_MAX) return ret_int(env, -EINVAL);
   region *r = calloc(1, sizeof *r);
@@ -270,7 +285,10 @@ static napi_value js_map(napi_env env, napi_callback_info info) {
   r->flags = i32(env, argv[3]);
   r->offset = (int64_t)num(env, argv[4]);
   void *addr = NULL;
-  int rc = mm_map(r->length, r->prot, r->flags, i32(env, argv[0]), r->offset, &addr);
+  int failed = 0;
+  char *tag = argc > 6 ? tag_of(env, argv[6], &failed) : NULL;
+  int rc = failed ? -ENOMEM : mm_map(r->length, r->prot, r->flags, i32(env, argv[0]), r->offset, tag, &addr);
+  free(tag);
   if (rc != 0) {
     free(r);
     return ret_int(env, rc);
@@ -376,7 +394,8 @@ static napi_value js_unmap(napi_env env, napi_callback_info info) {
 }
 
 /* remap(handle, newLength, portable) -> 0 | -errno. Detaches every view
- * first; on failure the mapping is unchanged. */
+ * first; on failure the mapping is unchanged (on Windows it may have moved,
+ * or, if it could not be mapped again, be gone: see mm_remap). */
 static napi_value js_remap(napi_env env, napi_callback_info info) {
   GET_ARGS(3);
   region *r = get_region(env, argv[0]);
@@ -387,14 +406,18 @@ static napi_value js_remap(napi_env env, napi_callback_info info) {
   if (r->busy > 0) return ret_int(env, -EBUSY);
   if (!(length > 0) || length > (double)SIZE_MAX) return ret_int(env, -EINVAL);
   region_detach_views(env, r);
-  void *addr = NULL;
+  void *addr = r->addr;
   int rc = mm_remap(r->addr, r->length, (size_t)length, r->prot, r->flags, r->fd, r->offset,
                     portable, &addr);
-  if (rc != 0) return ret_int(env, rc);
-  r->addr = addr;
-  r->length = (size_t)length;
-  if (r->guard != NULL) mm_guard_move(r->guard, addr, r->length);
-  return ret_int(env, 0);
+  if (rc != 0 && addr == NULL) {
+    r->addr = NULL; /* already unmapped */
+    region_release_memory(r);
+  } else if (addr != r->addr || rc == 0) {
+    r->addr = addr;
+    if (rc == 0) r->length = (size_t)length;
+    if (r->guard != NULL) mm_guard_move(r->guard, addr, r->length);
+  }
+  return ret_int(env, rc);
 }
 
 /* lostFrom(handle) -> offset of the first page lost to a shrinking file, or -1 */
@@ -597,108 +620,18 @@ static napi_value js_sync_async(napi_env env, napi_callback_info info) {
 }
 
 /* ------------------------------------------------------------------------ */
-/* Constants: every name the platform defines, as CPython exposes them.     */
-
-typedef struct {
-  const char *name;
-  int64_t value;
-} constant;
-
-#define C(x) {#x, (int64_t)(x)}
-static const constant constants[] = {
-    C(PROT_READ), C(PROT_WRITE), C(PROT_EXEC),
-    C(MAP_SHARED), C(MAP_PRIVATE),
-#ifdef MAP_ANONYMOUS
-    C(MAP_ANONYMOUS),
-#endif
-#ifdef MAP_ANON
-    C(MAP_ANON),
-#endif
-#ifdef MAP_DENYWRITE
-    C(MAP_DENYWRITE),
-#endif
-#ifdef MAP_EXECUTABLE
-    C(MAP_EXECUTABLE),
-#endif
-#ifdef MAP_POPULATE
-    C(MAP_POPULATE),
-#endif
-#ifdef MAP_STACK
-    C(MAP_STACK),
-#endif
-#ifdef MAP_32BIT
-    C(MAP_32BIT),
-#endif
-#ifdef MAP_NORESERVE
-    C(MAP_NORESERVE),
-#endif
-#ifdef MAP_NOCACHE
-    C(MAP_NOCACHE),
-#endif
-#ifdef MAP_JIT
-    C(MAP_JIT),
-#endif
-#ifdef MAP_HASSEMAPHORE
-    C(MAP_HASSEMAPHORE),
-#endif
-#ifdef MAP_NOEXTEND
-    C(MAP_NOEXTEND),
-#endif
-#ifdef MADV_NORMAL
-    C(MADV_NORMAL), C(MADV_RANDOM), C(MADV_SEQUENTIAL), C(MADV_WILLNEED), C(MADV_DONTNEED),
-#endif
-#ifdef MADV_FREE
-    C(MADV_FREE),
-#endif
-#ifdef MADV_REMOVE
-    C(MADV_REMOVE),
-#endif
-#ifdef MADV_DONTFORK
-    C(MADV_DONTFORK),
-#endif
-#ifdef MADV_DOFORK
-    C(MADV_DOFORK),
-#endif
-#ifdef MADV_HWPOISON
-    C(MADV_HWPOISON),
-#endif
-#ifdef MADV_MERGEABLE
-    C(MADV_MERGEABLE),
-#endif
-#ifdef MADV_UNMERGEABLE
-    C(MADV_UNMERGEABLE),
-#endif
-#ifdef MADV_HUGEPAGE
-    C(MADV_HUGEPAGE),
-#endif
-#ifdef MADV_NOHUGEPAGE
-    C(MADV_NOHUGEPAGE),
-#endif
-#ifdef MADV_DONTDUMP
-    C(MADV_DONTDUMP),
-#endif
-#ifdef MADV_DODUMP
-    C(MADV_DODUMP),
-#endif
-#ifdef MADV_FREE_REUSABLE
-    C(MADV_FREE_REUSABLE),
-#endif
-#ifdef MADV_FREE_REUSE
-    C(MADV_FREE_REUSE),
-#endif
-    C(MS_SYNC), C(MS_ASYNC), C(MS_INVALIDATE),
-};
-#undef C
+/* Constants: every name the platform defines, as CPython exposes them (the   */
+/* table is the per-OS file's: posix.c, win32.c).                             */
 
 static napi_value make_constants(napi_env env) {
   napi_value obj;
   napi_create_object(env, &obj);
-  for (size_t i = 0; i < sizeof constants / sizeof constants[0]; i++)
+  size_t count = 0;
+  const mm_constant *constants = mm_constants(&count);
+  for (size_t i = 0; i < count; i++)
     napi_set_named_property(env, obj, constants[i].name, ret_int(env, constants[i].value));
-  long page = mm_pagesize();
-  napi_set_named_property(env, obj, "PAGESIZE", ret_int(env, page));
-  /* On POSIX systems the offset granularity is the page size. */
-  napi_set_named_property(env, obj, "ALLOCATIONGRANULARITY", ret_int(env, page));
+  napi_set_named_property(env, obj, "PAGESIZE", ret_int(env, mm_pagesize()));
+  napi_set_named_property(env, obj, "ALLOCATIONGRANULARITY", ret_int(env, mm_granularity()));
   return obj;
 }
 
@@ -746,6 +679,8 @@ NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
   napi_value has;
   napi_get_boolean(env, mm_has_mremap() != 0, &has);
   napi_set_named_property(env, exports, "hasMremap", has);
+  napi_get_boolean(env, mm_remap_sizes_file() != 0, &has);
+  napi_set_named_property(env, exports, "remapSizesFile", has);
   /* The fault counter, readable from JavaScript without a call (static memory:
    * no finalizer). null where the runtime refuses external buffers. */
   napi_value faults;

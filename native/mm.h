@@ -10,7 +10,9 @@
  * that number to JavaScript, and src/errors.ts is the one place that names it.
  *
  * One file per OS implements the mm__* functions (linux.c, darwin.c); posix.c
- * implements the functions that are the same on every POSIX system.
+ * implements the functions that are the same on every POSIX system. Windows
+ * has one file for everything (win32.c, with fault-win32.c); guard.c keeps
+ * the fault-containment guards of every OS.
  */
 #ifndef MEMMAP_MM_H
 #define MEMMAP_MM_H
@@ -18,15 +20,42 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* The PROT_*, MAP_* and MS_* values the glue and src/ pass around. POSIX
+ * systems have their own; Windows has none, so memmap defines them here once,
+ * and win32.c turns them into page protections and view access. */
+#ifdef _WIN32
+#define PROT_READ 0x1
+#define PROT_WRITE 0x2
+#define PROT_EXEC 0x4
+#define MAP_SHARED 0x01
+#define MAP_PRIVATE 0x02
+#define MAP_ANONYMOUS 0x20
+#define MS_ASYNC 1
+#define MS_INVALIDATE 2
+#define MS_SYNC 4
+/* glibc's memrchr, which search.c uses; win32.c provides it. */
+void *memrchr(const void *s, int c, size_t n);
+#else
+#include <sys/mman.h>
+#endif
+
 /* Map `length` bytes of `fd` (or anonymous memory when fd < 0 and flags say
- * so) at file offset `offset`. On success stores the address in *out. */
-int mm_map(size_t length, int prot, int flags, int fd, int64_t offset, void **out);
+ * so) at file offset `offset`. On success stores the address in *out.
+ * `tag` (UTF-8, or NULL) names the mapping: Windows only (tagname); POSIX
+ * systems ignore it (src/ refuses it there). */
+int mm_map(size_t length, int prot, int flags, int fd, int64_t offset, const char *tag, void **out);
 
 /* Unmap [addr, addr+length). */
 int mm_unmap(void *addr, size_t length);
 
 /* Resize a mapping. On success *out holds the (possibly moved) address and
- * the old range must no longer be used. On failure the old mapping is intact.
+ * the old range must no longer be used. On failure the old mapping is intact
+ * and *out holds its address: unchanged on POSIX systems; on Windows, where
+ * a file cannot change size under a view, the old view is unmapped and mapped
+ * again (at the same address when possible), and *out is NULL in the unlikely
+ * case it could not be (the region is then gone).
+ * Windows also sets the file to offset + new_length; on POSIX systems the
+ * caller does (src/mmap.ts, ftruncate before the remap).
  * `portable` selects the path taken where mremap(2) does not exist:
  * map anew, copy private contents, unmap the old range. */
 int mm_remap(void *addr, size_t old_length, size_t new_length, int prot,
@@ -57,6 +86,21 @@ int mm_memfd(int64_t size);
 /* The page size. */
 long mm_pagesize(void);
 
+/* The granularity of a map's file offset: the page size on POSIX systems,
+ * the allocation granularity (64 KiB) on Windows. */
+long mm_granularity(void);
+
+/* The constants the platform defines (name, value), as CPython exposes them;
+ * *count receives their number. */
+typedef struct {
+  const char *name;
+  int64_t value;
+} mm_constant;
+const mm_constant *mm_constants(size_t *count);
+
+/* Whether mm_remap also sets the size of the file (Windows). */
+int mm_remap_sizes_file(void);
+
 /* The soft limit on open descriptors (RLIMIT_NOFILE), or -errno. */
 int64_t mm_fd_limit(void);
 
@@ -86,6 +130,15 @@ void mm_guard_remove(mm_guard *g);
 int64_t mm_guard_lost_from(mm_guard *g);
 /* A counter of every page lost in any mapping; JavaScript reads it in place. */
 uint32_t *mm_fault_counter(void);
+
+/* Between guard.c and the fault handler of each OS. */
+/* The guard whose range holds addr, or NULL; async-signal-safe. */
+mm_guard *mm__guard_find(uintptr_t addr);
+/* The flags and start of a guard; async-signal-safe. */
+int mm__guard_flags(mm_guard *g);
+uintptr_t mm__guard_start(mm_guard *g);
+/* Records that the page at `offset` from the guard's start was lost. */
+void mm__guard_lost(mm_guard *g, uintptr_t offset);
 
 /* Per-OS parts, used by posix.c and fault.c. */
 /* Replaces the page at `page` with a private writable copy of itself;

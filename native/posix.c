@@ -16,7 +16,8 @@
 #define MAP_ANONYMOUS MAP_ANON
 #endif
 
-int mm_map(size_t length, int prot, int flags, int fd, int64_t offset, void **out) {
+int mm_map(size_t length, int prot, int flags, int fd, int64_t offset, const char *tag, void **out) {
+  (void)tag; /* Windows only: src/ refuses it elsewhere */
   void *p = mmap(NULL, length, prot, flags, fd, (off_t)offset);
   if (p == MAP_FAILED) return -errno;
   *out = p;
@@ -120,4 +121,101 @@ long mm_pagesize(void) {
   static long page = 0;
   if (page == 0) page = sysconf(_SC_PAGESIZE);
   return page;
+}
+
+/* On POSIX systems the offset granularity is the page size. */
+long mm_granularity(void) { return mm_pagesize(); }
+
+/* The caller sets the file's size (ftruncate) before mm_remap. */
+int mm_remap_sizes_file(void) { return 0; }
+
+#define C(x) {#x, (int64_t)(x)}
+static const mm_constant constants[] = {
+    C(PROT_READ), C(PROT_WRITE), C(PROT_EXEC),
+    C(MAP_SHARED), C(MAP_PRIVATE),
+#ifdef MAP_ANONYMOUS
+    C(MAP_ANONYMOUS),
+#endif
+#ifdef MAP_ANON
+    C(MAP_ANON),
+#endif
+#ifdef MAP_DENYWRITE
+    C(MAP_DENYWRITE),
+#endif
+#ifdef MAP_EXECUTABLE
+    C(MAP_EXECUTABLE),
+#endif
+#ifdef MAP_POPULATE
+    C(MAP_POPULATE),
+#endif
+#ifdef MAP_STACK
+    C(MAP_STACK),
+#endif
+#ifdef MAP_32BIT
+    C(MAP_32BIT),
+#endif
+#ifdef MAP_NORESERVE
+    C(MAP_NORESERVE),
+#endif
+#ifdef MAP_NOCACHE
+    C(MAP_NOCACHE),
+#endif
+#ifdef MAP_JIT
+    C(MAP_JIT),
+#endif
+#ifdef MAP_HASSEMAPHORE
+    C(MAP_HASSEMAPHORE),
+#endif
+#ifdef MAP_NOEXTEND
+    C(MAP_NOEXTEND),
+#endif
+#ifdef MADV_NORMAL
+    C(MADV_NORMAL), C(MADV_RANDOM), C(MADV_SEQUENTIAL), C(MADV_WILLNEED), C(MADV_DONTNEED),
+#endif
+#ifdef MADV_FREE
+    C(MADV_FREE),
+#endif
+#ifdef MADV_REMOVE
+    C(MADV_REMOVE),
+#endif
+#ifdef MADV_DONTFORK
+    C(MADV_DONTFORK),
+#endif
+#ifdef MADV_DOFORK
+    C(MADV_DOFORK),
+#endif
+#ifdef MADV_HWPOISON
+    C(MADV_HWPOISON),
+#endif
+#ifdef MADV_MERGEABLE
+    C(MADV_MERGEABLE),
+#endif
+#ifdef MADV_UNMERGEABLE
+    C(MADV_UNMERGEABLE),
+#endif
+#ifdef MADV_HUGEPAGE
+    C(MADV_HUGEPAGE),
+#endif
+#ifdef MADV_NOHUGEPAGE
+    C(MADV_NOHUGEPAGE),
+#endif
+#ifdef MADV_DONTDUMP
+    C(MADV_DONTDUMP),
+#endif
+#ifdef MADV_DODUMP
+    C(MADV_DODUMP),
+#endif
+#ifdef MADV_FREE_REUSABLE
+    C(MADV_FREE_REUSABLE),
+#endif
+#ifdef MADV_FREE_REUSE
+    C(MADV_FREE_REUSE),
+#endif
+    C(MS_SYNC), C(MS_ASYNC), C(MS_INVALIDATE),
+};
+#undef C
+
+const mm_constant *mm_constants(size_t *count) {
+  *count = sizeof constants / sizeof constants[0];
+  return constants;
 }

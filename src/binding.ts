@@ -20,7 +20,8 @@ export interface Binding {
   close(fd: number): number;
   truncate(fd: number, size: number): number;
   memfd(size: number): number;
-  map(fd: number, length: number, prot: number, flags: number, offset: number, ownedFd: number): Handle | number;
+  /** `tagname` names the mapping (Windows only; src/mmap.ts refuses it elsewhere). */
+  map(fd: number, length: number, prot: number, flags: number, offset: number, ownedFd: number, tagname?: string): Handle | number;
   view(handle: Handle, start: number, length: number): ArrayBuffer | null | number;
   unmap(handle: Handle): number;
   remap(handle: Handle, length: number, portable: boolean): number;
@@ -53,6 +54,8 @@ export interface Binding {
   readonly faults: ArrayBuffer | null;
   readonly constants: Readonly<Record<string, number>>;
   readonly hasMremap: boolean;
+  /** Windows: `remap` also sets the file's size (a file cannot change size under a view there). */
+  readonly remapSizesFile: boolean;
   /** The soft limit on open descriptors (RLIMIT_NOFILE) when the addon loaded. */
   readonly fdLimit: number;
 }
@@ -85,12 +88,6 @@ function loadError(what: string, cause: unknown): Error {
  * in `<dir>` instead of the package (node-gyp-build's override).
  */
 function load(): Binding {
-  if (process.platform === "win32") {
-    throw stateError(
-      "ERR_MMAP_UNSUPPORTED_PLATFORM",
-      "memmap does not support Windows yet (tagname, CreateFileMapping): see the README for supported platforms",
-    );
-  }
   const require = createRequire(import.meta.url);
   const target = `${process.platform}-${process.arch}`;
   const dir = process.env["MEMMAP_PREBUILD"] || root;
@@ -104,7 +101,7 @@ function load(): Binding {
         ? `memmap could not load its native addon: its dependency node-gyp-build is not installed (${root}).`
         : `memmap has no native addon for ${target}: no prebuilt binary in ${join(dir, "prebuilds", target)} ` +
             `fits this system, and there is no local build in ${join(dir, "build", "Release")}. ` +
-            "Prebuilt binaries ship for linux-x64 (glibc and musl) and linux-arm64 (glibc).",
+            "Prebuilt binaries ship for linux-x64 (glibc and musl), linux-arm64 (glibc) and win32-x64.",
       err,
     );
   }

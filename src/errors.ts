@@ -3,7 +3,25 @@
  * The message may change between versions; the class and the code never do.
  * @module
  */
+import { constants as osConstants } from "node:os";
 import { getSystemErrorMap } from "node:util";
+
+/**
+ * Node's name of a negative errno. The addon reports the C runtime's errno values; on Windows
+ * Node names libuv's own numbers instead (EACCES is -4092 there, 13 in the C runtime): the
+ * C runtime's number is named through os.constants.errno, then given libuv's number, so the
+ * error has the `code` and `errno` Node's own fs errors have on that system.
+ */
+function nameErrno(neg: number): [number, [string, string] | undefined] {
+  const map = getSystemErrorMap();
+  const entry = map.get(neg);
+  if (entry !== undefined) return [neg, entry];
+  const name = Object.entries(osConstants.errno).find(([, v]) => v === -neg)?.[0];
+  if (name !== undefined) {
+    for (const [uv, e] of map) if (e[0] === name) return [uv, e];
+  }
+  return [neg, undefined];
+}
 
 /** Every `code` memmap sets on the errors it throws, besides the errno names of {@link SystemError}. */
 export type ErrorCode =
@@ -115,6 +133,11 @@ export function notResizable(reason: string): MMapError {
   return make(TypeError, "ERR_MMAP_NOT_RESIZABLE", `mmap can't resize ${reason}`);
 }
 
+/** `TypeError` `ERR_MMAP_UNSUPPORTED_PLATFORM`: an option this system does not have (Windows' `tagname`). */
+export function unsupported(message: string): MMapError {
+  return make(TypeError, "ERR_MMAP_UNSUPPORTED_PLATFORM", message);
+}
+
 /** Any other memmap error: `Error` with the given code. */
 export function stateError(code: ErrorCode, message: string): MMapError {
   return make(Error, code, message);
@@ -125,8 +148,7 @@ export function stateError(code: ErrorCode, message: string): MMapError {
  * number; the result looks like Node's fs errors: `EACCES: permission denied, mmap`.
  */
 export function systemError(errno: number, syscall: string, path?: string): SystemError {
-  const neg = -Math.abs(errno);
-  const entry = getSystemErrorMap().get(neg);
+  const [neg, entry] = nameErrno(-Math.abs(errno));
   const code = entry?.[0] ?? `Unknown system error ${neg}`;
   const desc = entry?.[1] ?? "unknown error";
   const err = new Error(`${code}: ${desc}, ${syscall}${path === undefined ? "" : ` '${path}'`}`) as Error & {

@@ -35,6 +35,7 @@ import {
   readOnlyError,
   stateError,
   systemError,
+  unsupported,
 } from "./errors.js";
 import { compile, requireGlobal, Scanner, type MMapMatch } from "./search.js";
 import {
@@ -61,8 +62,17 @@ export interface MMapOptions {
   offset?: number | undefined;
   /** Keep a duplicate of the descriptor (default `true`); `false` makes `size()` and `resize()` unavailable. */
   trackfd?: boolean | undefined;
-  /** Anonymous maps only: back the memory with a descriptor (`m.fd`) that another process or thread can map. */
+  /**
+   * Anonymous maps only: back the memory with a descriptor (`m.fd`) that another process or thread can map.
+   * Not on Windows (`ERR_MMAP_UNSUPPORTED_PLATFORM`): there a `tagname` shares anonymous memory.
+   */
   shareable?: boolean | undefined;
+  /**
+   * Windows only (Python's `tagname`): the name of the mapping. Maps with the same tag share their
+   * memory, in this process or another; with `fd` -1 the memory is the system's paging file.
+   * An empty string means no name. On other systems: `TypeError` `ERR_MMAP_UNSUPPORTED_PLATFORM`.
+   */
+  tagname?: string | undefined;
 }
 
 /** Options of `MMap.open(path, options)`. */
@@ -90,6 +100,9 @@ export interface FlushOptions {
 }
 
 const newMapChannel = channel("memmap:new");
+
+/** Windows: a longer map extends the file, resize sizes the file itself, no madvise, no memfd. */
+const WINDOWS = process.platform === "win32";
 
 const ACCESS_NAMES = ["ACCESS_DEFAULT", "ACCESS_READ", "ACCESS_WRITE", "ACCESS_COPY"] as const;
 const MAX_SAFE = Number.MAX_SAFE_INTEGER;
@@ -180,6 +193,16 @@ function sliceIndices(length: number, a: number | undefined, b: number | undefin
   let count = 0;
   if (st > 0 ? s < e : e < s) count = Math.floor((st > 0 ? e - s - 1 : s - e - 1) / Math.abs(st)) + 1;
   return [s, e, st, count];
+}
+
+/** The `tagname` option: a name, or undefined for none (Windows only). */
+function tagnameOf(tagname: unknown): string | undefined {
+  if (tagname === undefined) return undefined;
+  if (typeof tagname !== "string") throw invalidArgType("options.tagname", "of type string", tagname);
+  if (!WINDOWS) {
+    throw unsupported("options.tagname is only supported on Windows (Python's mmap has no tagname on Unix either)");
+  }
+  return tagname === "" ? undefined : tagname;
 }
 
 /** A file descriptor number, from a number or a `FileHandle`. */
@@ -310,7 +333,10 @@ export class MMap implements Iterable<number> {
    * @throws {TypeError} `ERR_INVALID_ARG_TYPE` when an argument has the wrong type.
    * @throws {RangeError} `ERR_OUT_OF_RANGE` for a negative or non-integer `length` or `offset`;
    *   `ERR_INVALID_ARG_VALUE` for an invalid `access`, `access` given with `flags`/`prot`,
-   *   an empty file, an offset or length beyond the end of the file, or `shareable` on a file.
+   *   an empty file, an offset or length beyond the end of the file (except on Windows, where the
+   *   file is extended to hold the map), or `shareable` on a file.
+   * @throws {TypeError} `ERR_MMAP_UNSUPPORTED_PLATFORM` for `tagname` on a system other than Windows.
+   * @throws {Error} `ERR_MMAP_UNSUPPORTED_PLATFORM` for `shareable` on Windows.
    * @throws {Error} a system error (`code` `EACCES`, `EBADF`, `EINVAL`, `ENODEV`, …; `syscall`
    *   `dup`, `mmap` or `memfd_create`) when the operating system refuses.
    * @example
@@ -331,6 +357,7 @@ export class MMap implements Iterable<number> {
     const offset = optionalInteger(opts.offset, "options.offset", 0, -MAX_SAFE, MAX_SAFE);
     const trackfd = optionalBoolean(opts.trackfd, "options.trackfd", true);
     const shareable = optionalBoolean(opts.shareable, "options.shareable", false);
+    const tagname = tagnameOf(opts.tagname);
 
     // CPython's order of checks.
     if (len < 0) throw rangeError(`The value of "length" is out of range. It must be >= 0. Received ${len}`);
@@ -367,6 +394,9 @@ export class MMap implements Iterable<number> {
         throw invalidArgValue("options.access", accessArg, "must be one of ACCESS_DEFAULT, ACCESS_READ, ACCESS_WRITE, ACCESS_COPY");
     }
     if (shareable && fileno !== -1) throw invalidArgValue("options.shareable", true, "is only for anonymous maps (fd -1)");
+    if (shareable && WINDOWS) {
+      throw stateError("ERR_MMAP_UNSUPPORTED_PLATFORM", "options.shareable is not supported on Windows: share anonymous memory with options.tagname");
+    }
 
     if (newMapChannel.hasSubscribers) {
       newMapChannel.publish({ fd: fileno, length: len, access, offset } satisfies NewMapEvent);
@@ -379,7 +409,8 @@ export class MMap implements Iterable<number> {
         if (size === 0) throw invalidArgValue("fd", fileno, "is an empty file: cannot mmap an empty file");
         if (offset >= size) throw invalidArgValue("options.offset", offset, `is not smaller than the file size ${size}`);
         len = size - offset;
-      } else if (offset > size || size - offset < len) {
+      } else if (!WINDOWS && (offset > size || size - offset < len)) {
+        // Windows extends the file instead (CreateFileMapping with the larger size).
         throw invalidArgValue("length", len, `is greater than the file size ${size} minus the offset ${offset}`);
       }
     }
@@ -405,7 +436,7 @@ export class MMap implements Iterable<number> {
     }
     // Every API reads the memory from JavaScript, so it is always mapped readable.
     const h = withReclaim(
-      () => native.map(mapFd, len, prot | PROT_READ, flags, offset, owned),
+      () => native.map(mapFd, len, prot | PROT_READ, flags, offset, owned, tagname),
       (r) => (typeof r === "number" ? r : 0),
     );
     if (typeof h === "number") {
@@ -1283,9 +1314,10 @@ export class MMap implements Iterable<number> {
    * @throws {TypeError} `ERR_INVALID_ARG_TYPE` for a wrong type.
    * @throws {RangeError} `ERR_OUT_OF_RANGE` for a start outside the map or a negative length.
    * @throws {Error} `ERR_MMAP_CLOSED` when closed; a system error (`syscall` `madvise`), e.g. `EINVAL`
-   *   for an unaligned start or an unknown option.
+   *   for an unaligned start or an unknown option; `ERR_MMAP_UNSUPPORTED_PLATFORM` on Windows.
    */
   madvise(option: number, start?: number, length?: number | null): void {
+    if (WINDOWS) throw stateError("ERR_MMAP_UNSUPPORTED_PLATFORM", "madvise is not supported on this platform (Windows has no madvise)");
     const opt = validateInteger(option, "option", INT32_MIN, INT32_MAX);
     const s = optionalInteger(start, "start", 0, -MAX_SAFE, MAX_SAFE);
     const l = length === null || length === undefined ? undefined : validateInteger(length, "length", -MAX_SAFE, MAX_SAFE);
@@ -1321,7 +1353,8 @@ export class MMap implements Iterable<number> {
    *   `ACCESS_READ`/`ACCESS_COPY` maps, `trackfd: false`, or growing shared anonymous memory.
    * @throws {RangeError} `ERR_OUT_OF_RANGE` for a size below 1 or too large.
    * @throws {Error} `ERR_MMAP_CLOSED`; `ERR_MMAP_BUSY` while a `flushAsync()` runs; a system error
-   *   (`syscall` `ftruncate` or `mremap`/`mmap`).
+   *   (`syscall` `ftruncate` or `mremap`/`mmap`; on Windows `MapViewOfFile`, e.g. `EBUSY` while
+   *   another map of the file or of the tag is open).
    */
   resize(newsize: number): void {
     const n = validateIndex(newsize, "newsize");
@@ -1335,7 +1368,7 @@ export class MMap implements Iterable<number> {
     }
     const old = this.#length;
     const fileBacked = this.#fd >= 0;
-    if (!fileBacked && !(this.#flags & MAP_PRIVATE) && n > old) {
+    if (!WINDOWS && !fileBacked && !(this.#flags & MAP_PRIVATE) && n > old) {
       throw notResizable("to expand a shared anonymous mapping on Linux (make it with shareable: true to grow it)");
     }
     if (this.#pending > 0) throw stateError("ERR_MMAP_BUSY", "mmap can't resize while flushAsync() is in progress");
@@ -1349,14 +1382,16 @@ export class MMap implements Iterable<number> {
     const target = this.#offset + n;
     // The file first, in both directions: a failing ftruncate then changes nothing at all,
     // and the map never holds a page the file does not back once it has followed.
-    if (fileBacked) {
+    // On Windows the remap sizes the file itself: a file cannot change size under a view there.
+    const sizeFile = fileBacked && !native.remapSizesFile;
+    if (sizeFile) {
       const t = native.truncate(this.#fd, target);
       if (t < 0) throw systemError(t, "ftruncate");
     }
     const r = this.#remap(h, n);
     if (r < 0) {
-      if (fileBacked) native.truncate(this.#fd, fileSize); // undo (a shrink's lost tail cannot come back)
-      throw systemError(r, PORTABLE_REMAP ? "mmap" : "mremap");
+      if (sizeFile) native.truncate(this.#fd, fileSize); // undo (a shrink's lost tail cannot come back)
+      throw systemError(r, WINDOWS ? "MapViewOfFile" : PORTABLE_REMAP ? "mmap" : "mremap");
     }
     this.#length = n;
   }

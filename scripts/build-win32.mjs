@@ -1,0 +1,71 @@
+#!/usr/bin/env node
+// Cross-builds the Windows addon on Linux: prebuilds/win32-x64/memmap.napi.node.
+//
+//   node scripts/build-win32.mjs [--out=DIR]    (DIR/win32-x64/memmap.napi.node; default ./prebuilds)
+//
+// Needs Debian's mingw-w64: apt-get install gcc-mingw-w64-x86-64-win32 binutils-mingw-w64-x86-64
+// (scripts/test-windows.sh installs them). The Node-API headers and the list of node.exe's
+// Node-API exports come from the node-api-headers npm package (a dev dependency); the addon
+// links against an import library of node.exe made here with dlltool from that list, plus the
+// libuv functions win32.c imports (uv_get_osfhandle and the others below). No header or library
+// is downloaded from elsewhere.
+import { spawnSync } from "node:child_process";
+import fs from "node:fs";
+import path from "node:path";
+import { createRequire } from "node:module";
+import { fileURLToPath } from "node:url";
+
+const root = path.join(path.dirname(fileURLToPath(import.meta.url)), "..");
+const require_ = createRequire(import.meta.url);
+const PREFIX = "x86_64-w64-mingw32-";
+/** The libuv functions native/win32.c takes from node.exe. */
+const UV_IMPORTS = ["uv_get_osfhandle", "uv_open_osfhandle", "uv_default_loop", "uv_fs_close", "uv_fs_req_cleanup"];
+const SOURCES = ["binding.c", "win32.c", "fault-win32.c", "guard.c", "search.c"];
+
+const outArg = process.argv.find((a) => a.startsWith("--out="));
+const outRoot = outArg ? path.resolve(outArg.slice(6)) : path.join(root, "prebuilds");
+const outDir = path.join(outRoot, "win32-x64");
+const work = path.join(root, "build", "win32");
+
+function run(cmd, args) {
+  const r = spawnSync(cmd, args, { stdio: "inherit" });
+  if (r.error) throw new Error(`${cmd}: ${r.error.message} (install: apt-get install gcc-mingw-w64-x86-64-win32)`);
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(" ")} failed with status ${r.status}`);
+}
+
+const headers = path.dirname(require_.resolve("node-api-headers/package.json"));
+fs.mkdirSync(work, { recursive: true });
+fs.mkdirSync(outDir, { recursive: true });
+
+// The import library of node.exe: every Node-API export the headers package lists, and libuv's.
+const names = new Set(UV_IMPORTS);
+for (const def of ["node_api.def", "js_native_api.def"]) {
+  for (const line of fs.readFileSync(path.join(headers, "def", def), "utf8").split(/\r?\n/)) {
+    const name = line.trim();
+    if (/^[a-z_][a-z0-9_]*$/.test(name)) names.add(name);
+  }
+}
+const defFile = path.join(work, "node.def");
+fs.writeFileSync(defFile, `LIBRARY node.exe\nEXPORTS\n${[...names].sort().join("\n")}\n`);
+const importLib = path.join(work, "libnode.a");
+run(`${PREFIX}dlltool`, ["-d", defFile, "-l", importLib, "-m", "i386:x86-64"]);
+
+const out = path.join(outDir, "memmap.napi.node");
+run(`${PREFIX}gcc`, [
+  "-shared",
+  "-std=c11",
+  "-O2",
+  "-Wall",
+  "-Wextra",
+  "-Wno-unused-parameter",
+  "-DNAPI_VERSION=8",
+  "-D_WIN32_WINNT=0x0602",
+  `-I${path.join(headers, "include")}`,
+  ...SOURCES.map((s) => path.join(root, "native", s)),
+  importLib,
+  "-static-libgcc",
+  "-s",
+  "-o",
+  out,
+]);
+console.log(`built ${path.relative(root, out)}`);
