@@ -324,6 +324,8 @@ int mm_remap_sizes_file(void) { return 1; }
 int mm_has_mremap(void) { return 0; }
 
 int mm_sync(void *addr, size_t length, int flags) {
+  /* FlushViewOfFile takes 0 as "to the end of the view": an empty range flushes nothing. */
+  if (length == 0) return 0;
   if (!FlushViewOfFile(addr, length)) return last_error();
   record *rec = record_find(addr, 0);
   /* MS_SYNC: the data reaches the disk, not only the system's cache. */

@@ -1317,7 +1317,6 @@ export class MMap implements Iterable<number> {
    *   for an unaligned start or an unknown option; `ERR_MMAP_UNSUPPORTED_PLATFORM` on Windows.
    */
   madvise(option: number, start?: number, length?: number | null): void {
-    if (WINDOWS) throw stateError("ERR_MMAP_UNSUPPORTED_PLATFORM", "madvise is not supported on this platform (Windows has no madvise)");
     const opt = validateInteger(option, "option", INT32_MIN, INT32_MAX);
     const s = optionalInteger(start, "start", 0, -MAX_SAFE, MAX_SAFE);
     const l = length === null || length === undefined ? undefined : validateInteger(length, "length", -MAX_SAFE, MAX_SAFE);
@@ -1327,6 +1326,7 @@ export class MMap implements Iterable<number> {
     let n = l === undefined ? len : l;
     if (n < 0) throw rangeError(`madvise length invalid: ${n}`);
     if (n > len - s) n = len - s;
+    if (WINDOWS) throw stateError("ERR_MMAP_UNSUPPORTED_PLATFORM", "madvise is not supported on this platform (Windows has no madvise)");
     const rc = native.advise(h, s, n, opt);
     if (rc < 0) throw systemError(rc, "madvise");
   }

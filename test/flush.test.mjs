@@ -27,7 +27,7 @@ import {
   MADV_DONTNEED,
   MADV_HWPOISON,
 } from "../dist/index.js";
-import { python, runPython, tmpfile, throwsCode, runNode } from "./helpers.mjs";
+import { python, runPython, tmpfile, throwsCode, runNode, WINDOWS } from "./helpers.mjs";
 
 const NO_PYTHON = "CPython 3.13 (PYENV_VERSION=3.13.0 python3) is not available";
 
@@ -141,7 +141,7 @@ test("flush parameters (CPython 3.15 test_flush_parameters) on a 4-page file map
   });
 });
 
-test("flush(offset) alone covers offset..end (3.15), so an unaligned offset reaches msync", async () => {
+test("flush(offset) alone covers offset..end (3.15), so an unaligned offset reaches msync", { skip: WINDOWS && "no msync alignment rule or flags on Windows (FlushViewOfFile)" }, async () => {
   // Under 3.13 rules flush(8) on a 16-byte map would be a range error (size = whole length);
   // under the adopted 3.15 rules the range [8, 16) is valid and the kernel refuses the address.
   await withFileMap("0123456789abcdef", undefined, (m) => {
@@ -197,7 +197,7 @@ test("flush with a wrong argument type → TypeError, a non-integer → RangeErr
   });
 });
 
-test("flush: ACCESS_READ/ACCESS_COPY never call msync; ACCESS_WRITE/DEFAULT refuse an unaligned offset (EINVAL)", async () => {
+test("flush: ACCESS_READ/ACCESS_COPY never call msync; ACCESS_WRITE/DEFAULT refuse an unaligned offset (EINVAL)", { skip: WINDOWS && "no msync alignment rule or flags on Windows (FlushViewOfFile)" }, async () => {
   for (const access of [ACCESS_READ, ACCESS_COPY]) {
     await withFileMap("0123456789abcdef", { access }, (m) => {
       assert.equal(m.flush(1, 1), undefined);
@@ -217,7 +217,7 @@ test("flush: ACCESS_READ/ACCESS_COPY never call msync; ACCESS_WRITE/DEFAULT refu
   }
 });
 
-test("flush with flags the kernel refuses → system error EINVAL (msync)", async () => {
+test("flush with flags the kernel refuses → system error EINVAL (msync)", { skip: WINDOWS && "no msync alignment rule or flags on Windows (FlushViewOfFile)" }, async () => {
   await withFileMap(Buffer.alloc(PAGESIZE), undefined, async (m) => {
     throwsSystem(() => m.flush(0, PAGESIZE, { flags: MS_SYNC | MS_ASYNC }), "EINVAL", "msync");
     throwsSystem(() => m.flush(undefined, undefined, { flags: 0x4000 }), "EINVAL", "msync");
@@ -315,7 +315,7 @@ test("flush on a closed map → ERR_MMAP_CLOSED (flushAsync rejects with it)", a
 
 // ------------------------------------------------------------------- flushAsync
 
-test("flushAsync resolves undefined, runs msync, and validates like flush (rejecting)", async () => {
+test("flushAsync resolves undefined, runs msync, and validates like flush (rejecting)", { skip: WINDOWS && "no msync alignment rule or flags on Windows (FlushViewOfFile)" }, async () => {
   await withFileMap(Buffer.alloc(4 * PAGESIZE, 0x2e), undefined, async (m, p) => {
     const promise = m.flushAsync();
     assert.ok(promise instanceof Promise);
@@ -435,7 +435,7 @@ for kind, flags in (("shared", mmap.MAP_SHARED), ("private", mmap.MAP_PRIVATE)):
 print(json.dumps(out))
 `;
 
-test("madvise accepts every MADV_* constant on a 2-page anonymous map, as CPython does", (t) => {
+test("madvise accepts every MADV_* constant on a 2-page anonymous map, as CPython does", { skip: WINDOWS && "Windows has no madvise (test/windows.test.mjs)" }, (t) => {
   assert.ok(MADV_NAMES.length >= 5, `MADV_* constants: ${MADV_NAMES}`);
   const names = MADV_NAMES.filter((n) => n !== "MADV_HWPOISON"); // poisons pages: see the next test
   let expected = null;
@@ -503,7 +503,7 @@ test("madvise(MADV_HWPOISON) over zero bytes ends cleanly (in a child process)",
   }
 });
 
-test("madvise acts on [start, start + length): length defaults to the rest and is clipped", () => {
+test("madvise acts on [start, start + length): length defaults to the rest and is clipped", { skip: WINDOWS && "Windows has no madvise (test/windows.test.mjs)" }, () => {
   // MADV_DONTNEED on private anonymous memory drops the pages: they read back as zeros,
   // which shows exactly which range the advice covered.
   const fresh = () => {
@@ -573,7 +573,7 @@ test("madvise argument checks give CPython's outcome (start bounds, negative len
   }
 });
 
-test("madvise: explicit checks of types, ranges and kernel errors", () => {
+test("madvise: explicit checks of types, ranges and kernel errors", { skip: WINDOWS && "Windows has no madvise (test/windows.test.mjs)" }, () => {
   const a = new MMap(-1, 2 * PAGESIZE);
   try {
     throwsCode(() => a.madvise(MADV_NORMAL, 2 * PAGESIZE), RangeError, "ERR_OUT_OF_RANGE");
@@ -601,7 +601,7 @@ test("madvise: explicit checks of types, ranges and kernel errors", () => {
   throwsCode(() => a.madvise(MADV_NORMAL), Error, "ERR_MMAP_CLOSED");
 });
 
-test("madvise on file maps", async () => {
+test("madvise on file maps", { skip: WINDOWS && "Windows has no madvise (test/windows.test.mjs)" }, async () => {
   for (const access of [ACCESS_READ, ACCESS_WRITE, ACCESS_COPY, ACCESS_DEFAULT]) {
     await withFileMap(Buffer.alloc(3 * PAGESIZE, 0x41), { access }, (m) => {
       assert.equal(m.madvise(MADV_SEQUENTIAL), undefined);

@@ -26,12 +26,14 @@ import {
   PROT_READ,
   PROT_WRITE,
   PAGESIZE,
+  ALLOCATIONGRANULARITY,
 } from "../dist/index.js";
 import { python, runPython, tmpfile, tmpdir, throwsCode, runNode } from "./helpers.mjs";
 
 const NO_PYTHON = "CPython 3.13 (PYENV_VERSION=3.13.0 python3) is not available";
 const DIST = new URL("../dist/index.js", import.meta.url).href;
-const P = PAGESIZE;
+/** The unit of a map offset: the page size on POSIX systems, 64 KiB on Windows. */
+const P = ALLOCATIONGRANULARITY;
 const MAXV = Number.MAX_SAFE_INTEGER;
 const ACCESS_NAMES = ["ACCESS_DEFAULT", "ACCESS_READ", "ACCESS_WRITE", "ACCESS_COPY"];
 
