@@ -1,0 +1,421 @@
+// Issue 6: the Windows version (run under Wine by `npm run test:windows`). The reference's
+// Windows constructor: tagname, a file extended when the map is longer, the allocation
+// granularity, Windows' resize rules, flush, madvise's absence, errors shaped like Node's fs
+// errors on Windows, and faults contained by the vectored exception handler.
+import { describe, test } from "node:test";
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import { spawn } from "node:child_process";
+import { once } from "node:events";
+import { randomBytes } from "node:crypto";
+import * as memmap from "../dist/index.js";
+import { MMap, ACCESS_READ, ACCESS_WRITE, ACCESS_COPY, ALLOCATIONGRANULARITY, PAGESIZE, MS_ASYNC, constants } from "../dist/index.js";
+import { tmpfile, throwsCode, rejectsCode, errnoOf, runNode, WINDOWS } from "./helpers.mjs";
+
+const skip = !WINDOWS && "Windows only (npm run test:windows runs it under Wine)";
+const DIST = new URL("../dist/index.js", import.meta.url).href;
+const G = 64 * 1024;
+const tag = () => `memmap-test-${randomBytes(6).toString("hex")}`;
+const pattern = (n, mul = 7, add = 3) => Buffer.from(Array.from({ length: n }, (_, i) => (i * mul + add) & 255));
+
+/** Opens `content` in a new file; hands { path, fd } to fn and closes fd afterwards. */
+function withFile(content, flags, fn) {
+  const path = tmpfile(content);
+  const fd = fs.openSync(path, flags);
+  try {
+    return fn({ path, fd });
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** Opens a map and hands it to fn, closing it whatever happens. */
+function withMap(args, fn) {
+  const m = new MMap(...args);
+  try {
+    return fn(m);
+  } finally {
+    m.close();
+  }
+}
+
+/** Asserts a system error shaped like Node's fs errors on Windows (libuv's errno). */
+function assertSystemError(fn, code, syscall) {
+  assert.throws(fn, (err) => {
+    assert.equal(Object.getPrototypeOf(err), Error.prototype, err.message);
+    assert.equal(err.code, code, err.message);
+    assert.equal(err.errno, errnoOf(code));
+    assert.equal(err.syscall, syscall);
+    assert.match(err.message, new RegExp(`^${code}: .*, ${syscall}$`));
+    return true;
+  });
+}
+
+describe("constants and granularity", { skip }, () => {
+  test("ALLOCATIONGRANULARITY is the system's 64 KiB, PAGESIZE 4 KiB", () => {
+    assert.equal(ALLOCATIONGRANULARITY, G);
+    assert.equal(PAGESIZE, 4096);
+    assert.equal(constants.ALLOCATIONGRANULARITY, G);
+  });
+
+  test("no MADV_*; PROT_*, MAP_* and MS_* are memmap's own values; ACCESS_* are 0..3", () => {
+    assert.deepEqual(Object.keys(constants).filter((k) => k.startsWith("MADV_")), []);
+    assert.equal(memmap.MADV_NORMAL, undefined);
+    for (const [name, value] of Object.entries({ PROT_READ: 1, PROT_WRITE: 2, PROT_EXEC: 4, MAP_SHARED: 1, MAP_PRIVATE: 2, MAP_ANONYMOUS: 0x20 })) {
+      assert.equal(constants[name], value, name);
+    }
+    assert.deepEqual([constants.ACCESS_DEFAULT, ACCESS_READ, ACCESS_WRITE, ACCESS_COPY], [0, 1, 2, 3]);
+  });
+
+  test("an offset must be a multiple of ALLOCATIONGRANULARITY, not of PAGESIZE (EINVAL)", () => {
+    const data = pattern(2 * G + 10);
+    withFile(data, "r+", ({ fd }) => {
+      assertSystemError(() => new MMap(fd, 10, { offset: PAGESIZE }), "EINVAL", "mmap");
+      assertSystemError(() => new MMap(fd, 10, { offset: G / 2 }), "EINVAL", "mmap");
+      withMap([fd, 0, { offset: G }], (m) => {
+        assert.equal(m.length, G + 10);
+        assert.deepEqual(m.slice(0, 10), data.subarray(G, G + 10));
+      });
+      withMap([fd, 10, { offset: 2 * G }], (m) => assert.deepEqual(m.slice(), data.subarray(2 * G)));
+    });
+  });
+});
+
+describe("tagname", { skip }, () => {
+  test("the same tag shares memory, different tags do not (test_tagname)", () => {
+    const a = tag(), b = tag();
+    const m1 = new MMap(-1, 100, { tagname: a });
+    const m2 = new MMap(-1, 100, { tagname: a });
+    const m3 = new MMap(-1, 100, { tagname: b });
+    try {
+      m1.setSlice(0, 6, "shared");
+      assert.equal(m2.slice(0, 5).toString(), "share");
+      m2.set(50, 0x41);
+      assert.equal(m1.get(50), 0x41);
+      assert.ok(m3.slice().every((x) => x === 0), "another tag is other memory");
+      m3.set(0, 1);
+      assert.equal(m1.get(0), "s".charCodeAt(0));
+    } finally {
+      m1.close();
+      m2.close();
+      m3.close();
+    }
+  });
+
+  test("maps without a tag (or with an empty one) share nothing", () => {
+    withMap([-1, 16], (m1) =>
+      withMap([-1, 16, { tagname: "" }], (m2) => {
+        m1.set(0, 9);
+        assert.equal(m2.get(0), 0);
+      }),
+    );
+  });
+
+  test("a tagged map of a file: two maps with the tag share the file's pages", () => {
+    withFile("0123456789", "r+", ({ path, fd }) => {
+      const t = tag();
+      withMap([fd, 10, { tagname: t }], (m1) =>
+        withMap([fd, 10, { tagname: t }], (m2) => {
+          m1.set(0, 0x41);
+          assert.equal(m2.get(0), 0x41);
+          m2.flush();
+          assert.equal(fs.readFileSync(path, "latin1"), "A123456789");
+        }),
+      );
+    });
+  });
+
+  test("a reused tag with a larger size does not crash (test_crasher_on_windows)", () => {
+    const t = tag();
+    withMap([-1, 1000, { tagname: t }], (m1) => {
+      m1.set(999, 7);
+      // The section exists with 1000 bytes (rounded to a page): asking for more is refused cleanly.
+      assert.throws(() => new MMap(-1, 5 * G, { tagname: t }), (e) => typeof e.code === "string" && e.syscall === "mmap");
+      withMap([-1, 1000, { tagname: t }], (m2) => assert.equal(m2.get(999), 7));
+    });
+  });
+
+  test("another process sees a tagged anonymous map while one map of the tag is open", async () => {
+    const t = tag();
+    const m = new MMap(-1, 64, { tagname: t });
+    try {
+      m.setSlice(0, 11, "from parent");
+      const child = spawn(
+        process.execPath,
+        [
+          "--input-type=module",
+          "-e",
+          `import { MMap } from ${JSON.stringify(DIST)};
+           const m = new MMap(-1, 64, { tagname: ${JSON.stringify(t)} });
+           const got = m.slice(0, 11).toString();
+           m.setSlice(20, 30, "from child");
+           m.close();
+           process.exitCode = got === "from parent" ? 0 : 3;`,
+        ],
+        { stdio: ["ignore", "ignore", "pipe"] },
+      );
+      let stderr = "";
+      child.stderr.on("data", (d) => (stderr += d));
+      const [code] = await once(child, "exit");
+      assert.equal(code, 0, stderr);
+      assert.equal(m.slice(20, 30).toString(), "from child");
+    } finally {
+      m.close();
+    }
+  });
+
+  test("tagname must be a string: TypeError ERR_INVALID_ARG_TYPE", () => {
+    for (const bad of [1, null, {}, true]) throwsCode(() => new MMap(-1, 10, { tagname: bad }), TypeError, "ERR_INVALID_ARG_TYPE");
+  });
+});
+
+describe("a map longer than the file extends the file", { skip }, () => {
+  test("length beyond the end: the file grows to offset + length, zero-filled", () => {
+    withFile("abc", "r+", ({ path, fd }) => {
+      withMap([fd, 10], (m) => {
+        assert.equal(fs.fstatSync(fd).size, 10);
+        assert.equal(m.length, 10);
+        assert.deepEqual(m.slice(), Buffer.from("abc\0\0\0\0\0\0\0"));
+        m.set(9, 0x5a);
+      });
+      assert.deepEqual(fs.readFileSync(path), Buffer.from("abc\0\0\0\0\0\0Z"));
+    });
+  });
+
+  test("an empty file with a length, and an offset past the end", () => {
+    withFile("", "r+", ({ fd }) => {
+      throwsCode(() => new MMap(fd, 0), RangeError, "ERR_INVALID_ARG_VALUE"); // cannot map an empty file
+      withMap([fd, 5], (m) => assert.equal(m.length, 5));
+      assert.equal(fs.fstatSync(fd).size, 5);
+      withMap([fd, 3, { offset: G }], (m) => assert.equal(m.slice().toString("hex"), "000000"));
+      assert.equal(fs.fstatSync(fd).size, G + 3);
+    });
+  });
+
+  test("a read-only map cannot extend the file: a system error, the file unchanged", () => {
+    withFile("abc", "r", ({ fd }) => {
+      assert.throws(() => new MMap(fd, 10, { access: ACCESS_READ }), (e) => e.syscall === "mmap" && typeof e.errno === "number");
+      assert.equal(fs.fstatSync(fd).size, 3);
+    });
+  });
+});
+
+describe("resize", { skip }, () => {
+  test("a file map grows and shrinks with its file (offset + newsize)", () => {
+    withFile(pattern(G + 100), "r+", ({ path, fd }) => {
+      withMap([fd, 100, { offset: G }], (m) => {
+        m.seek(7);
+        m.resize(5000);
+        assert.equal(m.length, 5000);
+        assert.equal(fs.statSync(path).size, G + 5000);
+        assert.deepEqual(m.slice(0, 100), pattern(G + 100).subarray(G));
+        assert.ok(m.slice(100).every((x) => x === 0), "zero-filled growth");
+        assert.equal(m.tell(), 7, "the position is kept");
+        m.resize(50);
+        assert.equal(fs.statSync(path).size, G + 50);
+        assert.deepEqual(m.slice(), pattern(G + 100).subarray(G, G + 50));
+        assert.equal(m.size(), G + 50);
+      });
+    });
+  });
+
+  test("fails cleanly (EBUSY) while another map of the file is open; works once it is closed", () => {
+    withFile(pattern(3 * PAGESIZE), "r+", ({ path, fd }) => {
+      withMap([fd, 0], (m) => {
+        const other = new MMap(fd, 0);
+        try {
+          m.seek(5);
+          m.set(0, 0x42);
+          const err = (() => {
+            try {
+              m.resize(PAGESIZE);
+            } catch (e) {
+              return e;
+            }
+            return null;
+          })();
+          assert.ok(err !== null, "resize must fail while another map holds the file");
+          assert.equal(err.code, "EBUSY");
+          assert.equal(err.errno, errnoOf("EBUSY"));
+          assert.equal(err.syscall, "MapViewOfFile");
+          assert.equal(m.length, 3 * PAGESIZE, "the map is unchanged");
+          assert.equal(m.tell(), 5);
+          assert.equal(m.get(0), 0x42);
+          assert.equal(other.get(0), 0x42, "the two maps still share the pages");
+          assert.equal(fs.statSync(path).size, 3 * PAGESIZE, "the file is unchanged");
+          m.set(1, 0x43);
+          assert.equal(other.get(1), 0x43, "the map still works");
+        } finally {
+          other.close();
+        }
+        m.resize(PAGESIZE);
+        assert.equal(m.length, PAGESIZE);
+        assert.equal(fs.statSync(path).size, PAGESIZE);
+        assert.equal(m.get(1), 0x43);
+      });
+    });
+  });
+
+  test("an anonymous map keeps its data: grown with a zero tail, shrunk to a prefix", () => {
+    withMap([-1, 100], (m) => {
+      m.write("keep me");
+      m.resize(3 * G);
+      assert.equal(m.length, 3 * G);
+      assert.equal(m.slice(0, 7).toString(), "keep me");
+      assert.ok(m.slice(7).every((x) => x === 0));
+      m.resize(4);
+      assert.equal(m.slice().toString(), "keep");
+    });
+  });
+
+  test("a tagged anonymous map cannot be resized while its tag is held (EBUSY), and is unchanged", () => {
+    withMap([-1, 100, { tagname: tag() }], (m) => {
+      m.write("tagged");
+      assert.throws(() => m.resize(200), (e) => e.code === "EBUSY" && e.syscall === "MapViewOfFile");
+      assert.equal(m.length, 100);
+      assert.equal(m.slice(0, 6).toString(), "tagged");
+    });
+  });
+
+  test("views handed out before a resize are detached", () => {
+    withMap([-1, 100], (m) => {
+      const b = m.buffer;
+      m.resize(200);
+      assert.equal(b.buffer.byteLength, 0);
+      assert.equal(m.buffer.length, 200);
+    });
+  });
+});
+
+describe("flush", { skip }, () => {
+  test("flush, flush(offset, size), flags and flushAsync reach the file; an empty range is fine", async () => {
+    const path = tmpfile(Buffer.alloc(2 * PAGESIZE));
+    const fd = fs.openSync(path, "r+");
+    const m = new MMap(fd, 0);
+    try {
+      m.setSlice(0, 5, "hello");
+      assert.equal(m.flush(), undefined);
+      assert.equal(fs.readFileSync(path, "latin1").slice(0, 5), "hello");
+      m.setSlice(PAGESIZE + 1, PAGESIZE + 6, "world");
+      assert.equal(m.flush(PAGESIZE + 1, 5, { flags: MS_ASYNC }), undefined, "any offset: Windows has no alignment rule");
+      assert.equal(m.flush(2 * PAGESIZE), undefined, "an empty range at the end");
+      assert.equal(m.flush(0, 0), undefined);
+      assert.equal(await m.flushAsync(), undefined);
+      assert.equal(fs.readFileSync(path, "latin1").slice(PAGESIZE + 1, PAGESIZE + 6), "world");
+    } finally {
+      m.close();
+      fs.closeSync(fd);
+    }
+  });
+});
+
+describe("what Windows does not have", { skip }, () => {
+  test("madvise: Error ERR_MMAP_UNSUPPORTED_PLATFORM, after the argument and state checks", () => {
+    const m = new MMap(-1, 100);
+    throwsCode(() => m.madvise(0), Error, "ERR_MMAP_UNSUPPORTED_PLATFORM");
+    throwsCode(() => m.madvise(0, 0, 10), Error, "ERR_MMAP_UNSUPPORTED_PLATFORM");
+    throwsCode(() => m.madvise("x"), TypeError, "ERR_INVALID_ARG_TYPE");
+    throwsCode(() => m.madvise(0, 100), RangeError, "ERR_OUT_OF_RANGE");
+    m.close();
+    throwsCode(() => m.madvise(0), Error, "ERR_MMAP_CLOSED");
+  });
+
+  test("shareable: Error ERR_MMAP_UNSUPPORTED_PLATFORM (a tagname shares anonymous memory)", () => {
+    throwsCode(() => new MMap(-1, 10, { shareable: true }), Error, "ERR_MMAP_UNSUPPORTED_PLATFORM");
+    withMap([-1, 10, { shareable: false }], (m) => assert.equal(m.fd, -1));
+  });
+});
+
+describe("errors", { skip }, () => {
+  test("system errors carry Node's Windows errno (libuv's numbers) and the syscall", () => {
+    assertSystemError(() => new MMap(999, 10), "EBADF", "dup");
+    assertSystemError(() => new MMap(-1, 0), "EINVAL", "mmap");
+    withFile("0123456789", "r", ({ path, fd }) => {
+      assertSystemError(() => new MMap(fd, 0), "EACCES", "mmap");
+      assertSystemError(() => new MMap(fd, 0, { access: ACCESS_WRITE }), "EACCES", "mmap");
+      withMap([fd, 0, { access: ACCESS_READ }], (m) => assert.equal(m.slice().toString(), "0123456789"));
+      withMap([fd, 0, { access: ACCESS_COPY }], (m) => {
+        m.set(0, 0x78);
+        assert.equal(m.get(0), 0x78);
+      });
+      assert.equal(fs.readFileSync(path, "latin1"), "0123456789", "ACCESS_COPY writes stay in memory");
+    });
+  });
+
+  test("MMap.open errors are Node's own (ENOENT with the path)", async () => {
+    assert.throws(() => MMap.open("Z:\\no\\such\\file"), (e) => e.code === "ENOENT" && e.errno === errnoOf("ENOENT"));
+    await rejectsCode(MMap.openAsync(tmpfile("")), RangeError, "ERR_INVALID_ARG_VALUE");
+  });
+});
+
+describe("faults and descriptors", { skip }, () => {
+  test("a write through a view of a read-only map lands in a private copy, never in the file", () => {
+    withFile("0123456789", "r+", ({ path, fd }) => {
+      withMap([fd, 0, { access: ACCESS_READ }], (m) => {
+        const b = m.buffer;
+        b[0] = 0x41; // the vectored exception handler makes the page a private copy
+        assert.equal(b[0], 0x41);
+        throwsCode(() => m.set(1, 0x42), TypeError, "ERR_MMAP_READ_ONLY");
+      });
+      assert.equal(fs.readFileSync(path, "latin1"), "0123456789");
+    });
+  });
+
+  test("Windows refuses to truncate a mapped file, so a map never loses its pages", () => {
+    withFile(pattern(2 * PAGESIZE), "r+", ({ fd }) => {
+      withMap([fd, 0], (m) => {
+        assert.throws(() => fs.ftruncateSync(fd, 10));
+        assert.equal(fs.fstatSync(fd).size, 2 * PAGESIZE);
+        assert.deepEqual(m.slice(), pattern(2 * PAGESIZE));
+      });
+      fs.ftruncateSync(fd, 10); // once the map is closed
+      assert.equal(fs.fstatSync(fd).size, 10);
+    });
+  });
+
+  test("m.fd is a descriptor of Node's own: fs calls work on it; trackfd: false keeps none", () => {
+    withFile("0123456789", "r+", ({ fd }) => {
+      const m = new MMap(fd, 0);
+      assert.ok(m.fd >= 0 && m.fd !== fd);
+      assert.equal(fs.fstatSync(m.fd).size, 10);
+      assert.equal(m.size(), 10);
+      m.close();
+      assert.equal(m.fd, -1);
+      withMap([fd, 0, { trackfd: false }], (n) => assert.equal(n.fd, -1));
+    });
+  });
+
+  test("maps and their descriptors are released: no descriptor number grows over 2000 maps", () => {
+    withFile("0123456789", "r+", ({ path, fd }) => {
+      const probe = () => {
+        const d = fs.openSync(path, "r");
+        fs.closeSync(d);
+        return d;
+      };
+      const first = probe();
+      for (let i = 0; i < 2000; i++) new MMap(fd, 0, { tagname: i % 2 ? undefined : tag() }).close();
+      assert.equal(probe(), first);
+    });
+  });
+
+  test("maps never closed in a loop are reclaimed: 20,000 file maps complete in a child", () => {
+    const path = tmpfile("never closed\n");
+    const r = runNode(
+      [
+        "--input-type=module",
+        "-e",
+        `import fs from "node:fs"; import { MMap } from ${JSON.stringify(DIST)};
+         const fd = fs.openSync(${JSON.stringify(path)}, "r+");
+         for (let i = 0; i < 20000; i++) { const m = new MMap(fd, 0); if (m.get(0) !== 110) throw new Error("byte"); }
+         console.log("ok");`,
+      ],
+      { timeout: 300_000 },
+    );
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout.trim(), "ok");
+  });
+});
+
+test("on other systems this file only checks that tagname is refused", { skip: WINDOWS && "Windows runs the tests above" }, () => {
+  throwsCode(() => new MMap(-1, 10, { tagname: "x" }), TypeError, "ERR_MMAP_UNSUPPORTED_PLATFORM");
+});
