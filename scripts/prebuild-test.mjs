@@ -130,8 +130,9 @@ if (typeof opt.dir === "string") {
   tmpDir = fs.mkdtempSync(path.join(os.tmpdir(), "memmap-prebuild-test-"));
   dir = tmpDir;
   for (const name of Object.keys(TARGETS)) {
-    const info = build(name, { out: dir, quiet: true });
-    record(name, "build + static checks", true, `${info.size} bytes, ${info.glibc ? `glibc >= ${info.glibc}` : "musl"}`);
+    const info = await build(name, { out: dir, quiet: true });
+    const what = info.glibc ? `glibc >= ${info.glibc}` : info.muslChecked !== undefined || name.endsWith("musl") ? "musl" : `imports ${info.needed.join(", ")}`;
+    record(name, "build + static checks", true, `${info.size} bytes, ${what} (win32-x64 runs under Wine: npm run test:windows)`);
   }
 }
 const prebuilt = (arch, libc) => path.join(dir, "prebuilds", `linux-${arch}`, `memmap.${libc}.node`);

@@ -39,13 +39,18 @@ export const TARGETS = {
     apt: ["gcc-aarch64-linux-gnu", "libc6-dev-arm64-cross"],
   },
 };
-export const APT_COMMAND = "apt-get install gcc-aarch64-linux-gnu libc6-dev-arm64-cross musl-tools";
+/** Windows: cross-built with mingw-w64 by scripts/build-win32.mjs (not prebuildify/node-gyp). */
+TARGETS["win32-x64"] = { arch: "x64", platform: "win32", apt: ["gcc-mingw-w64-x86-64-win32", "binutils-mingw-w64-x86-64"] };
+export const APT_COMMAND =
+  "apt-get install gcc-aarch64-linux-gnu libc6-dev-arm64-cross musl-tools gcc-mingw-w64-x86-64-win32 binutils-mingw-w64-x86-64";
 
 /** The host's own target name (linux-x64-glibc here). */
 export function hostTarget() {
   const glibc = process.report?.getReport?.().header?.glibcVersionRuntime !== undefined;
   return `${process.platform}-${process.arch}-${glibc ? "glibc" : "musl"}`;
 }
+
+const WIN_PREFIX = "x86_64-w64-mingw32-";
 
 function which(cmd) {
   const r = spawnSync("sh", ["-c", `command -v ${cmd}`], { encoding: "utf8" });
@@ -55,6 +60,10 @@ function which(cmd) {
 /** The compiler and strip program for a target on this host, or null with what to install. */
 function toolchain(name) {
   const t = TARGETS[name];
+  if (t.platform === "win32") {
+    const absent = [`${WIN_PREFIX}gcc`, `${WIN_PREFIX}dlltool`, `${WIN_PREFIX}objdump`].filter((c) => which(c) === null);
+    return absent.length > 0 ? { missing: `${absent.join(", ")} not found (Debian: apt-get install ${t.apt.join(" ")})` } : {};
+  }
   const native = t.arch === process.arch && process.platform === "linux";
   let cc;
   let strip;
@@ -152,11 +161,23 @@ export function inspect(file, name) {
   return info;
 }
 
+/** The Windows addon: built by scripts/build-win32.mjs; imports only what Windows and node.exe have. */
+async function buildWindows(name, { out, source }) {
+  const { buildWin32, importsOf } = await import("./build-win32.mjs");
+  const file = buildWin32({ out, source });
+  const needed = importsOf(file);
+  const allowed = ["KERNEL32.dll", "msvcrt.dll", "node.exe"];
+  const extra = needed.filter((d) => !allowed.includes(d));
+  if (extra.length > 0) throw new Error(`${file}: imports ${extra.join(", ")}; only ${allowed.join(", ")} expected`);
+  return { file, machine: "x86-64 PE", needed, size: fs.statSync(file).size };
+}
+
 /** Builds one target into `<out>/prebuilds/`; returns the path of the binary. */
-export function build(name, { out = root, source = root, quiet = false } = {}) {
+export async function build(name, { out = root, source = root, quiet = false } = {}) {
   const t = TARGETS[name];
   const tools = toolchain(name);
   if (tools.missing) throw new Error(`cannot build ${name}: ${tools.missing}`);
+  if (t.platform === "win32") return buildWindows(name, { out, source });
   const stage = fs.mkdtempSync(path.join(os.tmpdir(), `memmap-prebuild-${name}-`));
   try {
     for (const entry of ["binding.gyp", "package.json", "native"]) {
@@ -195,7 +216,7 @@ export function build(name, { out = root, source = root, quiet = false } = {}) {
   }
 }
 
-function main(argv) {
+async function main(argv) {
   const opt = Object.fromEntries(
     argv.map((a) => {
       const m = /^--([\w-]+)(?:=(.*))?$/.exec(a);
@@ -218,7 +239,7 @@ function main(argv) {
       console.warn(`prebuild ${n}: skipped, ${toolchain(n).missing} (npm publish requires it)`);
       continue;
     }
-    const info = build(n, { out, source, quiet: !!opt.quiet });
+    const info = await build(n, { out, source, quiet: !!opt.quiet });
     results.push(info);
     const extra = info.glibc ? `glibc >= ${info.glibc}` : info.muslChecked ? "musl symbols checked" : "";
     console.error(`prebuild ${n}: ${path.relative(process.cwd(), info.file)} (${info.size} bytes, ${info.machine}, needs ${info.needed.join(" ")}; ${extra})`);
@@ -228,7 +249,7 @@ function main(argv) {
 
 if (process.argv[1] && fs.realpathSync(process.argv[1]) === fileURLToPath(import.meta.url)) {
   try {
-    main(process.argv.slice(2));
+    await main(process.argv.slice(2));
   } catch (err) {
     console.error(`prebuild: ${err.message}`);
     process.exitCode = 1;

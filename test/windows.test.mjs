@@ -10,7 +10,7 @@ import { once } from "node:events";
 import { randomBytes } from "node:crypto";
 import * as memmap from "../dist/index.js";
 import { MMap, ACCESS_READ, ACCESS_WRITE, ACCESS_COPY, ALLOCATIONGRANULARITY, PAGESIZE, MS_ASYNC, constants } from "../dist/index.js";
-import { tmpfile, throwsCode, rejectsCode, errnoOf, runNode, WINDOWS } from "./helpers.mjs";
+import { tmpfile, throwsCode, rejectsCode, errnoOf, runNode, withMap, WINDOWS } from "./helpers.mjs";
 
 const skip = !WINDOWS && "Windows only (npm run test:windows runs it under Wine)";
 const DIST = new URL("../dist/index.js", import.meta.url).href;
@@ -26,16 +26,6 @@ function withFile(content, flags, fn) {
     return fn({ path, fd });
   } finally {
     fs.closeSync(fd);
-  }
-}
-
-/** Opens a map and hands it to fn, closing it whatever happens. */
-function withMap(args, fn) {
-  const m = new MMap(...args);
-  try {
-    return fn(m);
-  } finally {
-    m.close();
   }
 }
 
