@@ -144,6 +144,33 @@ static void handle_finalize(napi_env env, void *data, void *hint) {
 }
 
 /* ------------------------------------------------------------------------ */
+/* External ArrayBuffers                                                    */
+
+/* Set from MEMMAP_NO_EXTERNAL_BUFFERS=1 at load: behave as a runtime whose V8
+ * sandbox forbids external ArrayBuffers (Electron), so that the copying mode
+ * of src/ can be tested on any Node. */
+static int forbid_external = 0;
+
+/* The one place that wraps foreign memory in an ArrayBuffer. On failure (a
+ * runtime that forbids it, or the forced mode) no exception is left pending
+ * and *out is null. */
+static napi_status external_arraybuffer(napi_env env, void *data, size_t length, napi_finalize fin,
+                                        void *hint, napi_value *out) {
+  napi_status st = forbid_external ? napi_generic_failure
+                                   : napi_create_external_arraybuffer(env, data, length, fin, hint, out);
+  if (st != napi_ok) {
+    bool pending = false;
+    napi_is_exception_pending(env, &pending);
+    if (pending) {
+      napi_value ignored;
+      napi_get_and_clear_last_exception(env, &ignored);
+    }
+    napi_get_null(env, out);
+  }
+  return st;
+}
+
+/* ------------------------------------------------------------------------ */
 /* Argument helpers (types are guaranteed by src/binding.ts)                */
 
 #define MAX_ARGS 6
@@ -316,18 +343,10 @@ static napi_value js_view(napi_env env, napi_callback_info info) {
   napi_value ab;
   /* Sound: [addr+start, addr+start+length) is inside the live mapping
    * (in_bounds), and the ArrayBuffer is detached before that changes. */
-  if (napi_create_external_arraybuffer(env, r->addr + (size_t)start, (size_t)length,
-                                       view_finalize, v, &ab) != napi_ok) {
+  if (external_arraybuffer(env, r->addr + (size_t)start, (size_t)length, view_finalize, v, &ab) !=
+      napi_ok) {
     free(v);
-    bool pending = false;
-    napi_is_exception_pending(env, &pending);
-    if (pending) {
-      napi_value ignored;
-      napi_get_and_clear_last_exception(env, &ignored);
-    }
-    napi_value null;
-    napi_get_null(env, &null);
-    return null;
+    return ab; /* null */
   }
   if (napi_create_reference(env, ab, 0, &v->ref) != napi_ok) {
     /* Without a reference the view could not be detached: never hand it out.
@@ -418,6 +437,78 @@ static napi_value js_move(napi_env env, napi_callback_info info) {
   /* Sound: both ranges are inside the live mapping (in_bounds); memmove allows overlap. */
   memmove(r->addr + (size_t)dest, r->addr + (size_t)src, (size_t)count);
   return ret_int(env, 0);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Copies, for runtimes without external ArrayBuffers (src/ never calls these
+ * where it can use a view). Each is one memcpy or one byte.                */
+
+/* The bytes of a Uint8Array argument, or NULL. */
+static uint8_t *bytes_of(napi_env env, napi_value v, size_t *length) {
+  napi_typedarray_type type;
+  void *data = NULL;
+  if (napi_get_typedarray_info(env, v, &type, length, &data, NULL, NULL) != napi_ok || type != napi_uint8_array)
+    return NULL;
+  return *length == 0 ? (uint8_t *)"" : data;
+}
+
+/* read(handle, start, dest: Uint8Array) -> 0 | -errno: dest.length bytes from start. */
+static napi_value js_read(napi_env env, napi_callback_info info) {
+  GET_ARGS(3);
+  region *r = get_region(env, argv[0]);
+  double start = num(env, argv[1]);
+  size_t n = 0;
+  uint8_t *dest = bytes_of(env, argv[2], &n);
+  if (r == NULL || r->addr == NULL || r->closing) return ret_int(env, -EBADF);
+  if (dest == NULL) return ret_int(env, -EINVAL);
+  if (!in_bounds(r, start, (double)n)) return ret_int(env, -ERANGE);
+  /* Sound: [start, start+n) is inside the live mapping; dest is JavaScript memory, not the map. */
+  memcpy(dest, r->addr + (size_t)start, n);
+  return ret_int(env, 0);
+}
+
+/* write(handle, start, src: Uint8Array) -> 0 | -errno: src into the map at start. */
+static napi_value js_write(napi_env env, napi_callback_info info) {
+  GET_ARGS(3);
+  region *r = get_region(env, argv[0]);
+  double start = num(env, argv[1]);
+  size_t n = 0;
+  uint8_t *src = bytes_of(env, argv[2], &n);
+  if (r == NULL || r->addr == NULL || r->closing) return ret_int(env, -EBADF);
+  if (src == NULL) return ret_int(env, -EINVAL);
+  if (!(r->prot & PROT_WRITE)) return ret_int(env, -EACCES);
+  if (!in_bounds(r, start, (double)n)) return ret_int(env, -ERANGE);
+  /* Sound: inside the live, writable mapping. */
+  memmove(r->addr + (size_t)start, src, n);
+  return ret_int(env, 0);
+}
+
+/* getByte(handle, i) -> 0..255 | -errno */
+static napi_value js_get_byte(napi_env env, napi_callback_info info) {
+  GET_ARGS(2);
+  region *r = get_region(env, argv[0]);
+  double i = num(env, argv[1]);
+  if (r == NULL || r->addr == NULL || r->closing) return ret_int(env, -EBADF);
+  if (!in_bounds(r, i, 1)) return ret_int(env, -ERANGE);
+  return ret_int(env, r->addr[(size_t)i]);
+}
+
+/* setByte(handle, i, value) -> 0 | -errno */
+static napi_value js_set_byte(napi_env env, napi_callback_info info) {
+  GET_ARGS(3);
+  region *r = get_region(env, argv[0]);
+  double i = num(env, argv[1]);
+  if (r == NULL || r->addr == NULL || r->closing) return ret_int(env, -EBADF);
+  if (!(r->prot & PROT_WRITE)) return ret_int(env, -EACCES);
+  if (!in_bounds(r, i, 1)) return ret_int(env, -ERANGE);
+  r->addr[(size_t)i] = (uint8_t)i32(env, argv[2]);
+  return ret_int(env, 0);
+}
+
+/* faultCount() -> the counter that `faults` exposes in place where views exist. */
+static napi_value js_fault_count(napi_env env, napi_callback_info info) {
+  (void)info;
+  return ret_int(env, *mm_fault_counter());
 }
 
 /* sync(handle, start, length, flags) -> 0 | -errno */
@@ -636,8 +727,11 @@ NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
       {"view", js_view},     {"unmap", js_unmap},   {"remap", js_remap},
       {"sync", js_sync},     {"syncAsync", js_sync_async}, {"advise", js_advise},
       {"reclaim", js_reclaim}, {"lostFrom", js_lost_from}, {"find", js_find},
-      {"move", js_move},
+      {"move", js_move},     {"read", js_read},     {"write", js_write},
+      {"getByte", js_get_byte}, {"setByte", js_set_byte}, {"faultCount", js_fault_count},
   };
+  const char *no_external = getenv("MEMMAP_NO_EXTERNAL_BUFFERS");
+  forbid_external = no_external != NULL && no_external[0] == '1';
   /* MEMMAP_NO_FAULT_HANDLER=1 leaves SIGSEGV/SIGBUS alone (for debuggers). */
   const char *no_handler = getenv("MEMMAP_NO_FAULT_HANDLER");
   if (no_handler == NULL || no_handler[0] != '1') mm_fault_install();
@@ -655,15 +749,7 @@ NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
   /* The fault counter, readable from JavaScript without a call (static memory:
    * no finalizer). null where the runtime refuses external buffers. */
   napi_value faults;
-  if (napi_create_external_arraybuffer(env, mm_fault_counter(), sizeof(uint32_t), NULL, NULL, &faults) != napi_ok) {
-    bool pending = false;
-    napi_is_exception_pending(env, &pending);
-    if (pending) {
-      napi_value ignored;
-      napi_get_and_clear_last_exception(env, &ignored);
-    }
-    napi_get_null(env, &faults);
-  }
+  external_arraybuffer(env, mm_fault_counter(), sizeof(uint32_t), NULL, NULL, &faults);
   napi_set_named_property(env, exports, "faults", faults);
   int64_t limit = mm_fd_limit();
   napi_value lim;

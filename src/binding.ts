@@ -33,9 +33,23 @@ export interface Binding {
   find(handle: Handle, start: number, end: number, needle: Uint8Array, backward: boolean): number;
   /** memmove of `count` bytes from `src` to `dest` inside the map; 0 or -errno. */
   move(handle: Handle, dest: number, src: number, count: number): number;
+  /** Copies `dest.length` bytes of the map from `start` into `dest`; 0 or -errno. For runtimes without views. */
+  read(handle: Handle, start: number, dest: Uint8Array): number;
+  /** Copies `src` into the map at `start`; 0 or -errno (-EACCES on a read-only map). For runtimes without views. */
+  write(handle: Handle, start: number, src: Uint8Array): number;
+  /** The byte at `index`, or -errno. For runtimes without views. */
+  getByte(handle: Handle, index: number): number;
+  /** Sets the byte at `index`; 0 or -errno. For runtimes without views. */
+  setByte(handle: Handle, index: number, value: number): number;
+  /** The counter `faults` holds, by a call (for runtimes without views). */
+  faultCount(): number;
   /** Offset of the first page of this map lost to a shrinking file, or -1. */
   lostFrom(handle: Handle): number;
-  /** A 4-byte counter of pages lost in any map, or null where external buffers are refused. */
+  /**
+   * A 4-byte counter of pages lost in any map, read in place; null where the runtime refuses
+   * external ArrayBuffers (or `MEMMAP_NO_EXTERNAL_BUFFERS=1` says to behave so): then no view
+   * can be made, and memmap copies through `read`/`write`/`getByte`/`setByte` instead.
+   */
   readonly faults: ArrayBuffer | null;
   readonly constants: Readonly<Record<string, number>>;
   readonly hasMremap: boolean;

@@ -110,8 +110,37 @@ const STRIDE = SEGMENT / 2;
 const PORTABLE_REMAP = process.env.MEMMAP_NO_MREMAP === "1" || !native.hasMremap;
 
 const statOut = new Float64Array(2);
-/** Counts pages lost to shrinking files in any map (native/fault.c), read without a call. */
-const FAULTS: Uint32Array = native.faults === null ? new Uint32Array(1) : new Uint32Array(native.faults);
+
+/**
+ * Whether this runtime lets memmap wrap mapped memory in ArrayBuffers. Where it does not
+ * (Electron's V8 sandbox; forced by `MEMMAP_NO_EXTERNAL_BUFFERS=1`), every method copies
+ * through the addon instead, and `buffer`/`subarray` throw `ERR_MMAP_VIEWS_UNAVAILABLE`.
+ */
+const VIEWS = native.faults !== null;
+
+/**
+ * Counts pages lost to shrinking files in any map (native/fault.c): read in place without a
+ * call where views exist; by a call otherwise (every access is a call there anyway).
+ */
+const FAULTS: { readonly [index: number]: number } =
+  native.faults !== null ? new Uint32Array(native.faults) : { get 0() { return native.faultCount(); } };
+
+/** Largest span a strided slice copies in one call, without views (else it goes byte by byte). */
+const STRIDED_COPY_MAX = 16 * 1024 * 1024;
+
+function viewsUnavailable(): MMapError {
+  return stateError(
+    "ERR_MMAP_VIEWS_UNAVAILABLE",
+    "this runtime does not allow external ArrayBuffers (as Electron's V8 sandbox), so memmap cannot hand out " +
+      "views of mapped memory; read(), slice(), write(), setSlice() and the other methods work, by copying",
+  );
+}
+
+/** A native result: itself when >= 0, else the system error it names. */
+function checked(rc: number, syscall: string): number {
+  if (rc < 0) throw systemError(rc, syscall);
+  return rc;
+}
 
 /** The bytes [lo, hi) a slice of `count` items from `start` by `step` touches. */
 function spanOf(start: number, step: number, count: number): [number, number] {
@@ -520,12 +549,7 @@ export class MMap implements Iterable<number> {
   #makeView(h: Handle, start: number, length: number): Buffer {
     if (length === 0) return EMPTY;
     const ab = native.view(h, start, length);
-    if (ab === null) {
-      throw stateError(
-        "ERR_MMAP_VIEWS_UNAVAILABLE",
-        "this runtime does not allow external ArrayBuffers, so memmap cannot hand out views of mapped memory",
-      );
-    }
+    if (ab === null) throw viewsUnavailable();
     if (typeof ab === "number") throw systemError(ab, "mmap view");
     return Buffer.from(ab);
   }
@@ -535,7 +559,7 @@ export class MMap implements Iterable<number> {
     const u = this.#u8;
     if (u !== null) return u;
     const h = this.#open();
-    if (this.#length > MAX_VIEW) return null;
+    if (!VIEWS || this.#length > MAX_VIEW) return null;
     const whole = this.#makeView(h, 0, this.#length);
     const raw = (this.#raw = new Uint8Array(whole.buffer, whole.byteOffset, whole.length));
     this.#fast = this.#gone < this.#length ? raw.subarray(0, this.#gone) : raw;
@@ -611,6 +635,11 @@ export class MMap implements Iterable<number> {
     if (n <= 0) return Buffer.alloc(0);
     if (n > MAX_VIEW) throw rangeError(`A copy of ${n} bytes is larger than the largest Buffer this runtime allows (${MAX_VIEW})`);
     if (this.#whole() !== null) return copyOf(this.#raw as Uint8Array, a, b);
+    if (!VIEWS) {
+      const copy = allocCopy(n);
+      checked(native.read(this.#open(), a, copy), "memcpy");
+      return copy;
+    }
     const out = Buffer.allocUnsafe(n);
     for (let p = a; p < b; ) {
       const q = Math.min(b, p + (SEGMENT - STRIDE));
@@ -624,6 +653,7 @@ export class MMap implements Iterable<number> {
   #byteAt(i: number): number {
     const u = this.#whole();
     if (u !== null) return u[i] as number;
+    if (!VIEWS) return checked(native.getByte(this.#open(), i), "memcpy");
     const k = Math.floor(i / STRIDE);
     return this.#segment(k)[i - k * STRIDE] as number;
   }
@@ -632,6 +662,10 @@ export class MMap implements Iterable<number> {
     const u = this.#whole();
     if (u !== null) {
       u[i] = v;
+      return;
+    }
+    if (!VIEWS) {
+      checked(native.setByte(this.#open(), i, v), "memcpy");
       return;
     }
     const k = Math.floor(i / STRIDE);
@@ -645,6 +679,10 @@ export class MMap implements Iterable<number> {
     const u = this.#whole();
     if (u !== null) {
       u.set(src, at);
+      return;
+    }
+    if (!VIEWS) {
+      checked(native.write(this.#open(), at, src), "memcpy");
       return;
     }
     for (let p = 0; p < n; ) {
@@ -665,6 +703,7 @@ export class MMap implements Iterable<number> {
   get buffer(): Buffer {
     const u = this.#whole();
     if (u === null) {
+      if (!VIEWS) throw viewsUnavailable();
       throw rangeError(`The map of ${this.#length} bytes is larger than the largest Buffer this runtime allows (${MAX_VIEW}); use subarray()`);
     }
     return u;
@@ -676,12 +715,14 @@ export class MMap implements Iterable<number> {
    * Works on maps larger than the largest `Buffer`, for ranges up to that size.
    * @throws {TypeError} `ERR_INVALID_ARG_TYPE` for a non-number.
    * @throws {RangeError} `ERR_OUT_OF_RANGE` for a non-integer, or a range larger than one `Buffer`.
-   * @throws {Error} `ERR_MMAP_CLOSED` when the map is closed.
+   * @throws {Error} `ERR_MMAP_CLOSED` when the map is closed; `ERR_MMAP_VIEWS_UNAVAILABLE` where
+   *   the runtime forbids external buffers.
    */
   subarray(start?: number, end?: number): Buffer {
     const a0 = start === undefined ? 0 : validateSliceIndex(start, "start");
     const b0 = end === undefined ? undefined : validateSliceIndex(end, "end");
     this.#open();
+    if (!VIEWS) throw viewsUnavailable();
     const len = this.#length;
     const a = adjust(a0, len, 0, len);
     const b = b0 === undefined ? len : adjust(b0, len, 0, len);
@@ -785,8 +826,14 @@ export class MMap implements Iterable<number> {
     if (st === 1) out = this.#copy(s, s + count);
     else {
       out = Buffer.allocUnsafe(count);
-      const u = this.#whole();
-      if (u !== null) for (let i = 0, p = s; i < count; i++, p += st) out[i] = u[p] as number;
+      // Without views, a span of moderate size is copied once, then picked from.
+      let src = this.#whole();
+      let base = 0;
+      if (src === null && !VIEWS && hi - lo <= STRIDED_COPY_MAX) {
+        src = this.#copy(lo, hi);
+        base = lo;
+      }
+      if (src !== null) for (let i = 0, p = s - base; i < count; i++, p += st) out[i] = src[p] as number;
       else for (let i = 0, p = s; i < count; i++, p += st) out[i] = this.#byteAt(p);
     }
     this.#verify(lo, hi);
@@ -1076,7 +1123,7 @@ export class MMap implements Iterable<number> {
   #text = (a: number, b: number): string => {
     this.#open();
     this.#guard(a, b);
-    const text = this.#span(a, b).toString("latin1");
+    const text = (VIEWS ? this.#span(a, b) : this.#copy(a, b)).toString("latin1");
     this.#verify(a, b);
     return text;
   };
@@ -1352,19 +1399,20 @@ const SLAB_MAX = 4 * 1024;
 let slab = new ArrayBuffer(SLAB_SIZE);
 let slabOffset = 0;
 
-function copyOf(src: Uint8Array, a: number, b: number): Buffer {
-  const n = b - a;
-  let out: Buffer;
-  if (POOLED && n <= SLAB_MAX) {
-    if (slabOffset + n > SLAB_SIZE) {
-      slab = new ArrayBuffer(SLAB_SIZE);
-      slabOffset = 0;
-    }
-    out = new FastBuffer(slab, slabOffset, n);
-    slabOffset = (slabOffset + n + 7) & ~7;
-  } else {
-    out = Buffer.allocUnsafe(n);
+/** An uninitialised Buffer of n bytes for a copy, from the slab when small. */
+function allocCopy(n: number): Buffer {
+  if (!POOLED || n > SLAB_MAX) return Buffer.allocUnsafe(n);
+  if (slabOffset + n > SLAB_SIZE) {
+    slab = new ArrayBuffer(SLAB_SIZE);
+    slabOffset = 0;
   }
+  const out = new FastBuffer(slab, slabOffset, n);
+  slabOffset = (slabOffset + n + 7) & ~7;
+  return out;
+}
+
+function copyOf(src: Uint8Array, a: number, b: number): Buffer {
+  const out = allocCopy(b - a);
   out.set(src.subarray(a, b));
   return out;
 }
