@@ -111,16 +111,36 @@ function claimOf(line) {
   }
 }
 
-/** Writes the project, type-checks every example in one program, and prepares the runs. */
+/**
+ * Wrong examples, compiled and run with the real ones: the test asserts that each is caught, so
+ * a checker that stopped checking would fail.
+ */
+const CANARIES = [
+  "```ts", //                                   line 1
+  "mm.readline(1);", //                         line 2: readline takes no argument
+  "```",
+  "```ts",
+  'import { MMap } from "memmap";', //          line 5
+  "using m = new MMap(-1, 5);",
+  'm.write("Hello");',
+  'm.slice(0, 5).toString(); // "Hallo"', //    line 8: the claim is wrong
+  "```",
+  "```tsx",
+  "```",
+].join("\n");
+
+/** Writes the project, type-checks every example and the canaries in one program. */
 function setUp() {
   const { blocks, problems } = collect();
+  const canaryProblems = [];
+  const canaries = fencedBlocks("canary.md", markdownLines(CANARIES), canaryProblems);
   const dir = tmpdir("memmap-docs-examples-");
   fs.mkdirSync(path.join(dir, "node_modules"));
   fs.symlinkSync(root, path.join(dir, "node_modules", "memmap"), "dir");
   fs.writeFileSync(path.join(dir, "package.json"), JSON.stringify({ type: "module", private: true }));
   const names = exportedNames();
 
-  for (const [i, b] of blocks.entries()) {
+  for (const [i, b] of [...blocks, ...canaries].entries()) {
     b.complete = IMPORTS_MEMMAP.test(b.code);
     b.name = `${b.file}:${b.line}`;
     const preamble = b.complete ? [] : ["api", ...b.contexts].flatMap((c) => CONTEXTS[c]?.(names) ?? []);
@@ -135,8 +155,9 @@ function setUp() {
     { ...typesConfig.compilerOptions, allowJs: true, checkJs: true, typeRoots: [path.join(root, "node_modules", "@types")] },
     dir,
   );
-  const program = ts.createProgram(blocks.map((b) => b.path), options);
-  const byPath = new Map(blocks.map((b) => [program.getSourceFile(b.path), b]));
+  const all = [...blocks, ...canaries];
+  const program = ts.createProgram(all.map((b) => b.path), options);
+  const byPath = new Map(all.map((b) => [program.getSourceFile(b.path), b]));
   const general = [];
   for (const d of ts.getPreEmitDiagnostics(program)) {
     const text = ts.flattenDiagnosticMessageText(d.messageText, "\n");
@@ -149,10 +170,48 @@ function setUp() {
     const where = line < b.preambleLines ? `the preamble of ${b.name}` : `${b.file}:${b.line + line - b.preambleLines}:${character + 1}`;
     b.diagnostics.push(`${where}: TS${d.code} ${text}`);
   }
-  return { blocks, problems, general };
+  return { blocks, problems, general, canaries, canaryProblems };
 }
 
-const { blocks, problems, general } = setUp();
+/**
+ * The program as it runs: each claim line becomes a check, then the compiler strips the types.
+ * It runs in a fresh directory holding hello.txt ("Hello Python!\n").
+ */
+function run(b) {
+  const lines = b.code.split("\n").map((text, i) => {
+    const c = claimOf(text);
+    if (!c) return text;
+    const where = JSON.stringify(`${b.file}:${b.line + i}`);
+    return `${c.indent}__claim((${c.expr}), ${c.literal}, ${where});`;
+  });
+  lines.push(
+    "function __claim(actual: unknown, expected: unknown, where: string) {",
+    "  if (!Object.is(actual, expected)) {",
+    "    console.error(`${where}: the value is ${JSON.stringify(actual)}, the comment says ${JSON.stringify(expected)}`);",
+    "    process.exitCode = 1;",
+    "  }",
+    "}",
+  );
+  const js = ts.transpileModule(lines.join("\n"), {
+    compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 },
+  }).outputText;
+  const file = b.path.replace(/\.[cm]?ts$|\.mjs$/, ".run.mjs");
+  fs.writeFileSync(file, js);
+  const cwd = tmpdir("memmap-docs-run-");
+  fs.writeFileSync(path.join(cwd, "hello.txt"), "Hello Python!\n");
+  return runNode([file], { cwd, timeout: 20_000 });
+}
+
+const { blocks, problems, general, canaries, canaryProblems } = setUp();
+
+test("a wrong example fails: the canaries are caught", () => {
+  assert.deepEqual(canaryProblems, ['canary.md:10: fence language "tsx" is neither an example (ts,js,mjs) nor sh,text']);
+  assert.deepEqual(canaries[0].diagnostics, ["canary.md:2:13: TS2554 Expected 0 arguments, but got 1."]);
+  assert.deepEqual(canaries[1].diagnostics, []);
+  const r = run(canaries[1]);
+  assert.equal(r.status, 1);
+  assert.equal(r.stderr, 'canary.md:8: the value is "Hello", the comment says "Hallo"\n');
+});
 
 test("every fenced block in README.md, docs/*.md and the TSDoc of src/*.ts names a known language", () => {
   assert.deepEqual(problems, []);
@@ -171,37 +230,9 @@ for (const b of blocks) {
   });
 }
 
-/**
- * The program as it runs: each claim line becomes a check, then the compiler strips the types.
- * Runs in a fresh directory holding hello.txt ("Hello Python!\n").
- */
-function runnable(b) {
-  const lines = b.code.split("\n").map((text, i) => {
-    const c = claimOf(text);
-    if (!c) return text;
-    const where = JSON.stringify(`${b.file}:${b.line + i}`);
-    return `${c.indent}__claim((${c.expr}), ${c.literal}, ${where});`;
-  });
-  lines.push(
-    "function __claim(actual: unknown, expected: unknown, where: string) {",
-    "  if (!Object.is(actual, expected)) {",
-    "    console.error(`${where}: the value is ${JSON.stringify(actual)}, the comment says ${JSON.stringify(expected)}`);",
-    "    process.exitCode = 1;",
-    "  }",
-    "}",
-  );
-  return ts.transpileModule(lines.join("\n"), {
-    compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 },
-  }).outputText;
-}
-
 for (const b of blocks.filter((x) => x.complete)) {
   test(`${b.name} runs, and prints no error (a complete program; ${b.code.split("\n").filter(claimOf).length} claimed values)`, () => {
-    const file = b.path.replace(/\.[cm]?ts$|\.mjs$/, ".run.mjs");
-    fs.writeFileSync(file, runnable(b));
-    const cwd = tmpdir("memmap-docs-run-");
-    fs.writeFileSync(path.join(cwd, "hello.txt"), "Hello Python!\n");
-    const r = runNode([file], { cwd, timeout: 20_000 });
+    const r = run(b);
     assert.equal(r.signal, null, `killed by ${r.signal}; stderr: ${r.stderr}`);
     assert.equal(r.stderr, "");
     assert.equal(r.status, 0);
