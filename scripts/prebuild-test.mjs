@@ -156,8 +156,12 @@ function muslBun(work) {
   const out = path.join(work, "ld-linux-x86-64.so.2");
   const cc = spawnSync("musl-gcc", ["-O2", "-shared", "-fPIC", "-Wl,-soname,ld-linux-x86-64.so.2", "-o", out, shim], { encoding: "utf8" });
   if (cc.status !== 0) return { reason: `musl-gcc failed on ${path.basename(shim)}: ${cc.stderr}` };
-  const bun = fetchBun({ musl: true });
-  return { cmd: loader, args: ["--library-path", work, bun.bin], version: bun.version };
+  try {
+    const bun = fetchBun({ musl: true });
+    return { cmd: loader, args: ["--library-path", work, bun.bin], version: bun.version };
+  } catch (err) {
+    return { reason: err.message };
+  }
 }
 
 const prebuilt = (arch, libc) => path.join(dir, "prebuilds", `linux-${arch}`, `memmap.${libc}.node`);
