@@ -42,17 +42,21 @@ function fencedBlocks(file, lines, problems) {
     for (i++; i < lines.length && !/^\s*```\s*$/.test(lines[i].text); i++) body.push(lines[i].text.slice(open[1].length));
     const where = `${file}:${lines[start].no}`;
     if (i === lines.length) problems.push(`${where}: the fence is never closed`);
-    if (!(lang in CHECKED) && !NOT_CODE.has(lang)) {
+    const checked = Object.hasOwn(CHECKED, lang);
+    if (!checked && !NOT_CODE.has(lang)) {
       problems.push(`${where}: fence language "${lang}" is neither an example (${Object.keys(CHECKED)}) nor ${[...NOT_CODE]}`);
       continue;
     }
-    if (!(lang in CHECKED)) continue;
+    if (!checked) continue;
     let prev = start - 1;
     while (prev >= 0 && lines[prev].text.trim() === "") prev--;
     const marker = prev >= 0 ? MARKER.exec(lines[prev].text.trim()) : null;
     const contexts = marker ? marker[1].split(/\s+/) : [];
-    for (const c of contexts) if (!(c in CONTEXTS)) problems.push(`${where}: unknown example context "${c}"`);
-    blocks.push({ file, line: lines[start].no + 1, lang, code: body.join("\n"), contexts });
+    for (const c of contexts) if (!Object.hasOwn(CONTEXTS, c)) problems.push(`${where}: unknown example context "${c}"`);
+    const code = body.join("\n");
+    const complete = IMPORTS_MEMMAP.test(code);
+    if (complete && marker) problems.push(`${where}: a complete program (it imports "memmap") takes no example-context`);
+    blocks.push({ file, line: lines[start].no + 1, lang, code, contexts, complete });
   }
   return blocks;
 }
@@ -141,9 +145,8 @@ function setUp() {
   const names = exportedNames();
 
   for (const [i, b] of [...blocks, ...canaries].entries()) {
-    b.complete = IMPORTS_MEMMAP.test(b.code);
     b.name = `${b.file}:${b.line}`;
-    const preamble = b.complete ? [] : ["api", ...b.contexts].flatMap((c) => CONTEXTS[c]?.(names) ?? []);
+    const preamble = b.complete ? [] : ["api", ...b.contexts].filter((c) => Object.hasOwn(CONTEXTS, c)).flatMap((c) => CONTEXTS[c](names));
     b.preambleLines = preamble.length;
     b.path = path.join(dir, `example-${i}${CHECKED[b.lang]}`);
     b.diagnostics = [];
@@ -213,7 +216,7 @@ test("a wrong example fails: the canaries are caught", () => {
   assert.equal(r.stderr, 'canary.md:8: the value is "Hello", the comment says "Hallo"\n');
 });
 
-test("every fenced block in README.md, docs/*.md and the TSDoc of src/*.ts names a known language", () => {
+test("every fenced block in README.md, docs/*.md and the TSDoc of src/*.ts names a known language; markers name known contexts, on fragments only", () => {
   assert.deepEqual(problems, []);
 });
 
