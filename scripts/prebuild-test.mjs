@@ -9,20 +9,23 @@
 //                     wrapper); failures are sorted into qemu-user artefacts (the same test fails
 //                     for x86-64 Node under qemu-x86_64), known architecture differences, timing
 //                     (passes when run again) and real arm64 failures (the only ones that count)
-//   linux-x64-musl    static checks, then musl's own dynamic loader loads it with RTLD_NOW (every
-//                     libc symbol resolved by musl; Node-API stubbed): no musl Node runs here (the
-//                     npm registry has none, and Bun's musl build needs Alpine's libstdc++)
+//   linux-x64-musl    static checks; musl's own dynamic loader loads it with RTLD_NOW (every libc
+//                     symbol resolved by musl; Node-API stubbed); then the smoke test on Bun's musl
+//                     build (@oven/bun-linux-x64-musl), run by musl's loader with Debian's libstdc++
+//                     and scripts/prebuild-musl-shim.c (no musl libstdc++ exists in Debian or on
+//                     npm); the same Bun must refuse the glibc build. No musl Node is on npm.
 //
 // Options: --dir=DIR  test the prebuilds in DIR/prebuilds (default: build all targets afresh into a
 //                     temporary directory); --node=20 the arm64 Node major; --smoke-only: skip the
 //                     per-file suite under qemu; --only=x64,arm64,musl.
 // Needs: apt-get install qemu-user-static gcc-aarch64-linux-gnu libc6-dev-arm64-cross musl-tools
+//        (musl-tools brings musl, whose /lib/ld-musl-x86_64.so.1 runs Bun's musl build)
 import { spawn, spawnSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { TARGETS, build, inspect, root } from "./prebuild.mjs";
-import { fetchNode, smokeReport } from "./test-runtimes-lib.mjs";
+import { fetchBun, fetchNode, smokeReport } from "./test-runtimes-lib.mjs";
 
 const opt = Object.fromEntries(
   process.argv.slice(2).map((a) => {
@@ -135,6 +138,33 @@ if (typeof opt.dir === "string") {
     record(name, "build + static checks", true, `${info.size} bytes, ${what} (win32-x64 runs under Wine: npm run test:windows)`);
   }
 }
+/**
+ * Bun's musl build as musl's dynamic loader runs it, with a library directory in `work`: Debian's
+ * libstdc++.so.6 and libgcc_s.so.1 (built for glibc), libc.so.6 and libm.so.6 pointing at musl,
+ * and scripts/prebuild-musl-shim.c (the symbols only glibc has) as ld-linux-x86-64.so.2.
+ * Returns { cmd, args, version } or { reason } when something it needs is missing.
+ */
+function muslBun(work) {
+  const loader = "/lib/ld-musl-x86_64.so.1";
+  if (!fs.existsSync(loader)) return { reason: "needs musl's loader (apt-get install musl)" };
+  for (const lib of ["libstdc++.so.6", "libgcc_s.so.1"]) {
+    const p = spawnSync("gcc", [`-print-file-name=${lib}`], { encoding: "utf8" }).stdout?.trim() ?? "";
+    if (!path.isAbsolute(p) || !fs.existsSync(p)) return { reason: `needs Debian's ${lib} (apt-get install libstdc++6 libgcc-s1)` };
+    fs.symlinkSync(fs.realpathSync(p), path.join(work, lib));
+  }
+  for (const lib of ["libc.so.6", "libm.so.6"]) fs.symlinkSync(fs.realpathSync(loader), path.join(work, lib));
+  const shim = path.join(root, "scripts", "prebuild-musl-shim.c");
+  const out = path.join(work, "ld-linux-x86-64.so.2");
+  const cc = spawnSync("musl-gcc", ["-O2", "-shared", "-fPIC", "-Wl,-soname,ld-linux-x86-64.so.2", "-o", out, shim], { encoding: "utf8" });
+  if (cc.status !== 0) return { reason: `musl-gcc failed on ${path.basename(shim)}: ${cc.stderr}` };
+  try {
+    const bun = fetchBun({ musl: true });
+    return { cmd: loader, args: ["--library-path", work, bun.bin], version: bun.version };
+  } catch (err) {
+    return { reason: err.message };
+  }
+}
+
 const prebuilt = (arch, libc) => path.join(dir, "prebuilds", `linux-${arch}`, `memmap.${libc}.node`);
 
 try {
@@ -256,6 +286,25 @@ try {
       const cc = spawnSync("musl-gcc", ["-O1", "-rdynamic", "-o", exe, src], { encoding: "utf8" });
       const r = cc.status === 0 ? spawnSync(exe, [file], { encoding: "utf8" }) : cc;
       record("linux-x64-musl", "musl's dynamic loader loads it (RTLD_NOW)", r.status === 0, `${napi.length} Node-API imports stubbed; ${(r.stdout + r.stderr).trim()}`);
+
+      const bun = muslBun(work);
+      if (bun.reason) {
+        record("linux-x64-musl", "smoke test on Bun's musl build", false, bun.reason);
+      } else {
+        // LIBC=musl makes node-gyp-build pick the musl build (on Alpine /etc/alpine-release does)
+        const env = { ...process.env, MEMMAP_PREBUILD: dir, LIBC: "musl" };
+        const run = (e) => spawnSync(bun.cmd, [...bun.args, smokeFile], { env: e, encoding: "utf8", timeout: 300_000 });
+        checkSmoke("linux-x64-musl", run(env), file, "x64");
+        // the control: without LIBC=musl the glibc build is picked, and a musl process cannot load it
+        const glibc = prebuilt("x64", "glibc");
+        if (fs.existsSync(glibc)) {
+          const { LIBC: _, ...glibcEnv } = env;
+          const c = run(glibcEnv);
+          const err = smokeReport(c.stdout)?.checks.find((x) => x.name === "import")?.error ?? "";
+          const refused = c.status === 1 && err.includes("ERR_MMAP_UNSUPPORTED_PLATFORM") && err.includes(glibc);
+          record("linux-x64-musl", `Bun ${bun.version} (musl) refuses the glibc build`, refused, refused ? err.slice(0, 300) : `${err} ${c.stderr.slice(-300)}`);
+        }
+      }
       fs.rmSync(work, { recursive: true, force: true });
     }
   }
