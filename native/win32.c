@@ -146,6 +146,7 @@ static DWORD lo32(uint64_t n) { return (DWORD)(n & 0xffffffffu); }
 /* A new section of `size` bytes for rec (named rec->tag). `fresh` refuses an
  * existing section of that name (a resize must not reuse another's). */
 static int section_create(record *rec, uint64_t size, int fresh) {
+  SetLastError(ERROR_SUCCESS); /* ERROR_ALREADY_EXISTS below must be this call's */
   HANDLE s = CreateFileMappingW(rec->file, NULL, rec->protect, hi32(size), lo32(size), rec->tag);
   if (s == NULL) return last_error();
   if (fresh && rec->tag != NULL && GetLastError() == ERROR_ALREADY_EXISTS) {
