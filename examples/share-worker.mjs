@@ -7,6 +7,9 @@
 // memory. It reads what the main thread wrote, then writes a reply, which the main
 // thread reads once the worker has exited.
 //
+// Windows has no such descriptor-backed memory: there the map is named (`tagname`), and the
+// worker maps the same name.
+//
 // The same script plays both roles.
 import { once } from "node:events";
 import { inspect } from "node:util";
@@ -14,22 +17,24 @@ import { Worker, isMainThread, parentPort, workerData } from "node:worker_thread
 import { MMap } from "../dist/index.js";
 
 const LENGTH = 13;
+const WINDOWS = process.platform === "win32";
 const show = (bytes) => inspect(bytes.toString("latin1"));
 
 if (!isMainThread) {
-  // In the worker: map the descriptor the main thread handed over.
-  const mm = new MMap(workerData.fd, LENGTH);
+  // In the worker: map the descriptor the main thread handed over (on Windows: the tag name).
+  const mm = WINDOWS ? new MMap(-1, LENGTH, { tagname: workerData.tagname }) : new MMap(workerData.fd, LENGTH);
   mm.seek(0);
   parentPort.postMessage(`worker read: ${show(mm.readline())}`); // 'Hello world!\x00'
   mm.seek(0);
   mm.write("Hello main!\n");
   mm.close();
 } else {
-  const mm = new MMap(-1, LENGTH, { shareable: true });
+  const tagname = `memmap-share-worker-${process.pid}`;
+  const mm = WINDOWS ? new MMap(-1, LENGTH, { tagname }) : new MMap(-1, LENGTH, { shareable: true });
   try {
     mm.write("Hello world!");
 
-    const worker = new Worker(new URL(import.meta.url), { workerData: { fd: mm.fd } });
+    const worker = new Worker(new URL(import.meta.url), { workerData: WINDOWS ? { tagname } : { fd: mm.fd } });
     worker.on("message", (line) => console.log(line));
     const [code] = await once(worker, "exit");
     if (code !== 0) throw new Error(`the worker failed: exit code ${code}`);

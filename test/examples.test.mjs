@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { python, runPython, runNode, tmpdir, WINDOWS } from "./helpers.mjs";
+import { python, runPython, runNode, tmpdir } from "./helpers.mjs";
 
 const root = path.join(path.dirname(fileURLToPath(import.meta.url)), "..");
 const example = (name) => path.join(root, "examples", name);
@@ -105,14 +105,14 @@ print(json.dumps(b"".join(chunks).decode()))
 `);
 }
 
-test("share-child.mjs: the child reads the parent's text, the parent reads the child's reply", { skip: WINDOWS && "memfd-backed shareable maps are POSIX: Windows shares anonymous memory by tagname (test/windows.test.mjs)" }, () => {
+test("share-child.mjs: the child reads the parent's text, the parent reads the child's reply", () => {
   const r = run("share-child.mjs");
   assertOk(r);
   assert.equal(r.stdout, "child read: 'Hello world!\\x00'\nparent read: 'Hello parent!'\n");
   assert.deepEqual(r.left, []);
 });
 
-test("share-worker.mjs: the worker reads the main thread's text, the main thread reads the reply", { skip: WINDOWS && "memfd-backed shareable maps are POSIX: Windows shares anonymous memory by tagname (test/windows.test.mjs)" }, () => {
+test("share-worker.mjs: the worker reads the main thread's text, the main thread reads the reply", () => {
   const r = run("share-worker.mjs");
   assertOk(r);
   assert.equal(r.stdout, "worker read: 'Hello world!\\x00'\nmain read: 'Hello main!\\n'\n");
