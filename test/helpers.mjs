@@ -90,14 +90,6 @@ export function runNode(args, options = {}) {
  */
 export const VIEWS = process.env.MEMMAP_NO_EXTERNAL_BUFFERS !== "1";
 
-/** The reason given for the few tests that exist only where views do. */
-export const NO_VIEWS = "views do not exist without external ArrayBuffers";
-
-/** The whole contents of a map, as a copy: works with or without views. */
-export function contents(m) {
-  return m.slice();
-}
-
 /** Writes `data` into the map at `at`, without a view (so in both modes). */
 export function fillFrom(m, data, at = 0) {
   m.setSlice(at, at + data.length, data);

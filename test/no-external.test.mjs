@@ -138,7 +138,7 @@ test("ACCESS_READ and PROT_READ maps refuse every write with ERR_MMAP_READ_ONLY;
 test("a file truncated under live maps: read, get, readline, slice, find, search... give ERR_MMAP_TRUNCATED; the process lives", () => {
   const { out } = bothModes("truncated");
   const gone = ["Error", "ERR_MMAP_TRUNCATED", PAGESIZE + 10, 6 * PAGESIZE];
-  const lost = ["get (first touch)", "get", "slice", "slice step", "read", "readline", "find", "rfind", "search", "matchAll", "set", "write"];
+  const lost = ["get (first touch)", "get", "slice", "slice step", "read", "readline", "find", "rfind", "search", "matchAll", "set", "write", "write as the first touch"];
   for (const name of lost) assert.deepEqual(out[name], { e: gone }, name);
   assert.deepEqual(out["get (kept part)"], { v: "abcdefg".charCodeAt((PAGESIZE + 9) % 7) });
   assert.equal(Buffer.from(out["slice (kept part)"].v, "hex").length, 10);
@@ -147,6 +147,7 @@ test("a file truncated under live maps: read, get, readline, slice, find, search
   for (const name of ["read-only map, no descriptor: get (first touch)", "read-only map: read", "read-only map: find"]) {
     assert.deepEqual(out[name], { e: goneRo }, name);
   }
+  assert.deepEqual(out["set as the first touch, no descriptor"], { e: ["Error", "ERR_MMAP_TRUNCATED", 3 * PAGESIZE, 6 * PAGESIZE] });
   assert.equal(out["read-only map: slice"].v.length, 2 * PAGESIZE, "the pages left in the file still read");
   assert.equal(out.position, PAGESIZE, "a failed call leaves the position");
   assert.equal(out.file, PAGESIZE + 10);
