@@ -216,7 +216,9 @@ function run(b) {
   fs.writeFileSync(file, js);
   const cwd = tmpdir("memmap-docs-run-");
   fs.writeFileSync(path.join(cwd, "hello.txt"), "Hello Python!\n");
-  return runNode([file], { cwd, timeout: 20_000 });
+  // The docs describe the default mode, with views: under `npm run test:no-external` too.
+  const { MEMMAP_NO_EXTERNAL_BUFFERS: _, ...env } = process.env;
+  return runNode([file], { cwd, timeout: 20_000, env });
 }
 
 const { blocks, problems, general, canaries, canaryProblems } = setUp();

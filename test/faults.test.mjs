@@ -1,10 +1,13 @@
 // Faults inside memmap's own mappings are contained (docs/safety.md); all others are not ours.
-// Every case runs in a child process and asserts how it ended.
+// Every case runs in a child process and asserts how it ended. The children inherit
+// MEMMAP_NO_EXTERNAL_BUFFERS: without views (`npm run test:no-external`) the methods copy in
+// C (memcpy) under the same fault handler, and must report the same errors; only the parts
+// about raw views change, to asserting that there are none.
 import test from "node:test";
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
-import { runNode, tmpdir, WINDOWS } from "./helpers.mjs";
+import { runNode, tmpdir, VIEWS, WINDOWS } from "./helpers.mjs";
 
 const dir = tmpdir("memmap-faults-");
 const index = new URL("../dist/index.js", import.meta.url).href;
@@ -20,15 +23,26 @@ test("a file truncated under a live map: methods throw ERR_MMAP_TRUNCATED naming
   const r = child(`
     fs.writeFileSync(${JSON.stringify(f)}, Buffer.alloc(4 * 4096, 7));
     const m = mm.MMap.open(${JSON.stringify(f)});
-    const view = m.buffer;
-    fs.truncateSync(${JSON.stringify(f)}, 4096 + 100);
     const err = (fn) => { try { fn(); return "no error"; } catch (e) { return [e.constructor.name, e.code, e.goneStart, e.goneEnd]; } };
+    const views = process.env.MEMMAP_NO_EXTERNAL_BUFFERS !== "1";
+    const view = views ? m.buffer : null;
+    fs.truncateSync(${JSON.stringify(f)}, 4096 + 100);
     const out = {};
     out.head = m.get(4095);                       // still in the file
     out.firstTouch = err(() => m.get(3 * 4096));  // the first touch faults: contained, then reported
-    out.view = view[2 * 4096];                    // raw views read zeros
-    view[2 * 4096 + 1] = 9;                       // and writes stay in memory
+    if (views) {
+      out.view = view[2 * 4096];                  // raw views read zeros
+      view[2 * 4096 + 1] = 9;                     // and writes stay in memory
+    } else {
+      out.view = err(() => m.buffer);             // no raw view to read
+      out.subarray = err(() => m.subarray(2 * 4096));
+    }
     out.known = err(() => m.get(2 * 4096 + 1));   // a known loss is reported before touching
+    out.set = err(() => m.set(2 * 4096 + 1, 1));
+    out.setSlice = err(() => m.setSlice(4000, 4300, Buffer.alloc(300)));
+    out.sliceStep = err(() => m.slice(4000, 16000, 7));
+    out.rfind = err(() => m.rfind("x"));
+    out.matchAll = err(() => m.matchAll(/x/g).next());
     out.inRange = m.find(Buffer.from([7, 7]), 4000, 4096 + 100);
     out.find = err(() => m.find("x", 0));
     out.slice = err(() => m.slice(4000, 4300));
@@ -41,6 +55,9 @@ test("a file truncated under a live map: methods throw ERR_MMAP_TRUNCATED naming
     out.move = err(() => m.move(0, 5000, 10));
     out.search = err(() => m.search(/x/));
     out.iter = err(() => { for (const b of m) void b; });
+    out.readByte = err(() => m.readByte());
+    out.writeByte = err(() => m.writeByte(1));
+    out.head2 = [...m.slice(4090, 4096)];         // what is left still reads
     out.length = m.length;
     m.close();
     out.file = fs.statSync(${JSON.stringify(f)}).size;
@@ -52,8 +69,15 @@ test("a file truncated under a live map: methods throw ERR_MMAP_TRUNCATED naming
   assert.deepEqual(JSON.parse(r.stdout), {
     head: 7,
     firstTouch: gone,
-    view: 0,
+    ...(VIEWS
+      ? { view: 0 }
+      : { view: ["Error", "ERR_MMAP_VIEWS_UNAVAILABLE", null, null], subarray: ["Error", "ERR_MMAP_VIEWS_UNAVAILABLE", null, null] }),
     known: gone,
+    set: gone,
+    setSlice: gone,
+    sliceStep: gone,
+    rfind: gone,
+    matchAll: gone,
     inRange: 4000,
     find: gone,
     slice: gone,
@@ -66,6 +90,9 @@ test("a file truncated under a live map: methods throw ERR_MMAP_TRUNCATED naming
     move: gone,
     search: gone,
     iter: gone,
+    readByte: gone,
+    writeByte: gone,
+    head2: [7, 7, 7, 7, 7, 7],
     length: 4 * 4096,
     file: 4096 + 100,
   });
@@ -88,22 +115,47 @@ test("a file truncated by another process under a read-only map", { skip: WINDOW
   assert.deepEqual(JSON.parse(r.stdout), [["ERR_MMAP_TRUNCATED", 4096, 3 * 4096], ["ERR_MMAP_TRUNCATED", 0, 3 * 4096]]);
 });
 
-test("writes through views of read-only maps (ACCESS_READ, PROT_READ, anonymous) never reach the file", () => {
+test("writes to read-only maps (ACCESS_READ, PROT_READ, anonymous): methods refuse them, views never reach the file", () => {
   const f = path.join(dir, "ro.bin");
   const r = child(`
     fs.writeFileSync(${JSON.stringify(f)}, "abcdefgh".repeat(2048));
     const a = mm.MMap.open(${JSON.stringify(f)}, { access: mm.ACCESS_READ });
     const b = new mm.MMap(fs.openSync(${JSON.stringify(f)}, "r"), 0, { prot: mm.PROT_READ });
     const c = new mm.MMap(-1, 8192, { prot: mm.PROT_READ });
-    for (const m of [a, b, c]) { const v = m.buffer; v[1] = 90; v[5000] = 91; v.fill(92, 8000, 8100); }
+    const err = (fn) => { try { fn(); return "no error"; } catch (e) { return [e.constructor.name, e.code]; } };
+    const methods = [a, b, c].map((m) => [
+      err(() => m.set(1, 90)),
+      err(() => m.setSlice(8000, 8100, Buffer.alloc(100, 92))),
+      err(() => m.write("xyz")),
+      err(() => m.writeByte(91)),
+      err(() => m.move(0, 8, 8)),
+      m.tell(),
+    ]);
+    const views = process.env.MEMMAP_NO_EXTERNAL_BUFFERS !== "1";
+    for (const m of [a, b, c]) {
+      if (views) { const v = m.buffer; v[1] = 90; v[5000] = 91; v.fill(92, 8000, 8100); }
+    }
     const out = [a, b, c].map((m) => [m.get(1), m.get(5000), m.get(8050), m.get(2)]);
+    const noViews = views ? null : [a, b, c].map((m) => [err(() => m.buffer), err(() => m.subarray(0, 8))]);
     for (const m of [a, b, c]) m.close();
     out.push(fs.readFileSync(${JSON.stringify(f)}, "latin1") === "abcdefgh".repeat(2048));
-    console.log(JSON.stringify(out));
+    console.log(JSON.stringify({ methods, out, noViews }));
   `);
   assert.equal(r.signal, null, r.stderr);
   assert.equal(r.status, 0, r.stderr);
-  assert.deepEqual(JSON.parse(r.stdout), [[90, 91, 92, 99], [90, 91, 92, 99], [90, 91, 92, 0], true]);
+  const got = JSON.parse(r.stdout);
+  const readOnly = ["TypeError", "ERR_MMAP_READ_ONLY"];
+  const refused = [readOnly, readOnly, readOnly, readOnly, readOnly, 0];
+  assert.deepEqual(got.methods, [refused, refused, refused], "every writing method refuses, the position stays");
+  if (VIEWS) {
+    // writes through views land in the process's private copy, never in the file
+    assert.deepEqual(got.out, [[90, 91, 92, 99], [90, 91, 92, 99], [90, 91, 92, 0], true]);
+    assert.equal(got.noViews, null);
+  } else {
+    assert.deepEqual(got.out, [[98, 97, 99, 99], [98, 97, 99, 99], [0, 0, 0, 0], true], "contents and file unchanged");
+    const none = ["Error", "ERR_MMAP_VIEWS_UNAVAILABLE"];
+    assert.deepEqual(got.noViews, [[none, none], [none, none], [none, none]]);
+  }
 });
 
 test("WebAssembly out-of-bounds traps still work with memmap loaded (the handler chains)", () => {
@@ -127,15 +179,38 @@ for (const sig of ["SIGSEGV", "SIGBUS"]) {
   });
 }
 
-test("MEMMAP_NO_FAULT_HANDLER=1 leaves the signals alone", { skip: WINDOWS && "POSIX signals" }, () => {
+test("MEMMAP_NO_FAULT_HANDLER=1 leaves the signals alone: a write through a read-only view", { skip: WINDOWS && "POSIX signals" }, () => {
   const f = path.join(dir, "nohandler.bin");
   const r = child(
     `fs.writeFileSync(${JSON.stringify(f)}, "x".repeat(4096));
      const m = mm.MMap.open(${JSON.stringify(f)}, { access: mm.ACCESS_READ });
-     m.buffer[0] = 1;
+     try { m.buffer[0] = 1; } catch (e) { console.log(e.code); }
      console.log("survived");`,
     { MEMMAP_NO_FAULT_HANDLER: "1" },
   );
-  assert.equal(r.signal, "SIGSEGV");
+  if (VIEWS) {
+    assert.equal(r.signal, "SIGSEGV");
+    assert.equal(r.stdout, "");
+  } else {
+    // without views there is no raw write to fault: the view is refused, the process lives
+    assert.equal(r.signal, null, r.stderr);
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout, "ERR_MMAP_VIEWS_UNAVAILABLE\nsurvived\n");
+    assert.equal(fs.readFileSync(f, "latin1"), "x".repeat(4096));
+  }
+});
+
+test("MEMMAP_NO_FAULT_HANDLER=1 leaves the signals alone: a method reading a truncated file", { skip: WINDOWS && "POSIX signals; Windows refuses to truncate a mapped file" }, () => {
+  const f = path.join(dir, "nohandler2.bin");
+  // trackfd: false, so that nothing is known of the loss before the page is touched
+  const r = child(
+    `fs.writeFileSync(${JSON.stringify(f)}, "x".repeat(3 * 4096));
+     const m = new mm.MMap(fs.openSync(${JSON.stringify(f)}, "r"), 0, { access: mm.ACCESS_READ, trackfd: false });
+     fs.truncateSync(${JSON.stringify(f)}, 0);
+     console.log(m.get(5000));
+     console.log("survived");`,
+    { MEMMAP_NO_FAULT_HANDLER: "1" },
+  );
+  assert.equal(r.signal, "SIGBUS", r.stderr);
   assert.equal(r.stdout, "");
 });

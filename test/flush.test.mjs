@@ -374,7 +374,7 @@ test("several flushAsync calls may run together; close() while one runs is safe"
     for (let i = 0; i < 8; i++) assert.equal(file[i * PAGESIZE], i + 1);
   });
   const a = new MMap(-1, 16 * PAGESIZE);
-  a.buffer.fill(7);
+  a.write(Buffer.alloc(16 * PAGESIZE, 7));
   const pending = a.flushAsync();
   a.close();
   assert.equal(a.closed, true);

@@ -124,3 +124,24 @@ export function errnoOf(code) {
 export function more(count, k) {
   return count === null ? null : count + k;
 }
+
+/**
+ * Whether this run has views (`m.buffer`, `m.subarray()`): false under
+ * MEMMAP_NO_EXTERNAL_BUFFERS=1, where memmap behaves as in a runtime that forbids external
+ * ArrayBuffers (Electron) and every method copies through the addon instead.
+ */
+export const VIEWS = process.env.MEMMAP_NO_EXTERNAL_BUFFERS !== "1";
+
+/** Writes `data` into the map at `at`, without a view (so in both modes). */
+export function fillFrom(m, data, at = 0) {
+  m.setSlice(at, at + data.length, data);
+}
+
+/**
+ * Without views: asserts that `m.buffer` and `m.subarray(...args)` throw Error
+ * ERR_MMAP_VIEWS_UNAVAILABLE (the map being open).
+ */
+export function assertNoViews(m, ...args) {
+  throwsCode(() => m.buffer, Error, "ERR_MMAP_VIEWS_UNAVAILABLE");
+  throwsCode(() => m.subarray(...args), Error, "ERR_MMAP_VIEWS_UNAVAILABLE");
+}

@@ -2,6 +2,8 @@
 // read through subarray and every method (get, slice, find, rfind, read, readline, search,
 // matchAll) at offsets beyond 4 GiB and across the boundaries of the views memmap uses
 // internally; a map at a large offset; writes (set, write, setSlice, move, views) beyond 4 GiB.
+// Without views (MEMMAP_NO_EXTERNAL_BUFFERS=1) the methods copy through the addon at the
+// same offsets, and every view asked for is refused with ERR_MMAP_VIEWS_UNAVAILABLE.
 //
 // Sparse files cost no disk space, but reading a hole still faults pages in: every search is
 // bounded to a few MiB (or one 64 MiB range) instead of scanning gigabytes of zeros.
@@ -10,7 +12,7 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import { constants as bufferConstants } from "node:buffer";
 import { MMap, ACCESS_READ, ACCESS_WRITE, PAGESIZE, MADV_WILLNEED, SEARCH_WINDOW } from "../dist/index.js";
-import { tmpfile, throwsCode, WINDOWS } from "./helpers.mjs";
+import { tmpfile, throwsCode, VIEWS, assertNoViews, WINDOWS } from "./helpers.mjs";
 
 const GiB = 2 ** 30;
 const MiB = 2 ** 20;
@@ -143,6 +145,23 @@ describe("a 5.25 GiB sparse file mapped whole with ACCESS_READ", () => {
 
   test("subarray straddling 4 GiB, beyond it, and as large as the largest Buffer", (t) => {
     if (file === null) return t.skip(SKIP);
+    if (!VIEWS) {
+      // Every one of those views is refused, whatever its size; copies read the same bytes.
+      for (const args of [[FOUR - 6, FOUR + 6], [A, A + M1.length], [-TAIL.length], [FOUR - GiB, FOUR + GiB], [SIZE - MAX_BUFFER], [SIZE - MAX_BUFFER - 1], []]) {
+        throwsCode(() => m.subarray(...args), Error, "ERR_MMAP_VIEWS_UNAVAILABLE");
+      }
+      assert.equal(text(m.slice(FOUR - 6, FOUR + 6)), DD);
+      // A copy reads the live map: a write to the file beyond 4 GiB shows at once.
+      fs.writeSync(file.fd, Buffer.from("<"), 0, 1, A + 1);
+      try {
+        assert.equal(text(m.slice(A, A + 3)), "<<a");
+        assert.equal(m.get(A + 1), "<".charCodeAt(0));
+      } finally {
+        fs.writeSync(file.fd, Buffer.from(M1[1]), 0, 1, A + 1);
+      }
+      assert.equal(text(m.slice(A, A + M1.length)), M1);
+      return;
+    }
     const s1 = m.subarray(FOUR - 6, FOUR + 6);
     assert.ok(Buffer.isBuffer(s1));
     assert.equal(text(s1), DD);
@@ -182,7 +201,10 @@ describe("a 5.25 GiB sparse file mapped whole with ACCESS_READ", () => {
 
   test("buffer: RangeError ERR_OUT_OF_RANGE when the map exceeds the largest Buffer", (t) => {
     if (file === null) return t.skip(SKIP);
-    if (SIZE > MAX_BUFFER) {
+    if (!VIEWS) {
+      // without views, that is what comes first, whatever the size
+      throwsCode(() => m.buffer, Error, "ERR_MMAP_VIEWS_UNAVAILABLE");
+    } else if (SIZE > MAX_BUFFER) {
       throwsCode(() => m.buffer, RangeError, "ERR_OUT_OF_RANGE");
     } else {
       const b = m.buffer;
@@ -351,6 +373,14 @@ describe("a 5.25 GiB sparse file mapped whole with ACCESS_READ", () => {
   test("views of the large map are detached by close()", (t) => {
     if (file === null) return t.skip(SKIP);
     const mm = new MMap(file.fd, 0, { access: ACCESS_READ });
+    if (!VIEWS) {
+      assertNoViews(mm, FOUR - 6, FOUR + 6);
+      assert.equal(text(mm.slice(FOUR - 6, FOUR + 6)), DD);
+      mm.close();
+      throwsCode(() => mm.subarray(FOUR - 6, FOUR + 6), Error, "ERR_MMAP_CLOSED");
+      throwsCode(() => mm.get(A), Error, "ERR_MMAP_CLOSED");
+      return;
+    }
     const views = [mm.subarray(FOUR - 6, FOUR + 6), mm.subarray(A, A + 20), mm.subarray(FOUR - GiB, FOUR + GiB)];
     assert.equal(text(views[0]), DD);
     mm.close();
@@ -378,8 +408,10 @@ describe("a 5.25 GiB sparse file mapped whole with ACCESS_READ", () => {
       assert.equal(tail.find("5 GiB\n", 0), CROSS + CROSS_LINE.indexOf("5 GiB\n") - off);
       assert.equal(tail.find("cross", 0), -1);
       assert.equal(tail.find(TAIL, 0), 0x10000000 - TAIL.length);
-      assert.equal(tail.buffer.length, 0x10000000);
-      assert.equal(text(tail.buffer.subarray(-TAIL.length)), TAIL);
+      if (VIEWS) {
+        assert.equal(tail.buffer.length, 0x10000000);
+        assert.equal(text(tail.buffer.subarray(-TAIL.length)), TAIL);
+      } else assertNoViews(tail, -TAIL.length);
     } finally {
       tail.close();
     }
@@ -437,9 +469,16 @@ describe("a writable map of a sparse file larger than 4 GiB", () => {
     m.setSlice(FOUR + 300, FOUR + 310, "abcde", 2);
     m.setSlice(FIVE + 105, FIVE + 95, "ZYXWVUTSRQ", -1); // fills FIVE+105 down to FIVE+96
 
-    const v = m.subarray(FOUR + 0x30000, FOUR + 0x30010);
-    v.write("via a view", "latin1");
-    m.subarray(TWO - 2, TWO + 2).set([1, 2, 3, 4]);
+    if (VIEWS) {
+      const v = m.subarray(FOUR + 0x30000, FOUR + 0x30010);
+      v.write("via a view", "latin1");
+      m.subarray(TWO - 2, TWO + 2).set([1, 2, 3, 4]);
+    } else {
+      // no views: the same bytes through setSlice
+      assertNoViews(m, FOUR + 0x30000, FOUR + 0x30010);
+      m.setSlice(FOUR + 0x30000, FOUR + 0x3000a, "via a view");
+      m.setSlice(TWO - 2, TWO + 2, new Uint8Array([1, 2, 3, 4]));
+    }
 
     const expected = [
       [FOUR + 7, Buffer.from([0xab])],

@@ -13,6 +13,7 @@ import os from "node:os";
 import path from "node:path";
 import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
+import { VIEWS } from "./helpers.mjs";
 
 const root = path.join(path.dirname(fileURLToPath(import.meta.url)), "..");
 const require = createRequire(import.meta.url);
@@ -147,6 +148,7 @@ test("ESM: the smoke test of the main API passes on the installed package, loadi
     [],
   );
   assert.ok(report.checks.length >= 10);
+  assert.equal(report.views, VIEWS, "views are checked where they exist, their refusal where not");
   assert.equal(r.status, 0, r.stderr);
   assert.equal(report.addon, fs.realpathSync(path.join(app, "node_modules", "memmap", ADDON)));
 });

@@ -20,7 +20,7 @@ import {
   PAGESIZE,
   ALLOCATIONGRANULARITY,
 } from "../dist/index.js";
-import { python, runPython, tmpfile, tmpdir, throwsCode, runNode, WINDOWS } from "./helpers.mjs";
+import { python, runPython, tmpfile, tmpdir, throwsCode, runNode, VIEWS, assertNoViews, WINDOWS } from "./helpers.mjs";
 
 const NO_PYTHON = "CPython 3.13 (PYENV_VERSION=3.13.0 python3) is not available";
 
@@ -529,6 +529,32 @@ test("shareable anonymous maps (with a descriptor) can grow", { skip: WINDOWS &&
 // ------------------------------------------------------------------- views
 
 test("views taken before a resize are detached; m.buffer afterwards has the new length", () => {
+  if (!VIEWS) {
+    // Without views: refused before and after each resize; the methods see the new length.
+    withFileMap(pattern(2 * PAGESIZE), 0, undefined, (m, f) => {
+      for (const newsize of [5 * PAGESIZE + 1, PAGESIZE - 3, 40 * PAGESIZE]) {
+        assertNoViews(m, 1, 11);
+        m.resize(newsize);
+        assertNoViews(m);
+        assert.equal(m.length, newsize);
+        assert.equal(m.slice().length, newsize);
+        m.set(newsize - 1, 0x5a);
+        assert.equal(fs.readFileSync(f.path)[newsize - 1], 0x5a, "writes after the resize reach the file");
+      }
+    });
+    const a = new MMap(-1, PAGESIZE, { flags: MAP_PRIVATE });
+    try {
+      assertNoViews(a);
+      a.resize(10 * PAGESIZE);
+      assertNoViews(a);
+      assert.equal(a.slice().length, 10 * PAGESIZE);
+      a.resize(PAGESIZE);
+      assert.equal(a.slice().length, PAGESIZE);
+    } finally {
+      a.close();
+    }
+    return;
+  }
   withFileMap(pattern(2 * PAGESIZE), 0, undefined, (m, f) => {
     for (const newsize of [5 * PAGESIZE + 1, PAGESIZE - 3, 40 * PAGESIZE]) {
       const whole = m.buffer;
@@ -599,6 +625,15 @@ const out = {};
 const hex = (b) => Buffer.from(b).toString("hex");
 const pat = (n, seed) => { const b = Buffer.alloc(n); for (let i = 0; i < n; i++) b[i] = (i * 31 + seed) % 251 || 1; return b; };
 const errOf = (fn) => { try { fn(); return null; } catch (e) { return { cls: e.constructor.name, code: e.code, syscall: e.syscall ?? null }; } };
+// Without views (MEMMAP_NO_EXTERNAL_BUFFERS=1) each view asked for must be refused: null.
+const views = process.env.MEMMAP_NO_EXTERNAL_BUFFERS !== "1";
+const take = (make) => {
+  if (views) return make();
+  const e = errOf(make);
+  if (e === null || e.code !== "ERR_MMAP_VIEWS_UNAVAILABLE") throw new Error("a view without external buffers: " + JSON.stringify(e));
+  return null;
+};
+const detached = (v) => (v === null ? "no view" : v.length === 0);
 
 // 1. whole-file map: grow, write in the new part, shrink, grow over many pages
 {
@@ -606,14 +641,16 @@ const errOf = (fn) => { try { fn(); return null; } catch (e) { return { cls: e.c
   const fd = fs.openSync(p, "r+");
   const m = new MMap(fd, 0);
   const steps = [];
-  const v0 = m.buffer;
+  const v0 = take(() => m.buffer);
   m.resize(20); m.set(15, 0x5a);
-  steps.push({ len: m.length, size: m.size(), map: hex(m.slice()), file: hex(fs.readFileSync(p)), detached: v0.length === 0 });
+  steps.push({ len: m.length, size: m.size(), map: hex(m.slice()), file: hex(fs.readFileSync(p)), detached: detached(v0) });
   m.resize(4);
   steps.push({ len: m.length, size: m.size(), map: hex(m.slice()), file: hex(fs.readFileSync(p)) });
-  const v1 = m.subarray(0, 2);
-  m.resize(3 * PAGESIZE + 1); m.set(3 * PAGESIZE, 0x41); m.buffer[PAGESIZE] = 0x42;
-  steps.push({ len: m.length, size: m.size(), bufLen: m.buffer.length, detached: v1.length === 0, map: hex(m.slice()), file: hex(fs.readFileSync(p)) });
+  const v1 = take(() => m.subarray(0, 2));
+  m.resize(3 * PAGESIZE + 1); m.set(3 * PAGESIZE, 0x41);
+  const b = take(() => m.buffer);
+  if (b !== null) b[PAGESIZE] = 0x42; else m.set(PAGESIZE, 0x42);
+  steps.push({ len: m.length, size: m.size(), bufLen: b === null ? "no view" : b.length, detached: detached(v1), map: hex(m.slice()), file: hex(fs.readFileSync(p)) });
   m.close(); fs.closeSync(fd);
   out.wholeFile = steps;
 }
@@ -648,9 +685,9 @@ const errOf = (fn) => { try { fn(); return null; } catch (e) { return { cls: e.c
 {
   const m = new MMap(-1, 100, { flags: MAP_PRIVATE });
   m.write("hello"); m.set(99, 0x63);
-  const v = m.buffer;
+  const v = take(() => m.buffer);
   m.resize(5 * PAGESIZE);
-  const r = { len: m.length, detached: v.length === 0, map: hex(m.slice()) };
+  const r = { len: m.length, detached: detached(v), map: hex(m.slice()) };
   m.set(5 * PAGESIZE - 1, 0x64);
   m.resize(2 * PAGESIZE);
   r.shrunk = { len: m.length, map: hex(m.slice()) };
@@ -724,11 +761,12 @@ test("the portable resize path (no mremap, forced by MEMMAP_NO_MREMAP=1) gives t
   // And the shared results are right (not merely equal).
   const r = portable;
   assert.equal(r.wholeFile[0].file, Buffer.concat([Buffer.from("abcdefghij"), Buffer.from([0, 0, 0, 0, 0, 0x5a, 0, 0, 0, 0])]).toString("hex"));
-  assert.equal(r.wholeFile[0].detached, true);
+  const gone = VIEWS ? true : "no view"; // views taken before are detached; without views, none was given
+  assert.equal(r.wholeFile[0].detached, gone);
   assert.equal(r.wholeFile[1].file, Buffer.from("abcd").toString("hex"));
   assert.equal(r.wholeFile[2].len, 3 * PAGESIZE + 1);
-  assert.equal(r.wholeFile[2].bufLen, 3 * PAGESIZE + 1);
-  assert.equal(r.wholeFile[2].detached, true);
+  assert.equal(r.wholeFile[2].bufLen, VIEWS ? 3 * PAGESIZE + 1 : "no view");
+  assert.equal(r.wholeFile[2].detached, gone);
   assert.equal(r.wholeFile[2].file, r.wholeFile[2].map, "writes after the grow reach the file");
   const file2 = Buffer.from(r.wholeFile[2].file, "hex");
   assert.equal(file2[3 * PAGESIZE], 0x41);
@@ -747,7 +785,7 @@ test("the portable resize path (no mremap, forced by MEMMAP_NO_MREMAP=1) gives t
   assert.equal(r.privateFile.shrunk.map, Buffer.from("Xbcde").toString("hex"));
   assert.equal(r.privateFile.shrunk.file, Buffer.from("abcde").toString("hex"));
   const pa = Buffer.from(r.privateAnon.map, "hex");
-  assert.equal(r.privateAnon.detached, true);
+  assert.equal(r.privateAnon.detached, gone);
   assert.equal(pa.subarray(0, 5).toString(), "hello");
   assert.equal(pa[99], 0x63);
   assert.ok(pa.subarray(100).every((b) => b === 0));

@@ -285,9 +285,9 @@ function jsVal(t, m, ctx) {
     case "needle": {
       let part = Buffer.alloc(0);
       if (open) {
-        const buf = m.buffer;
-        const [s, e] = pyRange(buf.length, t.a, t.b);
-        part = Buffer.from(buf.subarray(s, e));
+        // a copy, not a view: views do not exist without external ArrayBuffers
+        const [s, e] = pyRange(m.length, t.a, t.b);
+        part = m.slice(s, e);
       }
       return asKind(Buffer.concat([part, Buffer.from(t.x, "hex")]), t.as);
     }
@@ -765,7 +765,7 @@ function jsState(m, fd) {
   if (!s.c) {
     s.p = m.tell();
     s.l = m.length;
-    s.h = md5(m.buffer);
+    s.h = md5(m.slice()); // a copy: works with and without views (MEMMAP_NO_EXTERNAL_BUFFERS=1)
   }
   if (fd !== null) s.f = fs.fstatSync(fd).size;
   return s;
@@ -1276,7 +1276,7 @@ export function snippets(prog, dir) {
     }
     py.push(`show(lambda: ${pc})`);
   });
-  js.push(`console.log(m.closed ? "closed" : [m.tell(), m.length, m.buffer.toString("hex")]);`);
+  js.push(`console.log(m.closed ? "closed" : [m.tell(), m.length, m.slice().toString("hex")]);`);
   js.push(`m.close();`);
   py.push(`print("closed" if m.closed else (m.tell(), len(m), m[:].hex()))`);
   py.push(`m.close()`);
