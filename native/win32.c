@@ -268,6 +268,8 @@ static int remap_anonymous(record *rec, size_t new_length, int64_t offset) {
   int rc = section_create(&fresh, (uint64_t)offset + new_length, 1);
   if (rc == 0 && (rc = view_map(&fresh, offset, new_length, NULL)) != 0) CloseHandle(fresh.section);
   if (rc != 0) return rc;
+  /* Sound: both views are mapped, readable and writable (a resize needs a writable map), and
+   * the copy stops at the shorter of the two lengths. */
   memcpy(fresh.addr, rec->addr, rec->length < new_length ? rec->length : new_length);
   UnmapViewOfFile(rec->addr);
   CloseHandle(rec->section);
@@ -344,6 +346,7 @@ int mm_advise(void *addr, size_t length, int advice) {
 /* The C runtime of Windows has no memrchr (mm.h). */
 void *memrchr(const void *s, int c, size_t n) {
   const uint8_t *p = (const uint8_t *)s + n;
+  /* Sound: p moves from s + n down to s, reading only [s, s + n). */
   while (n-- > 0)
     if (*--p == (uint8_t)c) return (void *)p;
   return NULL;
