@@ -475,36 +475,30 @@ static uint8_t *bytes_of(napi_env env, napi_value v, size_t *length) {
   return *length == 0 ? (uint8_t *)"" : data;
 }
 
-/* read(handle, start, dest: Uint8Array) -> 0 | -errno: dest.length bytes from start. */
-static napi_value js_read(napi_env env, napi_callback_info info) {
+/* bytes.length bytes between the map at `start` and a Uint8Array, into the
+ * map or out of it. */
+static napi_value copy_bytes(napi_env env, napi_callback_info info, int into_map) {
   GET_ARGS(3);
   region *r = get_region(env, argv[0]);
   double start = num(env, argv[1]);
   size_t n = 0;
-  uint8_t *dest = bytes_of(env, argv[2], &n);
+  uint8_t *bytes = bytes_of(env, argv[2], &n);
   if (r == NULL || r->addr == NULL || r->closing) return ret_int(env, -EBADF);
-  if (dest == NULL) return ret_int(env, -EINVAL);
+  if (bytes == NULL) return ret_int(env, -EINVAL);
+  if (into_map && !(r->prot & PROT_WRITE)) return ret_int(env, -EACCES);
   if (!in_bounds(r, start, (double)n)) return ret_int(env, -ERANGE);
-  /* Sound: [start, start+n) is inside the live mapping; dest is JavaScript memory, not the map. */
-  memcpy(dest, r->addr + (size_t)start, n);
+  /* Sound: [start, start+n) is inside the live mapping, writable when into_map. */
+  uint8_t *at = r->addr + (size_t)start;
+  if (into_map) memmove(at, bytes, n);
+  else memmove(bytes, at, n);
   return ret_int(env, 0);
 }
 
+/* read(handle, start, dest: Uint8Array) -> 0 | -errno: dest.length bytes of the map from start. */
+static napi_value js_read(napi_env env, napi_callback_info info) { return copy_bytes(env, info, 0); }
+
 /* write(handle, start, src: Uint8Array) -> 0 | -errno: src into the map at start. */
-static napi_value js_write(napi_env env, napi_callback_info info) {
-  GET_ARGS(3);
-  region *r = get_region(env, argv[0]);
-  double start = num(env, argv[1]);
-  size_t n = 0;
-  uint8_t *src = bytes_of(env, argv[2], &n);
-  if (r == NULL || r->addr == NULL || r->closing) return ret_int(env, -EBADF);
-  if (src == NULL) return ret_int(env, -EINVAL);
-  if (!(r->prot & PROT_WRITE)) return ret_int(env, -EACCES);
-  if (!in_bounds(r, start, (double)n)) return ret_int(env, -ERANGE);
-  /* Sound: inside the live, writable mapping. */
-  memmove(r->addr + (size_t)start, src, n);
-  return ret_int(env, 0);
-}
+static napi_value js_write(napi_env env, napi_callback_info info) { return copy_bytes(env, info, 1); }
 
 /* getByte(handle, i) -> 0..255 | -errno */
 static napi_value js_get_byte(napi_env env, napi_callback_info info) {
