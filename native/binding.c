@@ -33,6 +33,11 @@ typedef struct region region;
 /* Per-environment state (main thread and each worker have their own). */
 typedef struct {
   region *regions; /* every region not yet freed */
+  /* Where no external ArrayBuffer can show the fault counter in place: a
+   * Uint32Array of JavaScript's (kept alive by the reference) into which every
+   * call that touches mapped memory copies the counter before it returns. */
+  uint32_t *fault_mirror;
+  napi_ref fault_mirror_ref;
 } env_state;
 
 /*
@@ -70,6 +75,12 @@ struct view {
   napi_ref ref; /* weak: does not keep the ArrayBuffer alive */
   view *prev, *next;
 };
+
+/* After a call that touched r's memory: the fault counter, copied where
+ * JavaScript reads it in the copying mode (nothing to do where views exist). */
+static void region_mirror_faults(const region *r) {
+  if (r->state != NULL && r->state->fault_mirror != NULL) *r->state->fault_mirror = *mm_fault_counter();
+}
 
 /* Takes r off its environment's list (the regions that still hold memory). */
 static void region_unlink(region *r) {
@@ -447,6 +458,7 @@ static napi_value js_find(napi_env env, napi_callback_info info) {
   const uint8_t *hay = r->addr + (size_t)start;
   size_t n = (size_t)(end - start);
   int64_t i = backward ? mm_rfind(hay, n, needle, k) : mm_find(hay, n, needle, k);
+  region_mirror_faults(r);
   return ret_int(env, i < 0 ? -1 : (int64_t)start + i);
 }
 
@@ -459,6 +471,7 @@ static napi_value js_move(napi_env env, napi_callback_info info) {
   if (!in_bounds(r, dest, count) || !in_bounds(r, src, count)) return ret_int(env, -ERANGE);
   /* Sound: both ranges are inside the live mapping (in_bounds); memmove allows overlap. */
   memmove(r->addr + (size_t)dest, r->addr + (size_t)src, (size_t)count);
+  region_mirror_faults(r);
   return ret_int(env, 0);
 }
 
@@ -491,6 +504,7 @@ static napi_value copy_bytes(napi_env env, napi_callback_info info, int into_map
   uint8_t *at = r->addr + (size_t)start;
   if (into_map) memmove(at, bytes, n);
   else memmove(bytes, at, n);
+  region_mirror_faults(r);
   return ret_int(env, 0);
 }
 
@@ -507,7 +521,9 @@ static napi_value js_get_byte(napi_env env, napi_callback_info info) {
   double i = num(env, argv[1]);
   if (r == NULL || r->addr == NULL || r->closing) return ret_int(env, -EBADF);
   if (!in_bounds(r, i, 1)) return ret_int(env, -ERANGE);
-  return ret_int(env, r->addr[(size_t)i]);
+  uint8_t byte = r->addr[(size_t)i];
+  region_mirror_faults(r);
+  return ret_int(env, byte);
 }
 
 /* setByte(handle, i, value) -> 0 | -errno */
@@ -519,13 +535,31 @@ static napi_value js_set_byte(napi_env env, napi_callback_info info) {
   if (!(r->prot & PROT_WRITE)) return ret_int(env, -EACCES);
   if (!in_bounds(r, i, 1)) return ret_int(env, -ERANGE);
   r->addr[(size_t)i] = (uint8_t)i32(env, argv[2]);
+  region_mirror_faults(r);
   return ret_int(env, 0);
 }
 
-/* faultCount() -> the counter that `faults` exposes in place where views exist. */
-static napi_value js_fault_count(napi_env env, napi_callback_info info) {
-  (void)info;
-  return ret_int(env, *mm_fault_counter());
+/* mirrorFaults(counter: Uint32Array) -> 0 | -errno: for the copying mode,
+ * where `faults` cannot exist; see env_state. */
+static napi_value js_mirror_faults(napi_env env, napi_callback_info info) {
+  GET_ARGS(1);
+  env_state *st = NULL;
+  napi_typedarray_type type;
+  size_t len = 0;
+  void *data = NULL;
+  if (napi_get_instance_data(env, (void **)&st) != napi_ok || st == NULL ||
+      napi_get_typedarray_info(env, argv[0], &type, &len, &data, NULL, NULL) != napi_ok ||
+      type != napi_uint32_array || len < 1)
+    return ret_int(env, -EINVAL);
+  napi_ref ref;
+  if (napi_create_reference(env, argv[0], 1, &ref) != napi_ok) return ret_int(env, -ENOMEM);
+  if (st->fault_mirror_ref != NULL) napi_delete_reference(env, st->fault_mirror_ref);
+  /* Sound: the strong reference keeps the array alive for the environment's
+   * life, and the memory of an ArrayBuffer never moves (src/ never detaches it). */
+  st->fault_mirror_ref = ref;
+  st->fault_mirror = data;
+  *st->fault_mirror = *mm_fault_counter();
+  return ret_int(env, 0);
 }
 
 /* sync(handle, start, length, flags) -> 0 | -errno */
@@ -655,7 +689,7 @@ NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
       {"sync", js_sync},     {"syncAsync", js_sync_async}, {"advise", js_advise},
       {"reclaim", js_reclaim}, {"lostFrom", js_lost_from}, {"find", js_find},
       {"move", js_move},     {"read", js_read},     {"write", js_write},
-      {"getByte", js_get_byte}, {"setByte", js_set_byte}, {"faultCount", js_fault_count},
+      {"getByte", js_get_byte}, {"setByte", js_set_byte}, {"mirrorFaults", js_mirror_faults},
   };
   const char *no_external = getenv("MEMMAP_NO_EXTERNAL_BUFFERS");
   forbid_external = no_external != NULL && no_external[0] == '1';

@@ -42,8 +42,11 @@ export interface Binding {
   getByte(handle: Handle, index: number): number;
   /** Sets the byte at `index`; 0 or -errno. For runtimes without views. */
   setByte(handle: Handle, index: number, value: number): number;
-  /** The counter `faults` holds, by a call (for runtimes without views). */
-  faultCount(): number;
+  /**
+   * For runtimes without views: from now on, every call that touches mapped memory copies the
+   * counter `faults` would show into `counter[0]` before it returns; 0 or -errno.
+   */
+  mirrorFaults(counter: Uint32Array): number;
   /** Offset of the first page of this map lost to a shrinking file, or -1. */
   lostFrom(handle: Handle): number;
   /**

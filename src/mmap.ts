@@ -132,11 +132,17 @@ const statOut = new Float64Array(2);
 const VIEWS = native.faults !== null;
 
 /**
- * Counts pages lost to shrinking files in any map (native/fault.c): read in place without a
- * call where views exist; by a call otherwise (every access is a call there anyway).
+ * Counts pages lost to shrinking files in any map (native/fault.c), read without a call: the
+ * counter itself where views exist; otherwise a copy that every native call touching mapped
+ * memory refreshes before it returns (so a fault it caused is seen right after it).
  */
-const FAULTS: { readonly [index: number]: number } =
-  native.faults !== null ? new Uint32Array(native.faults) : { get 0() { return native.faultCount(); } };
+const FAULTS: Uint32Array = native.faults !== null ? new Uint32Array(native.faults) : mirroredFaults();
+
+function mirroredFaults(): Uint32Array {
+  const counter = new Uint32Array(new ArrayBuffer(4)); // not on V8's heap: its memory never moves
+  checked(native.mirrorFaults(counter), "mirrorFaults");
+  return counter;
+}
 
 /** Largest span a strided slice copies in one call, without views (else it goes byte by byte). */
 const STRIDED_COPY_MAX = 16 * 1024 * 1024;
