@@ -666,7 +666,7 @@ static napi_value make_constants(napi_env env) {
 /* ------------------------------------------------------------------------ */
 
 static void state_finalize(napi_env env, void *data, void *hint) {
-  (void)env; (void)hint;
+  (void)hint;
   /* The environment is going away and no JavaScript runs in it any more:
    * release what is left; finalizers that still come only free the structs. */
   env_state *st = data;
@@ -675,6 +675,7 @@ static void state_finalize(napi_env env, void *data, void *hint) {
     if (r->busy == 0) region_release_memory(r);
     else region_unlink(r);
   }
+  if (st->fault_mirror_ref != NULL) napi_delete_reference(env, st->fault_mirror_ref);
   free(st);
 }
 
