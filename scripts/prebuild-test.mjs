@@ -135,7 +135,8 @@ if (typeof opt.dir === "string") {
   for (const name of Object.keys(TARGETS)) {
     const info = await build(name, { out: dir, quiet: true });
     const what = info.glibc ? `glibc >= ${info.glibc}` : info.muslChecked !== undefined || name.endsWith("musl") ? "musl" : `imports ${info.needed.join(", ")}`;
-    record(name, "build + static checks", true, `${info.size} bytes, ${what} (win32-x64 runs under Wine: npm run test:windows)`);
+    const runs = name.startsWith("win32") ? " (it runs under Wine: npm run test:windows)" : "";
+    record(name, "build + static checks", true, `${info.size} bytes, ${what}${runs}`);
   }
 }
 /**
