@@ -165,6 +165,15 @@ test("strided slices: spans over 16 MiB (byte by byte without views) and small o
   assert.deepEqual(out.map((c) => c.count), [10233, 2177, 8384, 256, 21846, 586]);
 });
 
+test("readline: lines of many lengths, empty lines and an unterminated last line", () => {
+  const { out } = bothModes("lines");
+  assert.equal(out.equal, true, "the lines are the data split after each newline");
+  for (const n of [510, 511, 512, 513, 514]) assert.ok(out.lengths.includes(n + 1), `a line of ${n} bytes and its newline`);
+  assert.ok(out.lengths.some((l) => l > 1024), "a line longer than 1 KiB");
+  assert.deepEqual(out.lengths.slice(-3), [1, 1, 700], "two empty lines, then the last line without a newline");
+  assert.deepEqual(out.end, [out.lengths.reduce((a, b) => a + b, 0), 0], "at the end: the position is the length, readline is empty");
+});
+
 test("a sparse file of 5.25 GiB mapped with ACCESS_READ reads right above 2^32, with and without views", (t) => {
   const FOUR = 2 ** 32;
   const size = 0x150000000;
