@@ -485,7 +485,8 @@ static uint8_t *bytes_of(napi_env env, napi_value v, size_t *length) {
   void *data = NULL;
   if (napi_get_typedarray_info(env, v, &type, length, &data, NULL, NULL) != napi_ok || type != napi_uint8_array)
     return NULL;
-  return *length == 0 ? (uint8_t *)"" : data;
+  static uint8_t none; /* an empty array may have no data pointer: never read or written (length 0) */
+  return *length == 0 ? &none : data;
 }
 
 /* bytes.length bytes between the map at `start` and a Uint8Array, into the
