@@ -431,12 +431,47 @@ static napi_value js_remap(napi_env env, napi_callback_info info) {
   return ret_int(env, rc);
 }
 
-/* lostFrom(handle) -> offset of the first page lost to a shrinking file, or -1 */
+/* lostFrom(handle) -> the offset (from the map's start) where the bytes lost
+ * to a shrinking file begin, or -1 when no page of this map was lost. The
+ * first page the fault handler replaced, or the file's end now, whichever
+ * comes first (the file may have shrunk further than any page touched). */
 static napi_value js_lost_from(napi_env env, napi_callback_info info) {
   GET_ARGS(1);
   region *r = get_region(env, argv[0]);
   if (r == NULL || r->guard == NULL) return ret_int(env, -1);
-  return ret_int(env, mm_guard_lost_from(r->guard));
+  int64_t lost = mm_guard_lost_from(r->guard);
+  if (lost < 0) return ret_int(env, -1);
+  int64_t size = 0;
+  int regular = 0;
+  if (r->fd >= 0 && mm_fstat(r->fd, &size, &regular) == 0) {
+    int64_t end = size - r->offset;
+    if (end < 0) end = 0;
+    if (end < lost) lost = end;
+  }
+  if ((uint64_t)lost > r->length) lost = (int64_t)r->length;
+  return ret_int(env, lost);
+}
+
+/* fd(handle) -> the descriptor the region owns, or -1 (none, or released). */
+static napi_value js_fd(napi_env env, napi_callback_info info) {
+  GET_ARGS(1);
+  region *r = get_region(env, argv[0]);
+  return ret_int(env, r == NULL || r->addr == NULL || r->closing ? -1 : r->fd);
+}
+
+/* busy(handle) -> how many thread-pool jobs are using the region's memory. */
+static napi_value js_busy(napi_env env, napi_callback_info info) {
+  GET_ARGS(1);
+  region *r = get_region(env, argv[0]);
+  return ret_int(env, r == NULL ? 0 : r->busy);
+}
+
+/* live(handle) -> 1 while the memory is mapped and not being closed, else 0
+ * (after unmap, or after a Windows remap that could not map it again). */
+static napi_value js_live(napi_env env, napi_callback_info info) {
+  GET_ARGS(1);
+  region *r = get_region(env, argv[0]);
+  return ret_int(env, r != NULL && r->addr != NULL && !r->closing);
 }
 
 /* find(handle, start, end, needle, backward) -> the offset in the map of the
@@ -664,6 +699,33 @@ static napi_value make_constants(napi_env env) {
   return obj;
 }
 
+/* What this system can do, for src/platform.ts (the one place TypeScript
+ * learns it): the per-OS file answers, binding.c only reports. */
+static napi_value make_capabilities(napi_env env) {
+  const struct {
+    const char *name;
+    int value;
+  } caps[] = {
+      {"mremap", mm_has_mremap()},
+      {"remapSizesFile", mm_remap_sizes_file()},
+      {"madvise", mm_has_madvise()},
+      {"memfd", mm_has_memfd()},
+      {"tagname", mm_has_tagname()},
+  };
+  napi_value obj, b;
+  napi_create_object(env, &obj);
+  for (size_t i = 0; i < sizeof caps / sizeof caps[0]; i++) {
+    napi_get_boolean(env, caps[i].value != 0, &b);
+    napi_set_named_property(env, obj, caps[i].name, b);
+  }
+  napi_value name;
+  napi_create_string_utf8(env, mm_remap_syscall(0), NAPI_AUTO_LENGTH, &name);
+  napi_set_named_property(env, obj, "remapSyscall", name);
+  napi_create_string_utf8(env, mm_remap_syscall(1), NAPI_AUTO_LENGTH, &name);
+  napi_set_named_property(env, obj, "portableRemapSyscall", name);
+  return obj;
+}
+
 /* ------------------------------------------------------------------------ */
 
 static void state_finalize(napi_env env, void *data, void *hint) {
@@ -692,6 +754,7 @@ NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
       {"reclaim", js_reclaim}, {"lostFrom", js_lost_from}, {"find", js_find},
       {"move", js_move},     {"read", js_read},     {"write", js_write},
       {"getByte", js_get_byte}, {"setByte", js_set_byte}, {"mirrorFaults", js_mirror_faults},
+      {"fd", js_fd},         {"busy", js_busy},     {"live", js_live},
   };
   const char *no_external = getenv("MEMMAP_NO_EXTERNAL_BUFFERS");
   forbid_external = no_external != NULL && no_external[0] == '1';
@@ -706,11 +769,7 @@ NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
     napi_set_named_property(env, exports, fns[i].name, f);
   }
   napi_set_named_property(env, exports, "constants", make_constants(env));
-  napi_value has;
-  napi_get_boolean(env, mm_has_mremap() != 0, &has);
-  napi_set_named_property(env, exports, "hasMremap", has);
-  napi_get_boolean(env, mm_remap_sizes_file() != 0, &has);
-  napi_set_named_property(env, exports, "remapSizesFile", has);
+  napi_set_named_property(env, exports, "capabilities", make_capabilities(env));
   /* The fault counter, readable from JavaScript without a call (static memory:
    * no finalizer). null where the runtime refuses external buffers. */
   napi_value faults;

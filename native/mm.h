@@ -107,6 +107,16 @@ int64_t mm_fd_limit(void);
 /* Whether this platform has mremap(2); 0 means mm_remap always copies. */
 int mm_has_mremap(void);
 
+/* Capabilities, each 1 or 0: madvise(2); anonymous memory with a descriptor
+ * (memfd_create, or shm_open+unlink); named mappings (tagname). */
+int mm_has_madvise(void);
+int mm_has_memfd(void);
+int mm_has_tagname(void);
+
+/* The system call mm_remap names when it fails: the native path (portable
+ * 0) or the portable one (portable 1). */
+const char *mm_remap_syscall(int portable);
+
 /* Searching (search.c): the offset of the first (last) occurrence of the
  * k-byte needle in hay[0, n), or -1. k == 0 gives 0 (n). */
 int64_t mm_find(const uint8_t *hay, size_t n, const uint8_t *needle, size_t k);

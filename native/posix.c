@@ -68,6 +68,14 @@ int mm_remap(void *addr, size_t old_length, size_t new_length, int prot, int fla
 
 int mm_has_mremap(void) { return mm__has_mremap(); }
 
+int mm_has_madvise(void) { return 1; }
+int mm_has_memfd(void) { return 1; }
+int mm_has_tagname(void) { return 0; }
+
+const char *mm_remap_syscall(int portable) {
+  return portable || !mm__has_mremap() ? "mmap" : "mremap";
+}
+
 int mm_sync(void *addr, size_t length, int flags) {
   return msync(addr, length, flags) == 0 ? 0 : -errno;
 }

@@ -326,6 +326,15 @@ int mm_remap_sizes_file(void) { return 1; }
 
 int mm_has_mremap(void) { return 0; }
 
+int mm_has_madvise(void) { return 0; }
+int mm_has_memfd(void) { return 0; }
+int mm_has_tagname(void) { return 1; }
+
+const char *mm_remap_syscall(int portable) {
+  (void)portable;
+  return "MapViewOfFile";
+}
+
 int mm_sync(void *addr, size_t length, int flags) {
   /* FlushViewOfFile takes 0 as "to the end of the view": an empty range flushes nothing. */
   if (length == 0) return 0;

@@ -14,6 +14,22 @@ export interface Handle {
   readonly __memmapHandle: unique symbol;
 }
 
+/** What the native layer reports this system can do. */
+export interface Capabilities {
+  /** mremap(2) exists: resize can grow or move a mapping in place. */
+  readonly mremap: boolean;
+  /** `remap` also sets the file's size (Windows: a file cannot change size under a view there). */
+  readonly remapSizesFile: boolean;
+  readonly madvise: boolean;
+  /** Anonymous memory with a descriptor (`shareable`). */
+  readonly memfd: boolean;
+  /** Named mappings (`tagname`). */
+  readonly tagname: boolean;
+  /** The system call a failed native remap names, and the portable path's. */
+  readonly remapSyscall: string;
+  readonly portableRemapSyscall: string;
+}
+
 export interface Binding {
   fstat(fd: number, out: Float64Array): number;
   dup(fd: number): number;
@@ -55,10 +71,15 @@ export interface Binding {
    * can be made, and memmap copies through `read`/`write`/`getByte`/`setByte` instead.
    */
   readonly faults: ArrayBuffer | null;
+  /** The descriptor the region owns (closed with it), or -1: none, or released. */
+  fd(handle: Handle): number;
+  /** How many thread-pool jobs use the region's memory now (close defers the unmap; resize refuses). */
+  busy(handle: Handle): number;
+  /** 1 while the memory is mapped and not being closed; 0 after unmap or a remap that lost it. */
+  live(handle: Handle): number;
   readonly constants: Readonly<Record<string, number>>;
-  readonly hasMremap: boolean;
-  /** Windows: `remap` also sets the file's size (a file cannot change size under a view there). */
-  readonly remapSizesFile: boolean;
+  /** What this system can do; src/platform.ts is the one reader. */
+  readonly capabilities: Capabilities;
   /** The soft limit on open descriptors (RLIMIT_NOFILE) when the addon loaded. */
   readonly fdLimit: number;
 }

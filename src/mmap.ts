@@ -120,7 +120,7 @@ const SEGMENT = Math.min(2 ** 31, MAX_VIEW);
 const STRIDE = SEGMENT / 2;
 
 /** Forces the macOS resize path (no mremap) on Linux, for tests. */
-const PORTABLE_REMAP = process.env.MEMMAP_NO_MREMAP === "1" || !native.hasMremap;
+const PORTABLE_REMAP = process.env.MEMMAP_NO_MREMAP === "1" || !native.capabilities.mremap;
 
 const statOut = new Float64Array(2);
 
@@ -619,11 +619,7 @@ export class MMap implements Iterable<number> {
     if (h === null) return;
     const lostFrom = native.lostFrom(h);
     if (lostFrom < 0) return; // a page of another map
-    let gone = lostFrom;
-    if (this.#fd >= 0 && native.fstat(this.#fd, statOut) === 0) {
-      gone = Math.min(gone, Math.max(0, (statOut[0] as number) - this.#offset));
-    }
-    this.#gone = Math.min(this.#gone, gone, this.#length);
+    this.#gone = Math.min(this.#gone, lostFrom, this.#length);
     if (this.#raw !== null) this.#fast = this.#raw.subarray(0, this.#gone);
     if (hi > this.#gone) throw this.#truncated(lo, hi);
   }
@@ -1389,7 +1385,7 @@ export class MMap implements Iterable<number> {
     // The file first, in both directions: a failing ftruncate then changes nothing at all,
     // and the map never holds a page the file does not back once it has followed.
     // On Windows the remap sizes the file itself: a file cannot change size under a view there.
-    const sizeFile = fileBacked && !native.remapSizesFile;
+    const sizeFile = fileBacked && !native.capabilities.remapSizesFile;
     if (sizeFile) {
       const t = native.truncate(this.#fd, target);
       if (t < 0) throw systemError(t, "ftruncate");
