@@ -1,0 +1,200 @@
+/**
+ * A mapping's lifetime: made from a plan (the audit event, the file-size rule, the descriptor
+ * it owns, the system call), resized, flushed, closed. The addon owns the mapping itself (its
+ * address, its descriptor, the jobs using it); this module owns the policy around it.
+ *
+ * Invariants between TypeScript and C:
+ * - `mem.handle` is null exactly when the addon was told to unmap (close), or reported that it
+ *   lost the memory (a failed Windows resize that could not map it again): from then on every
+ *   method throws `ERR_MMAP_CLOSED`.
+ * - `mem.length` equals the region's length in the addon while the handle is live: both change
+ *   only in {@link Mapping.resize}, on success.
+ * - The descriptor the map owns (a duplicate, a memfd, or the one `MMap.open` opened) is the
+ *   addon's: it closes it with the mapping, and `fd` asks it.
+ * Internal: not exported from the package.
+ * @module
+ */
+import { channel } from "node:diagnostics_channel";
+import { native } from "./binding.js";
+import { MAP_ANONYMOUS, MAP_PRIVATE, PROT_READ, type Access } from "./constants.js";
+import { invalidArgValue, notResizable, stateError, systemError } from "./errors.js";
+import { memoryOf, type Memory } from "./memory/index.js";
+import { platform } from "./platform.js";
+import type { MapPlan } from "./plan.js";
+import { beforeMap, mapped, unmapped, withReclaim } from "./reclaim.js";
+
+/** What `memmap:new` publishes, before the map is made (Python's `mmap.__new__` audit event). */
+export interface NewMapEvent {
+  fd: number;
+  length: number;
+  access: Access;
+  offset: number;
+}
+
+const newMapChannel = channel("memmap:new");
+const statOut = new Float64Array(2);
+
+/** The file's size and whether it is a regular file; null when fstat fails. */
+function statOf(fd: number): { size: number; regular: boolean } | null {
+  if (native.fstat(fd, statOut) !== 0) return null;
+  return { size: statOut[0] as number, regular: statOut[1] === 1 };
+}
+
+/** CPython's rule: a map of a regular file lies inside it; length 0 maps the whole file from the offset. */
+function resolveLength(plan: MapPlan): number {
+  const { fd, offset } = plan;
+  let len = plan.length;
+  const st = fd === -1 ? null : statOf(fd);
+  // A failing fstat is left to dup/mmap, as in CPython.
+  if (st === null || !st.regular) return len;
+  const size = st.size;
+  if (len === 0) {
+    if (size === 0) throw invalidArgValue("fd", fd, "is an empty file: cannot mmap an empty file");
+    if (offset >= size) throw invalidArgValue("options.offset", offset, `is not smaller than the file size ${size}`);
+    len = size - offset;
+  } else if (!platform.mapSizesFile && (offset > size || size - offset < len)) {
+    throw invalidArgValue("length", len, `is greater than the file size ${size} minus the offset ${offset}`);
+  }
+  return len;
+}
+
+/** The descriptor the map will own: a close-on-exec duplicate, a memfd, the adopted one, or -1. */
+function ownedDescriptor(plan: MapPlan, length: number): number {
+  if (plan.fd === -1) {
+    if (!plan.shareable) return -1;
+    const fd = withReclaim(() => native.memfd(length), (r) => r);
+    if (fd < 0) throw systemError(fd, "memfd_create");
+    return fd;
+  }
+  if (plan.adopt) return plan.fd;
+  if (!plan.trackfd) return -1;
+  const fd = withReclaim(() => native.dup(plan.fd), (r) => r);
+  if (fd < 0) throw systemError(fd, "dup");
+  return fd;
+}
+
+export class Mapping {
+  readonly mem: Memory;
+  readonly offset: number;
+  readonly flags: number;
+  readonly trackfd: boolean;
+  readonly anonymous: boolean;
+
+  private constructor(mem: Memory, plan: MapPlan, flags: number) {
+    this.mem = mem;
+    this.offset = plan.offset;
+    this.flags = flags;
+    this.trackfd = plan.trackfd;
+    this.anonymous = plan.fd === -1;
+  }
+
+  /**
+   * Maps what `plan` describes: publishes `memmap:new`, applies the file-size rule, takes the
+   * descriptor the map owns, maps.
+   * @throws {RangeError} `ERR_INVALID_ARG_VALUE` for an empty file or a range beyond it.
+   * @throws {Error} a system error from dup, memfd_create or mmap.
+   */
+  static create(plan: MapPlan, writable: boolean): Mapping {
+    if (newMapChannel.hasSubscribers) {
+      newMapChannel.publish({ fd: plan.fd, length: plan.length, access: plan.access, offset: plan.offset } satisfies NewMapEvent);
+    }
+    const length = resolveLength(plan);
+    beforeMap();
+    const owned = ownedDescriptor(plan, length);
+    const anonymous = plan.fd === -1 && owned === -1;
+    const flags = anonymous ? plan.flags | MAP_ANONYMOUS : plan.flags;
+    const mapFd = plan.fd === -1 ? owned : plan.fd;
+    // Every API reads the memory from JavaScript, so it is always mapped readable.
+    const h = withReclaim(
+      () => native.map(mapFd, length, plan.prot | PROT_READ, flags, plan.offset, owned, plan.tagname),
+      (r) => (typeof r === "number" ? r : 0),
+    );
+    if (typeof h === "number") {
+      if (owned >= 0 && !plan.adopt) native.close(owned);
+      throw systemError(h, "mmap");
+    }
+    mapped();
+    return new Mapping(memoryOf(h, length, writable), plan, flags);
+  }
+
+  /** The descriptor the map owns, or -1 (none, or closed). */
+  get fd(): number {
+    const h = this.mem.handle;
+    return h === null ? -1 : native.fd(h);
+  }
+
+  /** Detaches every view, unmaps (once any thread-pool job using the memory is done), closes the descriptor. Idempotent. */
+  close(): void {
+    const h = this.mem.handle;
+    if (h === null) return;
+    this.mem.release();
+    native.unmap(h);
+    unmapped();
+  }
+
+  /**
+   * Resizes to `n` bytes (the caller checked Python's rules), the file first where the system
+   * does not size it itself. Every view made before is detached, whether or not it succeeds.
+   * @throws {TypeError} `ERR_MMAP_NOT_RESIZABLE` for shared anonymous memory that cannot grow.
+   * @throws {Error} `ERR_MMAP_BUSY`, `ERR_MMAP_TRUNCATED`, or a system error (the map is closed
+   *   when the system lost it: see the invariants).
+   */
+  resize(n: number): void {
+    const mem = this.mem;
+    const h = mem.open();
+    const old = mem.length;
+    const fd = native.fd(h);
+    if (!platform.growSharedAnonymous && fd < 0 && !(this.flags & MAP_PRIVATE) && n > old) {
+      throw notResizable("to expand a shared anonymous mapping on Linux (make it with shareable: true to grow it)");
+    }
+    if (native.busy(h) > 0) throw stateError("ERR_MMAP_BUSY", "mmap can't resize while flushAsync() is in progress");
+    mem.assertWhole();
+    // The file first, in both directions: a failing ftruncate then changes nothing at all,
+    // and the map never holds a page the file does not back once it has followed.
+    const sizeFile = fd >= 0 && !platform.mapSizesFile;
+    let fileSize = -1;
+    if (sizeFile) {
+      const rc = native.fstat(fd, statOut);
+      if (rc < 0) throw systemError(rc, "fstat");
+      fileSize = statOut[0] as number;
+      const t = native.truncate(fd, this.offset + n);
+      if (t < 0) throw systemError(t, "ftruncate");
+    }
+    const r = native.remap(h, n, platform.portableRemap);
+    mem.reset(r < 0 ? old : n); // the addon detached every view either way
+    if (r < 0) {
+      if (sizeFile) native.truncate(fd, fileSize); // undo (a shrink's lost tail cannot come back)
+      if (native.live(h) === 0) this.close(); // the system could not map it again: it is gone
+      throw systemError(r, platform.remapSyscall);
+    }
+  }
+
+  /** msync of [start, start + length). @throws {Error} a system error (`msync`). */
+  sync(start: number, length: number, flags: number): void {
+    const rc = native.sync(this.mem.open(), start, length, flags);
+    if (rc < 0) throw systemError(rc, "msync");
+  }
+
+  /** The promise twin of {@link sync}, on the thread pool (the addon keeps the memory mapped meanwhile). */
+  async syncAsync(start: number, length: number, flags: number): Promise<void> {
+    const rc = await native.syncAsync(this.mem.open(), start, length, flags);
+    if (rc < 0) throw systemError(rc, "msync");
+  }
+
+  /** madvise of [start, start + length). @throws {Error} `ERR_MMAP_UNSUPPORTED_PLATFORM`, or a system error (`madvise`). */
+  advise(start: number, length: number, advice: number): void {
+    const h = this.mem.open();
+    if (!platform.madvise) throw stateError("ERR_MMAP_UNSUPPORTED_PLATFORM", "madvise is not supported on this platform (Windows has no madvise)");
+    const rc = native.advise(h, start, length, advice);
+    if (rc < 0) throw systemError(rc, "madvise");
+  }
+
+  /** The size of the file now, or the length of an anonymous map. @throws {Error} a system error (`fstat`). */
+  fileSize(): number {
+    const h = this.mem.open();
+    if (this.anonymous) return this.mem.length;
+    const rc = native.fstat(native.fd(h), statOut);
+    if (rc < 0) throw systemError(rc, "fstat");
+    return statOut[0] as number;
+  }
+}

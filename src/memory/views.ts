@@ -1,0 +1,234 @@
+/**
+ * Memory reached through views: external ArrayBuffers over the mapping itself. A map that fits
+ * in one Buffer gets one view of the whole map, made on first use; a larger one is reached
+ * through overlapping segments. Every view is detached by the addon on close or resize.
+ * Internal: not exported from the package.
+ * @module
+ */
+import { native, type Handle } from "../binding.js";
+import { rangeError, systemError } from "../errors.js";
+import { platform } from "../platform.js";
+import { spanOf, type Slice } from "../slices.js";
+import { Memory, copyOf, tooLarge, viewsUnavailable } from "./base.js";
+
+/**
+ * How a map larger than one Buffer is cut: segment k covers [k * stride, k * stride + segment),
+ * so any range of at most `segment - stride` bytes lies inside the segment where it starts.
+ */
+export interface Geometry {
+  /** The largest single view. */
+  readonly maxView: number;
+  readonly segment: number;
+  readonly stride: number;
+}
+
+/** The geometry for views of at most `maxView` bytes (segments of at most 2 GiB). */
+export function geometry(maxView: number): Geometry {
+  const segment = Math.min(2 ** 31, maxView);
+  return Object.freeze({ maxView, segment, stride: Math.floor(segment / 2) });
+}
+
+const DEFAULT_GEOMETRY = geometry(platform.maxView);
+/** Buffer#indexOf is trusted on views up to this length (Node 22+ mishandles offsets from 2^31). */
+const INDEX_OF_MAX = 2 ** 31;
+const EMPTY = Buffer.alloc(0);
+
+export class ViewMemory extends Memory {
+  readonly #geo: Geometry;
+  /** The whole map as one view, once made; null while not made or when the map is larger than one view. */
+  #whole: Buffer | null = null;
+  /** The same memory as a plain Uint8Array (cheaper to take subarrays of), for copies. */
+  #raw: Uint8Array | null = null;
+  /** Segment views of a map larger than one view, by index. */
+  #segments: Map<number, Buffer> | null = null;
+
+  constructor(handle: Handle, length: number, writable: boolean, geo: Geometry = DEFAULT_GEOMETRY) {
+    super(handle, length, writable);
+    this.#geo = geo;
+  }
+
+  #makeView(start: number, length: number): Buffer {
+    if (length === 0) return EMPTY;
+    const ab = native.view(this.open(), start, length);
+    if (ab === null) throw viewsUnavailable();
+    if (typeof ab === "number") throw systemError(ab, "mmap view");
+    return Buffer.from(ab);
+  }
+
+  /** The whole map as one view, made on first use; null when it is larger than one view may be. Checks closed. */
+  #ensureWhole(): Uint8Array | null {
+    const raw = this.#raw;
+    if (raw !== null) return raw;
+    this.open();
+    if (this.length > this.#geo.maxView) return null;
+    const whole = (this.#whole = this.#makeView(0, this.length));
+    const made = (this.#raw = new Uint8Array(whole.buffer, whole.byteOffset, whole.length));
+    this.lost();
+    return made;
+  }
+
+  protected lost(): void {
+    const raw = this.#raw;
+    if (raw === null) return;
+    this.fast = this.gone < this.length ? raw.subarray(0, this.gone) : raw;
+    this.fastW = this.writable ? this.fast : null;
+  }
+
+  #segment(k: number): Buffer {
+    let segs = this.#segments;
+    if (segs === null) segs = this.#segments = new Map();
+    let s = segs.get(k);
+    if (s === undefined) {
+      const base = k * this.#geo.stride;
+      s = this.#makeView(base, Math.min(this.#geo.segment, this.length - base));
+      segs.set(k, s);
+    }
+    return s;
+  }
+
+  /** A zero-copy view of [a, b), without loss checks. */
+  #span(a: number, b: number): Buffer {
+    const whole = this.#ensureWhole() === null ? null : this.#whole;
+    if (whole !== null) return whole.subarray(a, b);
+    const { segment, stride, maxView } = this.#geo;
+    if (b - a <= segment - stride) {
+      const k = Math.floor(a / stride);
+      return this.#segment(k).subarray(a - k * stride, b - k * stride);
+    }
+    if (b - a > maxView) throw tooLarge("A view", b - a);
+    return this.#makeView(a, b - a);
+  }
+
+  /** Calls fn on consecutive pieces of [a, b), each inside one segment: (view, offset from a). */
+  #pieces(a: number, b: number, fn: (piece: Buffer, at: number) => void): void {
+    const step = this.#geo.segment - this.#geo.stride;
+    for (let p = a; p < b; ) {
+      const q = Math.min(b, p + step);
+      fn(this.#span(p, q), p - a);
+      p = q;
+    }
+  }
+
+  #get(i: number): number {
+    const raw = this.#ensureWhole();
+    if (raw !== null) return raw[i] as number;
+    const k = Math.floor(i / this.#geo.stride);
+    return this.#segment(k)[i - k * this.#geo.stride] as number;
+  }
+
+  #set(i: number, v: number): void {
+    const raw = this.#ensureWhole();
+    if (raw !== null) raw[i] = v;
+    else {
+      const k = Math.floor(i / this.#geo.stride);
+      this.#segment(k)[i - k * this.#geo.stride] = v;
+    }
+  }
+
+  byteAt(i: number): number {
+    this.guard(i, i + 1);
+    const v = this.#get(i);
+    this.verify(i, i + 1);
+    return v;
+  }
+
+  setByteAt(i: number, v: number): void {
+    this.guard(i, i + 1);
+    this.#set(i, v);
+    this.verify(i, i + 1);
+  }
+
+  copy(a: number, b: number): Buffer {
+    const n = b - a;
+    if (n <= 0) return Buffer.alloc(0);
+    if (n > this.#geo.maxView) throw tooLarge("A copy", n);
+    this.guard(a, b);
+    const raw = this.#ensureWhole();
+    let out: Buffer;
+    if (raw !== null) out = copyOf(raw, a, b);
+    else {
+      const dest = (out = Buffer.allocUnsafe(n));
+      this.#pieces(a, b, (piece, at) => piece.copy(dest, at));
+    }
+    this.verify(a, b);
+    return out;
+  }
+
+  put(at: number, src: Uint8Array): void {
+    const n = src.length;
+    if (n === 0) return;
+    this.guard(at, at + n);
+    const raw = this.#ensureWhole();
+    if (raw !== null) raw.set(src, at);
+    else this.#pieces(at, at + n, (piece, off) => piece.set(src.subarray(off, off + piece.length)));
+    this.verify(at, at + n);
+  }
+
+  gather(slice: Slice): Buffer {
+    const { start, step, count } = slice;
+    const [lo, hi] = spanOf(slice);
+    const out = Buffer.allocUnsafe(count);
+    if (count === 0) return out;
+    this.guard(lo, hi);
+    const raw = this.#ensureWhole();
+    if (raw !== null) for (let i = 0, p = start; i < count; i++, p += step) out[i] = raw[p] as number;
+    else for (let i = 0, p = start; i < count; i++, p += step) out[i] = this.#get(p);
+    this.verify(lo, hi);
+    return out;
+  }
+
+  scatter(slice: Slice, src: Uint8Array): void {
+    const { start, step, count } = slice;
+    if (count === 0) return;
+    const [lo, hi] = spanOf(slice);
+    this.guard(lo, hi);
+    for (let i = 0, p = start; i < count; i++, p += step) this.#set(p, src[i] as number);
+    this.verify(lo, hi);
+  }
+
+  protected override newline(pos: number, limit: number): number {
+    const raw = this.#ensureWhole();
+    if (raw !== null && limit === this.length && this.length <= INDEX_OF_MAX) {
+      const nl = (this.#whole as Buffer).indexOf(10, pos);
+      this.verify(pos, nl < 0 ? limit : nl + 1);
+      return nl;
+    }
+    return super.newline(pos, limit);
+  }
+
+  text(a: number, b: number): string {
+    this.guard(a, b);
+    const text = this.#span(a, b).toString("latin1");
+    this.verify(a, b);
+    return text;
+  }
+
+  view(a: number, b: number): Buffer {
+    this.open();
+    return this.#span(a, b);
+  }
+
+  whole(): Buffer {
+    if (this.#ensureWhole() === null) {
+      throw rangeError(
+        `The map of ${this.length} bytes is larger than the largest Buffer this runtime allows (${this.#geo.maxView}); use subarray()`,
+      );
+    }
+    return this.#whole as Buffer;
+  }
+
+  reset(length: number): void {
+    this.length = length;
+    this.#forget();
+  }
+
+  release(): void {
+    this.handle = null;
+    this.#forget();
+  }
+
+  #forget(): void {
+    this.#whole = this.#raw = this.fast = this.fastW = null;
+    this.#segments = null;
+  }
+}

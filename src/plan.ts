@@ -1,0 +1,155 @@
+/**
+ * The constructor's arguments turned into a frozen map plan: every check CPython makes before
+ * it maps, in CPython's order, and the derivation of `access` from `flags`/`prot` (or of
+ * `flags`/`prot` from `access`). Pure apart from reading {@link platform}: nothing is opened,
+ * mapped or published here.
+ * Internal: not exported from the package.
+ * @module
+ */
+import type { FileHandle } from "node:fs/promises";
+import {
+  ACCESS_COPY,
+  ACCESS_DEFAULT,
+  ACCESS_READ,
+  ACCESS_WRITE,
+  MAP_PRIVATE,
+  MAP_SHARED,
+  PROT_READ,
+  PROT_WRITE,
+  type Access,
+} from "./constants.js";
+import { invalidArgType, invalidArgValue, rangeError, stateError, unsupported } from "./errors.js";
+import { platform } from "./platform.js";
+import { optionalBoolean, optionalInteger, validateInteger, validateOptions } from "./validate.js";
+
+/** Options of `new MMap(fd, length, options)`: the Unix signature of Python's `mmap`. */
+export interface MMapOptions {
+  /** `MAP_SHARED` (default) or `MAP_PRIVATE`, possibly with other `MAP_*` flags. Not with `access`. */
+  flags?: number | undefined;
+  /** `PROT_READ | PROT_WRITE` by default. Not with `access`. The memory is always mapped readable. */
+  prot?: number | undefined;
+  /** `ACCESS_DEFAULT` (default: derived from `prot`), `ACCESS_READ`, `ACCESS_WRITE` or `ACCESS_COPY`. */
+  access?: Access | undefined;
+  /** File offset of the map, a multiple of `ALLOCATIONGRANULARITY`. Default 0. */
+  offset?: number | undefined;
+  /** Keep a duplicate of the descriptor (default `true`); `false` makes `size()` and `resize()` unavailable. */
+  trackfd?: boolean | undefined;
+  /**
+   * Anonymous maps only: back the memory with a descriptor (`m.fd`) that another process or thread can map.
+   * Not on Windows (`ERR_MMAP_UNSUPPORTED_PLATFORM`): there a `tagname` shares anonymous memory.
+   */
+  shareable?: boolean | undefined;
+  /**
+   * Windows only (Python's `tagname`): the name of the mapping. Maps with the same tag share their
+   * memory, in this process or another; with `fd` -1 the memory is the system's paging file.
+   * An empty string means no name. On other systems: `TypeError` `ERR_MMAP_UNSUPPORTED_PLATFORM`.
+   */
+  tagname?: string | undefined;
+}
+
+/** A map to make: the constructor's arguments, checked and resolved (the length may still be 0: the whole file). */
+export interface MapPlan {
+  /** The descriptor to map, or -1 for anonymous memory. */
+  readonly fd: number;
+  /** Bytes to map; 0 means the whole file from `offset` (resolved when the file is examined). */
+  readonly length: number;
+  readonly offset: number;
+  /** The `MAP_*` flags to map with (`access` applied; `MAP_ANONYMOUS` is added when mapping). */
+  readonly flags: number;
+  /** The `PROT_*` bits the user asked for (`access` applied); the memory is always mapped readable too. */
+  readonly prot: number;
+  readonly access: Access;
+  readonly trackfd: boolean;
+  readonly shareable: boolean;
+  readonly tagname: string | undefined;
+  /** The map takes ownership of `fd` instead of duplicating it (`MMap.open` hands over the descriptor it opened). */
+  readonly adopt: boolean;
+}
+
+const MAX_SAFE = Number.MAX_SAFE_INTEGER;
+const INT32_MIN = -(2 ** 31);
+const INT32_MAX = 2 ** 31 - 1;
+
+/**
+ * Option objects whose `fd` the map adopts. Only `MMap.open` puts objects here, objects it made
+ * itself and hands straight to the constructor: user code can never reach one.
+ */
+const adopting = new WeakSet<object>();
+
+/** Marks `options` (an object of the caller's own making) so that the map it is given to owns its descriptor. */
+export function adoptingDescriptor(options: MMapOptions): MMapOptions {
+  adopting.add(options);
+  return options;
+}
+
+/** A descriptor number, from a number or a `FileHandle`, validated as a number is. */
+function descriptorOf(fd: unknown): number {
+  if (typeof fd === "number") return validateInteger(fd, "fd", INT32_MIN, INT32_MAX);
+  if (typeof fd === "object" && fd !== null && typeof (fd as FileHandle).fd === "number" && "close" in fd) {
+    const n = (fd as FileHandle).fd;
+    if (n === -1) throw invalidArgValue("fd", "FileHandle", "is a closed FileHandle");
+    // Checked as a plain number is: NaN, fractions and values past 32 bits never reach the system.
+    return validateInteger(n, "fd", 0, INT32_MAX);
+  }
+  throw invalidArgType("fd", "of type number or an instance of FileHandle", fd);
+}
+
+/** The `tagname` option: a name, or undefined for none. */
+function tagnameOf(tagname: unknown): string | undefined {
+  if (tagname === undefined) return undefined;
+  if (typeof tagname !== "string") throw invalidArgType("options.tagname", "of type string", tagname);
+  if (!platform.tagname) {
+    throw unsupported("options.tagname is only supported on Windows (Python's mmap has no tagname on Unix either)");
+  }
+  return tagname === "" ? undefined : tagname;
+}
+
+/** `access` applied to `flags`/`prot`, or `access` derived from `prot` as CPython does. */
+function resolveAccess(accessArg: number, flags: number, prot: number): [Access, number, number] {
+  switch (accessArg) {
+    case ACCESS_READ:
+      return [ACCESS_READ, MAP_SHARED, PROT_READ];
+    case ACCESS_WRITE:
+      return [ACCESS_WRITE, MAP_SHARED, PROT_READ | PROT_WRITE];
+    case ACCESS_COPY:
+      return [ACCESS_COPY, MAP_PRIVATE, PROT_READ | PROT_WRITE];
+    case ACCESS_DEFAULT:
+      // Read+write stays DEFAULT, write alone is WRITE, anything else READ.
+      if (prot & PROT_READ && prot & PROT_WRITE) return [ACCESS_DEFAULT, flags, prot];
+      return [prot & PROT_WRITE ? ACCESS_WRITE : ACCESS_READ, flags, prot];
+    default:
+      throw invalidArgValue("options.access", accessArg, "must be one of ACCESS_DEFAULT, ACCESS_READ, ACCESS_WRITE, ACCESS_COPY");
+  }
+}
+
+/**
+ * The plan of `new MMap(fd, length, options)`: validation, then CPython's checks in CPython's order.
+ * @throws {TypeError} `ERR_INVALID_ARG_TYPE` for a wrong type; `ERR_MMAP_UNSUPPORTED_PLATFORM` for `tagname` where there is none.
+ * @throws {RangeError} `ERR_OUT_OF_RANGE` / `ERR_INVALID_ARG_VALUE` for bad values.
+ * @throws {Error} `ERR_MMAP_UNSUPPORTED_PLATFORM` for `shareable` where there is none.
+ */
+export function planMap(fd: unknown, length: unknown, options: unknown): MapPlan {
+  const fileno = descriptorOf(fd);
+  const len = validateInteger(length, "length", -MAX_SAFE, MAX_SAFE);
+  const opts = validateOptions(options, "options");
+  const flagsArg = optionalInteger(opts.flags, "options.flags", MAP_SHARED, INT32_MIN, INT32_MAX);
+  const protArg = optionalInteger(opts.prot, "options.prot", PROT_READ | PROT_WRITE, INT32_MIN, INT32_MAX);
+  const accessArg = optionalInteger(opts.access, "options.access", ACCESS_DEFAULT, INT32_MIN, INT32_MAX);
+  const offset = optionalInteger(opts.offset, "options.offset", 0, -MAX_SAFE, MAX_SAFE);
+  const trackfd = optionalBoolean(opts.trackfd, "options.trackfd", true);
+  const shareable = optionalBoolean(opts.shareable, "options.shareable", false);
+  const tagname = tagnameOf(opts.tagname);
+
+  if (len < 0) throw rangeError(`The value of "length" is out of range. It must be >= 0. Received ${len}`);
+  if (offset < 0) throw rangeError(`The value of "options.offset" is out of range. It must be >= 0. Received ${offset}`);
+  if (accessArg !== ACCESS_DEFAULT && (flagsArg !== MAP_SHARED || protArg !== (PROT_READ | PROT_WRITE))) {
+    throw invalidArgValue("options.access", accessArg, "cannot be given together with options.flags or options.prot");
+  }
+  const [access, flags, prot] = resolveAccess(accessArg, flagsArg, protArg);
+  if (shareable && fileno !== -1) throw invalidArgValue("options.shareable", true, "is only for anonymous maps (fd -1)");
+  if (shareable && !platform.shareable) {
+    throw stateError("ERR_MMAP_UNSUPPORTED_PLATFORM", "options.shareable is not supported on Windows: share anonymous memory with options.tagname");
+  }
+  const adopt = typeof options === "object" && options !== null && adopting.has(options);
+  return Object.freeze({ fd: fileno, length: len, offset, flags, prot, access, trackfd, shareable, tagname, adopt });
+}

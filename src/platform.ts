@@ -1,0 +1,77 @@
+/**
+ * What this system and this runtime can do, learned once when memmap loads: the capabilities
+ * the addon reports, the runtime's limits, and every environment switch memmap reads. The rest
+ * of src/ asks this object; no other module tests the OS, the runtime or `process.env`.
+ * Internal: not exported from the package.
+ * @module
+ */
+import { constants as bufferConstants } from "node:buffer";
+import { native } from "./binding.js";
+
+const caps = native.capabilities;
+const env = process.env;
+
+/** A positive integer from an environment switch, or undefined when it is unset or not one. */
+function envInteger(name: string): number | undefined {
+  const text = env[name];
+  if (text === undefined || !/^[1-9][0-9]*$/.test(text)) return undefined;
+  return Number(text);
+}
+
+const maxBuffer = Math.min(bufferConstants.MAX_LENGTH, Number.MAX_SAFE_INTEGER);
+const forcedRemap = env["MEMMAP_NO_MREMAP"] === "1";
+
+/** The capabilities of this system and runtime, frozen. */
+export interface Platform {
+  /**
+   * The runtime lets memmap wrap mapped memory in ArrayBuffers (views). Where it does not
+   * (Electron's V8 sandbox; forced by `MEMMAP_NO_EXTERNAL_BUFFERS=1`, read by the addon),
+   * every method copies through the addon and `buffer`/`subarray` throw
+   * `ERR_MMAP_VIEWS_UNAVAILABLE`.
+   */
+  readonly views: boolean;
+  /**
+   * The largest single view (Buffer) memmap makes. The runtime's largest Buffer, unless
+   * `MEMMAP_MAX_VIEW=<bytes>` lowers it (tests: it puts small maps on the segment path).
+   */
+  readonly maxView: number;
+  /** Resizing maps anew (no mremap): macOS, or `MEMMAP_NO_MREMAP=1` on Linux (tests). */
+  readonly portableRemap: boolean;
+  /** The system call a failed resize names. */
+  readonly remapSyscall: string;
+  /**
+   * Mapping and resizing set the file's size themselves (Windows: a map longer than the file
+   * extends it, and a file cannot change size under a view). Elsewhere a map must lie inside
+   * its file, and resize sets the file's size before it remaps.
+   */
+  readonly mapSizesFile: boolean;
+  /** madvise(2) exists. */
+  readonly madvise: boolean;
+  /** Anonymous memory with a descriptor (`shareable`). */
+  readonly shareable: boolean;
+  /** Named mappings (`tagname`). */
+  readonly tagname: boolean;
+  /** Shared anonymous memory without a descriptor can grow (Windows' paging-file sections). */
+  readonly growSharedAnonymous: boolean;
+  /** The soft limit on open descriptors when memmap loaded. */
+  readonly fdLimit: number;
+  /**
+   * The runtime keeps its own record of the descriptors its `fs` opened, so they must be closed
+   * through it and never adopted by a map (Deno).
+   */
+  readonly runtimeOwnsFds: boolean;
+}
+
+export const platform: Platform = Object.freeze({
+  views: native.faults !== null,
+  maxView: Math.min(maxBuffer, envInteger("MEMMAP_MAX_VIEW") ?? maxBuffer),
+  portableRemap: forcedRemap || !caps.mremap,
+  remapSyscall: forcedRemap ? caps.portableRemapSyscall : caps.remapSyscall,
+  mapSizesFile: caps.remapSizesFile,
+  madvise: caps.madvise,
+  shareable: caps.memfd,
+  tagname: caps.tagname,
+  growSharedAnonymous: caps.remapSizesFile,
+  fdLimit: native.fdLimit,
+  runtimeOwnsFds: typeof (globalThis as { Deno?: unknown }).Deno !== "undefined",
+});

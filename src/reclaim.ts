@@ -1,0 +1,85 @@
+/**
+ * The policy for maps nobody closes. A map that becomes unreachable is released by its
+ * finalizer, but Node-API runs finalizers only from the event loop: a loop that maps without
+ * closing would run out of descriptors or mappings first. So every RECLAIM_BASE maps (or more,
+ * while many stay reachable), and whenever a system call runs out of descriptors or mappings,
+ * memmap runs a garbage collection and the addon releases at once what it found unreachable.
+ * Internal: not exported from the package.
+ * @module
+ */
+import { constants as osConstants } from "node:os";
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
+import { native } from "./binding.js";
+import { platform } from "./platform.js";
+
+const RECLAIM_BASE = Math.max(64, Math.min(4096, Math.floor(platform.fdLimit / 4)));
+/** Maps made and not closed (an upper bound: some may have been collected since). */
+let unclosed = 0;
+let reclaimAt = RECLAIM_BASE;
+
+type Collect = (options?: { type: "minor" | "major" }) => void;
+let collect: Collect | null | undefined;
+
+function collectGarbage(type: "minor" | "major"): void {
+  if (collect === undefined) {
+    collect = (globalThis as { gc?: Collect }).gc ?? null;
+    if (collect === null) {
+      try {
+        setFlagsFromString("--expose-gc");
+        collect = runInNewContext("gc") as Collect;
+        setFlagsFromString("--no-expose-gc");
+      } catch {
+        collect = null; // a runtime without V8 flags: finalizers alone release neglected maps
+      }
+    }
+  }
+  collect?.({ type });
+}
+
+/**
+ * Releases neglected maps now. Maps made in a loop are young: a minor collection (about 1 ms)
+ * usually finds them; a full one (several ms) runs only when it did not.
+ */
+export function reclaimNeglected(): void {
+  collectGarbage("minor");
+  let live = native.reclaim();
+  if (live >= reclaimAt / 2) {
+    collectGarbage("major");
+    live = native.reclaim();
+  }
+  unclosed = live;
+  reclaimAt = Math.max(RECLAIM_BASE, 2 * live);
+}
+
+/** Before making a map: reclaims when many maps were made and not closed. */
+export function beforeMap(): void {
+  if (unclosed >= reclaimAt) reclaimNeglected();
+}
+
+/** A map was made. */
+export function mapped(): void {
+  unclosed++;
+}
+
+/** A map was closed. */
+export function unmapped(): void {
+  if (unclosed > 0) unclosed--;
+}
+
+const { EMFILE, ENFILE, ENOMEM } = osConstants.errno;
+
+/** Whether -errno `rc` says the process ran out of descriptors or mappings (a neglected map may hold them). */
+export function exhausted(rc: number): boolean {
+  return rc === -EMFILE || rc === -ENFILE || rc === -ENOMEM;
+}
+
+/** Runs a native call, and once more after reclaiming neglected maps if it ran out of resources. */
+export function withReclaim<T>(call: () => T, failed: (r: T) => number): T {
+  const r = call();
+  if (exhausted(failed(r))) {
+    reclaimNeglected();
+    return call();
+  }
+  return r;
+}
