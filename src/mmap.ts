@@ -222,8 +222,16 @@ export class MMap implements Iterable<number> {
    * @throws {Error} `ERR_MMAP_CLOSED` when the map is closed.
    */
   get(index: number): number {
-    const v = this.#mem.tryGet(index);
-    return v >= 0 ? v : this.#mem.byteAt(this.#index(index));
+    // The hot path reads the memory layer's view directly (one class per process: a monomorphic
+    // load) and lets the layer account for loss; byteAt() does both for every other case.
+    const mem = this.#mem;
+    const u = mem.fast;
+    if (u !== null && typeof index === "number" && index >= 0 && index < u.length && Number.isInteger(index)) {
+      const v = u[index] as number;
+      mem.verify(index, index + 1);
+      return v;
+    }
+    return mem.byteAt(this.#index(index));
   }
 
   /**
@@ -377,10 +385,15 @@ export class MMap implements Iterable<number> {
    */
   readByte(): number {
     const pos = this.#pos;
-    let b = this.#mem.tryGet(pos);
-    if (b < 0) {
-      if (pos >= this.length) throw rangeError(`read byte out of range: position ${pos}, length ${this.#mem.length}`);
-      b = this.#mem.byteAt(pos);
+    const mem = this.#mem;
+    const u = mem.fast;
+    let b: number;
+    if (u !== null && pos < u.length) {
+      b = u[pos] as number; // as in get()
+      mem.verify(pos, pos + 1);
+    } else {
+      if (pos >= this.length) throw rangeError(`read byte out of range: position ${pos}, length ${mem.length}`);
+      b = mem.byteAt(pos);
     }
     this.#pos = pos + 1;
     return b;

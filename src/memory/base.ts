@@ -68,7 +68,7 @@ export function copyOf(src: Uint8Array, a: number, b: number): Buffer {
   return out;
 }
 
-export const NEWLINE = new Uint8Array([10]);
+const NEWLINE = new Uint8Array([10]);
 
 /**
  * How one map's bytes are reached. The fields the hot paths read (`fast`, `fastW`, `seen`)
@@ -88,17 +88,6 @@ export abstract class Memory extends Tracked {
   constructor(handle: Handle, length: number, writable: boolean) {
     super(handle, length);
     this.writable = writable;
-  }
-
-  /** The byte at i when the fast path applies (i an in-range integer, a view made), else -1. */
-  tryGet(i: unknown): number {
-    const u = this.fast;
-    if (u !== null && typeof i === "number" && i >= 0 && i < u.length && Number.isInteger(i)) {
-      const v = u[i] as number;
-      this.verify(i, i + 1);
-      return v;
-    }
-    return -1;
   }
 
   /** Sets the byte at i when the fast path applies (as {@link tryGet}, v a byte, writable); false otherwise. */
