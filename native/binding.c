@@ -12,7 +12,6 @@
  * src/errors.ts). Nothing here validates user input: src/ does that before
  * calling in; memory is reached only through region_range (region.h).
  */
-#define _GNU_SOURCE
 #include "glue.h"
 
 #include <errno.h>
@@ -227,25 +226,21 @@ static napi_value js_move(napi_env env, napi_callback_info info) {
   return ret_int(env, 0);
 }
 
-/* sync(handle, start, length, flags) -> 0 | -errno */
-static napi_value js_sync(napi_env env, napi_callback_info info) {
+/* (handle, start, length, arg) -> op(the range, length, arg): 0 | -errno. */
+static napi_value range_op(napi_env env, napi_callback_info info, int (*op)(void *, size_t, int)) {
   GET_ARGS(4);
   region *r;
   int err;
   double length = num(env, argv[2]);
   uint8_t *at = region_range(env, argv[0], num(env, argv[1]), length, &r, &err);
-  return ret_int(env, at == NULL ? err : mm_sync(at, (size_t)length, i32(env, argv[3])));
+  return ret_int(env, at == NULL ? err : op(at, (size_t)length, i32(env, argv[3])));
 }
 
+/* sync(handle, start, length, flags) -> 0 | -errno */
+static napi_value js_sync(napi_env env, napi_callback_info info) { return range_op(env, info, mm_sync); }
+
 /* advise(handle, start, length, advice) -> 0 | -errno */
-static napi_value js_advise(napi_env env, napi_callback_info info) {
-  GET_ARGS(4);
-  region *r;
-  int err;
-  double length = num(env, argv[2]);
-  uint8_t *at = region_range(env, argv[0], num(env, argv[1]), length, &r, &err);
-  return ret_int(env, at == NULL ? err : mm_advise(at, (size_t)length, i32(env, argv[3])));
-}
+static napi_value js_advise(napi_env env, napi_callback_info info) { return range_op(env, info, mm_advise); }
 
 /* ------------------------------------------------------------------------ */
 /* Constants: every name the platform defines, as CPython exposes them (the   */
@@ -293,7 +288,8 @@ static napi_value make_capabilities(napi_env env) {
 /* ------------------------------------------------------------------------ */
 /* Module init                                                              */
 
-/* An environment switch: set to "1" (read at load; src/platform.ts reads its own). */
+/* Whether an environment switch (MEMMAP_*) is "1". Read here only, once per
+ * environment at load; the TypeScript layer reads the switches it needs itself. */
 static int switch_on(const char *name) {
   const char *v = getenv(name);
   return v != NULL && v[0] == '1';
