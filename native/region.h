@@ -36,6 +36,8 @@ typedef struct view view; /* private to region.c */
  * (which releases whatever regions are left). */
 typedef struct {
   region *regions; /* every region that still holds memory or a descriptor */
+  region *checked; /* NULL, or the region on `regions` whose handle region_get
+                    * last type-checked (a one-entry memo of the tag check) */
   /* copy.c's: where no external ArrayBuffer can show the fault counter in
    * place, a Uint32Array of JavaScript's (kept alive by the strong reference)
    * into which every call that touches mapped memory copies the counter. */
