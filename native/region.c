@@ -69,8 +69,9 @@ uint8_t *region_range(napi_env env, napi_value handle, double start, double leng
   }
   /* Sound: 0 <= start <= start + length <= length of the live mapping, so
    * [addr+start, addr+start+length) is mapped (region.h). src/ passes
-   * integers below 2^53, which doubles hold exactly; a fraction would only be
-   * truncated by the callers' (size_t) casts, which shrinks the range. */
+   * integers below 2^53, which doubles hold exactly; were a fraction passed,
+   * the (size_t) casts here and in the callers truncate both numbers, and
+   * trunc(start) + trunc(length) <= start + length keeps the range inside. */
   return r->addr + (size_t)start;
 }
 
