@@ -1,225 +1,24 @@
 /*
- * binding.c: Node-API glue. Turns JavaScript numbers into the calls of mm.h
- * and owns the lifetime of each mapping ("region") and of every ArrayBuffer
- * handed out over it ("view").
+ * binding.c: module init and the Node-API glue of descriptors and mappings.
  *
- * Nothing here validates user input: src/ does that before calling in. The
- * checks that remain are the invariants that keep memory safe even if the
- * TypeScript layer had a bug: no view or system call ever reaches outside a
- * live mapping.
+ * The rooms of the native layer: mm.h the portable OS calls (one file per OS
+ * behind it); region.c the lifetime of mappings, handles and views; copy.c
+ * the copying mode; async.c jobs on the thread pool; glue.h what the glue
+ * files share. This file reads the environment switches, installs the fault
+ * handler, makes the per-environment state, registers every room's functions
+ * and its own, and publishes constants, capabilities, fdLimit and faults.
  *
  * Results: a number >= 0 is success, a negative number is -errno (named in
- * src/errors.ts).
+ * src/errors.ts). Nothing here validates user input: src/ does that before
+ * calling in; memory is reached only through region_range (region.h).
  */
-#ifndef NAPI_VERSION
-#define NAPI_VERSION 8
-#endif
-#define _GNU_SOURCE
-#include <node_api.h>
+#include "glue.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include "mm.h"
-
-/* ------------------------------------------------------------------------ */
-/* Regions and views                                                        */
-
-typedef struct view view;
-typedef struct region region;
-
-/* Per-environment state (main thread and each worker have their own). */
-typedef struct {
-  region *regions; /* every region not yet freed */
-  /* Where no external ArrayBuffer can show the fault counter in place: a
-   * Uint32Array of JavaScript's (kept alive by the reference) into which every
-   * call that touches mapped memory copies the counter before it returns. */
-  uint32_t *fault_mirror;
-  napi_ref fault_mirror_ref;
-} env_state;
-
-/*
- * One mapping. Invariants:
- * - while addr != NULL, [addr, addr+length) is mapped and readable;
- * - every live ArrayBuffer over the region is on `views`, and each holds one
- *   of `refs` (the JavaScript handle holds one more);
- * - the memory is unmapped (and fd closed) exactly once: by mm_unmap_region,
- *   which JavaScript calls on close(), or when refs drops to 0;
- * - while busy > 0 a thread-pool job is using [addr, addr+length): neither
- *   unmap nor remap may happen; unmap is deferred (closing = 1).
- */
-struct region {
-  uint8_t *addr;
-  size_t length;
-  int fd; /* owned descriptor, or -1 */
-  int prot;
-  int flags;
-  int64_t offset;
-  uint32_t refs;
-  uint32_t busy;
-  int closing;
-  view *views;
-  env_state *state;    /* whose list holds r while it holds memory; NULL after */
-  mm_guard *guard;     /* fault containment (fault.c), or NULL */
-  region *prev, *next; /* in state->regions */
-  napi_ref self;       /* weak reference to the JavaScript handle */
-};
-
-enum { VIEW_CREATING, VIEW_LIVE, VIEW_ORPHAN };
-
-struct view {
-  region *owner;
-  int state; /* VIEW_CREATING until js_view has linked it into owner->views */
-  napi_ref ref; /* weak: does not keep the ArrayBuffer alive */
-  view *prev, *next;
-};
-
-/* After a call that touched r's memory: the fault counter, copied where
- * JavaScript reads it in the copying mode (nothing to do where views exist). */
-static void region_mirror_faults(const region *r) {
-  if (r->state != NULL && r->state->fault_mirror != NULL) *r->state->fault_mirror = *mm_fault_counter();
-}
-
-/* Takes r off its environment's list (the regions that still hold memory). */
-static void region_unlink(region *r) {
-  if (r->state == NULL) return;
-  if (r->prev) r->prev->next = r->next; else r->state->regions = r->next;
-  if (r->next) r->next->prev = r->prev;
-  r->prev = r->next = NULL;
-  r->state = NULL;
-}
-
-static void region_release_memory(region *r) {
-  region_unlink(r);
-  if (r->addr != NULL) {
-    mm_unmap(r->addr, r->length);
-    r->addr = NULL;
-  }
-  if (r->guard != NULL) {
-    mm_guard_remove(r->guard);
-    r->guard = NULL;
-  }
-  if (r->fd >= 0) {
-    mm_close(r->fd);
-    r->fd = -1;
-  }
-}
-
-static void region_maybe_free(napi_env env, region *r) {
-  if (r->refs == 0 && r->busy == 0) {
-    region_release_memory(r);
-    if (r->self) napi_delete_reference(env, r->self);
-    free(r);
-  }
-}
-
-/* Detach every ArrayBuffer handed out over r: afterwards none can reach it. */
-static void region_detach_views(napi_env env, region *r) {
-  for (view *v = r->views; v != NULL; v = v->next) {
-    napi_value ab;
-    bool detached = true;
-    if (napi_get_reference_value(env, v->ref, &ab) == napi_ok && ab != NULL &&
-        napi_is_detached_arraybuffer(env, ab, &detached) == napi_ok && !detached) {
-      napi_detach_arraybuffer(env, ab);
-    }
-  }
-}
-
-static void view_finalize(napi_env env, void *data, void *hint) {
-  (void)data;
-  view *v = hint;
-  region *r = v->owner;
-  /* Some runtimes call the finalizer synchronously when creating the
-   * ArrayBuffer fails; js_view then still owns v and frees it. */
-  if (v->state == VIEW_CREATING) return;
-  if (v->state == VIEW_ORPHAN) {
-    free(v);
-    return;
-  }
-  if (v->prev) v->prev->next = v->next; else r->views = v->next;
-  if (v->next) v->next->prev = v->prev;
-  napi_delete_reference(env, v->ref);
-  free(v);
-  r->refs--;
-  region_maybe_free(env, r);
-}
-
-static void handle_finalize(napi_env env, void *data, void *hint) {
-  (void)hint;
-  region *r = data;
-  r->refs--;
-  region_maybe_free(env, r);
-}
-
-/* ------------------------------------------------------------------------ */
-/* External ArrayBuffers                                                    */
-
-/* Set from MEMMAP_NO_EXTERNAL_BUFFERS=1 at load: behave as a runtime whose V8
- * sandbox forbids external ArrayBuffers (Electron), so that the copying mode
- * of src/ can be tested on any Node. */
-static int forbid_external = 0;
-
-/* The one place that wraps foreign memory in an ArrayBuffer. On failure (a
- * runtime that forbids it, or the forced mode) no exception is left pending
- * and *out is null. */
-static napi_status external_arraybuffer(napi_env env, void *data, size_t length, napi_finalize fin,
-                                        void *hint, napi_value *out) {
-  napi_status st = forbid_external ? napi_generic_failure
-                                   : napi_create_external_arraybuffer(env, data, length, fin, hint, out);
-  if (st != napi_ok) {
-    bool pending = false;
-    napi_is_exception_pending(env, &pending);
-    if (pending) {
-      napi_value ignored;
-      napi_get_and_clear_last_exception(env, &ignored);
-    }
-    napi_get_null(env, out);
-  }
-  return st;
-}
-
-/* ------------------------------------------------------------------------ */
-/* Argument helpers (types are guaranteed by src/binding.ts)                */
-
-#define MAX_ARGS 7
-#define GET_ARGS(n)                                                              \
-  size_t argc = n;                                                               \
-  napi_value argv[MAX_ARGS];                                                     \
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return NULL
-
-static double num(napi_env env, napi_value v) {
-  double d = 0;
-  napi_get_value_double(env, v, &d);
-  return d;
-}
-
-static int32_t i32(napi_env env, napi_value v) {
-  int32_t i = 0;
-  napi_get_value_int32(env, v, &i);
-  return i;
-}
-
-static napi_value ret_int(napi_env env, int64_t n) {
-  napi_value v;
-  napi_create_int64(env, n, &v);
-  return v;
-}
-
-static region *get_region(napi_env env, napi_value v) {
-  napi_valuetype t;
-  void *p = NULL;
-  if (napi_typeof(env, v, &t) != napi_ok || t != napi_external) return NULL;
-  if (napi_get_value_external(env, v, &p) != napi_ok) return NULL;
-  return p;
-}
-
-/* True when [start, start+length) lies inside the live mapping. */
-static int in_bounds(const region *r, double start, double length) {
-  return r != NULL && r->addr != NULL && start >= 0 && length >= 0 &&
-         start + length <= (double)r->length;
-}
 
 /* ------------------------------------------------------------------------ */
 /* Descriptors                                                              */
@@ -289,71 +88,22 @@ static napi_value js_map(napi_env env, napi_callback_info info) {
   GET_ARGS(7);
   double length = num(env, argv[1]);
   if (!(length > 0) || length > (double)SIZE_MAX) return ret_int(env, -EINVAL);
-  region *r = calloc(1, sizeof *r);
-  if (r == NULL) return ret_int(env, -ENOMEM);
-  r->length = (size_t)length;
-  r->prot = i32(env, argv[2]);
-  r->flags = i32(env, argv[3]);
-  r->offset = (int64_t)num(env, argv[4]);
+  int fd = i32(env, argv[0]);
+  region want = {.length = (size_t)length,
+                 .prot = i32(env, argv[2]),
+                 .flags = i32(env, argv[3]),
+                 .offset = (int64_t)num(env, argv[4]),
+                 .fd = i32(env, argv[5])};
   void *addr = NULL;
   int failed = 0;
   char *tag = argc > 6 ? tag_of(env, argv[6], &failed) : NULL;
-  int rc = failed ? -ENOMEM : mm_map(r->length, r->prot, r->flags, i32(env, argv[0]), r->offset, tag, &addr);
+  int rc = failed ? -ENOMEM : mm_map(want.length, want.prot, want.flags, fd, want.offset, tag, &addr);
   free(tag);
-  if (rc != 0) {
-    free(r);
-    return ret_int(env, rc);
-  }
-  r->addr = addr;
-  r->fd = i32(env, argv[5]);
-  int guard = ((r->prot & PROT_WRITE) ? 0 : MM_GUARD_READONLY) | (i32(env, argv[0]) >= 0 ? MM_GUARD_FILE : 0);
-  if (guard != 0 && (r->guard = mm_guard_add(addr, r->length, guard)) == NULL) {
-    r->fd = -1;
-    mm_unmap(addr, r->length);
-    free(r);
-    return ret_int(env, -ENOMEM);
-  }
-  napi_value handle;
-  if (napi_create_external(env, r, handle_finalize, NULL, &handle) != napi_ok) {
-    r->fd = -1; /* the caller keeps ownership on failure */
-    region_release_memory(r);
-    free(r);
-    return ret_int(env, -ENOMEM);
-  }
-  r->refs = 1;
-  napi_get_instance_data(env, (void **)&r->state);
-  napi_create_reference(env, handle, 0, &r->self);
-  r->next = r->state->regions;
-  if (r->next) r->next->prev = r;
-  r->state->regions = r;
-  return handle;
-}
-
-/* True when the JavaScript handle and every view of r have been collected. */
-static int region_unreachable(napi_env env, region *r) {
-  napi_value v;
-  if (r->self == NULL || napi_get_reference_value(env, r->self, &v) != napi_ok || v != NULL) return 0;
-  for (view *w = r->views; w != NULL; w = w->next)
-    if (napi_get_reference_value(env, w->ref, &v) != napi_ok || v != NULL) return 0;
-  return 1;
-}
-
-/* reclaim() -> the number of regions still holding memory or a descriptor.
- * Node-API runs finalizers later, from the event loop; a program that maps in a
- * loop without closing never gets there. After a garbage collection, weak
- * references already tell which regions nobody can reach: release their memory
- * and descriptors now (the finalizers free the bookkeeping later). */
-static napi_value js_reclaim(napi_env env, napi_callback_info info) {
-  (void)info;
-  env_state *st = NULL;
-  napi_get_instance_data(env, (void **)&st);
-  int64_t live = 0;
-  for (region *r = st ? st->regions : NULL, *next; r != NULL; r = next) {
-    next = r->next;
-    if (r->busy == 0 && region_unreachable(env, r)) region_release_memory(r);
-    else live++;
-  }
-  return ret_int(env, live);
+  if (rc != 0) return ret_int(env, rc);
+  want.addr = addr;
+  int guard = ((want.prot & PROT_WRITE) ? 0 : MM_GUARD_READONLY) | (fd >= 0 ? MM_GUARD_FILE : 0);
+  napi_value handle = region_adopt(env, &want, guard, &rc);
+  return handle != NULL ? handle : ret_int(env, rc);
 }
 
 /* view(handle, start, length) -> ArrayBuffer | null (the runtime refused an
@@ -361,46 +111,21 @@ static napi_value js_reclaim(napi_env env, napi_callback_info info) {
  * memory itself, detached by unmap/remap. */
 static napi_value js_view(napi_env env, napi_callback_info info) {
   GET_ARGS(3);
-  region *r = get_region(env, argv[0]);
-  double start = num(env, argv[1]), length = num(env, argv[2]);
-  if (r == NULL || r->addr == NULL || r->closing) return ret_int(env, -EBADF);
-  if (!in_bounds(r, start, length)) return ret_int(env, -ERANGE);
-  view *v = calloc(1, sizeof *v);
-  if (v == NULL) return ret_int(env, -ENOMEM);
-  v->owner = r;
-  v->state = VIEW_CREATING;
-  napi_value ab;
-  /* Sound: [addr+start, addr+start+length) is inside the live mapping
-   * (in_bounds), and the ArrayBuffer is detached before that changes. */
-  if (external_arraybuffer(env, r->addr + (size_t)start, (size_t)length, view_finalize, v, &ab) !=
-      napi_ok) {
-    free(v);
-    return ab; /* null */
-  }
-  if (napi_create_reference(env, ab, 0, &v->ref) != napi_ok) {
-    /* Without a reference the view could not be detached: never hand it out.
-     * Its finalizer, whenever it runs, frees v and nothing else. */
-    v->state = VIEW_ORPHAN;
-    napi_detach_arraybuffer(env, ab);
-    return ret_int(env, -ENOMEM);
-  }
-  v->state = VIEW_LIVE;
-  v->next = r->views;
-  if (r->views) r->views->prev = v;
-  r->views = v;
-  r->refs++;
-  return ab;
+  region *r;
+  int err;
+  double length = num(env, argv[2]);
+  uint8_t *at = region_range(env, argv[0], num(env, argv[1]), length, &r, &err);
+  if (at == NULL) return ret_int(env, err);
+  return region_view(env, r, at, (size_t)length);
 }
 
-/* unmap(handle) -> 0: detaches every view, unmaps, closes the owned fd.
- * If a thread-pool job is using the memory, the unmap happens when it ends. */
+/* unmap(handle) -> 0 | -EBADF: detaches every view, unmaps, closes the owned
+ * fd. If a thread-pool job is using the memory, the unmap happens when it ends. */
 static napi_value js_unmap(napi_env env, napi_callback_info info) {
   GET_ARGS(1);
-  region *r = get_region(env, argv[0]);
+  region *r = region_get(env, argv[0]);
   if (r == NULL) return ret_int(env, -EBADF);
-  region_detach_views(env, r);
-  if (r->busy > 0) r->closing = 1;
-  else region_release_memory(r);
+  region_unmap(env, r);
   return ret_int(env, 0);
 }
 
@@ -409,35 +134,22 @@ static napi_value js_unmap(napi_env env, napi_callback_info info) {
  * or, if it could not be mapped again, be gone: see mm_remap). */
 static napi_value js_remap(napi_env env, napi_callback_info info) {
   GET_ARGS(3);
-  region *r = get_region(env, argv[0]);
+  int err;
+  region *r = region_live(env, argv[0], &err);
   double length = num(env, argv[1]);
   bool portable = false;
   napi_get_value_bool(env, argv[2], &portable);
-  if (r == NULL || r->addr == NULL || r->closing) return ret_int(env, -EBADF);
-  if (r->busy > 0) return ret_int(env, -EBUSY);
-  if (!(length > 0) || length > (double)SIZE_MAX) return ret_int(env, -EINVAL);
-  region_detach_views(env, r);
-  void *addr = r->addr;
-  int rc = mm_remap(r->addr, r->length, (size_t)length, r->prot, r->flags, r->fd, r->offset,
-                    portable, &addr);
-  if (rc != 0 && addr == NULL) {
-    r->addr = NULL; /* already unmapped */
-    region_release_memory(r);
-  } else if (addr != r->addr || rc == 0) {
-    r->addr = addr;
-    if (rc == 0) r->length = (size_t)length;
-    if (r->guard != NULL) mm_guard_move(r->guard, addr, r->length);
-  }
-  return ret_int(env, rc);
+  return ret_int(env, r == NULL ? err : region_remap(env, r, length, portable));
 }
 
 /* lostFrom(handle) -> the offset (from the map's start) where the bytes lost
- * to a shrinking file begin, or -1 when no page of this map was lost. The
- * first page the fault handler replaced, or the file's end now, whichever
- * comes first (the file may have shrunk further than any page touched). */
+ * to a shrinking file begin, or -1 when no page of this map was lost (or the
+ * handle is not a map). The first page the fault handler replaced, or the
+ * file's end now, whichever comes first (the file may have shrunk further
+ * than any page touched). */
 static napi_value js_lost_from(napi_env env, napi_callback_info info) {
   GET_ARGS(1);
-  region *r = get_region(env, argv[0]);
+  region *r = region_get(env, argv[0]);
   if (r == NULL || r->guard == NULL) return ret_int(env, -1);
   int64_t lost = mm_guard_lost_from(r->guard);
   if (lost < 0) return ret_int(env, -1);
@@ -452,236 +164,83 @@ static napi_value js_lost_from(napi_env env, napi_callback_info info) {
   return ret_int(env, lost);
 }
 
-/* fd(handle) -> the descriptor the region owns, or -1 (none, or released). */
+/* fd(handle) -> the descriptor the region owns, or -1 (none, released, or
+ * not a map). */
 static napi_value js_fd(napi_env env, napi_callback_info info) {
   GET_ARGS(1);
-  region *r = get_region(env, argv[0]);
-  return ret_int(env, r == NULL || r->addr == NULL || r->closing ? -1 : r->fd);
+  int err;
+  region *r = region_live(env, argv[0], &err);
+  return ret_int(env, r == NULL ? -1 : r->fd);
 }
 
-/* busy(handle) -> how many thread-pool jobs are using the region's memory. */
+/* busy(handle) -> how many thread-pool jobs are using the region's memory
+ * (0 for what is not a map). */
 static napi_value js_busy(napi_env env, napi_callback_info info) {
   GET_ARGS(1);
-  region *r = get_region(env, argv[0]);
+  region *r = region_get(env, argv[0]);
   return ret_int(env, r == NULL ? 0 : r->busy);
 }
 
 /* live(handle) -> 1 while the memory is mapped and not being closed, else 0
- * (after unmap, or after a Windows remap that could not map it again). */
+ * (after unmap, after a Windows remap that could not map it again, or for
+ * what is not a map). */
 static napi_value js_live(napi_env env, napi_callback_info info) {
   GET_ARGS(1);
-  region *r = get_region(env, argv[0]);
-  return ret_int(env, r != NULL && r->addr != NULL && !r->closing);
+  int err;
+  return ret_int(env, region_live(env, argv[0], &err) != NULL);
 }
 
 /* find(handle, start, end, needle, backward) -> the offset in the map of the
  * first (last) occurrence inside [start, end), -1 when absent, or -errno. */
 static napi_value js_find(napi_env env, napi_callback_info info) {
   GET_ARGS(5);
-  region *r = get_region(env, argv[0]);
+  region *r;
+  int err;
   double start = num(env, argv[1]), end = num(env, argv[2]);
-  if (r == NULL || r->addr == NULL || r->closing) return ret_int(env, -EBADF);
-  if (!in_bounds(r, start, end - start)) return ret_int(env, -ERANGE);
-  napi_typedarray_type type;
+  const uint8_t *hay = region_range(env, argv[0], start, end - start, &r, &err);
+  if (hay == NULL) return ret_int(env, err);
   size_t k = 0;
-  void *needle = NULL;
-  if (napi_get_typedarray_info(env, argv[3], &type, &k, &needle, NULL, NULL) != napi_ok || type != napi_uint8_array)
-    return ret_int(env, -EINVAL);
+  const uint8_t *needle = bytes_of(env, argv[3], &k);
+  if (needle == NULL) return ret_int(env, -EINVAL);
   bool backward = false;
   napi_get_value_bool(env, argv[4], &backward);
-  /* Sound: [start, end) is inside the live mapping (in_bounds). */
-  const uint8_t *hay = r->addr + (size_t)start;
+  /* Sound: [hay, hay+n) is [start, end) of the live mapping (region_range). */
   size_t n = (size_t)(end - start);
   int64_t i = backward ? mm_rfind(hay, n, needle, k) : mm_find(hay, n, needle, k);
-  region_mirror_faults(r);
+  mirror_faults(r);
   return ret_int(env, i < 0 ? -1 : (int64_t)start + i);
 }
 
 /* move(handle, dest, src, count) -> 0 | -errno: memmove inside the map, one call for any size. */
 static napi_value js_move(napi_env env, napi_callback_info info) {
   GET_ARGS(4);
-  region *r = get_region(env, argv[0]);
-  double dest = num(env, argv[1]), src = num(env, argv[2]), count = num(env, argv[3]);
-  if (r == NULL || r->addr == NULL || r->closing) return ret_int(env, -EBADF);
-  if (!in_bounds(r, dest, count) || !in_bounds(r, src, count)) return ret_int(env, -ERANGE);
-  /* Sound: both ranges are inside the live mapping (in_bounds); memmove allows overlap. */
-  memmove(r->addr + (size_t)dest, r->addr + (size_t)src, (size_t)count);
-  region_mirror_faults(r);
+  region *r;
+  int err;
+  double count = num(env, argv[3]);
+  uint8_t *to = region_range(env, argv[0], num(env, argv[1]), count, &r, &err);
+  uint8_t *from = to == NULL ? NULL : region_range(env, argv[0], num(env, argv[2]), count, &r, &err);
+  if (from == NULL) return ret_int(env, err);
+  /* Sound: both ranges are inside the live mapping (region_range); memmove allows overlap. */
+  memmove(to, from, (size_t)count);
+  mirror_faults(r);
   return ret_int(env, 0);
 }
 
-/* ------------------------------------------------------------------------ */
-/* Copies, for runtimes without external ArrayBuffers (src/ never calls these
- * where it can use a view). Each is one memcpy or one byte.                */
-
-/* The bytes of a Uint8Array argument, or NULL. */
-static uint8_t *bytes_of(napi_env env, napi_value v, size_t *length) {
-  napi_typedarray_type type;
-  void *data = NULL;
-  if (napi_get_typedarray_info(env, v, &type, length, &data, NULL, NULL) != napi_ok || type != napi_uint8_array)
-    return NULL;
-  static uint8_t none; /* an empty array may have no data pointer: never read or written (length 0) */
-  return *length == 0 ? &none : data;
-}
-
-/* bytes.length bytes between the map at `start` and a Uint8Array, into the
- * map or out of it. */
-static napi_value copy_bytes(napi_env env, napi_callback_info info, int into_map) {
-  GET_ARGS(3);
-  region *r = get_region(env, argv[0]);
-  double start = num(env, argv[1]);
-  size_t n = 0;
-  uint8_t *bytes = bytes_of(env, argv[2], &n);
-  if (r == NULL || r->addr == NULL || r->closing) return ret_int(env, -EBADF);
-  if (bytes == NULL) return ret_int(env, -EINVAL);
-  if (into_map && !(r->prot & PROT_WRITE)) return ret_int(env, -EACCES);
-  if (!in_bounds(r, start, (double)n)) return ret_int(env, -ERANGE);
-  /* Sound: [start, start+n) is inside the live mapping, writable when into_map. */
-  uint8_t *at = r->addr + (size_t)start;
-  if (into_map) memmove(at, bytes, n);
-  else memmove(bytes, at, n);
-  region_mirror_faults(r);
-  return ret_int(env, 0);
-}
-
-/* read(handle, start, dest: Uint8Array) -> 0 | -errno: dest.length bytes of the map from start. */
-static napi_value js_read(napi_env env, napi_callback_info info) { return copy_bytes(env, info, 0); }
-
-/* write(handle, start, src: Uint8Array) -> 0 | -errno: src into the map at start. */
-static napi_value js_write(napi_env env, napi_callback_info info) { return copy_bytes(env, info, 1); }
-
-/* getByte(handle, i) -> 0..255 | -errno */
-static napi_value js_get_byte(napi_env env, napi_callback_info info) {
-  GET_ARGS(2);
-  region *r = get_region(env, argv[0]);
-  double i = num(env, argv[1]);
-  if (r == NULL || r->addr == NULL || r->closing) return ret_int(env, -EBADF);
-  if (!in_bounds(r, i, 1)) return ret_int(env, -ERANGE);
-  uint8_t byte = r->addr[(size_t)i];
-  region_mirror_faults(r);
-  return ret_int(env, byte);
-}
-
-/* setByte(handle, i, value) -> 0 | -errno */
-static napi_value js_set_byte(napi_env env, napi_callback_info info) {
-  GET_ARGS(3);
-  region *r = get_region(env, argv[0]);
-  double i = num(env, argv[1]);
-  if (r == NULL || r->addr == NULL || r->closing) return ret_int(env, -EBADF);
-  if (!(r->prot & PROT_WRITE)) return ret_int(env, -EACCES);
-  if (!in_bounds(r, i, 1)) return ret_int(env, -ERANGE);
-  r->addr[(size_t)i] = (uint8_t)i32(env, argv[2]);
-  region_mirror_faults(r);
-  return ret_int(env, 0);
-}
-
-/* mirrorFaults(counter: Uint32Array) -> 0 | -errno: for the copying mode,
- * where `faults` cannot exist; see env_state. */
-static napi_value js_mirror_faults(napi_env env, napi_callback_info info) {
-  GET_ARGS(1);
-  env_state *st = NULL;
-  napi_typedarray_type type;
-  size_t len = 0;
-  void *data = NULL;
-  if (napi_get_instance_data(env, (void **)&st) != napi_ok || st == NULL ||
-      napi_get_typedarray_info(env, argv[0], &type, &len, &data, NULL, NULL) != napi_ok ||
-      type != napi_uint32_array || len < 1)
-    return ret_int(env, -EINVAL);
-  napi_ref ref;
-  if (napi_create_reference(env, argv[0], 1, &ref) != napi_ok) return ret_int(env, -ENOMEM);
-  if (st->fault_mirror_ref != NULL) napi_delete_reference(env, st->fault_mirror_ref);
-  /* Sound: the strong reference keeps the array alive for the environment's
-   * life, and the memory of an ArrayBuffer never moves (src/ never detaches it). */
-  st->fault_mirror_ref = ref;
-  st->fault_mirror = data;
-  *st->fault_mirror = *mm_fault_counter();
-  return ret_int(env, 0);
+/* (handle, start, length, arg) -> op(the range, length, arg): 0 | -errno. */
+static napi_value range_op(napi_env env, napi_callback_info info, int (*op)(void *, size_t, int)) {
+  GET_ARGS(4);
+  region *r;
+  int err;
+  double length = num(env, argv[2]);
+  uint8_t *at = region_range(env, argv[0], num(env, argv[1]), length, &r, &err);
+  return ret_int(env, at == NULL ? err : op(at, (size_t)length, i32(env, argv[3])));
 }
 
 /* sync(handle, start, length, flags) -> 0 | -errno */
-static napi_value js_sync(napi_env env, napi_callback_info info) {
-  GET_ARGS(4);
-  region *r = get_region(env, argv[0]);
-  double start = num(env, argv[1]), length = num(env, argv[2]);
-  if (r == NULL || r->addr == NULL || r->closing) return ret_int(env, -EBADF);
-  if (!in_bounds(r, start, length)) return ret_int(env, -ERANGE);
-  return ret_int(env, mm_sync(r->addr + (size_t)start, (size_t)length, i32(env, argv[3])));
-}
+static napi_value js_sync(napi_env env, napi_callback_info info) { return range_op(env, info, mm_sync); }
 
 /* advise(handle, start, length, advice) -> 0 | -errno */
-static napi_value js_advise(napi_env env, napi_callback_info info) {
-  GET_ARGS(4);
-  region *r = get_region(env, argv[0]);
-  double start = num(env, argv[1]), length = num(env, argv[2]);
-  if (r == NULL || r->addr == NULL || r->closing) return ret_int(env, -EBADF);
-  if (!in_bounds(r, start, length)) return ret_int(env, -ERANGE);
-  return ret_int(env, mm_advise(r->addr + (size_t)start, (size_t)length, i32(env, argv[3])));
-}
-
-/* syncAsync(handle, start, length, flags) -> Promise<0 | -errno>; msync runs
- * on the thread pool. */
-typedef struct {
-  region *r;
-  size_t start, length;
-  int flags, result;
-  napi_deferred deferred;
-  napi_async_work work;
-} sync_job;
-
-static void sync_execute(napi_env env, void *data) {
-  (void)env;
-  sync_job *j = data;
-  /* Sound: busy > 0 keeps the range mapped until sync_complete. */
-  j->result = mm_sync(j->r->addr + j->start, j->length, j->flags);
-}
-
-static void sync_complete(napi_env env, napi_status status, void *data) {
-  sync_job *j = data;
-  region *r = j->r;
-  napi_value result = ret_int(env, status == napi_ok ? j->result : -ECANCELED);
-  napi_resolve_deferred(env, j->deferred, result);
-  napi_delete_async_work(env, j->work);
-  free(j);
-  r->busy--;
-  if (r->busy == 0 && r->closing) region_release_memory(r);
-  region_maybe_free(env, r);
-}
-
-static napi_value js_sync_async(napi_env env, napi_callback_info info) {
-  GET_ARGS(4);
-  region *r = get_region(env, argv[0]);
-  double start = num(env, argv[1]), length = num(env, argv[2]);
-  napi_value promise;
-  napi_deferred deferred;
-  if (napi_create_promise(env, &deferred, &promise) != napi_ok) return NULL;
-  int early = 0;
-  sync_job *j = NULL;
-  napi_value name;
-  if (r == NULL || r->addr == NULL || r->closing) early = -EBADF;
-  else if (!in_bounds(r, start, length)) early = -ERANGE;
-  else if ((j = calloc(1, sizeof *j)) == NULL) early = -ENOMEM;
-  if (early == 0) {
-    j->r = r;
-    j->start = (size_t)start;
-    j->length = (size_t)length;
-    j->flags = i32(env, argv[3]);
-    j->deferred = deferred;
-    napi_create_string_utf8(env, "memmap:msync", NAPI_AUTO_LENGTH, &name);
-    if (napi_create_async_work(env, NULL, name, sync_execute, sync_complete, j, &j->work) !=
-        napi_ok) {
-      free(j);
-      early = -ENOMEM;
-    } else if (napi_queue_async_work(env, j->work) != napi_ok) {
-      napi_delete_async_work(env, j->work);
-      free(j);
-      early = -ENOMEM;
-    } else {
-      r->busy++;
-    }
-  }
-  if (early != 0) napi_resolve_deferred(env, deferred, ret_int(env, early));
-  return promise;
-}
+static napi_value js_advise(napi_env env, napi_callback_info info) { return range_op(env, info, mm_advise); }
 
 /* ------------------------------------------------------------------------ */
 /* Constants: every name the platform defines, as CPython exposes them (the   */
@@ -727,47 +286,33 @@ static napi_value make_capabilities(napi_env env) {
 }
 
 /* ------------------------------------------------------------------------ */
+/* Module init                                                              */
 
-static void state_finalize(napi_env env, void *data, void *hint) {
-  (void)hint;
-  /* The environment is going away and no JavaScript runs in it any more:
-   * release what is left; finalizers that still come only free the structs. */
-  env_state *st = data;
-  for (region *r = st->regions, *next; r != NULL; r = next) {
-    next = r->next;
-    if (r->busy == 0) region_release_memory(r);
-    else region_unlink(r);
-  }
-  if (st->fault_mirror_ref != NULL) napi_delete_reference(env, st->fault_mirror_ref);
-  free(st);
+/* Whether an environment switch (MEMMAP_*) is "1". Read here only, once per
+ * environment at load; the TypeScript layer reads the switches it needs itself. */
+static int switch_on(const char *name) {
+  const char *v = getenv(name);
+  return v != NULL && v[0] == '1';
 }
 
 NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
-  const struct {
-    const char *name;
-    napi_callback fn;
-  } fns[] = {
-      {"fstat", js_fstat},   {"dup", js_dup},       {"close", js_close},
-      {"truncate", js_truncate}, {"memfd", js_memfd}, {"map", js_map},
-      {"view", js_view},     {"unmap", js_unmap},   {"remap", js_remap},
-      {"sync", js_sync},     {"syncAsync", js_sync_async}, {"advise", js_advise},
-      {"reclaim", js_reclaim}, {"lostFrom", js_lost_from}, {"find", js_find},
-      {"move", js_move},     {"read", js_read},     {"write", js_write},
-      {"getByte", js_get_byte}, {"setByte", js_set_byte}, {"mirrorFaults", js_mirror_faults},
-      {"fd", js_fd},         {"busy", js_busy},     {"live", js_live},
+  static const glue_fn fns[] = {
+      {"fstat", js_fstat}, {"dup", js_dup},       {"close", js_close},   {"truncate", js_truncate},
+      {"memfd", js_memfd}, {"map", js_map},       {"view", js_view},     {"unmap", js_unmap},
+      {"remap", js_remap}, {"sync", js_sync},     {"advise", js_advise}, {"lostFrom", js_lost_from},
+      {"find", js_find},   {"move", js_move},     {"fd", js_fd},         {"busy", js_busy},
+      {"live", js_live},
   };
-  const char *no_external = getenv("MEMMAP_NO_EXTERNAL_BUFFERS");
-  forbid_external = no_external != NULL && no_external[0] == '1';
+  /* MEMMAP_NO_EXTERNAL_BUFFERS=1: behave as a runtime whose V8 sandbox forbids
+   * external ArrayBuffers (Electron), so the copying mode is tested on any Node. */
+  if (switch_on("MEMMAP_NO_EXTERNAL_BUFFERS")) region_forbid_external();
   /* MEMMAP_NO_FAULT_HANDLER=1 leaves SIGSEGV/SIGBUS alone (for debuggers). */
-  const char *no_handler = getenv("MEMMAP_NO_FAULT_HANDLER");
-  if (no_handler == NULL || no_handler[0] != '1') mm_fault_install();
-  env_state *st = calloc(1, sizeof *st);
-  if (st == NULL || napi_set_instance_data(env, st, state_finalize, NULL) != napi_ok) return NULL;
-  for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {
-    napi_value f;
-    napi_create_function(env, fns[i].name, NAPI_AUTO_LENGTH, fns[i].fn, NULL, &f);
-    napi_set_named_property(env, exports, fns[i].name, f);
-  }
+  if (!switch_on("MEMMAP_NO_FAULT_HANDLER")) mm_fault_install();
+  if (region_env_init(env) != 0) return NULL;
+  GLUE_EXPORT(env, exports, fns);
+  mm_register_region(env, exports);
+  mm_register_copy(env, exports);
+  mm_register_async(env, exports);
   napi_set_named_property(env, exports, "constants", make_constants(env));
   napi_set_named_property(env, exports, "capabilities", make_capabilities(env));
   /* The fault counter, readable from JavaScript without a call (static memory:

@@ -1,10 +1,10 @@
 /*
- * darwin.c: the macOS parts of mm.h. There is no mremap(2): mm_remap takes
+ * darwin.c: the macOS hooks of platform.h. There is no mremap(2): mm_remap takes
  * the portable path of posix.c (tested on Linux by forcing it). There is no
  * memfd_create(2): a POSIX shared-memory object is created and unlinked at
  * once, which leaves an anonymous descriptor in the same way.
  */
-#include "mm.h"
+#include "platform.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -17,7 +17,7 @@
 
 #include <stdint.h>
 
-#include "mm.h"
+#include "platform.h"
 
 static volatile LONG installed = 0;
 

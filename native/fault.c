@@ -15,7 +15,7 @@
  * The guards themselves (which ranges are memmap's) are in guard.c.
  */
 #define _GNU_SOURCE
-#include "mm.h"
+#include "platform.h"
 
 #include <signal.h>
 #include <stdatomic.h>

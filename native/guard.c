@@ -6,7 +6,7 @@
  * The guards form a lock-free list whose nodes are never freed, only reused:
  * a fault handler may walk it on any thread at any time.
  */
-#include "mm.h"
+#include "platform.h"
 
 #include <stdatomic.h>
 #include <stdint.h>

@@ -1,8 +1,8 @@
 /*
- * linux.c: the Linux parts of mm.h (mremap, memfd_create).
+ * linux.c: the Linux hooks of platform.h (mremap, memfd_create, the page copy).
  */
 #define _GNU_SOURCE
-#include "mm.h"
+#include "platform.h"
 
 #include <errno.h>
 #include <string.h>

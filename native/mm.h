@@ -1,18 +1,20 @@
 /*
- * mm.h: the portable C interface of memmap's native layer.
+ * mm.h: the portable C interface of memmap's native layer, and the only
+ * header the Node-API glue includes from it (the per-OS hooks are private:
+ * platform.h).
  *
  * Every function here is a thin wrapper over one system call (or a short,
  * fixed sequence of them). None of them validates arguments beyond what the
  * kernel needs: validation, defaults and error messages live in TypeScript.
  *
  * Convention: a function returns 0 (or a non-negative result such as a
- * descriptor) on success and a negative errno on failure; binding.c hands
+ * descriptor) on success and a negative errno on failure; the glue hands
  * that number to JavaScript, and src/errors.ts is the one place that names it.
  *
- * One file per OS implements the mm__* functions (linux.c, darwin.c); posix.c
- * implements the functions that are the same on every POSIX system. Windows
- * has one file for everything (win32.c, with fault-win32.c); guard.c keeps
- * the fault-containment guards of every OS.
+ * Who implements what: posix.c the functions every POSIX system shares, over
+ * the hooks of platform.h that linux.c and darwin.c provide; win32.c
+ * everything on Windows; search.c the search functions; guard.c the guards,
+ * fault.c (POSIX signals) and fault-win32.c (Windows exceptions) the handler.
  */
 #ifndef MEMMAP_MM_H
 #define MEMMAP_MM_H
@@ -122,40 +124,31 @@ const char *mm_remap_syscall(int portable);
 int64_t mm_find(const uint8_t *hay, size_t n, const uint8_t *needle, size_t k);
 int64_t mm_rfind(const uint8_t *hay, size_t n, const uint8_t *needle, size_t k);
 
-/* Fault containment (fault.c). A guard marks one mapping as memmap's own. */
+/* Fault containment. A guard (guard.c) marks one mapping as memmap's own;
+ * the handler (fault.c, fault-win32.c) acts only inside guarded ranges and
+ * passes every other fault on. */
 typedef struct mm_guard mm_guard;
 enum { MM_GUARD_READONLY = 1, MM_GUARD_FILE = 2 };
 
-/* Installs the SIGSEGV/SIGBUS handlers once per process (chaining to the
- * previous ones). Returns 0 or -1. */
+/* Installs the fault handler once per process (POSIX: SIGSEGV and SIGBUS,
+ * chaining to the previous handlers; Windows: a vectored exception handler).
+ * Returns 0 or -1. */
 int mm_fault_install(void);
 /* Guards [start, start+length): READONLY turns a write fault into a private
  * copy of the page; FILE turns SIGBUS (past the end of the file) into a zero
  * page. Returns NULL when out of memory. */
 mm_guard *mm_guard_add(void *start, size_t length, int flags);
+/* The guarded range is now [start, start+length) (after mm_remap moved or
+ * resized the mapping); the flags and the loss record stay. */
 void mm_guard_move(mm_guard *g, void *start, size_t length);
+/* Stops guarding; g may be reused by a later mm_guard_add. Call it when the
+ * range is unmapped (never before: a fault in between would not be contained). */
 void mm_guard_remove(mm_guard *g);
 /* The offset (from the start of the mapping) of the first page lost to a
  * shrinking file (replaced by zeros), or -1 when none was. */
 int64_t mm_guard_lost_from(mm_guard *g);
-/* A counter of every page lost in any mapping; JavaScript reads it in place. */
+/* A counter of every page lost in any mapping; JavaScript reads it in place
+ * (static memory: valid for the life of the process). */
 uint32_t *mm_fault_counter(void);
-
-/* Between guard.c and the fault handler of each OS. */
-/* The guard whose range holds addr, or NULL; async-signal-safe. */
-mm_guard *mm__guard_find(uintptr_t addr);
-/* The flags and start of a guard; async-signal-safe. */
-int mm__guard_flags(mm_guard *g);
-uintptr_t mm__guard_start(mm_guard *g);
-/* Records that the page at `offset` from the guard's start was lost. */
-void mm__guard_lost(mm_guard *g, uintptr_t offset);
-
-/* Per-OS parts, used by posix.c and fault.c. */
-/* Replaces the page at `page` with a private writable copy of itself;
- * async-signal-safe. */
-int mm__page_private_copy(void *page, size_t size);
-int mm__remap_native(void *addr, size_t old_length, size_t new_length, void **out);
-int mm__memfd(void);
-int mm__has_mremap(void);
 
 #endif

@@ -1,8 +1,9 @@
 /*
- * posix.c: the parts of mm.h that are the same on every POSIX system.
+ * posix.c: the parts of mm.h that are the same on every POSIX system, over the
+ * per-OS hooks of platform.h (linux.c, darwin.c).
  */
 #define _GNU_SOURCE
-#include "mm.h"
+#include "platform.h"
 
 #include <errno.h>
 #include <fcntl.h>

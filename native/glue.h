@@ -1,0 +1,115 @@
+/*
+ * glue.h: what every Node-API glue file shares (binding.c, region.c, copy.c,
+ * async.c): argument unpacking, results, and the one shape of registration.
+ *
+ * A glue function turns JavaScript numbers into calls of mm.h on a region
+ * (region.h) and returns a number: >= 0 is success, a negative number is
+ * -errno (named in src/errors.ts). Argument types are guaranteed by
+ * src/binding.ts: nothing here validates user input; the checks that remain
+ * are the ones that keep memory safe even if the TypeScript layer had a bug.
+ *
+ * Registration: each glue file exports one
+ *     void mm_register_<room>(napi_env env, napi_value exports)
+ * that adds its own table of functions with GLUE_EXPORT; module init
+ * (binding.c) calls each once. A new file brings its own table and never
+ * edits another file's.
+ */
+#ifndef MEMMAP_GLUE_H
+#define MEMMAP_GLUE_H
+
+#ifndef NAPI_VERSION
+#define NAPI_VERSION 8
+#endif
+#include <node_api.h>
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mm.h"
+#include "region.h"
+
+/* ------------------------------------------------------------------------ */
+/* Arguments and results                                                    */
+
+#define GLUE_MAX_ARGS 7
+/* Declares argc and argv[n] (n <= GLUE_MAX_ARGS) in a glue function; missing
+ * arguments are undefined. */
+#define GET_ARGS(n)                                                              \
+  size_t argc = n;                                                               \
+  napi_value argv[GLUE_MAX_ARGS];                                                \
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return NULL
+
+static inline double num(napi_env env, napi_value v) {
+  double d = 0;
+  napi_get_value_double(env, v, &d);
+  return d;
+}
+
+static inline int32_t i32(napi_env env, napi_value v) {
+  int32_t i = 0;
+  napi_get_value_int32(env, v, &i);
+  return i;
+}
+
+static inline napi_value ret_int(napi_env env, int64_t n) {
+  napi_value v;
+  napi_create_int64(env, n, &v);
+  return v;
+}
+
+/* The bytes of a Uint8Array argument (*length of them), or NULL for anything
+ * else. An empty array may have no data pointer: it gets a static byte that
+ * is never read or written (length 0). */
+static inline uint8_t *bytes_of(napi_env env, napi_value v, size_t *length) {
+  static uint8_t none;
+  napi_typedarray_type type;
+  void *data = NULL;
+  if (napi_get_typedarray_info(env, v, &type, length, &data, NULL, NULL) != napi_ok || type != napi_uint8_array)
+    return NULL;
+  return *length == 0 ? &none : data;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Registration                                                             */
+
+typedef struct {
+  const char *name;
+  napi_callback fn;
+} glue_fn;
+
+static inline void glue_export(napi_env env, napi_value exports, const glue_fn *fns, size_t count) {
+  for (size_t i = 0; i < count; i++) {
+    napi_value f;
+    napi_create_function(env, fns[i].name, NAPI_AUTO_LENGTH, fns[i].fn, NULL, &f);
+    napi_set_named_property(env, exports, fns[i].name, f);
+  }
+}
+#define GLUE_EXPORT(env, exports, table) glue_export(env, exports, table, sizeof(table) / sizeof((table)[0]))
+
+/* Each room's registration (binding.c registers its own functions itself). */
+void mm_register_region(napi_env env, napi_value exports); /* region.c: reclaim */
+void mm_register_copy(napi_env env, napi_value exports);   /* copy.c: read, write, getByte, ... */
+void mm_register_async(napi_env env, napi_value exports);  /* async.c: syncAsync */
+
+/* ------------------------------------------------------------------------ */
+/* Shared between rooms                                                     */
+
+/* copy.c: after a call that touched r's memory, the fault counter copied
+ * where JavaScript reads it in the copying mode (nothing to do where views
+ * exist: `faults` shows it in place). */
+void mirror_faults(const region *r);
+
+/* async.c: a job on a range of a region's memory, run on the thread pool.
+ * `run` gets the range [at, at+length), mapped for as long as the job runs,
+ * and the caller's arguments; it returns the number the promise resolves
+ * with (>= 0, or -errno) and must not call Node-API. */
+#define JOB_ARGS 3
+typedef int64_t (*job_run)(uint8_t *at, size_t length, const int64_t args[JOB_ARGS]);
+/* Checks the range (region_range), marks the region busy, queues `run`, and
+ * returns a promise; it resolves with run's result, or at once with -EBADF,
+ * -ERANGE or -ENOMEM. When the job ends the region is idle again, and an
+ * unmap asked in the meantime happens then. NULL if no promise could be made. */
+napi_value job_on_region(napi_env env, napi_value handle, double start, double length, const char *name,
+                         job_run run, const int64_t args[JOB_ARGS]);
+
+#endif

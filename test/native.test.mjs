@@ -1,0 +1,67 @@
+// The addon's own contract, below src/: a handle is a value only the addon made (a Node-API
+// external with its type tag). A plain object, a number, null, or an external made by another
+// module (a second copy of the addon, loaded from another path) is refused by every function
+// that takes a handle, with what a bad handle has always given: -EBADF, or -1 (lostFrom, fd)
+// and 0 (busy, live) for the queries. The calls run in a child process
+// (test/fixtures/foreign-handles.mjs), whose end is asserted: without the check they would
+// read foreign memory as a mapping.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import os from "node:os";
+import { fileURLToPath } from "node:url";
+import { runNode } from "./helpers.mjs";
+
+const FIXTURE = fileURLToPath(new URL("./fixtures/foreign-handles.mjs", import.meta.url));
+const EBADF = -os.constants.errno.EBADF;
+
+/** What each function that takes a handle returns for a value that is not one. */
+const REFUSED = {
+  view: EBADF,
+  unmap: EBADF,
+  remap: EBADF,
+  sync: EBADF,
+  syncAsync: EBADF,
+  advise: EBADF,
+  find: EBADF,
+  move: EBADF,
+  read: EBADF,
+  write: EBADF,
+  getByte: EBADF,
+  setByte: EBADF,
+  lostFrom: -1,
+  fd: -1,
+  busy: 0,
+  live: 0,
+};
+/** The functions that take no handle. */
+const NO_HANDLE = ["fstat", "dup", "close", "truncate", "memfd", "map", "reclaim", "mirrorFaults"];
+
+const child = runNode([FIXTURE]);
+const report = (() => {
+  try {
+    return JSON.parse(child.stdout.trim().split("\n").at(-1) ?? "");
+  } catch {
+    return null;
+  }
+})();
+
+test("the calls with foreign handles end normally (no crash, exit 0)", () => {
+  assert.equal(child.signal, null, child.stderr);
+  assert.equal(child.status, 0, child.stderr);
+  assert.ok(report, `no report on stdout: ${child.stdout}\n${child.stderr}`);
+});
+
+test("every function of the addon that takes a handle is checked here", () => {
+  assert.deepEqual([...report.functions].sort(), [...Object.keys(REFUSED), ...NO_HANDLE].sort());
+});
+
+for (const [name, expected] of Object.entries(REFUSED)) {
+  test(`${name} refuses a plain object, a number, null and another module's external (${expected})`, () => {
+    assert.deepEqual(report.results[name], { object: expected, number: expected, null: expected, foreign: expected });
+  });
+}
+
+test("the addon's own handles still work, and the foreign map is left intact", () => {
+  assert.equal(report.ownWorks, true);
+  assert.equal(report.foreignIntact, true);
+});
