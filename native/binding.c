@@ -93,13 +93,15 @@ static void region_unlink(region *r) {
 
 static void region_release_memory(region *r) {
   region_unlink(r);
-  if (r->addr != NULL) {
-    mm_unmap(r->addr, r->length);
-    r->addr = NULL;
-  }
+  /* The guard first: its removal waits for a fault handler at work on the
+   * mapping, which must not map anything into the range once it is free. */
   if (r->guard != NULL) {
     mm_guard_remove(r->guard);
     r->guard = NULL;
+  }
+  if (r->addr != NULL) {
+    mm_unmap(r->addr, r->length);
+    r->addr = NULL;
   }
   if (r->fd >= 0) {
     mm_close(r->fd);
@@ -307,7 +309,11 @@ static napi_value js_map(napi_env env, napi_callback_info info) {
   r->addr = addr;
   r->fd = i32(env, argv[5]);
   int guard = ((r->prot & PROT_WRITE) ? 0 : MM_GUARD_READONLY) | (i32(env, argv[0]) >= 0 ? MM_GUARD_FILE : 0);
-  if (guard != 0 && (r->guard = mm_guard_add(addr, r->length, guard)) == NULL) {
+  /* Fault containment: the guard knows the region's descriptor (to tell a
+   * truncation from an I/O error) and how the file was mapped (to map a page
+   * again); memmap's handlers go back on top if something replaced them. */
+  if (guard != 0) mm_fault_ensure();
+  if (guard != 0 && (r->guard = mm_guard_add(addr, r->length, guard, r->fd, r->offset, r->prot, r->flags)) == NULL) {
     r->fd = -1;
     mm_unmap(addr, r->length);
     free(r);
@@ -418,29 +424,30 @@ static napi_value js_remap(napi_env env, napi_callback_info info) {
   if (!(length > 0) || length > (double)SIZE_MAX) return ret_int(env, -EINVAL);
   region_detach_views(env, r);
   void *addr = r->addr;
+  /* Fault containment keeps off the mapping while it changes (guard.c). */
+  if (r->guard != NULL) mm_guard_hold(r->guard);
   int rc = mm_remap(r->addr, r->length, (size_t)length, r->prot, r->flags, r->fd, r->offset,
                     portable, &addr);
   if (rc != 0 && addr == NULL) {
     r->addr = NULL; /* already unmapped */
+    if (r->guard != NULL) mm_guard_unhold(r->guard);
     region_release_memory(r);
-  } else if (addr != r->addr || rc == 0) {
-    r->addr = addr;
-    if (rc == 0) r->length = (size_t)length;
-    if (r->guard != NULL) mm_guard_move(r->guard, addr, r->length);
+  } else {
+    if (addr != r->addr || rc == 0) {
+      r->addr = addr;
+      if (rc == 0) r->length = (size_t)length;
+      if (r->guard != NULL) mm_guard_move(r->guard, addr, r->length);
+    }
+    if (r->guard != NULL) mm_guard_unhold(r->guard);
   }
   return ret_int(env, rc);
 }
 
-/* lostFrom(handle) -> the offset (from the map's start) where the bytes lost
- * to a shrinking file begin, or -1 when no page of this map was lost. The
- * first page the fault handler replaced, or the file's end now, whichever
- * comes first (the file may have shrunk further than any page touched). */
-static napi_value js_lost_from(napi_env env, napi_callback_info info) {
-  GET_ARGS(1);
-  region *r = get_region(env, argv[0]);
-  if (r == NULL || r->guard == NULL) return ret_int(env, -1);
-  int64_t lost = mm_guard_lost_from(r->guard);
-  if (lost < 0) return ret_int(env, -1);
+/* Where the bytes lost to a shrinking file begin, given where the fault
+ * handler's zero tail begins (-1 for none): that, or the file's end now,
+ * whichever comes first (the file may have shrunk further since). */
+static int64_t region_lost_from(const region *r, int64_t lost) {
+  if (lost < 0) return -1;
   int64_t size = 0;
   int regular = 0;
   if (r->fd >= 0 && mm_fstat(r->fd, &size, &regular) == 0) {
@@ -449,8 +456,74 @@ static napi_value js_lost_from(napi_env env, napi_callback_info info) {
     if (end < lost) lost = end;
   }
   if ((uint64_t)lost > r->length) lost = (int64_t)r->length;
-  return ret_int(env, lost);
+  return lost;
 }
+
+/* lostFrom(handle) -> the offset (from the map's start) where the bytes lost
+ * to a shrinking file begin, or -1 when no page of this map was lost. */
+static napi_value js_lost_from(napi_env env, napi_callback_info info) {
+  GET_ARGS(1);
+  region *r = get_region(env, argv[0]);
+  if (r == NULL || r->guard == NULL) return ret_int(env, -1);
+  return ret_int(env, region_lost_from(r, mm_guard_lost_from(r->guard)));
+}
+
+/* ---- fault containment: what a map lost (issue 11, items 2 and 3) ------ */
+
+/* A Float64Array of at least 4 elements, or NULL. */
+static double *loss_array(napi_env env, napi_value v) {
+  napi_typedarray_type type;
+  size_t len = 0;
+  void *data = NULL;
+  if (napi_get_typedarray_info(env, v, &type, &len, &data, NULL, NULL) != napi_ok ||
+      type != napi_float64_array || len < 4)
+    return NULL;
+  return data;
+}
+
+/* Fills out = [lostFrom, ioErrno, ioStart, ioEnd] (-1, 0, 0, 0 for none; the
+ * I/O range clipped to the map); `take` marks the I/O error reported. Puts
+ * back a page set aside after an I/O error (guard.c). */
+static void region_loss(region *r, int take, double *out) {
+  mm_loss l = {-1, 0, 0, 0};
+  if (r->guard != NULL) mm_guard_loss(r->guard, take, &l);
+  out[0] = (double)region_lost_from(r, l.lost_from);
+  out[1] = l.io_errno;
+  out[2] = (double)((uint64_t)l.io_start < r->length ? l.io_start : (int64_t)r->length);
+  out[3] = (double)((uint64_t)l.io_end < r->length ? l.io_end : (int64_t)r->length);
+}
+
+/* loss(handle, out: Float64Array(4), take) -> 0 | -errno; see region_loss. */
+static napi_value js_loss(napi_env env, napi_callback_info info) {
+  GET_ARGS(3);
+  region *r = get_region(env, argv[0]);
+  double *out = loss_array(env, argv[1]);
+  bool take = false;
+  napi_get_value_bool(env, argv[2], &take);
+  if (out == NULL) return ret_int(env, -EINVAL);
+  if (r == NULL || r->addr == NULL) return ret_int(env, -EBADF);
+  region_loss(r, take, out);
+  return ret_int(env, 0);
+}
+
+/* After a successful msync: an I/O error not yet reported is reported now, as
+ * fsync reports a failed writeback: -ioErrno, out filled and the error taken. */
+static int region_sync_result(region *r, int rc, double *out) {
+  if (rc != 0 || out == NULL || r->guard == NULL) return rc;
+  region_loss(r, 0, out);
+  if (out[1] == 0) return 0;
+  region_loss(r, 1, out);
+  return -(int)out[1];
+}
+
+/* ensureFaultHandler() -> 1 when memmap's SIGSEGV/SIGBUS handlers had to be
+ * put back on top (Node's process.on for those signals replaces them), else 0. */
+static napi_value js_ensure_fault_handler(napi_env env, napi_callback_info info) {
+  (void)info;
+  return ret_int(env, mm_fault_ensure());
+}
+
+/* ---- end of fault containment ------------------------------------------ */
 
 /* fd(handle) -> the descriptor the region owns, or -1 (none, or released). */
 static napi_value js_fd(napi_env env, napi_callback_info info) {
@@ -598,14 +671,18 @@ static napi_value js_mirror_faults(napi_env env, napi_callback_info info) {
   return ret_int(env, 0);
 }
 
-/* sync(handle, start, length, flags) -> 0 | -errno */
+/* sync(handle, start, length, flags, out?: Float64Array(4)) -> 0 | -errno.
+ * With `out`, an unreported I/O error of the map is reported after a
+ * successful msync (region_sync_result): out[1] != 0 then. */
 static napi_value js_sync(napi_env env, napi_callback_info info) {
-  GET_ARGS(4);
+  GET_ARGS(5);
   region *r = get_region(env, argv[0]);
   double start = num(env, argv[1]), length = num(env, argv[2]);
+  double *out = argc > 4 ? loss_array(env, argv[4]) : NULL;
   if (r == NULL || r->addr == NULL || r->closing) return ret_int(env, -EBADF);
   if (!in_bounds(r, start, length)) return ret_int(env, -ERANGE);
-  return ret_int(env, mm_sync(r->addr + (size_t)start, (size_t)length, i32(env, argv[3])));
+  int rc = mm_sync(r->addr + (size_t)start, (size_t)length, i32(env, argv[3]));
+  return ret_int(env, region_sync_result(r, rc, out));
 }
 
 /* advise(handle, start, length, advice) -> 0 | -errno */
@@ -624,6 +701,7 @@ typedef struct {
   region *r;
   size_t start, length;
   int flags, result;
+  napi_ref out; /* the Float64Array(4) of region_sync_result, or NULL */
   napi_deferred deferred;
   napi_async_work work;
 } sync_job;
@@ -638,7 +716,15 @@ static void sync_execute(napi_env env, void *data) {
 static void sync_complete(napi_env env, napi_status status, void *data) {
   sync_job *j = data;
   region *r = j->r;
-  napi_value result = ret_int(env, status == napi_ok ? j->result : -ECANCELED);
+  int rc = status == napi_ok ? j->result : -ECANCELED;
+  if (j->out != NULL) {
+    /* Before the region may be released below (close() during the msync). */
+    napi_value arr;
+    if (napi_get_reference_value(env, j->out, &arr) == napi_ok && arr != NULL)
+      rc = region_sync_result(r, rc, loss_array(env, arr));
+    napi_delete_reference(env, j->out);
+  }
+  napi_value result = ret_int(env, rc);
   napi_resolve_deferred(env, j->deferred, result);
   napi_delete_async_work(env, j->work);
   free(j);
@@ -648,7 +734,7 @@ static void sync_complete(napi_env env, napi_status status, void *data) {
 }
 
 static napi_value js_sync_async(napi_env env, napi_callback_info info) {
-  GET_ARGS(4);
+  GET_ARGS(5);
   region *r = get_region(env, argv[0]);
   double start = num(env, argv[1]), length = num(env, argv[2]);
   napi_value promise;
@@ -666,13 +752,16 @@ static napi_value js_sync_async(napi_env env, napi_callback_info info) {
     j->length = (size_t)length;
     j->flags = i32(env, argv[3]);
     j->deferred = deferred;
+    if (argc > 4 && loss_array(env, argv[4]) != NULL) napi_create_reference(env, argv[4], 1, &j->out);
     napi_create_string_utf8(env, "memmap:msync", NAPI_AUTO_LENGTH, &name);
     if (napi_create_async_work(env, NULL, name, sync_execute, sync_complete, j, &j->work) !=
         napi_ok) {
+      if (j->out != NULL) napi_delete_reference(env, j->out);
       free(j);
       early = -ENOMEM;
     } else if (napi_queue_async_work(env, j->work) != napi_ok) {
       napi_delete_async_work(env, j->work);
+      if (j->out != NULL) napi_delete_reference(env, j->out);
       free(j);
       early = -ENOMEM;
     } else {
@@ -755,6 +844,7 @@ NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
       {"move", js_move},     {"read", js_read},     {"write", js_write},
       {"getByte", js_get_byte}, {"setByte", js_set_byte}, {"mirrorFaults", js_mirror_faults},
       {"fd", js_fd},         {"busy", js_busy},     {"live", js_live},
+      {"loss", js_loss},     {"ensureFaultHandler", js_ensure_fault_handler},
   };
   const char *no_external = getenv("MEMMAP_NO_EXTERNAL_BUFFERS");
   forbid_external = no_external != NULL && no_external[0] == '1';

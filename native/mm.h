@@ -122,38 +122,101 @@ const char *mm_remap_syscall(int portable);
 int64_t mm_find(const uint8_t *hay, size_t n, const uint8_t *needle, size_t k);
 int64_t mm_rfind(const uint8_t *hay, size_t n, const uint8_t *needle, size_t k);
 
-/* Fault containment (fault.c). A guard marks one mapping as memmap's own. */
+/* Fault containment (guard.c, with fault.c or fault-win32.c). A guard marks
+ * one mapping as memmap's own; docs/safety.md says what each fault becomes.
+ * Containment costs a constant number of kernel mappings per map, whatever
+ * the number of faults: a stray write makes the whole map writable at once
+ * (one mprotect of a mapping that mm_map made private); a file that shrank
+ * loses the whole tail of the map at once (one private zero mapping); an I/O
+ * error inside the file (a full disk, EIO) sets aside at most one page at a
+ * time, put back as soon as the error has been reported. */
 typedef struct mm_guard mm_guard;
 enum { MM_GUARD_READONLY = 1, MM_GUARD_FILE = 2 };
 
 /* Installs the SIGSEGV/SIGBUS handlers once per process (chaining to the
  * previous ones). Returns 0 or -1. */
 int mm_fault_install(void);
-/* Guards [start, start+length): READONLY turns a write fault into a private
- * copy of the page; FILE turns SIGBUS (past the end of the file) into a zero
- * page. Returns NULL when out of memory. */
-mm_guard *mm_guard_add(void *start, size_t length, int flags);
+/* Puts memmap's handlers back on top where something replaced them since
+ * (Node's process.on('SIGBUS'), which installs libuv's handler; another
+ * addon), chaining to what replaced them. 1 when it did, 0 when they were in
+ * place or never installed (MEMMAP_NO_FAULT_HANDLER=1), -errno. */
+int mm_fault_ensure(void);
+/* Guards [start, start+length), mapped by mm_map(length, prot, flags, fd,
+ * offset) of the file that `owned_fd` (the region's own descriptor, or -1)
+ * opens. READONLY: a stray write makes the map writable in private memory.
+ * FILE: a SIGBUS past the end of the file loses the map's tail; inside the
+ * file it is an I/O error. Returns NULL when out of memory. */
+mm_guard *mm_guard_add(void *start, size_t length, int flags, int owned_fd, int64_t offset, int prot,
+                       int map_flags);
+/* The mapping moved or changed size (mm_remap); call it while holding g. */
 void mm_guard_move(mm_guard *g, void *start, size_t length);
+/* Waits for the containment in progress on another thread, if any, and takes
+ * g out of service; the caller unmaps afterwards. */
 void mm_guard_remove(mm_guard *g);
-/* The offset (from the start of the mapping) of the first page lost to a
- * shrinking file (replaced by zeros), or -1 when none was. */
+/* Keeps the fault handlers away from g's mapping (they make the faulting
+ * thread run its access again) and puts back a page set aside after an I/O
+ * error, so that the mapping is one piece: around mm_remap. */
+void mm_guard_hold(mm_guard *g);
+void mm_guard_unhold(mm_guard *g);
+/* The offset (from the start of the mapping) where the zero tail that
+ * replaced pages lost to a shrinking file begins, or -1 when none was lost. */
 int64_t mm_guard_lost_from(mm_guard *g);
-/* A counter of every page lost in any mapping; JavaScript reads it in place. */
+/* What the map lost: the zero tail (lost_from, -1 for none) and the first I/O
+ * error not yet reported (io_errno, 0 for none) with the range of the map
+ * [io_start, io_end) it struck (whole pages; writes there may not have
+ * reached the file). Puts back a page set aside after an I/O error. `take`
+ * marks the I/O error reported: cleared, unless a page could not be put back
+ * (no descriptor), in which case it stays, and is reported every time. */
+typedef struct {
+  int64_t lost_from;
+  int io_errno;
+  int64_t io_start, io_end;
+} mm_loss;
+void mm_guard_loss(mm_guard *g, int take, mm_loss *out);
+/* Counts every contained loss (a lost tail, an I/O error), in any mapping;
+ * JavaScript reads it in place. */
 uint32_t *mm_fault_counter(void);
 
 /* Between guard.c and the fault handler of each OS. */
 /* The guard whose range holds addr, or NULL; async-signal-safe. */
 mm_guard *mm__guard_find(uintptr_t addr);
-/* The flags and start of a guard; async-signal-safe. */
-int mm__guard_flags(mm_guard *g);
-uintptr_t mm__guard_start(mm_guard *g);
-/* Records that the page at `offset` from the guard's start was lost. */
-void mm__guard_lost(mm_guard *g, uintptr_t offset);
+/* Contain one fault at addr inside g; async-signal-safe. 1: contained, or
+ * another thread is changing the mapping (either way the access runs
+ * again); 0: not ours to contain (chain it). */
+int mm__contain_write(mm_guard *g, uintptr_t addr); /* a write to a read-only map */
+int mm__contain_bus(mm_guard *g, uintptr_t addr);   /* SIGBUS in a file map */
 
-/* Per-OS parts, used by posix.c and fault.c. */
-/* Replaces the page at `page` with a private writable copy of itself;
- * async-signal-safe. */
+/* Per-OS parts, used by posix.c, guard.c and fault.c; every one that guard.c
+ * calls is async-signal-safe (system calls only). */
+/* Replaces the page at `page` with a private writable copy of itself. */
 int mm__page_private_copy(void *page, size_t size);
+/* Makes [addr, addr+length) of a mapping without PROT_WRITE writable, in
+ * memory of this process only: POSIX mprotect (mm_map maps a file private
+ * when it may not be written; anonymous memory has no file), Windows
+ * PAGE_WRITECOPY. Never reaches a file. */
+int mm__protect_private(void *addr, size_t length);
+/* Maps private zero pages over [addr, addr+length), atomically. */
+int mm__map_zeros(void *addr, size_t length);
+/* Maps the file again over [addr, addr+length) (atomically, as mm_map did at
+ * `offset`), with PROT_WRITE added when `writable`. */
+int mm__map_file_again(void *addr, size_t length, int prot, int flags, int fd, int64_t offset,
+                       int writable);
+/* The size of fd's file, or -errno. */
+int64_t mm__file_size(int fd);
+/* The errno of an I/O error that struck [offset, offset+length) of fd's file
+ * inside its size: ENOSPC or EDQUOT when allocating it fails so, or the file
+ * system has no space left; else EIO. */
+int mm__io_errno(int fd, int64_t offset, size_t length);
+/* 1 when the byte at addr can be read without a fault, 0 when not (or when
+ * that cannot be told). POSIX: the kernel copies it into a pipe, and says
+ * EFAULT where the access would fault; mm__readable_init, called once by
+ * mm_fault_install, opens the pipe (two descriptors for the process's life). */
+int mm__readable(const void *addr);
+int mm__readable_init(void);
+/* A non-zero id of the calling thread. */
+uintptr_t mm__thread_id(void);
+/* Lets another thread run (while waiting for a fault handler). */
+void mm__yield(void);
 int mm__remap_native(void *addr, size_t old_length, size_t new_length, void **out);
 int mm__memfd(void);
 int mm__has_mremap(void);
