@@ -144,6 +144,35 @@ function mirroredFaults(): Uint32Array {
   return counter;
 }
 
+// ---- fault containment: I/O errors (issue 11, item 3; to move to src/truncation.ts) ----
+
+/** What a map lost, filled by native.loss/sync: [lostFrom, ioErrno, ioStart, ioEnd]. */
+const lossOut = new Float64Array(4);
+const syncOut = new Float64Array(4);
+
+/**
+ * An I/O error that struck the map (ENOSPC writing into a hole of a full file system, EIO,
+ * EDQUOT), as Node's fs errors: `code`, `errno`, `syscall` (`"msync"` from a flush,
+ * `"pagefault"` from a method), plus `start`/`end`, the bytes the call touched, and
+ * `ioStart`/`ioEnd`, the bytes of the map whose writes may not have reached the file.
+ */
+function ioError(loss: Float64Array, syscall: string, start: number, end: number): MMapError {
+  const ioStart = loss[2] as number, ioEnd = loss[3] as number;
+  const err = systemError(loss[1] as number, syscall) as ReturnType<typeof systemError> & {
+    start: number;
+    end: number;
+    ioStart: number;
+    ioEnd: number;
+  };
+  err.message += `: bytes ${ioStart}..${ioEnd} of the map may not have reached the file (the call touched ${start}..${end})`;
+  err.start = start;
+  err.end = end;
+  err.ioStart = ioStart;
+  err.ioEnd = ioEnd;
+  return err as unknown as MMapError;
+}
+// ---- end of fault containment ----
+
 /** Largest span a strided slice copies in one call, without views (else it goes byte by byte). */
 const STRIDED_COPY_MAX = 16 * 1024 * 1024;
 
@@ -617,10 +646,18 @@ export class MMap implements Iterable<number> {
     this.#faultsSeen = FAULTS[0] as number;
     const h = this.#handle;
     if (h === null) return;
-    const lostFrom = native.lostFrom(h);
-    if (lostFrom < 0) return; // a page of another map
-    this.#gone = Math.min(this.#gone, lostFrom, this.#length);
-    if (this.#raw !== null) this.#fast = this.#raw.subarray(0, this.#gone);
+    native.loss(h, lossOut, false); // also maps the file back where an I/O error set a page aside
+    const lostFrom = lossOut[0] as number;
+    if (lostFrom >= 0) {
+      this.#gone = Math.min(this.#gone, lostFrom, this.#length);
+      if (this.#raw !== null) this.#fast = this.#raw.subarray(0, this.#gone);
+    }
+    // An I/O error inside the file, where this call touched: reported here, once (elsewhere it
+    // waits for the next flush).
+    if (lossOut[1] !== 0 && (lossOut[2] as number) < hi && (lossOut[3] as number) > lo) {
+      native.loss(h, lossOut, true);
+      throw ioError(lossOut, "pagefault", lo, hi);
+    }
     if (hi > this.#gone) throw this.#truncated(lo, hi);
   }
 
@@ -1271,8 +1308,9 @@ export class MMap implements Iterable<number> {
   flush(offset?: number, size?: number, options?: FlushOptions): void {
     const r = this.#flushRange(offset, size, options);
     if (r === null) return;
-    const rc = native.sync(r.h, r.start, r.length, r.flags);
-    if (rc < 0) throw systemError(rc, "msync");
+    syncOut[1] = 0;
+    const rc = native.sync(r.h, r.start, r.length, r.flags, syncOut);
+    if (rc < 0) throw syncOut[1] !== 0 ? ioError(syncOut, "msync", r.start, r.start + r.length) : systemError(rc, "msync");
   }
 
   /**
@@ -1287,12 +1325,13 @@ export class MMap implements Iterable<number> {
     if (r === null) return;
     this.#pending++;
     let rc: number;
+    const out = new Float64Array(4);
     try {
-      rc = await native.syncAsync(r.h, r.start, r.length, r.flags);
+      rc = await native.syncAsync(r.h, r.start, r.length, r.flags, out);
     } finally {
       this.#pending--;
     }
-    if (rc < 0) throw systemError(rc, "msync");
+    if (rc < 0) throw out[1] !== 0 ? ioError(out, "msync", r.start, r.start + r.length) : systemError(rc, "msync");
   }
 
   #flushRange(offset: unknown, size: unknown, options: unknown): { h: Handle; start: number; length: number; flags: number } | null {
