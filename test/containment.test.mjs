@@ -279,3 +279,38 @@ test("process.on('SIGBUS'/'SIGSEGV') does not take fault containment away: no ha
     bytes: 0,
   });
 });
+
+test("faults on one map from several threads at once (the thread pool and the main thread) are all contained", { skip: (!VIEWS && NO_VIEWS) || (WINDOWS && NO_PROC) }, () => {
+  const f = path.join(dir, "threads.bin");
+  const r = child(`
+    import crypto from "node:crypto";
+    const P = 4096, N = 4096, f = ${JSON.stringify(f)}, fill = (v) => new Promise((resolve, reject) => crypto.randomFill(v, (e) => (e ? reject(e) : resolve())));
+    const out = { readOnly: [], shrunk: [] };
+    for (let round = 0; round < 10; round++) {
+      fs.writeFileSync(f, Buffer.alloc(N * P, 5));
+      const m = mm.MMap.open(f, { access: mm.ACCESS_READ }), v = m.buffer, before = mappingsOf(f, m.length);
+      const jobs = [];                                   // stray writes from the thread pool ...
+      for (let k = 0; k < 8; k++) jobs.push(fill(v.subarray(k * 512 * P, (k + 1) * 512 * P)));
+      for (let i = 0; i < N; i += 2) v[i * P + 7] = 1;   // ... and from the main thread
+      await Promise.all(jobs);
+      out.readOnly.push(mappingsOf(f, m.length) - before);
+      m.close();
+      if (!fs.readFileSync(f).every((b) => b === 5)) out.reachedFile = true;
+    }
+    for (let round = 0; round < 10; round++) {
+      fs.writeFileSync(f, Buffer.alloc(N * P, 5));
+      const m = mm.MMap.open(f, { trackfd: round % 2 === 0 }), v = m.buffer;
+      fs.truncateSync(f, 100 * P);
+      const jobs = [];                                   // SIGBUS in the thread pool ...
+      for (let k = 0; k < 8; k++) jobs.push(fill(v.subarray((k * 512 + 100) * P, (k + 1) * 512 * P)));
+      let sum = 0;
+      for (let i = N - 1; i >= 100; i -= 3) sum += v[i * P]; // ... and in the main thread
+      await Promise.all(jobs);
+      out.shrunk.push(err(() => m.get(200 * P))[1]);
+      m.close();
+    }
+    console.log(JSON.stringify(out));
+  `);
+  const got = result(r);
+  assert.deepEqual(got, { readOnly: Array(10).fill(0), shrunk: Array(10).fill("ERR_MMAP_TRUNCATED") });
+});
