@@ -194,6 +194,10 @@ test("a full file system: writes into holes throw ENOSPC (methods) or make the n
       for (let i = 256; i < 512; i++) v[i * 8192 + 1] = 4;
       out.flushAsyncFull = await m.flushAsync().then(() => "ok", (e) => [e.code, e.errno, e.syscall, e.ioStart < e.ioEnd]);
       out.flushAsyncAgain = await m.flushAsync().then(() => "ok", (e) => [e.code, e.syscall]);
+      v[300 * 8192 + 2] = 5;                                          // lost again, then close() during the flush
+      const pending = m.flushAsync();
+      m.close();
+      out.flushAsyncClosed = await pending.then(() => "ok", (e) => [e.code, e.syscall]);
     }
     m.close();
     const file = fs.readFileSync(f);
@@ -216,6 +220,7 @@ test("a full file system: writes into holes throw ENOSPC (methods) or make the n
     assert.equal(got.flushAgain, "ok", "reported once");
     assert.deepEqual(got.flushAsyncFull, ["ENOSPC", ENOSPC, "msync", true]);
     assert.equal(got.flushAsyncAgain, "ok");
+    assert.deepEqual(got.flushAsyncClosed, ["ENOSPC", "msync"], "close() while it runs does not swallow the error");
   } else {
     const keys = Object.keys(got.methods);
     assert.deepEqual(keys, ["ENOSPC pagefault true"], JSON.stringify(got.methods));
