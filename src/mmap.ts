@@ -646,7 +646,7 @@ export class MMap implements Iterable<number> {
     this.#faultsSeen = FAULTS[0] as number;
     const h = this.#handle;
     if (h === null) return;
-    native.loss(h, lossOut, false); // also maps the file back where an I/O error set a page aside
+    if (native.loss(h, lossOut, false) < 0) return; // also maps the file back where an I/O error set a page aside
     const lostFrom = lossOut[0] as number;
     if (lostFrom >= 0) {
       this.#gone = Math.min(this.#gone, lostFrom, this.#length);
