@@ -17,6 +17,8 @@ typedef struct {
   size_t length;
   int64_t args[JOB_ARGS];
   job_run run;
+  job_done done;
+  napi_ref extra; /* keeps done's value alive, or NULL */
   int64_t result;
   napi_deferred deferred;
   napi_async_work work;
@@ -34,7 +36,14 @@ static void job_execute(napi_env env, void *data) {
 static void job_complete(napi_env env, napi_status status, void *data) {
   job *j = data;
   region *r = j->r;
-  napi_resolve_deferred(env, j->deferred, ret_int(env, status == napi_ok ? j->result : -ECANCELED));
+  int64_t result = status == napi_ok ? j->result : -ECANCELED;
+  if (j->done != NULL) {
+    napi_value extra = NULL;
+    if (j->extra != NULL) napi_get_reference_value(env, j->extra, &extra);
+    result = j->done(env, r, result, extra);
+  }
+  if (j->extra != NULL) napi_delete_reference(env, j->extra);
+  napi_resolve_deferred(env, j->deferred, ret_int(env, result));
   napi_delete_async_work(env, j->work);
   free(j);
   region_idle(env, r);
@@ -54,7 +63,7 @@ static int job_queue(napi_env env, job *j, const char *name) {
 }
 
 napi_value job_on_region(napi_env env, napi_value handle, double start, double length, const char *name,
-                         job_run run, const int64_t args[JOB_ARGS]) {
+                         job_run run, const int64_t args[JOB_ARGS], job_done done, napi_value extra) {
   napi_value promise;
   napi_deferred deferred;
   if (napi_create_promise(env, &deferred, &promise) != napi_ok) return NULL;
@@ -69,10 +78,16 @@ napi_value job_on_region(napi_env env, napi_value handle, double start, double l
     j->length = (size_t)length;
     for (int i = 0; i < JOB_ARGS; i++) j->args[i] = args[i];
     j->run = run;
+    j->done = done;
     j->deferred = deferred;
+    if (extra != NULL && napi_create_reference(env, extra, 1, &j->extra) != napi_ok) j->extra = NULL;
     err = job_queue(env, j, name);
-    if (err != 0) free(j);
-    else region_busy(r);
+    if (err != 0) {
+      if (j->extra != NULL) napi_delete_reference(env, j->extra);
+      free(j);
+    } else {
+      region_busy(r);
+    }
   }
   if (err != 0) napi_resolve_deferred(env, deferred, ret_int(env, err));
   return promise;
@@ -86,12 +101,14 @@ static int64_t run_sync(uint8_t *at, size_t length, const int64_t args[JOB_ARGS]
   return mm_sync(at, length, (int)args[0]);
 }
 
-/* syncAsync(handle, start, length, flags) -> Promise<0 | -errno>; msync runs
- * on the thread pool. */
+/* syncAsync(handle, start, length, flags, out?) -> Promise<0 | -errno>; msync
+ * runs on the thread pool; with `out`, an I/O error of the map not yet
+ * reported is reported as sync reports it (loss_after_sync). */
 static napi_value js_sync_async(napi_env env, napi_callback_info info) {
-  GET_ARGS(4);
+  GET_ARGS(5);
   const int64_t args[JOB_ARGS] = {i32(env, argv[3])};
-  return job_on_region(env, argv[0], num(env, argv[1]), num(env, argv[2]), "memmap:msync", run_sync, args);
+  return job_on_region(env, argv[0], num(env, argv[1]), num(env, argv[2]), "memmap:msync", run_sync, args,
+                       loss_after_sync, argc > 4 ? argv[4] : NULL);
 }
 
 void mm_register_async(napi_env env, napi_value exports) {

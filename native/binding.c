@@ -142,28 +142,6 @@ static napi_value js_remap(napi_env env, napi_callback_info info) {
   return ret_int(env, r == NULL ? err : region_remap(env, r, length, portable));
 }
 
-/* lostFrom(handle) -> the offset (from the map's start) where the bytes lost
- * to a shrinking file begin, or -1 when no page of this map was lost (or the
- * handle is not a map). The first page the fault handler replaced, or the
- * file's end now, whichever comes first (the file may have shrunk further
- * than any page touched). */
-static napi_value js_lost_from(napi_env env, napi_callback_info info) {
-  GET_ARGS(1);
-  region *r = region_get(env, argv[0]);
-  if (r == NULL || r->guard == NULL) return ret_int(env, -1);
-  int64_t lost = mm_guard_lost_from(r->guard);
-  if (lost < 0) return ret_int(env, -1);
-  int64_t size = 0;
-  int regular = 0;
-  if (r->fd >= 0 && mm_fstat(r->fd, &size, &regular) == 0) {
-    int64_t end = size - r->offset;
-    if (end < 0) end = 0;
-    if (end < lost) lost = end;
-  }
-  if ((uint64_t)lost > r->length) lost = (int64_t)r->length;
-  return ret_int(env, lost);
-}
-
 /* fd(handle) -> the descriptor the region owns, or -1 (none, released, or
  * not a map). */
 static napi_value js_fd(napi_env env, napi_callback_info info) {
@@ -236,8 +214,19 @@ static napi_value range_op(napi_env env, napi_callback_info info, int (*op)(void
   return ret_int(env, at == NULL ? err : op(at, (size_t)length, i32(env, argv[3])));
 }
 
-/* sync(handle, start, length, flags) -> 0 | -errno */
-static napi_value js_sync(napi_env env, napi_callback_info info) { return range_op(env, info, mm_sync); }
+/* sync(handle, start, length, flags, out?) -> 0 | -errno; with `out`, an I/O
+ * error of the map not yet reported is reported after a successful msync
+ * (loss_after_sync: out[1] != 0 then). */
+static napi_value js_sync(napi_env env, napi_callback_info info) {
+  GET_ARGS(5);
+  region *r;
+  int err;
+  double length = num(env, argv[2]);
+  uint8_t *at = region_range(env, argv[0], num(env, argv[1]), length, &r, &err);
+  if (at == NULL) return ret_int(env, err);
+  int rc = mm_sync(at, (size_t)length, i32(env, argv[3]));
+  return ret_int(env, loss_after_sync(env, r, rc, argc > 4 ? argv[4] : NULL));
+}
 
 /* advise(handle, start, length, advice) -> 0 | -errno */
 static napi_value js_advise(napi_env env, napi_callback_info info) { return range_op(env, info, mm_advise); }
@@ -299,7 +288,7 @@ NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
   static const glue_fn fns[] = {
       {"fstat", js_fstat}, {"dup", js_dup},       {"close", js_close},   {"truncate", js_truncate},
       {"memfd", js_memfd}, {"map", js_map},       {"view", js_view},     {"unmap", js_unmap},
-      {"remap", js_remap}, {"sync", js_sync},     {"advise", js_advise}, {"lostFrom", js_lost_from},
+      {"remap", js_remap}, {"sync", js_sync},     {"advise", js_advise},
       {"find", js_find},   {"move", js_move},     {"fd", js_fd},         {"busy", js_busy},
       {"live", js_live},
   };
@@ -313,6 +302,7 @@ NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
   mm_register_region(env, exports);
   mm_register_copy(env, exports);
   mm_register_async(env, exports);
+  mm_register_loss(env, exports);
   napi_set_named_property(env, exports, "constants", make_constants(env));
   napi_set_named_property(env, exports, "capabilities", make_capabilities(env));
   /* The fault counter, readable from JavaScript without a call (static memory:

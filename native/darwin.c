@@ -8,9 +8,11 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
 #include <unistd.h>
 
 int mm__has_mremap(void) { return 0; }
@@ -50,3 +52,16 @@ int mm__page_private_copy(void *page, size_t size) {
   munmap(copy, size);
   return 0;
 }
+
+int mm__io_errno(int fd, int64_t offset, size_t length) {
+  /* The signal does not carry the errno, and macOS has no fallocate(2) that
+   * allocates a range: a file system with no block left is ENOSPC, anything
+   * else an I/O error. */
+  (void)offset; (void)length;
+  struct statfs st;
+  if (fstatfs(fd, &st) == 0 && st.f_bavail == 0) return ENOSPC;
+  return EIO;
+}
+
+/* pthread_self reads a register: safe in a signal handler in practice. */
+uintptr_t mm__thread_id(void) { return (uintptr_t)pthread_self(); }

@@ -3,14 +3,18 @@
  * handler that acts only inside memmap's own views (the guards of guard.c).
  *
  * - EXCEPTION_ACCESS_VIOLATION, a write, on a read-only view: the view is a
- *   copy-on-write view protected PAGE_READONLY (win32.c), so the page is made
- *   PAGE_WRITECOPY and the write runs again: it lands in a private copy of the
- *   page and never reaches the file, as on Linux.
+ *   copy-on-write view protected PAGE_READONLY (win32.c), so guard.c makes
+ *   the whole view PAGE_WRITECOPY at once (mm__protect_private) and the write
+ *   runs again: it lands in a private copy of its page and never reaches the
+ *   file, as on POSIX systems. Later stray writes do not fault at all.
  * - A file that shrinks under a view cannot happen: Windows refuses to cut a
- *   file that a view maps (ERROR_USER_MAPPED_FILE). EXCEPTION_IN_PAGE_ERROR
- *   (the disk or network failed to read the page) has no page to put in its
- *   place inside a view, so it is left to the next handler, as every
- *   exception outside memmap's views is.
+ *   file that a view maps (ERROR_USER_MAPPED_FILE).
+ * - EXCEPTION_IN_PAGE_ERROR (the disk or network failed to read the page, or
+ *   a full disk could not take a page written into a hole of a sparse file;
+ *   ExceptionInformation[2] holds the NTSTATUS) has no page to put in its
+ *   place inside a view (a view cannot be partly replaced without
+ *   placeholders), so it is left to the next handler, as every exception
+ *   outside memmap's views is: the process ends. docs/safety.md says so.
  */
 #define WIN32_LEAN_AND_MEAN
 #include <windows.h>
@@ -28,10 +32,7 @@ static LONG CALLBACK on_exception(EXCEPTION_POINTERS *ep) {
     return EXCEPTION_CONTINUE_SEARCH;
   uintptr_t addr = (uintptr_t)er->ExceptionInformation[1];
   mm_guard *g = mm__guard_find(addr);
-  if (g == NULL || !(mm__guard_flags(g) & MM_GUARD_READONLY)) return EXCEPTION_CONTINUE_SEARCH;
-  uintptr_t page = addr & ~(uintptr_t)(mm_pagesize() - 1);
-  DWORD old;
-  if (!VirtualProtect((void *)page, (SIZE_T)mm_pagesize(), PAGE_WRITECOPY, &old)) return EXCEPTION_CONTINUE_SEARCH;
+  if (g == NULL || !mm__contain_write(g, addr)) return EXCEPTION_CONTINUE_SEARCH;
   return EXCEPTION_CONTINUE_EXECUTION;
 }
 
@@ -39,3 +40,6 @@ int mm_fault_install(void) {
   if (InterlockedCompareExchange(&installed, 1, 0) != 0) return 0;
   return AddVectoredExceptionHandler(1, on_exception) != NULL ? 0 : -1;
 }
+
+/* A vectored handler added first stays first: nothing can take its place. */
+int mm_fault_ensure(void) { return 0; }

@@ -1,35 +1,46 @@
 /*
- * fault.c: contains the faults that raw views of mapped memory can cause, so
- * that no JavaScript using memmap's public API can kill the process.
+ * fault.c: the POSIX signal handlers of fault containment, so that no
+ * JavaScript using memmap's public API can kill the process (or hang it).
  *
- * Two faults are ours to contain, and only inside memmap's own mappings:
- * - SIGSEGV (SEGV_ACCERR) on a read-only mapping: a write through a view. The
- *   page is replaced by a private, writable copy of itself; the write lands
- *   there and never reaches the file.
- * - SIGBUS on a file mapping: the page lies past the end of a file that shrank
- *   under the map. It is replaced by a private zero page, and the guard counts
- *   the event so the TypeScript layer can report the loss.
+ * Two faults are ours to contain, and only inside memmap's own mappings
+ * (guard.c says what containment does with each):
+ * - SIGSEGV (SEGV_ACCERR) on a read-only mapping: a write through a view;
+ * - SIGBUS on a file mapping: past the end of a file that shrank under the
+ *   map, or an I/O error inside it (a full disk writing into a hole, EIO).
  * Every other fault goes to the handler installed before ours (V8's
- * WebAssembly trap handler among them), or to the default action.
+ * WebAssembly trap handler among them), or to the default action; so does
+ * every SIGSEGV or SIGBUS sent by kill(), whatever its address.
  *
- * The guards themselves (which ranges are memmap's) are in guard.c.
+ * Staying on top. Node installs libuv's handler for a signal when JavaScript
+ * adds a process.on('SIGBUS') (or 'SIGSEGV') listener, over ours, and puts
+ * back the default action when the last listener goes. libuv's handler only
+ * notes the signal for the event loop and returns: a fault in a truncated
+ * page would then repeat forever, and the process hang. mm_fault_ensure puts
+ * ours back on top, chaining to whatever is there now; src/binding.ts calls
+ * it after Node's own 'newListener'/'removeListener' listeners, and
+ * binding.c at every new map.
  */
 #define _GNU_SOURCE
 #include "platform.h"
 
+#include <errno.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdint.h>
-#include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <unistd.h>
 
-static struct sigaction previous_segv, previous_bus;
+/* The handlers to chain to, SIGSEGV and SIGBUS, in two generations: a
+ * handler running on another thread reads the current one while
+ * mm_fault_ensure writes the other, then switches. */
+static struct sigaction chained[2][2];
+static _Atomic unsigned generation = 0;
 static _Atomic int installed = 0;
-static uintptr_t page_size = 4096;
+static _Atomic int ensuring = 0;
 
-static void chain(const struct sigaction *prev, int sig, siginfo_t *info, void *ctx) {
+static void on_fault(int sig, siginfo_t *info, void *ctx);
+
+static void chain(int sig, siginfo_t *info, void *ctx) {
+  const struct sigaction *prev = &chained[atomic_load(&generation) & 1][sig == SIGBUS];
   if (prev->sa_flags & SA_SIGINFO) {
     if (prev->sa_sigaction != NULL) {
       prev->sa_sigaction(sig, info, ctx);
@@ -49,36 +60,68 @@ static void chain(const struct sigaction *prev, int sig, siginfo_t *info, void *
 }
 
 static void on_fault(int sig, siginfo_t *info, void *ctx) {
-  uintptr_t addr = (uintptr_t)info->si_addr;
-  mm_guard *g = mm__guard_find(addr);
+  int saved = errno; /* the system calls of containment must not change the interrupted code's errno */
+  /* si_code > 0: raised by the kernel for an access; <= 0: sent (kill, sigqueue). */
+  mm_guard *g = info->si_code > 0 ? mm__guard_find((uintptr_t)info->si_addr) : NULL;
   if (g != NULL) {
-    void *page = (void *)(addr & ~(page_size - 1));
-    int flags = mm__guard_flags(g);
-    if (sig == SIGSEGV && info->si_code == SEGV_ACCERR && (flags & MM_GUARD_READONLY)) {
-      if (mm__page_private_copy(page, page_size) == 0) return;
-    } else if (sig == SIGBUS && (flags & MM_GUARD_FILE)) {
-      void *p = mmap(page, page_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
-      if (p != MAP_FAILED) {
-        mm__guard_lost(g, (uintptr_t)page - mm__guard_start(g));
-        return;
-      }
+    uintptr_t addr = (uintptr_t)info->si_addr;
+    int contained = 0;
+    if (sig == SIGSEGV && info->si_code == SEGV_ACCERR) contained = mm__contain_write(g, addr);
+    else if (sig == SIGBUS) contained = mm__contain_bus(g, addr);
+    if (contained) {
+      errno = saved;
+      return;
     }
   }
-  chain(sig == SIGSEGV ? &previous_segv : &previous_bus, sig, info, ctx);
+  errno = saved;
+  chain(sig, info, ctx);
+}
+
+static int is_ours(const struct sigaction *sa) {
+  return (sa->sa_flags & SA_SIGINFO) && sa->sa_sigaction == on_fault;
+}
+
+/* Installs on_fault for each signal where it is not the handler now. */
+static int put_on_top(void) {
+  static const int sigs[2] = {SIGSEGV, SIGBUS};
+  struct sigaction now[2];
+  for (int i = 0; i < 2; i++)
+    if (sigaction(sigs[i], NULL, &now[i]) != 0) return -errno;
+  if (is_ours(&now[0]) && is_ours(&now[1])) return 0;
+  unsigned gen = atomic_load(&generation) + 1;
+  for (int i = 0; i < 2; i++)
+    chained[gen & 1][i] = is_ours(&now[i]) ? chained[(gen - 1) & 1][i] : now[i];
+  atomic_store(&generation, gen);
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_sigaction = on_fault;
+  /* SA_NODEFER: a fault while containing one (mm__page_private_copy reading a
+   * page past the end of the file, under the SIGSEGV of the same page) is
+   * ours too, and a crash inside the handler goes down the chain. */
+  sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_NODEFER;
+  sigemptyset(&sa.sa_mask);
+  for (int i = 0; i < 2; i++)
+    if (!is_ours(&now[i]) && sigaction(sigs[i], &sa, NULL) != 0) return -errno;
+  return 1;
 }
 
 int mm_fault_install(void) {
   int expected = 0;
   if (!atomic_compare_exchange_strong(&installed, &expected, 1)) return 0;
-  page_size = (uintptr_t)mm_pagesize();
-  struct sigaction sa;
-  memset(&sa, 0, sizeof sa);
-  sa.sa_sigaction = on_fault;
-  /* SA_NODEFER: copying a page past the end of a shrunk file faults (SIGBUS)
-   * inside the SIGSEGV handling of the same page; that nested fault is ours too. */
-  sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_NODEFER;
-  sigemptyset(&sa.sa_mask);
-  if (sigaction(SIGSEGV, &sa, &previous_segv) != 0) return -1;
-  if (sigaction(SIGBUS, &sa, &previous_bus) != 0) return -1;
-  return 0;
+  mm_pagesize(); /* computed once here, read in handlers */
+  mm__readable_init();
+  return put_on_top() < 0 ? -1 : 0;
+}
+
+int mm_fault_ensure(void) {
+  if (!atomic_load(&installed)) return 0;
+  /* Another JavaScript thread (a worker) may be at it: one at a time. */
+  int expected = 0;
+  while (!atomic_compare_exchange_weak(&ensuring, &expected, 1)) {
+    expected = 0;
+    mm__yield();
+  }
+  int r = put_on_top();
+  atomic_store(&ensuring, 0);
+  return r;
 }

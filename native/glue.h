@@ -90,6 +90,7 @@ static inline void glue_export(napi_env env, napi_value exports, const glue_fn *
 void mm_register_region(napi_env env, napi_value exports); /* region.c: reclaim */
 void mm_register_copy(napi_env env, napi_value exports);   /* copy.c: read, write, getByte, ... */
 void mm_register_async(napi_env env, napi_value exports);  /* async.c: syncAsync */
+void mm_register_loss(napi_env env, napi_value exports);   /* loss.c: loss, ensureFaultHandler */
 
 /* ------------------------------------------------------------------------ */
 /* Shared between rooms                                                     */
@@ -102,14 +103,25 @@ void mirror_faults(const region *r);
 /* async.c: a job on a range of a region's memory, run on the thread pool.
  * `run` gets the range [at, at+length), mapped for as long as the job runs,
  * and the caller's arguments; it returns the number the promise resolves
- * with (>= 0, or -errno) and must not call Node-API. */
+ * with (>= 0, or -errno) and must not call Node-API. `done`, when given, runs
+ * on the JavaScript thread when the job ends, before the region may be
+ * released, with run's result and `extra` (a value the caller passed, kept
+ * alive meanwhile, or NULL); it returns the number to resolve with. */
 #define JOB_ARGS 3
 typedef int64_t (*job_run)(uint8_t *at, size_t length, const int64_t args[JOB_ARGS]);
+typedef int64_t (*job_done)(napi_env env, region *r, int64_t result, napi_value extra);
 /* Checks the range (region_range), marks the region busy, queues `run`, and
- * returns a promise; it resolves with run's result, or at once with -EBADF,
- * -ERANGE or -ENOMEM. When the job ends the region is idle again, and an
- * unmap asked in the meantime happens then. NULL if no promise could be made. */
+ * returns a promise; it resolves with run's (or done's) result, or at once
+ * with -EBADF, -ERANGE or -ENOMEM. When the job ends the region is idle
+ * again, and an unmap asked in the meantime happens then. NULL if no promise
+ * could be made. */
 napi_value job_on_region(napi_env env, napi_value handle, double start, double length, const char *name,
-                         job_run run, const int64_t args[JOB_ARGS]);
+                         job_run run, const int64_t args[JOB_ARGS], job_done done, napi_value extra);
+
+/* loss.c: after an msync of r that returned rc: an I/O error of the map not
+ * yet reported is reported now (as fsync reports a failed writeback): its
+ * -errno, with out (a Float64Array(4), or NULL for no such report) filled
+ * [lostFrom, ioErrno, ioStart, ioEnd] and the error marked reported. */
+int64_t loss_after_sync(napi_env env, region *r, int64_t rc, napi_value out);
 
 #endif

@@ -1,12 +1,15 @@
 /*
- * linux.c: the Linux hooks of platform.h (mremap, memfd_create, the page copy).
+ * linux.c: the Linux parts of mm.h (mremap, memfd_create, fallocate).
  */
 #define _GNU_SOURCE
 #include "platform.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 int mm__has_mremap(void) { return 1; }
@@ -35,3 +38,18 @@ int mm__page_private_copy(void *page, size_t size) {
   }
   return 0;
 }
+
+int mm__io_errno(int fd, int64_t offset, size_t length) {
+  /* The signal does not carry the errno. Allocating the page says ENOSPC or
+   * EDQUOT where that is what failed (a write into a hole); it allocates no
+   * more than the write would have. Otherwise a file system with no block
+   * left is ENOSPC, and anything else an I/O error. */
+  if (fallocate(fd, FALLOC_FL_KEEP_SIZE, (off_t)offset, (off_t)length) != 0 &&
+      (errno == ENOSPC || errno == EDQUOT))
+    return errno;
+  struct statfs st;
+  if (fstatfs(fd, &st) == 0 && st.f_bavail == 0) return ENOSPC;
+  return EIO;
+}
+
+uintptr_t mm__thread_id(void) { return (uintptr_t)syscall(SYS_gettid); }

@@ -124,9 +124,15 @@ const char *mm_remap_syscall(int portable);
 int64_t mm_find(const uint8_t *hay, size_t n, const uint8_t *needle, size_t k);
 int64_t mm_rfind(const uint8_t *hay, size_t n, const uint8_t *needle, size_t k);
 
-/* Fault containment. A guard (guard.c) marks one mapping as memmap's own;
- * the handler (fault.c, fault-win32.c) acts only inside guarded ranges and
- * passes every other fault on. */
+/* Fault containment (guard.c, with fault.c or fault-win32.c). A guard marks
+ * one mapping as memmap's own; the handler acts only inside guarded ranges
+ * and passes every other fault on; docs/safety.md says what each fault
+ * becomes. Containment costs a constant number of kernel mappings per map,
+ * whatever the number of faults: a stray write makes the whole map writable
+ * at once (one mprotect of a mapping that mm_map made private); a file that
+ * shrank loses the whole tail of the map at once (one private zero mapping);
+ * an I/O error inside the file (a full disk, EIO) sets aside at most one page
+ * at a time, put back as soon as the error has been reported. */
 typedef struct mm_guard mm_guard;
 enum { MM_GUARD_READONLY = 1, MM_GUARD_FILE = 2 };
 
@@ -134,21 +140,48 @@ enum { MM_GUARD_READONLY = 1, MM_GUARD_FILE = 2 };
  * chaining to the previous handlers; Windows: a vectored exception handler).
  * Returns 0 or -1. */
 int mm_fault_install(void);
-/* Guards [start, start+length): READONLY turns a write fault into a private
- * copy of the page; FILE turns SIGBUS (past the end of the file) into a zero
- * page. Returns NULL when out of memory. */
-mm_guard *mm_guard_add(void *start, size_t length, int flags);
-/* The guarded range is now [start, start+length) (after mm_remap moved or
- * resized the mapping); the flags and the loss record stay. */
+/* Puts memmap's handlers back on top where something replaced them since
+ * (Node's process.on('SIGBUS'), which installs libuv's handler; another
+ * addon), chaining to what replaced them. 1 when it did, 0 when they were in
+ * place or never installed (MEMMAP_NO_FAULT_HANDLER=1), -errno. */
+int mm_fault_ensure(void);
+/* Guards [start, start+length), mapped by mm_map(length, prot, flags, fd,
+ * offset) of the file that `owned_fd` (the region's own descriptor, or -1)
+ * opens. READONLY: a stray write makes the map writable in private memory.
+ * FILE: a SIGBUS past the end of the file loses the map's tail; inside the
+ * file it is an I/O error. Returns NULL when out of memory. */
+mm_guard *mm_guard_add(void *start, size_t length, int flags, int owned_fd, int64_t offset, int prot,
+                       int map_flags);
+/* The mapping moved or changed size (mm_remap); call it while holding g. The
+ * flags and the loss record stay. */
 void mm_guard_move(mm_guard *g, void *start, size_t length);
-/* Stops guarding; g may be reused by a later mm_guard_add. Call it when the
- * range is unmapped (never before: a fault in between would not be contained). */
+/* Waits for the containment in progress on another thread, if any, and takes
+ * g out of service (it may be reused by a later mm_guard_add); the caller
+ * unmaps afterwards. */
 void mm_guard_remove(mm_guard *g);
-/* The offset (from the start of the mapping) of the first page lost to a
- * shrinking file (replaced by zeros), or -1 when none was. */
+/* Keeps the fault handlers away from g's mapping (they make the faulting
+ * thread run its access again) and puts back a page set aside after an I/O
+ * error, so that the mapping is one piece: around mm_remap. */
+void mm_guard_hold(mm_guard *g);
+void mm_guard_unhold(mm_guard *g);
+/* The offset (from the start of the mapping) where the zero tail that
+ * replaced pages lost to a shrinking file begins, or -1 when none was lost. */
 int64_t mm_guard_lost_from(mm_guard *g);
-/* A counter of every page lost in any mapping; JavaScript reads it in place
- * (static memory: valid for the life of the process). */
+/* What the map lost: the zero tail (lost_from, -1 for none) and the first I/O
+ * error not yet reported (io_errno, 0 for none) with the range of the map
+ * [io_start, io_end) it struck (whole pages; writes there may not have
+ * reached the file). Puts back a page set aside after an I/O error. `take`
+ * marks the I/O error reported: cleared, unless a page could not be put back
+ * (no descriptor), in which case it stays, and is reported every time. */
+typedef struct {
+  int64_t lost_from;
+  int io_errno;
+  int64_t io_start, io_end;
+} mm_loss;
+void mm_guard_loss(mm_guard *g, int take, mm_loss *out);
+/* Counts every contained loss (a lost tail, an I/O error), in any mapping;
+ * JavaScript reads it in place (static memory: valid for the life of the
+ * process). */
 uint32_t *mm_fault_counter(void);
 
 #endif

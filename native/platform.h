@@ -1,6 +1,6 @@
 /*
  * platform.h: the private per-OS hooks behind mm.h. Included only by the OS
- * files (posix.c, linux.c, darwin.c), guard.c and the fault handlers
+ * files (posix.c, linux.c, darwin.c, win32.c), guard.c and the fault handlers
  * (fault.c, fault-win32.c); the Node-API glue never sees these.
  *
  * Hooks are named mm__verb (two underscores). Each POSIX OS file (linux.c,
@@ -27,15 +27,45 @@ int mm__memfd(void);
  * Async-signal-safe: fault.c calls it from its signal handler. */
 int mm__page_private_copy(void *page, size_t size);
 
+/* --- Provided by each OS file for fault containment (guard.c calls them
+ * from signal handlers: every one is async-signal-safe, system calls only). */
+
+/* Makes [addr, addr+length) of a mapping without PROT_WRITE writable, in
+ * memory of this process only: POSIX mprotect (mm_map maps a file private
+ * when it may not be written; anonymous memory has no file), Windows
+ * PAGE_WRITECOPY. Never reaches a file. */
+int mm__protect_private(void *addr, size_t length);
+/* Maps private zero pages over [addr, addr+length), atomically. */
+int mm__map_zeros(void *addr, size_t length);
+/* Maps the file again over [addr, addr+length) (atomically, as mm_map did at
+ * `offset`), with PROT_WRITE added when `writable`. */
+int mm__map_file_again(void *addr, size_t length, int prot, int flags, int fd, int64_t offset,
+                       int writable);
+/* The size of fd's file, or -errno. */
+int64_t mm__file_size(int fd);
+/* The errno of an I/O error that struck [offset, offset+length) of fd's file
+ * inside its size: ENOSPC or EDQUOT when allocating it fails so, or the file
+ * system has no space left; else EIO. */
+int mm__io_errno(int fd, int64_t offset, size_t length);
+/* 1 when the byte at addr can be read without a fault, 0 when not (or when
+ * that cannot be told). POSIX: the kernel copies it into a pipe, and says
+ * EFAULT where the access would fault; mm__readable_init, called once by
+ * mm_fault_install, opens the pipe (two descriptors for the process's life). */
+int mm__readable(const void *addr);
+int mm__readable_init(void);
+/* A non-zero id of the calling thread. */
+uintptr_t mm__thread_id(void);
+/* Lets another thread run (while waiting for a fault handler). */
+void mm__yield(void);
+
 /* --- Provided by guard.c, used by the fault handler of each OS. --- */
 
 /* The guard whose range holds addr, or NULL; async-signal-safe. */
 mm_guard *mm__guard_find(uintptr_t addr);
-/* The flags (MM_GUARD_*) and start of a guard; async-signal-safe. */
-int mm__guard_flags(mm_guard *g);
-uintptr_t mm__guard_start(mm_guard *g);
-/* Records that the page at `offset` from the guard's start was lost (and
- * counts it in mm_fault_counter); async-signal-safe. */
-void mm__guard_lost(mm_guard *g, uintptr_t offset);
+/* Contain one fault at addr inside g; async-signal-safe. 1: contained, or
+ * another thread is changing the mapping (either way the access runs
+ * again); 0: not ours to contain (chain it). */
+int mm__contain_write(mm_guard *g, uintptr_t addr); /* a write to a read-only map */
+int mm__contain_bus(mm_guard *g, uintptr_t addr);   /* SIGBUS in a file map */
 
 #endif

@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
@@ -16,10 +17,27 @@
 #ifndef MAP_ANONYMOUS
 #define MAP_ANONYMOUS MAP_ANON
 #endif
+#ifndef MAP_NORESERVE
+#define MAP_NORESERVE 0
+#endif
+
+/* How a mapping is made. A file mapping without PROT_WRITE is made private,
+ * whatever its flags say: it reads the same pages as a shared one (the file's
+ * pages, until written), and a stray write through a view can then make the
+ * whole of it writable with one mprotect, landing in private copies that
+ * never reach the file (guard.c); mprotect of a shared file mapping would
+ * write to the file. MAP_NORESERVE: making it writable then charges no commit
+ * for its size. Anonymous memory stays as asked: no file to reach (and no
+ * descriptor shares it: `shareable` and tagname maps have one, and are file
+ * mappings here). */
+static int map_flags(int prot, int flags, int fd) {
+  if ((prot & PROT_WRITE) || fd < 0) return flags;
+  return (flags & ~(MAP_SHARED | MAP_PRIVATE)) | MAP_PRIVATE | MAP_NORESERVE;
+}
 
 int mm_map(size_t length, int prot, int flags, int fd, int64_t offset, const char *tag, void **out) {
   (void)tag; /* Windows only: src/ refuses it elsewhere */
-  void *p = mmap(NULL, length, prot, flags, fd, (off_t)offset);
+  void *p = mmap(NULL, length, prot, map_flags(prot, flags, fd), fd, (off_t)offset);
   if (p == MAP_FAILED) return -errno;
   *out = p;
   return 0;
@@ -48,7 +66,7 @@ static int remap_portable(void *addr, size_t old_length, size_t new_length, int 
     return 0;
   }
   if (fd < 0 && !(flags & MAP_PRIVATE)) return -EINVAL; /* shared anonymous memory cannot grow */
-  void *fresh = mmap(NULL, new_length, prot, flags, fd, (off_t)offset);
+  void *fresh = mmap(NULL, new_length, prot, map_flags(prot, flags, fd), fd, (off_t)offset);
   if (fresh == MAP_FAILED) return -errno;
   /* Copy whole pages, as mremap keeps them: bytes past old_length on its
    * last page reappear when a shrunk map grows again. Sound: the old span is
@@ -76,6 +94,63 @@ int mm_has_tagname(void) { return 0; }
 const char *mm_remap_syscall(int portable) {
   return portable || !mm__has_mremap() ? "mmap" : "mremap";
 }
+
+/* Fault containment's system calls (guard.c): async-signal-safe. */
+
+int mm__protect_private(void *addr, size_t length) {
+  /* Sound: every mapping guard.c asks this for was made private (map_flags),
+   * or is anonymous memory that no descriptor shares. */
+  return mprotect(addr, length, PROT_READ | PROT_WRITE) == 0 ? 0 : -errno;
+}
+
+int mm__map_zeros(void *addr, size_t length) {
+  void *p = mmap(addr, length, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+  return p == MAP_FAILED ? -errno : 0;
+}
+
+int mm__map_file_again(void *addr, size_t length, int prot, int flags, int fd, int64_t offset,
+                       int writable) {
+  /* The same flags as mm_map's, so that the kernel merges the page back into
+   * the mapping around it; writable only where it was made private. */
+  int mapped = map_flags(prot, flags, fd);
+  if (writable) prot |= PROT_READ | PROT_WRITE;
+  void *p = mmap(addr, length, prot, mapped | MAP_FIXED, fd, (off_t)offset);
+  return p == MAP_FAILED ? -errno : 0;
+}
+
+int64_t mm__file_size(int fd) {
+  struct stat st;
+  if (fstat(fd, &st) != 0) return -errno;
+  return (int64_t)st.st_size;
+}
+
+static int probe[2] = {-1, -1};
+
+int mm__readable_init(void) {
+  int p[2];
+  if (pipe(p) != 0) return -errno;
+  for (int i = 0; i < 2; i++) {
+    fcntl(p[i], F_SETFD, FD_CLOEXEC);
+    fcntl(p[i], F_SETFL, O_NONBLOCK);
+  }
+  probe[0] = p[0];
+  probe[1] = p[1];
+  return 0;
+}
+
+int mm__readable(const void *addr) {
+  if (probe[1] < 0) return 0;
+  if (write(probe[1], addr, 1) == 1) {
+    char byte;
+    /* Any byte will do: threads probing at once each take one out. */
+    while (read(probe[0], &byte, 1) < 0 && errno == EINTR) {
+    }
+    return 1;
+  }
+  return 0; /* EFAULT: the access would fault (or the pipe is full: cannot tell) */
+}
+
+void mm__yield(void) { sched_yield(); }
 
 int mm_sync(void *addr, size_t length, int flags) {
   return msync(addr, length, flags) == 0 ? 0 : -errno;

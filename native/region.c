@@ -97,13 +97,15 @@ static void region_unlink(region *r) {
 /* Unmaps, stops guarding, closes the descriptor: once, whoever comes first. */
 static void region_release_memory(region *r) {
   region_unlink(r);
-  if (r->addr != NULL) {
-    mm_unmap(r->addr, r->length);
-    r->addr = NULL;
-  }
+  /* The guard first: its removal waits for a fault handler at work on the
+   * mapping, which must not map anything into the range once it is free. */
   if (r->guard != NULL) {
     mm_guard_remove(r->guard);
     r->guard = NULL;
+  }
+  if (r->addr != NULL) {
+    mm_unmap(r->addr, r->length);
+    r->addr = NULL;
   }
   if (r->fd >= 0) {
     mm_close(r->fd);
@@ -169,7 +171,12 @@ napi_value region_adopt(napi_env env, const region *want, int guard, int *err) {
   napi_value handle;
   napi_type_tag tag = region_tag();
   *err = -ENOMEM;
-  if (guard != 0 && (r->guard = mm_guard_add(r->addr, r->length, guard)) == NULL) {
+  /* Fault containment: the guard knows the descriptor (to tell a truncation
+   * from an I/O error) and how the file was mapped (to map a page again);
+   * memmap's handlers go back on top if something replaced them. */
+  if (guard != 0) mm_fault_ensure();
+  if (guard != 0 &&
+      (r->guard = mm_guard_add(r->addr, r->length, guard, want->fd, r->offset, r->prot, r->flags)) == NULL) {
     region_release_memory(r);
     free(r);
     return NULL;
@@ -297,14 +304,18 @@ int region_remap(napi_env env, region *r, double length, int portable) {
   if (!(length > 0) || length > (double)SIZE_MAX) return -EINVAL;
   region_detach_views(env, r);
   void *addr = r->addr;
+  /* Fault containment keeps off the mapping while it changes (guard.c). */
+  if (r->guard != NULL) mm_guard_hold(r->guard);
   int rc = mm_remap(r->addr, r->length, (size_t)length, r->prot, r->flags, r->fd, r->offset, portable, &addr);
-  if (rc != 0 && addr == NULL) {
-    r->addr = NULL; /* already unmapped (Windows, see mm_remap) */
-    region_release_memory(r);
-  } else if (rc == 0 || addr != r->addr) {
+  if (rc == 0 || (addr != NULL && addr != r->addr)) {
     r->addr = addr;
     if (rc == 0) r->length = (size_t)length;
     if (r->guard != NULL) mm_guard_move(r->guard, addr, r->length);
+  }
+  if (r->guard != NULL) mm_guard_unhold(r->guard);
+  if (rc != 0 && addr == NULL) {
+    r->addr = NULL; /* already unmapped (Windows, see mm_remap) */
+    region_release_memory(r);
   }
   return rc;
 }

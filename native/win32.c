@@ -29,7 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "mm.h"
+#include "platform.h"
 
 /* ------------------------------------------------------------------------ */
 /* libuv, exported by node.exe (linked through an import library of node.exe) */
@@ -442,3 +442,52 @@ const mm_constant *mm_constants(size_t *count) {
   *count = sizeof constants / sizeof constants[0];
   return constants;
 }
+
+/* ------------------------------------------------------------------------ */
+/* Fault containment (guard.c, fault-win32.c)                               */
+
+/* A read-only view is a copy-on-write view protected PAGE_READONLY
+ * (protections): PAGE_WRITECOPY lets writes land in private copies of their
+ * pages, never in the file or the section. */
+int mm__protect_private(void *addr, size_t length) {
+  DWORD old;
+  return VirtualProtect(addr, length, PAGE_WRITECOPY, &old) ? 0 : last_error();
+}
+
+int mm__page_private_copy(void *page, size_t size) { return mm__protect_private(page, size); }
+
+/* A file cannot shrink under a view on Windows, and an in-page error is not
+ * contained (fault-win32.c): guard.c never gets to these. */
+int mm__map_zeros(void *addr, size_t length) {
+  (void)addr; (void)length;
+  return -ENOSYS;
+}
+
+int mm__map_file_again(void *addr, size_t length, int prot, int flags, int fd, int64_t offset,
+                       int writable) {
+  (void)addr; (void)length; (void)prot; (void)flags; (void)fd; (void)offset; (void)writable;
+  return -ENOSYS;
+}
+
+int64_t mm__file_size(int fd) {
+  int64_t size = 0;
+  int regular = 0;
+  int rc = mm_fstat(fd, &size, &regular);
+  return rc < 0 ? rc : size;
+}
+
+int mm__io_errno(int fd, int64_t offset, size_t length) {
+  (void)fd; (void)offset; (void)length;
+  return EIO;
+}
+
+int mm__readable(const void *addr) {
+  (void)addr;
+  return 0;
+}
+
+int mm__readable_init(void) { return 0; }
+
+uintptr_t mm__thread_id(void) { return (uintptr_t)GetCurrentThreadId() + 1; }
+
+void mm__yield(void) { SwitchToThread(); }

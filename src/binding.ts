@@ -41,8 +41,13 @@ export interface Binding {
   view(handle: Handle, start: number, length: number): ArrayBuffer | null | number;
   unmap(handle: Handle): number;
   remap(handle: Handle, length: number, portable: boolean): number;
-  sync(handle: Handle, start: number, length: number, flags: number): number;
-  syncAsync(handle: Handle, start: number, length: number, flags: number): Promise<number>;
+  /**
+   * msync of [start, start + length). With `out`, an I/O error of the map not yet reported is
+   * reported after a successful msync (as fsync reports a failed writeback): `out` is filled as
+   * by `loss`, the error is taken, and the result is its -errno; `out[1]` is 0 otherwise.
+   */
+  sync(handle: Handle, start: number, length: number, flags: number, out?: Float64Array): number;
+  syncAsync(handle: Handle, start: number, length: number, flags: number, out?: Float64Array): Promise<number>;
   advise(handle: Handle, start: number, length: number, advice: number): number;
   /** Releases the memory and descriptors of maps found unreachable by the last GC; returns how many still hold some. */
   reclaim(): number;
@@ -63,8 +68,15 @@ export interface Binding {
    * counter `faults` would show into `counter[0]` before it returns; 0 or -errno.
    */
   mirrorFaults(counter: Uint32Array): number;
-  /** Offset of the first page of this map lost to a shrinking file, or -1. */
-  lostFrom(handle: Handle): number;
+  /**
+   * What the map lost, into `out` (4 elements): [lostFrom (-1: none), ioErrno (0: none), ioStart,
+   * ioEnd] — the first I/O error (ENOSPC, EIO, ...) not yet reported and the bytes of the map it
+   * struck. Puts the file's page back where a fault had set it aside. `take` marks the I/O error
+   * reported (it stays when it cannot be repaired: no descriptor). 0 or -errno.
+   */
+  loss(handle: Handle, out: Float64Array, take: boolean): number;
+  /** Puts memmap's SIGSEGV/SIGBUS handlers back on top if something replaced them; 1 if it did. */
+  ensureFaultHandler(): number;
   /**
    * A 4-byte counter of pages lost in any map, read in place; null where the runtime refuses
    * external ArrayBuffers (or `MEMMAP_NO_EXTERNAL_BUFFERS=1` says to behave so): then no view
@@ -142,3 +154,14 @@ function load(): Binding {
 
 /** The addon, loaded once. */
 export const native: Binding = load();
+
+// Node installs libuv's handler for SIGBUS or SIGSEGV, over memmap's, when a listener for that
+// signal is added (and the default action when the last one goes); a fault in a truncated page
+// would then repeat forever. Node's own listeners for these events were registered at bootstrap,
+// so these run after them and put memmap's handler back on top, chaining to libuv's (or the
+// default) for every fault that is not memmap's. docs/safety.md, "Signal listeners".
+const keepFaultHandler = (event: string | symbol): void => {
+  if (event === "SIGBUS" || event === "SIGSEGV") native.ensureFaultHandler();
+};
+process.on("newListener", keepFaultHandler);
+process.on("removeListener", keepFaultHandler);

@@ -22,6 +22,7 @@ import { memoryOf, type Memory } from "./memory/index.js";
 import { platform } from "./platform.js";
 import type { MapPlan } from "./plan.js";
 import { beforeMap, mapped, unmapped, withReclaim } from "./reclaim.js";
+import { ioError } from "./truncation.js";
 
 /** What `memmap:new` publishes, before the map is made (Python's `mmap.__new__` audit event). */
 export interface NewMapEvent {
@@ -33,6 +34,8 @@ export interface NewMapEvent {
 
 const newMapChannel = channel("memmap:new");
 const statOut = new Float64Array(2);
+/** An I/O error a flush reports, as the addon fills it (see src/truncation.ts). */
+const syncOut = new Float64Array(4);
 
 /** The file's size and whether it is a regular file; null when fstat fails. */
 function statOf(fd: number): { size: number; regular: boolean } | null {
@@ -169,16 +172,23 @@ export class Mapping {
     }
   }
 
-  /** msync of [start, start + length). @throws {Error} a system error (`msync`). */
+  /**
+   * msync of [start, start + length), which also reports, once, an I/O error that struck the map
+   * since the last report (writes through views that may not have reached the file), as fsync
+   * reports a failed writeback.
+   * @throws {Error} a system error (`msync`), with `ioStart`/`ioEnd` for an I/O error.
+   */
   sync(start: number, length: number, flags: number): void {
-    const rc = native.sync(this.mem.open(), start, length, flags);
-    if (rc < 0) throw systemError(rc, "msync");
+    syncOut[1] = 0;
+    const rc = native.sync(this.mem.open(), start, length, flags, syncOut);
+    if (rc < 0) throw syncOut[1] !== 0 ? ioError(syncOut, "msync", start, start + length) : systemError(rc, "msync");
   }
 
   /** The promise twin of {@link sync}, on the thread pool (the addon keeps the memory mapped meanwhile). */
   async syncAsync(start: number, length: number, flags: number): Promise<void> {
-    const rc = await native.syncAsync(this.mem.open(), start, length, flags);
-    if (rc < 0) throw systemError(rc, "msync");
+    const out = new Float64Array(4);
+    const rc = await native.syncAsync(this.mem.open(), start, length, flags, out);
+    if (rc < 0) throw out[1] !== 0 ? ioError(out, "msync", start, start + length) : systemError(rc, "msync");
   }
 
   /** madvise of [start, start + length). @throws {Error} `ERR_MMAP_UNSUPPORTED_PLATFORM`, or a system error (`madvise`). */

@@ -589,7 +589,9 @@ export class MMap implements Iterable<number> {
    * `offset` must be a multiple of `PAGESIZE` (the kernel says `EINVAL` otherwise).
    * @throws {TypeError} `ERR_INVALID_ARG_TYPE` for a wrong type.
    * @throws {RangeError} `ERR_OUT_OF_RANGE` when the range falls outside the map.
-   * @throws {Error} `ERR_MMAP_CLOSED` when closed; a system error (`syscall` `msync`) when the kernel refuses.
+   * @throws {Error} `ERR_MMAP_CLOSED` when closed; a system error (`syscall` `msync`) when the kernel refuses,
+   *   or to report an I/O error that struck the map since (ENOSPC, EIO, EDQUOT: writes through views that may
+   *   not have reached the file; once, with `ioStart`/`ioEnd`): see docs/safety.md.
    */
   flush(offset?: number, size?: number, options?: FlushOptions): void {
     const r = this.#flushRange(offset, size, options);
@@ -601,7 +603,8 @@ export class MMap implements Iterable<number> {
    * runs is safe (the unmap waits for it); `resize()` throws `ERR_MMAP_BUSY` until it settles.
    * @throws {TypeError} (rejects) `ERR_INVALID_ARG_TYPE` for a wrong type.
    * @throws {RangeError} (rejects) `ERR_OUT_OF_RANGE` when the range falls outside the map.
-   * @throws {Error} (rejects) `ERR_MMAP_CLOSED`, or a system error (`syscall` `msync`).
+   * @throws {Error} (rejects) `ERR_MMAP_CLOSED`, or a system error (`syscall` `msync`), an I/O error of the
+   *   map included, as {@link MMap.flush}.
    */
   async flushAsync(offset?: number, size?: number, options?: FlushOptions): Promise<void> {
     const r = this.#flushRange(offset, size, options);

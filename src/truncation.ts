@@ -1,14 +1,14 @@
 /**
- * Loss tracking: bytes of a map lost because its file shrank under it. The native fault
- * handler (native/fault.c) replaces such pages with zeros and counts them in one process-wide
- * counter; every access path of the memory layer (src/memory/) checks the counter after it
+ * Loss tracking: bytes of a map lost because its file shrank under it, or struck by an I/O error
+ * (a full disk under a sparse file, EIO). The native fault handler (native/guard.c) replaces such
+ * pages with zeros and counts them in one process-wide counter; every access path of the memory layer (src/memory/) checks the counter after it
  * touched memory and, when it moved, asks the addon what this map lost. The one place that
- * raises `ERR_MMAP_TRUNCATED`.
+ * raises `ERR_MMAP_TRUNCATED` and a method's I/O error.
  * Internal: not exported from the package.
  * @module
  */
 import { native, type Handle } from "./binding.js";
-import { closedError, stateError, systemError, type MMapError } from "./errors.js";
+import { closedError, stateError, systemError, type MMapError, type SystemError } from "./errors.js";
 
 /**
  * Counts pages lost to shrinking files in any map, read without a call: the counter itself
@@ -24,6 +24,38 @@ function mirroredFaults(): Uint32Array {
   const rc = native.mirrorFaults(counter);
   if (rc < 0) throw systemError(rc, "mirrorFaults");
   return counter;
+}
+
+/** What a map lost, as the addon fills it: [lostFrom (-1: none), ioErrno (0: none), ioStart, ioEnd]. */
+const lossOut = new Float64Array(4);
+
+/** An I/O error that struck a map: a system error with the range the call touched and the range struck. */
+export interface IOError extends SystemError {
+  /** The bytes of the map the call touched. */
+  readonly start: number;
+  readonly end: number;
+  /** The bytes of the map whose writes may not have reached the file. */
+  readonly ioStart: number;
+  readonly ioEnd: number;
+}
+
+/**
+ * An I/O error that struck the map (ENOSPC writing into a hole of a full file system, EIO,
+ * EDQUOT), as Node's fs errors: `code`, `errno`, `syscall` (`"msync"` from a flush,
+ * `"pagefault"` from a method), plus `start`/`end`, the bytes the call touched, and
+ * `ioStart`/`ioEnd`, the bytes of the map whose writes may not have reached the file.
+ * `loss` is the addon's [lostFrom, ioErrno, ioStart, ioEnd].
+ */
+export function ioError(loss: Float64Array, syscall: string, start: number, end: number): IOError {
+  const ioStart = loss[2] as number;
+  const ioEnd = loss[3] as number;
+  const err = systemError(loss[1] as number, syscall) as SystemError & { start: number; end: number; ioStart: number; ioEnd: number };
+  err.message += `: bytes ${ioStart}..${ioEnd} of the map may not have reached the file (the call touched ${start}..${end})`;
+  err.start = start;
+  err.end = end;
+  err.ioStart = ioStart;
+  err.ioEnd = ioEnd;
+  return err;
 }
 
 /** `ERR_MMAP_TRUNCATED`, with the lost range of the map. */
@@ -72,15 +104,26 @@ export abstract class Tracked {
     if (FAULTS[0] !== this.seen) this.learn(lo, hi);
   }
 
-  /** Asks the addon what this map lost, and throws if [lo, hi) is part of it. */
+  /**
+   * Asks the addon what this map lost, and throws if [lo, hi) is part of it: `ERR_MMAP_TRUNCATED`
+   * for bytes past the file's end, the I/O error for bytes inside the file that a fault could not
+   * read or write (reported once here; elsewhere it waits for the next flush).
+   */
   learn(lo: number, hi: number): void {
     this.seen = FAULTS[0] as number;
     const h = this.handle;
     if (h === null) return;
-    const lostFrom = native.lostFrom(h);
-    if (lostFrom < 0) return; // a page of another map
-    this.gone = Math.min(this.gone, lostFrom, this.length);
-    this.lost();
+    // Also maps the file back where an I/O error had set a page aside.
+    if (native.loss(h, lossOut, false) < 0) return;
+    const lostFrom = lossOut[0] as number;
+    if (lostFrom >= 0) {
+      this.gone = Math.min(this.gone, lostFrom, this.length);
+      this.lost();
+    }
+    if (lossOut[1] !== 0 && (lossOut[2] as number) < hi && (lossOut[3] as number) > lo) {
+      native.loss(h, lossOut, true);
+      throw ioError(lossOut, "pagefault", lo, hi);
+    }
     if (hi > this.gone) throw this.truncated(lo, hi);
   }
 

@@ -1,7 +1,7 @@
 // The addon's own contract, below src/: a handle is a value only the addon made (a Node-API
 // external with its type tag). A plain object, a number, null, or an external made by another
 // module (a second copy of the addon, loaded from another path) is refused by every function
-// that takes a handle, with what a bad handle has always given: -EBADF, or -1 (lostFrom, fd)
+// that takes a handle, with what a bad handle has always given: -EBADF, or -1 (fd)
 // and 0 (busy, live) for the queries. The calls run in a child process
 // (test/fixtures/foreign-handles.mjs), whose end is asserted: without the check they would
 // read foreign memory as a mapping.
@@ -28,13 +28,13 @@ const REFUSED = {
   write: EBADF,
   getByte: EBADF,
   setByte: EBADF,
-  lostFrom: -1,
+  loss: EBADF,
   fd: -1,
   busy: 0,
   live: 0,
 };
 /** The functions that take no handle. */
-const NO_HANDLE = ["fstat", "dup", "close", "truncate", "memfd", "map", "reclaim", "mirrorFaults"];
+const NO_HANDLE = ["fstat", "dup", "close", "truncate", "memfd", "map", "reclaim", "mirrorFaults", "ensureFaultHandler"];
 
 const child = runNode([FIXTURE]);
 const report = (() => {

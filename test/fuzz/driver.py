@@ -161,6 +161,11 @@ class Prog:
         """Calls CPython 3.13.0 must not make: the reason, or None (see engine.mjs NORMALISATIONS)."""
         sp = self.spec["map"]
         m = self.m
+        if op == "madvise" and not m.closed and args and args[0] == getattr(mmap, "MADV_REMOVE", None) \
+                and sp["kind"] == "file" and self.read_only(sp) and self.madvise_valid(m, args):
+            # "madvise-remove-readonly": through its shared read-only mapping CPython punches a
+            # hole in the file; memmap's read-only file maps are private mappings.
+            return "madvise-remove-readonly"
         if op != "resize" or m.closed or len(args) != 1:
             return None
         n = args[0]
@@ -182,6 +187,23 @@ class Prog:
             # 3.13/3.14 releases raise this ValueError, and memmap follows them.
             return "grow-shared-anon"
         return None
+
+    @staticmethod
+    def madvise_valid(m, args):
+        """Arguments that CPython's madvise accepts before calling the kernel."""
+        start = args[1] if len(args) > 1 else 0
+        length = args[2] if len(args) > 2 else None
+        if type(start) is not int or not 0 <= start < len(m):
+            return False
+        return length is None or (type(length) is int and 0 <= length < 2 ** 63)
+
+    @staticmethod
+    def read_only(sp):
+        """ACCESS_READ, or ACCESS_DEFAULT with a prot without PROT_WRITE."""
+        access = sp.get("access", 0)
+        if access == mmap.ACCESS_READ:
+            return True
+        return access == 0 and not (sp.get("prot", mmap.PROT_READ | mmap.PROT_WRITE) & mmap.PROT_WRITE)
 
     # ------------------------------------------------------------------ run
 

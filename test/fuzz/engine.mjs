@@ -116,6 +116,11 @@ export const NORMALISATIONS = [
     rule: "Growing a shared anonymous map is not run in CPython 3.13.0; memmap must throw TypeError ERR_MMAP_NOT_RESIZABLE (the later CPython's ValueError, mapped by SPEC §5) and change nothing.",
   },
   {
+    name: "madvise-remove-readonly",
+    doc: "docs/python.md, Deliberate differences: 'A read-only file map is a private mapping ... madvise(MADV_REMOVE) on it fails with EACCES where CPython ... punches a hole in the file'",
+    rule: "madvise(MADV_REMOVE, ...) on a read-only file map (ACCESS_READ, or a prot without PROT_WRITE) is not run in CPython; memmap must throw Error EACCES or EINVAL (an unaligned start) and change nothing.",
+  },
+  {
     name: "not-resizable",
     doc: "SPEC §5: 'resize forbidden (access mode, `trackfd: false`, platform) | TypeError / ValueError / SystemError | `TypeError`, `ERR_MMAP_NOT_RESIZABLE`'",
     rule: "CPython's TypeError/ValueError 'mmap can't resize ...' maps to TypeError ERR_MMAP_NOT_RESIZABLE.",
@@ -899,6 +904,10 @@ function judgeOp(prog, o, p, py, pyState, js, jsOp, applied) {
   if (py.skip === "grow-shared-anon") {
     use("grow-shared-anon");
     return js.e === "TypeError" && js.code === "ERR_MMAP_NOT_RESIZABLE" ? null : { want: "TypeError ERR_MMAP_NOT_RESIZABLE" };
+  }
+  if (py.skip === "madvise-remove-readonly") {
+    use("madvise-remove-readonly");
+    return js.e === "Error" && (js.code === "EACCES" || js.code === "EINVAL") ? null : { want: "Error EACCES" };
   }
   if (py.skip !== undefined) return { want: `unknown skip ${py.skip}` };
   if (py.undone) use("failed-resize-undone");

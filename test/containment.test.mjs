@@ -1,0 +1,321 @@
+// What fault containment costs and what it tells (docs/safety.md, "Faults contained"): a constant
+// number of kernel mappings per map whatever the number of faults (vm.max_map_count is 65,530
+// by default, and each mapping a contained fault splits off used to count); I/O errors inside
+// the file (a full file system) reported as such, never as a truncation, and never lost
+// silently; no hang when JavaScript listens to SIGBUS or SIGSEGV. Every case runs in a child
+// process and asserts how it ended. The children inherit MEMMAP_NO_EXTERNAL_BUFFERS: without
+// views only the cases made of method calls run.
+import test from "node:test";
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import path from "node:path";
+import { spawnSync } from "node:child_process";
+import { errnoOf, runNode, tmpdir, VIEWS, WINDOWS } from "./helpers.mjs";
+
+const dir = tmpdir("memmap-containment-");
+const index = new URL("../dist/index.js", import.meta.url).href;
+const NO_VIEWS = "raw views only (MEMMAP_NO_EXTERNAL_BUFFERS=1: no raw access exists, the methods copy)";
+const NO_PROC = "/proc/self/maps and vm.max_map_count are Linux's (Windows has neither limit: test/windows.test.mjs)";
+const PAGE = 4096;
+
+const prelude = `
+import fs from "node:fs";
+import * as mm from ${JSON.stringify(index)};
+const rows = () => fs.readFileSync("/proc/self/maps", "utf8").split("\\n").filter(Boolean)
+  .map((l) => l.match(/^([0-9a-f]+)-([0-9a-f]+) \\S+ \\S+ \\S+ \\S+ *(.*)$/))
+  .map((x) => ({ a: BigInt("0x" + x[1]), b: BigInt("0x" + x[2]), path: x[3] }));
+// Every kernel mapping of the process (Node's own come and go: compare with some slack).
+const maps = () => rows().length;
+// The kernel mappings that make up one map of \`file\` of \`length\` bytes: those inside its range,
+// which starts where the first mapping of the file does.
+const mappingsOf = (file, length) => {
+  const all = rows(), own = all.filter((r) => r.path === file);
+  if (own.length === 0) return -1;
+  const a = own.reduce((m, r) => (r.a < m ? r.a : m), own[0].a), b = a + BigInt(length);
+  return all.filter((r) => r.a < b && r.b > a).length;
+};
+const err = (fn) => { try { const v = fn(); return v === undefined ? "ok" : v; } catch (e) {
+  return [e.constructor.name, e.code, e.errno ?? null, e.syscall ?? null, e.start ?? e.goneStart ?? null, e.end ?? e.goneEnd ?? null, e.ioStart ?? null, e.ioEnd ?? null]; } };
+const views = process.env.MEMMAP_NO_EXTERNAL_BUFFERS !== "1";
+`;
+
+function script(body) {
+  const file = path.join(dir, `c${Math.random().toString(36).slice(2)}.mjs`);
+  fs.writeFileSync(file, `${prelude}\n${body}\n`);
+  return file;
+}
+
+function child(body, options = {}) {
+  return runNode([script(body)], options);
+}
+
+/** The JSON a child printed on its last line. */
+function result(r) {
+  assert.equal(r.signal, null, `ended by ${r.signal}: ${r.stderr}`);
+  assert.equal(r.status, 0, r.stderr);
+  return JSON.parse(r.stdout.trim().split("\n").at(-1));
+}
+
+test("70,000 stray writes through a view of one ACCESS_READ map cost no kernel mapping, and never reach the file", { skip: (!VIEWS && NO_VIEWS) || (WINDOWS && NO_PROC) }, (t) => {
+  const f = path.join(dir, "ro-many.bin");
+  const r = child(`
+    const N = 70000, f = ${JSON.stringify(f)};
+    fs.writeFileSync(f, ""); fs.truncateSync(f, 2 * N * 4096);      // sparse: reads zeros
+    const m = mm.MMap.open(f, { access: mm.ACCESS_READ });
+    const v = m.buffer, before = mappingsOf(f, m.length), t0 = performance.now();
+    for (let i = 0; i < N; i++) v[2 * i * 4096 + 1] = 1 + (i % 200);  // every other page: each used to split the mapping
+    const ms = performance.now() - t0, grew = mappingsOf(f, m.length) - before;
+    let kept = true;
+    for (let i = 0; i < N; i += 97) if (m.get(2 * i * 4096 + 1) !== 1 + (i % 200) || v[2 * i * 4096] !== 0) kept = false;
+    m.close();
+    const fd = fs.openSync(f, "r"), b = Buffer.alloc(1);
+    let clean = true;
+    for (let i = 0; i < N; i += 97) { fs.readSync(fd, b, 0, 1, 2 * i * 4096 + 1); if (b[0] !== 0) clean = false; }
+    console.log(JSON.stringify({ grew, kept, clean, ms: Math.round(ms) }));
+  `);
+  const got = result(r);
+  t.diagnostic(`70,000 stray writes: ${got.ms} ms, mappings +${got.grew}`);
+  assert.equal(got.grew, 0, "the map stays one mapping");
+  assert.equal(got.kept, true, "the writes landed in the process's own copy");
+  assert.equal(got.clean, true, "the file never saw them");
+});
+
+test("raw reads of 70,000 pages past the end of a file that shrank: the whole lost tail is replaced at once", { skip: (!VIEWS && NO_VIEWS) || (WINDOWS && NO_PROC) }, (t) => {
+  const f = path.join(dir, "tail-many.bin");
+  const r = child(`
+    const N = 70000, f = ${JSON.stringify(f)}, out = {};
+    for (const trackfd of [true, false]) {
+      fs.writeFileSync(f, ""); fs.truncateSync(f, 2 * N * 4096);
+      fs.writeSync(fs.openSync(f, "r+"), Buffer.alloc(3 * 4096 + 100, 7), 0, 3 * 4096 + 100, 0);
+      const fd = fs.openSync(f, "r+");
+      const m = new mm.MMap(fd, 0, { trackfd });
+      fs.closeSync(fd);
+      const v = m.buffer, before = mappingsOf(f, m.length), t0 = performance.now();
+      fs.truncateSync(f, 3 * 4096 + 100);
+      let sum = 0;
+      for (let i = N - 1; i >= 2; i--) sum += v[2 * i * 4096];     // from the end down: each page faulted, once
+      out[trackfd] = {
+        sum, grew: mappingsOf(f, m.length) - before, ms: Math.round(performance.now() - t0),
+        head: [m.get(0), m.get(3 * 4096 + 99)],
+        gone: err(() => m.get(5 * 4096)),
+      };
+      m.close();
+    }
+    console.log(JSON.stringify(out));
+  `);
+  const got = result(r);
+  t.diagnostic(`70,000 lost pages read: ${got.true.ms} ms with a descriptor, ${got.false.ms} ms without; mappings +${got.true.grew}, +${got.false.grew}`);
+  for (const k of ["true", "false"]) {
+    assert.equal(got[k].sum, 0, "lost pages read zeros");
+    assert.equal(got[k].grew, 1, `trackfd ${k}: one zero tail`);
+    assert.deepEqual(got[k].head, [7, 7], "what is left of the file still reads");
+  }
+  // With a descriptor the loss starts at the file's end; without one, at the lowest page touched.
+  assert.deepEqual(got.true.gone, ["Error", "ERR_MMAP_TRUNCATED", null, null, 3 * PAGE + 100, 2 * 70000 * PAGE, null, null]);
+  assert.deepEqual(got.false.gone, ["Error", "ERR_MMAP_TRUNCATED", null, null, 4 * PAGE, 2 * 70000 * PAGE, null, null]);
+});
+
+test("30,000 maps of a truncated file without descriptors, get() on each: the process lives, each map's containment costs one mapping at most", { skip: WINDOWS && NO_PROC }, (t) => {
+  const f = path.join(dir, "many-maps.bin");
+  const r = child(`
+    const N = 30000, f = ${JSON.stringify(f)};
+    fs.writeFileSync(f, Buffer.alloc(4 * 4096, 1));
+    const fd = fs.openSync(f, "r"), keep = [];
+    for (let i = 0; i < N; i++) keep.push(new mm.MMap(fd, 0, { access: mm.ACCESS_READ, trackfd: false }));
+    fs.closeSync(fd);
+    const mapped = maps(), t0 = performance.now();
+    fs.truncateSync(f, 0);
+    const codes = {};
+    for (const m of keep) { const e = err(() => m.get(2 * 4096)); codes[e[1]] = (codes[e[1]] ?? 0) + 1; }
+    console.log(JSON.stringify({ codes, added: maps() - mapped, ms: Math.round(performance.now() - t0) }));
+  `);
+  const got = result(r);
+  t.diagnostic(`30,000 truncated maps, get() on each: ${got.ms} ms, ${got.added} mappings more`);
+  assert.deepEqual(got.codes, { ERR_MMAP_TRUNCATED: 30000 });
+  // One zero tail per map, and some slack for Node's own mappings (JIT code, heap).
+  assert.ok(got.added <= 30000 + 500, `${got.added} mappings more for 30,000 maps`);
+});
+
+// A file system of 1 MiB in a private mount namespace (unshare -m), so that nothing outside sees it.
+const mountable = (() => {
+  if (process.platform !== "linux") return "a tmpfs mount in a private mount namespace is Linux's";
+  const probe = path.join(dir, "probe-mnt");
+  fs.mkdirSync(probe, { recursive: true });
+  const r = spawnSync("unshare", ["-m", "sh", "-c", `mount -t tmpfs -o size=1m tmpfs ${probe}`], { encoding: "utf8" });
+  return r.status === 0 ? null : `cannot mount a tmpfs here (unshare -m + mount, needs root or CAP_SYS_ADMIN): ${(r.error?.message ?? r.stderr).trim()}`;
+})();
+
+function onFullTmpfs(body) {
+  const mnt = path.join(dir, `mnt${Math.random().toString(36).slice(2)}`);
+  fs.mkdirSync(mnt);
+  const file = script(`const mnt = process.argv[2];\n${body}`);
+  return spawnSync(
+    "unshare",
+    ["-m", "sh", "-c", `mount -t tmpfs -o size=1m tmpfs "$1" && exec "$2" "$3" "$1"`, "sh", mnt, process.execPath, file],
+    { encoding: "utf8", timeout: 120_000 },
+  );
+}
+
+test("a full file system: writes into holes throw ENOSPC (methods) or make the next flush throw it once (views); the rest keeps working", { skip: mountable ?? false }, () => {
+  const r = onFullTmpfs(`
+    const MiB = 1 << 20, out = {};
+    fs.writeFileSync(mnt + "/filler", Buffer.alloc(MiB / 2, 1));     // half the file system
+    const f = mnt + "/sparse.bin";
+    fs.writeFileSync(f, ""); fs.truncateSync(f, 4 * MiB);             // 4 MiB of holes on 1 MiB
+    const m = mm.MMap.open(f);
+    const before = mappingsOf(f, m.length), wrote = [];
+    if (views) {
+      const v = m.buffer;
+      for (let i = 0; i < 512; i++) { v[i * 8192] = 1; wrote.push(i * 8192); }  // no error can show here
+      out.grew = mappingsOf(f, m.length) - before;                    // one page set aside at most
+      out.flush = err(() => m.flush());
+      out.settled = mappingsOf(f, m.length) - before;                 // the file's pages back in place
+      out.flushAgain = err(() => m.flush());                          // reported once
+    } else {
+      out.methods = {};
+      for (let i = 0; i < 512; i++) {
+        const e = err(() => m.set(i * 8192, 1));
+        if (e === "ok") wrote.push(i * 8192);
+        else out.methods[e[1] + " " + e[3] + " " + (e[4] === i * 8192 && e[5] === i * 8192 + 1)] = (out.methods[e[1] + " " + e[3] + " " + (e[4] === i * 8192 && e[5] === i * 8192 + 1)] ?? 0) + 1;
+      }
+      out.flush = err(() => m.flush());                               // every loss was reported already
+    }
+    out.set = err(() => m.set(3 * MiB + 5, 2));                       // into a hole: the call's own range
+    out.setSlice = err(() => m.setSlice(3 * MiB + 8192, 3 * MiB + 3 * 8192, Buffer.alloc(2 * 8192, 3)));
+    out.reads = [m.get(0), m.get(8192), m.slice(0, 3).toString("hex")]; // pages in the file still read
+    out.afterErrors = err(() => m.flush());
+    fs.unlinkSync(mnt + "/filler");                                   // space again: the same pages work
+    out.setAgain = err(() => m.set(3 * MiB + 5, 2));
+    out.flushAsync = await m.flushAsync().then(() => "ok", (e) => [e.code, e.syscall]);
+    if (views) {
+      const st = fs.statfsSync(mnt);                                  // full again, written through a view
+      fs.writeFileSync(mnt + "/filler", Buffer.alloc(st.bavail * st.bsize, 1));
+      const v = m.buffer;
+      for (let i = 256; i < 512; i++) v[i * 8192 + 1] = 4;
+      out.flushAsyncFull = await m.flushAsync().then(() => "ok", (e) => [e.code, e.errno, e.syscall, e.ioStart < e.ioEnd]);
+      out.flushAsyncAgain = await m.flushAsync().then(() => "ok", (e) => [e.code, e.syscall]);
+      v[300 * 8192 + 2] = 5;                                          // lost again, then close() during the flush
+      const pending = m.flushAsync();
+      m.close();
+      out.flushAsyncClosed = await pending.then(() => "ok", (e) => [e.code, e.syscall]);
+    }
+    m.close();
+    const file = fs.readFileSync(f);
+    out.file = [file[3 * MiB + 5], file.length];
+    // Nothing lost silently: every write that no error covered is in the file.
+    const flushErr = out.flush;
+    out.silent = wrote.filter((at) => file[at] !== 1 && !(Array.isArray(flushErr) && at >= flushErr[6] && at < flushErr[7])).length;
+    out.reached = wrote.filter((at) => file[at] === 1).length;
+    console.log(JSON.stringify(out));
+  `);
+  const got = result(r);
+  const ENOSPC = errnoOf("ENOSPC");
+  const MiB = 1 << 20;
+  if (VIEWS) {
+    assert.ok(got.grew <= 2, `mappings grew by ${got.grew} while a page was set aside`);
+    assert.equal(got.flush[1], "ENOSPC", JSON.stringify(got.flush));
+    assert.deepEqual(got.flush.slice(0, 6), ["Error", "ENOSPC", ENOSPC, "msync", 0, 4 * MiB]);
+    assert.ok(got.flush[6] >= 0 && got.flush[6] < got.flush[7] && got.flush[7] <= 4 * MiB, "ioStart..ioEnd inside the map");
+    assert.equal(got.settled, 0, "after the report the mapping is whole again");
+    assert.equal(got.flushAgain, "ok", "reported once");
+    assert.deepEqual(got.flushAsyncFull, ["ENOSPC", ENOSPC, "msync", true]);
+    assert.equal(got.flushAsyncAgain, "ok");
+    assert.deepEqual(got.flushAsyncClosed, ["ENOSPC", "msync"], "close() while it runs does not swallow the error");
+  } else {
+    const keys = Object.keys(got.methods);
+    assert.deepEqual(keys, ["ENOSPC pagefault true"], JSON.stringify(got.methods));
+    assert.equal(got.flush, "ok");
+  }
+  assert.ok(got.reached > 0 && got.reached < 512, `${got.reached} of 512 pages reached the file`);
+  assert.equal(got.silent, 0, "no write lost without an error");
+  assert.deepEqual(got.set, ["Error", "ENOSPC", ENOSPC, "pagefault", 3 * MiB + 5, 3 * MiB + 6, 3 * MiB, 3 * MiB + PAGE]);
+  assert.deepEqual(got.setSlice.slice(0, 6), ["Error", "ENOSPC", ENOSPC, "pagefault", 3 * MiB + 8192, 3 * MiB + 3 * 8192]);
+  assert.deepEqual(got.reads, [1, 1, "010000"]);
+  assert.equal(got.afterErrors, "ok", "errors reported by methods are not reported again");
+  assert.equal(got.setAgain, "ok", "with space again, the page that failed takes the write");
+  assert.equal(got.flushAsync, "ok");
+  assert.deepEqual(got.file, [2, 4 * MiB]);
+});
+
+test("process.on('SIGBUS'/'SIGSEGV') does not take fault containment away: no hang, and signals sent by kill still reach the listener", { skip: WINDOWS && "POSIX signals (Windows: a vectored handler, which a listener cannot replace)" }, () => {
+  const f = (n) => JSON.stringify(path.join(dir, `listen${n}.bin`));
+  const r = child(`
+    const out = {};
+    const open = (file) => { fs.writeFileSync(file, Buffer.alloc(3 * 4096, 1)); return mm.MMap.open(file); };
+    let heard = 0;
+    const listener = () => { heard++; };
+    process.on("SIGBUS", listener);                 // Node puts libuv's handler over memmap's
+    process.on("SIGSEGV", listener);
+    const a = open(${f(1)}), b = open(${f(2)});
+    const ro = mm.MMap.open(${f(2)}, { access: mm.ACCESS_READ });
+    fs.truncateSync(${f(1)}, 0);
+    out.listening = [err(() => a.get(2 * 4096)), views ? a.buffer[4096] : 0];
+    if (views) ro.buffer[0] = 9;                     // a stray write: SIGSEGV
+    out.readOnly = ro.get(0);
+    process.kill(process.pid, "SIGBUS");             // not a fault: the listener hears it
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    out.heard = heard;
+    process.removeListener("SIGBUS", listener);      // Node puts the default action back
+    fs.truncateSync(${f(2)}, 0);
+    out.removed = [err(() => b.get(2 * 4096)), views ? b.buffer[4096] : 0];
+    // A handler put over memmap's behind its back (here: its listener taken away first) is
+    // noticed at the next map.
+    const keep = process.listeners("newListener").filter((l) => l.name === "keepFaultHandler");
+    out.hooks = keep.length;
+    for (const l of keep) process.removeListener("newListener", l);
+    process.on("SIGBUS", listener);
+    const c = open(${f(3)});
+    fs.truncateSync(${f(3)}, 0);
+    out.nextMap = [err(() => c.get(2 * 4096)), views ? c.buffer[4096] : 0];
+    out.bytes = fs.readFileSync(${f(2)}).length;
+    console.log(JSON.stringify(out));
+    process.exit(0);
+  `, { timeout: 30_000 });
+  assert.notEqual(r.signal, "SIGTERM", "the child hung (killed after 30 s)");
+  const got = result(r);
+  const gone = ["Error", "ERR_MMAP_TRUNCATED", null, null, 0, 3 * PAGE, null, null];
+  assert.deepEqual(got, {
+    listening: [gone, 0],
+    readOnly: VIEWS ? 9 : 1,
+    heard: 1,
+    removed: [gone, 0],
+    hooks: 1,
+    nextMap: [gone, 0],
+    bytes: 0,
+  });
+});
+
+test("faults on one map from several threads at once (the thread pool and the main thread) are all contained", { skip: (!VIEWS && NO_VIEWS) || (WINDOWS && NO_PROC) }, () => {
+  const f = path.join(dir, "threads.bin");
+  const r = child(`
+    import crypto from "node:crypto";
+    const P = 4096, N = 4096, f = ${JSON.stringify(f)}, fill = (v) => new Promise((resolve, reject) => crypto.randomFill(v, (e) => (e ? reject(e) : resolve())));
+    const out = { readOnly: [], shrunk: [] };
+    for (let round = 0; round < 10; round++) {
+      fs.writeFileSync(f, Buffer.alloc(N * P, 5));
+      const m = mm.MMap.open(f, { access: mm.ACCESS_READ }), v = m.buffer, before = mappingsOf(f, m.length);
+      const jobs = [];                                   // stray writes from the thread pool ...
+      for (let k = 0; k < 8; k++) jobs.push(fill(v.subarray(k * 512 * P, (k + 1) * 512 * P)));
+      for (let i = 0; i < N; i += 2) v[i * P + 7] = 1;   // ... and from the main thread
+      await Promise.all(jobs);
+      out.readOnly.push(mappingsOf(f, m.length) - before);
+      m.close();
+      if (!fs.readFileSync(f).every((b) => b === 5)) out.reachedFile = true;
+    }
+    for (let round = 0; round < 10; round++) {
+      fs.writeFileSync(f, Buffer.alloc(N * P, 5));
+      const m = mm.MMap.open(f, { trackfd: round % 2 === 0 }), v = m.buffer;
+      fs.truncateSync(f, 100 * P);
+      const jobs = [];                                   // SIGBUS in the thread pool ...
+      for (let k = 0; k < 8; k++) jobs.push(fill(v.subarray((k * 512 + 100) * P, (k + 1) * 512 * P)));
+      let sum = 0;
+      for (let i = N - 1; i >= 100; i -= 3) sum += v[i * P]; // ... and in the main thread
+      await Promise.all(jobs);
+      out.shrunk.push(err(() => m.get(200 * P))[1]);
+      m.close();
+    }
+    console.log(JSON.stringify(out));
+  `);
+  const got = result(r);
+  assert.deepEqual(got, { readOnly: Array(10).fill(0), shrunk: Array(10).fill("ERR_MMAP_TRUNCATED") });
+});
