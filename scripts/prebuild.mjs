@@ -5,7 +5,8 @@
 //   npm run prebuild                    all targets: linux-x64 glibc, linux-x64 musl, linux-arm64 glibc
 //   node scripts/prebuild.mjs --host    the host's target only (what the packaging test uses)
 //   node scripts/prebuild.mjs --targets=linux-arm64-glibc --out=/some/dir
-//   --source=DIR builds from DIR's binding.gyp and native/ (an unpacked tarball) instead of this checkout
+//   --source=DIR builds from DIR's native/ and its binding.gyp (an unpacked package's native/memmap.gyp)
+//                instead of this checkout's
 //   --prepack    (the prepack script) a target without its toolchain is skipped with a warning,
 //                except under `npm publish`, which needs all of them
 //
@@ -180,9 +181,12 @@ export async function build(name, { out = root, source = root, quiet = false } =
   if (t.platform === "win32") return buildWindows(name, { out, source });
   const stage = fs.mkdtempSync(path.join(os.tmpdir(), `memmap-prebuild-${name}-`));
   try {
-    for (const entry of ["binding.gyp", "package.json", "native"]) {
+    for (const entry of ["package.json", "native"]) {
       fs.cpSync(path.join(source, entry), path.join(stage, entry), { recursive: true });
     }
+    // a checkout's binding.gyp, or an unpacked package's copy of it (scripts/pack-files.mjs)
+    const gyp = fs.existsSync(path.join(source, "binding.gyp")) ? path.join(source, "binding.gyp") : path.join(source, "native", "memmap.gyp");
+    fs.copyFileSync(gyp, path.join(stage, "binding.gyp"));
     const env = {
       ...process.env,
       CC: tools.cc,

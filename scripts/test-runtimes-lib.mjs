@@ -44,9 +44,14 @@ const satisfiesMajor = (version, range) => !/^\d+$/.test(range) || version.split
 
 /**
  * Unpacks `name@range` (range: a major like "22", an exact version, or "latest") into the cache and
- * returns { dir, version }. Works offline from the cache when the registry cannot be reached.
+ * returns { dir, version }. Works offline from the cache when the registry cannot be reached; an
+ * exact version already in the cache is taken without asking the registry (the tests pin theirs).
  */
 export function fetchPackage(name, range = "latest") {
+  if (/^\d+\.\d+\.\d+$/.test(range)) {
+    const dir = path.join(cacheDir, `${name.replace("/", "+")}@${range}`);
+    if (fs.existsSync(path.join(dir, ".complete"))) return { dir, version: range };
+  }
   let version = resolveVersion(name, range);
   if (version === null) {
     const cached = cachedVersions(name)
@@ -96,6 +101,15 @@ export function fetchBun({ musl = false, range = "latest" } = {}) {
   const name = `@oven/bun-${process.platform}-${arch}${musl ? "-musl" : ""}${baseline}`;
   const { dir, version } = fetchPackage(name, range);
   return { bin: path.join(dir, "bin", "bun"), version, name };
+}
+
+/**
+ * TypeScript 7's compiler: the native `tsc` of @typescript/typescript-<platform>-<arch>, the
+ * package through which `typescript@7` (npm's default TypeScript) runs it.
+ */
+export function fetchTypeScript7(range = "7") {
+  const { dir, version } = fetchPackage(`@typescript/typescript-${process.platform}-${process.arch}`, range);
+  return { bin: path.join(dir, "lib", process.platform === "win32" ? "tsc.exe" : "tsc"), version };
 }
 
 /** Deno from @deno/linux-<arch>-glibc (what the `deno` package installs). */

@@ -4,9 +4,10 @@
  * @internal
  * @module
  */
+import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
-import { dirname, join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { stateError } from "./errors.js";
 
 /** An opaque handle on one mapping (a Node-API external). */
@@ -105,50 +106,103 @@ interface GypBuild {
   resolve(dir: string): string;
 }
 
-const FIX =
-  "To fix it, build the addon from source: `npm rebuild memmap` (it builds when no prebuilt addon loads; " +
-  "in a checkout of memmap, `npm run build:native`); building needs python3, make and a C compiler.";
+/** Deno's permission API, the part the load error asks. */
+interface DenoPermissions {
+  querySync(descriptor: { name: string; path?: string }): { state: string };
+}
 
-/** The one error of a failed load: what is missing or broken, and how to fix it. */
-function loadError(what: string, cause: unknown): Error {
-  const err = stateError("ERR_MMAP_UNSUPPORTED_PLATFORM", `${what}\n${FIX}`);
+/**
+ * The one command that builds the addon from source for this system, and where to run it: a
+ * checkout has binding.gyp at its root, the npm package does not (npm would take it for an
+ * install script; it carries native/memmap.gyp for `npx memmap build`).
+ */
+function buildCommand(): string {
+  return existsSync(join(root, "binding.gyp")) ? "run `npm run build:native` in this checkout" : "run `npx memmap build` in your project";
+}
+
+/**
+ * The Deno permissions loading needs and this process lacks, each with what it is for; empty
+ * outside Deno. Asked only once loading failed, so that Deno's own prompts still work.
+ */
+function denoPermissionsMissing(file: string | undefined): { flag: string; why: string }[] {
+  const permissions = (globalThis as { Deno?: { permissions?: DenoPermissions } }).Deno?.permissions;
+  if (permissions === undefined) return [];
+  const needs: [string, { name: string; path?: string }, string][] = [
+    ["--allow-env", { name: "env" }, "to read its settings (MEMMAP_PREBUILD, LIBC, npm_config_arch …)"],
+    // node-gyp-build reads /etc/alpine-release as well as the package: a narrower grant fails
+    ["--allow-read", { name: "read" }, `to find its addon (in ${root})`],
+    ["--allow-ffi", file === undefined ? { name: "ffi" } : { name: "ffi", path: file }, "to load it"],
+  ];
+  return needs
+    .filter(([, descriptor]) => {
+      try {
+        return permissions.querySync(descriptor).state !== "granted";
+      } catch {
+        return false;
+      }
+    })
+    .map(([flag, , why]) => ({ flag, why }));
+}
+
+/** `MEMMAP_PREBUILD`, where the environment may be read (Deno without `--allow-env` refuses). */
+function prebuildDir(): string {
+  try {
+    return process.env["MEMMAP_PREBUILD"] || root;
+  } catch {
+    return root;
+  }
+}
+
+/**
+ * The one error of a failed load: what is missing or broken, then the one thing that fixes it.
+ * `file` is the addon found, if one was.
+ */
+function loadError(file: string | undefined, cause: unknown): Error {
+  const target = `${process.platform}-${process.arch}`;
+  let message: string;
+  const deno = denoPermissionsMissing(file);
+  if (deno.length > 0) {
+    const flags = deno.map((d) => d.flag).join(" ");
+    message =
+      `memmap cannot load its native addon: Deno did not grant ${deno.map((d) => `${d.flag}, ${d.why}`).join("; ")}.\n` +
+      `To fix it, add ${flags} to the Deno command line (\`deno run ${flags} … main.ts\`).`;
+  } else if (file === undefined && (cause as NodeJS.ErrnoException).code === "MODULE_NOT_FOUND") {
+    message =
+      `memmap could not load its native addon: its dependency node-gyp-build is not installed (${root}).\n` +
+      "To fix it, reinstall: run `npm install`.";
+  } else if (file === undefined) {
+    const dir = prebuildDir();
+    message =
+      `memmap has no native addon for ${target}: no prebuilt binary in ${join(dir, "prebuilds", target)} ` +
+      `fits this system, and there is no local build in ${join(dir, "build", "Release")}. ` +
+      "Prebuilt binaries ship for linux-x64 (glibc and musl), linux-arm64 (glibc) and win32-x64.\n" +
+      `To fix it, build one for this system: ${buildCommand()}; building needs python3, make and a C compiler.`;
+  } else {
+    message =
+      `memmap found its native addon for ${target} at ${file}, but it does not load here: ` +
+      `${(cause as Error).message.split("\n")[0]}\n` +
+      `To fix it, build one for this system: ${buildCommand()}; building needs python3, make and a C compiler.`;
+  }
+  const err = stateError("ERR_MMAP_UNSUPPORTED_PLATFORM", message);
   Object.defineProperty(err, "cause", { value: cause, configurable: true, writable: true });
   return err;
 }
 
 /**
  * Finds the addon the way node-gyp-build does: a local build (`build/Release`, made by
- * `npm install` in a checkout or by a build from source) wins over the prebuilt binaries
- * shipped in `prebuilds/<platform>-<arch>/` (tagged glibc or musl), so that a build of edited
- * C sources is never shadowed by an older prebuild. `MEMMAP_PREBUILD=<dir>` makes it look
- * in `<dir>` instead of the package (node-gyp-build's override).
+ * `npm install` in a checkout, or by `npx memmap build` in an installed package) wins over the
+ * prebuilt binaries shipped in `prebuilds/<platform>-<arch>/` (tagged glibc or musl), so that a
+ * build of edited C sources is never shadowed by an older prebuild. `MEMMAP_PREBUILD=<dir>`
+ * makes it look in `<dir>` instead of the package (node-gyp-build's override).
  */
 function load(): Binding {
   const require = createRequire(import.meta.url);
-  const target = `${process.platform}-${process.arch}`;
-  const dir = process.env["MEMMAP_PREBUILD"] || root;
-  let file: string;
+  let file: string | undefined;
   try {
     file = (require("node-gyp-build") as GypBuild).resolve(root);
-  } catch (err) {
-    const missingLoader = (err as NodeJS.ErrnoException).code === "MODULE_NOT_FOUND";
-    throw loadError(
-      missingLoader
-        ? `memmap could not load its native addon: its dependency node-gyp-build is not installed (${root}).`
-        : `memmap has no native addon for ${target}: no prebuilt binary in ${join(dir, "prebuilds", target)} ` +
-            `fits this system, and there is no local build in ${join(dir, "build", "Release")}. ` +
-            "Prebuilt binaries ship for linux-x64 (glibc and musl), linux-arm64 (glibc) and win32-x64.",
-      err,
-    );
-  }
-  try {
     return require(file) as Binding;
   } catch (err) {
-    throw loadError(
-      `memmap found its native addon for ${target} at ${file}, but it does not load here: ` +
-        `${(err as Error).message.split("\n")[0]}`,
-      err,
-    );
+    throw loadError(file, err);
   }
 }
 

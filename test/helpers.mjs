@@ -21,10 +21,20 @@ export function withMap(args, fn) {
 /** True on Windows, where tests of POSIX-only behaviour are skipped (each with its reason). */
 export const WINDOWS = process.platform === "win32";
 
+/**
+ * What to undo when this process exits, last registered first (descriptors before the
+ * directories holding them). One "exit" listener runs them all: a listener per temporary
+ * directory or descriptor made Node warn of a leak (MaxListenersExceededWarning) past ten.
+ */
+const atExit = [];
+process.on("exit", () => {
+  for (const undo of atExit.reverse()) undo();
+});
+
 /** A fresh temporary directory, removed at process exit. */
 export function tmpdir(prefix = "memmap-") {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
-  process.on("exit", () => {
+  atExit.push(() => {
     try {
       fs.rmSync(dir, { recursive: true, force: true });
     } catch (err) {
@@ -49,7 +59,7 @@ export function tmpfile(content = "", name = `f${counter++}`) {
 export function tmpfd(content = "", flags = "r+") {
   const p = tmpfile(content);
   const fd = fs.openSync(p, flags);
-  process.on("exit", () => {
+  atExit.push(() => {
     try {
       fs.closeSync(fd);
     } catch {}

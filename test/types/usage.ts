@@ -18,7 +18,8 @@ import {
   type Access,
 } from "memmap";
 
-// The README's first example.
+// The first example of Python's documentation, with a descriptor and `using` (the README's
+// first example is checked as it stands by test/packaging.test.mjs).
 fs.writeFileSync("hello.txt", "Hello Python!\n");
 const fd = fs.openSync("hello.txt", "r+");
 {
