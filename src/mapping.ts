@@ -15,8 +15,9 @@
  * @module
  */
 import { channel } from "node:diagnostics_channel";
-import { native } from "./binding.js";
-import { MAP_ANONYMOUS, MAP_PRIVATE, PROT_READ, type Access } from "./constants.js";
+import { constants as osConstants } from "node:os";
+import { native, type Handle } from "./binding.js";
+import { MAP_ANONYMOUS, MAP_PRIVATE, PROT_READ, constants, type Access } from "./constants.js";
 import { invalidArgValue, notResizable, stateError, systemError } from "./errors.js";
 import { memoryOf, type Memory } from "./memory/index.js";
 import { platform } from "./platform.js";
@@ -32,10 +33,40 @@ export interface NewMapEvent {
   offset: number;
 }
 
+/**
+ * The advice memmap passes to madvise: the `MADV_*` constants it exports, less MADV_HWPOISON
+ * (which poisons pages: the next access kills the process). What the destructive ones do per
+ * map kind is in docs/safety.md ("Advice").
+ */
+const KNOWN_ADVICE = new Set(
+  Object.entries(constants)
+    .filter(([name]) => name.startsWith("MADV_") && name !== "MADV_HWPOISON")
+    .map(([, v]) => v),
+);
+
 const newMapChannel = channel("memmap:new");
 const statOut = new Float64Array(2);
 /** An I/O error a flush reports, as the addon fills it (see src/truncation.ts). */
 const syncOut = new Float64Array(4);
+
+const EBADF = osConstants.errno.EBADF;
+
+/**
+ * The descriptor the map owns, for a call that sizes or maps its file: -1 for none; throws when
+ * it was closed outside memmap (the addon checks that the number still names the map's file:
+ * once closed, the number may name another file, which memmap must never touch).
+ */
+function ownedFd(h: Handle): number {
+  const fd = native.fd(h);
+  if (fd === -EBADF) {
+    throw stateError(
+      "ERR_MMAP_FD_CLOSED",
+      "the map's descriptor was closed outside memmap (m.fd), and its number may now name another file: " +
+        "memmap will not size, resize or close it; map the file again",
+    );
+  }
+  return fd;
+}
 
 /** The file's size and whether it is a regular file; null when fstat fails. */
 function statOf(fd: number): { size: number; regular: boolean } | null {
@@ -123,7 +154,7 @@ export class Mapping {
   /** The descriptor the map owns, or -1 (none, or closed). */
   get fd(): number {
     const h = this.mem.handle;
-    return h === null ? -1 : native.fd(h);
+    return h === null ? -1 : Math.max(-1, native.fd(h));
   }
 
   /** Detaches every view, unmaps (once any thread-pool job using the memory is done), closes the descriptor. Idempotent. */
@@ -146,7 +177,7 @@ export class Mapping {
     const mem = this.mem;
     const h = mem.open();
     const old = mem.length;
-    const fd = native.fd(h);
+    const fd = ownedFd(h);
     if (!platform.growSharedAnonymous && fd < 0 && !(this.flags & MAP_PRIVATE) && n > old) {
       throw notResizable("to expand a shared anonymous mapping on Linux (make it with shareable: true to grow it)");
     }
@@ -195,6 +226,9 @@ export class Mapping {
   advise(start: number, length: number, advice: number): void {
     const h = this.mem.open();
     if (!platform.madvise) throw stateError("ERR_MMAP_UNSUPPORTED_PLATFORM", "madvise is not supported on this platform (Windows has no madvise)");
+    if (!KNOWN_ADVICE.has(advice)) {
+      throw invalidArgValue("option", advice, "is not advice memmap passes to the system: use one of the MADV_* constants memmap exports (MADV_HWPOISON is refused)");
+    }
     const rc = native.advise(h, start, length, advice);
     if (rc < 0) throw systemError(rc, "madvise");
   }
@@ -203,7 +237,7 @@ export class Mapping {
   fileSize(): number {
     const h = this.mem.open();
     if (this.anonymous) return this.mem.length;
-    const rc = native.fstat(native.fd(h), statOut);
+    const rc = native.fstat(ownedFd(h), statOut);
     if (rc < 0) throw systemError(rc, "fstat");
     return statOut[0] as number;
   }

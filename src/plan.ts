@@ -14,8 +14,10 @@ import {
   ACCESS_WRITE,
   MAP_PRIVATE,
   MAP_SHARED,
+  PROT_EXEC,
   PROT_READ,
   PROT_WRITE,
+  constants,
   type Access,
 } from "./constants.js";
 import { invalidArgType, invalidArgValue, rangeError, stateError, unsupported } from "./errors.js";
@@ -69,6 +71,26 @@ export interface MapPlan {
 const MAX_SAFE = Number.MAX_SAFE_INTEGER;
 const INT32_MIN = -(2 ** 31);
 const INT32_MAX = 2 ** 31 - 1;
+
+/**
+ * The `MAP_*` bits memmap passes to mmap: the constants it exports, which only choose sharing,
+ * placement hints and reservation. Anything else (MAP_FIXED maps over the process's own memory,
+ * MAP_GROWSDOWN, MAP_HUGETLB, ...) is refused before any system call.
+ */
+const KNOWN_FLAGS = Object.entries(constants).reduce((bits, [name, v]) => (name.startsWith("MAP_") ? bits | v : bits), 0);
+const KNOWN_PROT = PROT_READ | PROT_WRITE | PROT_EXEC;
+
+/** Refuses bits of `value` outside `known`, naming them. */
+function onlyKnownBits(value: number, known: number, name: string, kind: string): void {
+  const unknown = value & ~known;
+  if (unknown !== 0) {
+    throw invalidArgValue(
+      name,
+      value,
+      `has bits memmap does not pass to the system (0x${(unknown >>> 0).toString(16)}): only the ${kind} constants memmap exports are accepted`,
+    );
+  }
+}
 
 /**
  * Option objects whose `fd` the map adopts. Only `MMap.open` puts objects here, objects it made
@@ -146,6 +168,8 @@ export function planMap(fd: unknown, length: unknown, options: unknown): MapPlan
     throw invalidArgValue("options.access", accessArg, "cannot be given together with options.flags or options.prot");
   }
   const [access, flags, prot] = resolveAccess(accessArg, flagsArg, protArg);
+  onlyKnownBits(flags, KNOWN_FLAGS, "options.flags", "MAP_*");
+  onlyKnownBits(prot, KNOWN_PROT, "options.prot", "PROT_*");
   if (shareable && fileno !== -1) throw invalidArgValue("options.shareable", true, "is only for anonymous maps (fd -1)");
   if (shareable && !platform.shareable) {
     throw stateError("ERR_MMAP_UNSUPPORTED_PLATFORM", "options.shareable is not supported on Windows: share anonymous memory with options.tagname");
