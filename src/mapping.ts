@@ -82,12 +82,17 @@ function resolveLength(plan: MapPlan): number {
   // A failing fstat is left to dup/mmap, as in CPython.
   if (st === null || !st.regular) return len;
   const size = st.size;
+  // Errors name what the user gave: the path (MMap.open) or the descriptor.
+  const file = plan.path === undefined ? `the file of descriptor ${fd}` : `'${plan.path}'`;
   if (len === 0) {
-    if (size === 0) throw invalidArgValue("fd", fd, "is an empty file: cannot mmap an empty file");
-    if (offset >= size) throw invalidArgValue("options.offset", offset, `is not smaller than the file size ${size}`);
+    if (size === 0) {
+      if (plan.path !== undefined) throw invalidArgValue("path", plan.path, "is an empty file: cannot mmap an empty file");
+      throw invalidArgValue("fd", fd, "is an empty file: cannot mmap an empty file");
+    }
+    if (offset >= size) throw invalidArgValue("options.offset", offset, `is not smaller than the size of ${file}, ${size}`);
     len = size - offset;
   } else if (!platform.mapSizesFile && (offset > size || size - offset < len)) {
-    throw invalidArgValue("length", len, `is greater than the file size ${size} minus the offset ${offset}`);
+    throw invalidArgValue(plan.path === undefined ? "length" : "options.length", len, `is greater than the size of ${file} (${size}) minus the offset ${offset}`);
   }
   return len;
 }
@@ -103,7 +108,7 @@ function ownedDescriptor(plan: MapPlan, length: number): number {
   if (plan.adopt) return plan.fd;
   if (!plan.trackfd) return -1;
   const fd = withReclaim(() => native.dup(plan.fd), (r) => r);
-  if (fd < 0) throw systemError(fd, "dup");
+  if (fd < 0) throw systemError(fd, "dup", plan.path);
   return fd;
 }
 
@@ -145,7 +150,7 @@ export class Mapping {
     );
     if (typeof h === "number") {
       if (owned >= 0 && !plan.adopt) native.close(owned);
-      throw systemError(h, "mmap");
+      throw systemError(h, "mmap", plan.path);
     }
     mapped();
     return new Mapping(memoryOf(h, length, writable), plan, flags);

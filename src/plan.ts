@@ -66,6 +66,8 @@ export interface MapPlan {
   readonly tagname: string | undefined;
   /** The map takes ownership of `fd` instead of duplicating it (`MMap.open` hands over the descriptor it opened). */
   readonly adopt: boolean;
+  /** The path `fd` was opened from (`MMap.open`), for errors; undefined for a descriptor the user gave. */
+  readonly path: string | undefined;
 }
 
 const MAX_SAFE = Number.MAX_SAFE_INTEGER;
@@ -93,14 +95,16 @@ function onlyKnownBits(value: number, known: number, name: string, kind: string)
 }
 
 /**
- * Option objects whose `fd` the map adopts. Only `MMap.open` puts objects here, objects it made
- * itself and hands straight to the constructor: user code can never reach one.
+ * What `MMap.open` tells the constructor about the descriptor it hands over, keyed by an options
+ * object it made itself and hands straight to the constructor (user code never reaches one):
+ * the path it opened (errors name it rather than the descriptor), and whether the map adopts the
+ * descriptor instead of duplicating it.
  */
-const adopting = new WeakSet<object>();
+const opened = new WeakMap<object, { path: string; adopt: boolean }>();
 
-/** Marks `options` (an object of the caller's own making) so that the map it is given to owns its descriptor. */
-export function adoptingDescriptor(options: MMapOptions): MMapOptions {
-  adopting.add(options);
+/** Marks `options` (an object of the caller's own making) as `MMap.open`'s for `path`; `adopt`: the map owns the descriptor. */
+export function openedFrom(options: MMapOptions, path: string, adopt: boolean): MMapOptions {
+  opened.set(options, { path, adopt });
   return options;
 }
 
@@ -174,6 +178,18 @@ export function planMap(fd: unknown, length: unknown, options: unknown): MapPlan
   if (shareable && !platform.shareable) {
     throw stateError("ERR_MMAP_UNSUPPORTED_PLATFORM", "options.shareable is not supported on Windows: share anonymous memory with options.tagname");
   }
-  const adopt = typeof options === "object" && options !== null && adopting.has(options);
-  return Object.freeze({ fd: fileno, length: len, offset, flags, prot, access, trackfd, shareable, tagname, adopt });
+  const from = typeof options === "object" && options !== null ? opened.get(options) : undefined;
+  return Object.freeze({
+    fd: fileno,
+    length: len,
+    offset,
+    flags,
+    prot,
+    access,
+    trackfd,
+    shareable,
+    tagname,
+    adopt: from?.adopt ?? false,
+    path: from?.path,
+  });
 }
