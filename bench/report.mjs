@@ -67,6 +67,10 @@ function judge(row, target, rowById) {
     const text = `≤ ${target.factor}× ${target.of} (linear)`;
     const base = other?.perOp.memmap;
     if (base == null) return { met: null, text, detail: `no ${target.of} figure`, need: null };
+    if (row.partial?.memmap || other.partial?.memmap) {
+      // an extrapolation assumes the cost per byte stays what it was: it cannot show linearity
+      return { met: null, text, detail: "linearity not judged: extrapolated", need: null };
+    }
     const rel = mm / base;
     const pyRel = py != null && other.perOp.python != null ? py / other.perOp.python : null;
     const met = rel <= target.factor * (1 + LINEAR_SLACK);
@@ -208,7 +212,7 @@ export function markdownTable(rows) {
 
 /** The floors, as text or Markdown. */
 export function floorsTable(floors, form) {
-  const fmt = (f) => (f.na ? `n/a (${f.na})` : f.unit === "GB/s" ? `${f.value.toFixed(1)} GB/s` : fmtTime(f.value));
+  const fmt = (f) => (f.na ? `n/a (${f.na})` : fmtTime(f.value));
   if (form === "markdown") {
     if (floors.length === 0) return "(not measured: a run of a subset of the workloads)";
     return ["| Floor | Measured |", "|---|--:|", ...floors.map((f) => `| ${f.what} | ${fmt(f)} |`)].join("\n");

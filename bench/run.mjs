@@ -29,8 +29,9 @@
 // at the end. Each implementation runs as its own process, with the same operation count;
 // only the operation loop is timed; each figure is the median of the repetitions. A loop that
 // could run for hours (issue 12's search loop on today's memmap) stops after a time budget and
-// is extrapolated; the table marks such figures with ~. The floors of docs/performance.md (one
-// object, one native call, memory bandwidth and latency) are measured at the end of the run.
+// is extrapolated; the table marks such figures with ~. The floors of docs/performance.md are
+// measured in the same run: memory bandwidth and latency as reference rows of C, the pieces
+// of a JavaScript operation (one object, one Node-API call, a newline search) at the end.
 import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
@@ -280,11 +281,13 @@ for (const w of workloads) {
   }
   const na = Object.fromEntries(impls.filter((i) => res[i].na).map((i) => [i, res[i].na]));
   const partial = Object.fromEntries(impls.filter((i) => res[i].partial.length).map((i) => [i, res[i].partial[0]]));
+  // a reference row that reads memory says at what rate
+  const rate = w.bytes && perOp.c ? ` = ${(w.bytes(S) / perOp.c).toFixed(1)} GB/s` : "";
   const row = evaluate(
     {
       id: w.id,
       group: w.group,
-      title: w.title(S),
+      title: w.title(S) + rate,
       ops: res.memmap?.ops ?? res.python?.ops ?? null,
       perOp,
       rounds: { python: roundsPy, memmap: res.memmap?.byRound ?? [] },
@@ -315,16 +318,16 @@ if (only === null) {
   for (let f of FLOORS) {
     const params = f.params(S, F);
     if (params.file === F.big) helper("warm", F.big);
-    const w = { id: `floor-${f.id}`, c: f.c ?? f.id };
+    const w = { id: `floor-${f.id}` };
     f = { ...f, what: typeof f.what === "function" ? f.what(S) : f.what };
     try {
-      const out = spawnImpl(f.impl === "c" ? "c" : "memmap", w, 5, 1, params);
+      const out = spawnImpl("memmap", w, 5, 1, params);
       if (out.na) {
         floors.push({ ...f, value: null, na: out.na });
         continue;
       }
       const t = median(clock === "cpu" ? out.cpu : out.times);
-      const value = f.unit === "GB/s" ? f.bytes(S) / t : t / (f.perOp ? f.perOp(S) : params.count);
+      const value = t / params.count;
       floors.push({ ...f, value });
     } catch (err) {
       failures++;
@@ -421,8 +424,9 @@ Why each missed target is missed, with the profiles, and what would close it:
 
 ## Floors measured in this run
 
-What one operation cannot go below on this machine; [performance.md](performance.md) puts
-each row against them.
+The pieces a JavaScript operation is made of, on this machine; memory bandwidth and the
+latency of a random read are reference rows of the table above. [performance.md](performance.md)
+puts each row against them.
 
 ${floorsTable(floors, "markdown")}
 
