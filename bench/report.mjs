@@ -233,7 +233,8 @@ export function svgChart(rows, subtitle) {
   const values = rows.flatMap((r) => bars.map(([k]) => r.ratio[k]).concat(r.need ?? [])).filter((v) => v != null && v > 0);
   const lo = Math.max(1e-2, 10 ** Math.floor(Math.log10(Math.min(0.5, ...values))));
   const hi = Math.min(1e4, 10 ** Math.ceil(Math.log10(Math.max(2, ...values))));
-  const labelW = 360;
+  // wide enough for the longest label (about 6 px a character at 11 px sans-serif)
+  const labelW = Math.max(360, 12 + Math.ceil(6.1 * Math.max(...rows.map((r) => `${r.group}. ${r.title}`.length))));
   const plotW = 520;
   const left = labelW + 10;
   const barH = 7;

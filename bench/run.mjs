@@ -433,7 +433,7 @@ ${floorsTable(floors, "markdown")}
 ## How to run
 
 \`\`\`sh
-npm run bench                 # the full suite (about 5 minutes); rewrites this page
+npm run bench                 # the full suite (2–4 minutes); rewrites this page
 npm run bench -- --quick      # small sizes, about a minute; prints the table only
 npm run bench -- --only=readline,get --profile   # a subset, then CPU profiles of memmap's side
 \`\`\`
