@@ -189,6 +189,31 @@ static napi_value js_find(napi_env env, napi_callback_info info) {
   return ret_int(env, i < 0 ? -1 : (int64_t)start + i);
 }
 
+/* lineEnds(handle, start, end, out: Uint32Array) -> k | -errno: the offsets,
+ * from start, just past each '\n' of [start, end) of the map, in order, into
+ * out[0, k), stopping once out is full; k < out.length means no '\n' is left
+ * in the range. end - start < 2^32 (the offsets are 32-bit). For m.lines():
+ * many lines a call. */
+static napi_value js_line_ends(napi_env env, napi_callback_info info) {
+  GET_ARGS(4);
+  region *r;
+  int err;
+  double start = num(env, argv[1]), end = num(env, argv[2]);
+  if (!(end - start < 4294967296.0)) return ret_int(env, -EINVAL);
+  const uint8_t *hay = region_range(env, argv[0], start, end - start, &r, &err);
+  if (hay == NULL) return ret_int(env, err);
+  napi_typedarray_type type;
+  size_t cap = 0;
+  void *out = NULL;
+  if (napi_get_typedarray_info(env, argv[3], &type, &cap, &out, NULL, NULL) != napi_ok || type != napi_uint32_array)
+    return ret_int(env, -EINVAL);
+  /* Sound: [hay, hay+n) is [start, end) of the live mapping (region_range);
+   * out holds cap 32-bit elements. */
+  size_t k = mm_line_ends(hay, (size_t)(end - start), out, cap);
+  mirror_faults(r);
+  return ret_int(env, (int64_t)k);
+}
+
 /* move(handle, dest, src, count) -> 0 | -errno: memmove inside the map, one call for any size. */
 static napi_value js_move(napi_env env, napi_callback_info info) {
   GET_ARGS(4);
@@ -289,7 +314,7 @@ NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
       {"fstat", js_fstat}, {"dup", js_dup},       {"close", js_close},   {"truncate", js_truncate},
       {"memfd", js_memfd}, {"map", js_map},       {"view", js_view},     {"unmap", js_unmap},
       {"remap", js_remap}, {"sync", js_sync},     {"advise", js_advise},
-      {"find", js_find},   {"move", js_move},     {"fd", js_fd},         {"busy", js_busy},
+      {"find", js_find},   {"lineEnds", js_line_ends}, {"move", js_move}, {"fd", js_fd},     {"busy", js_busy},
       {"live", js_live},
   };
   /* MEMMAP_NO_EXTERNAL_BUFFERS=1: behave as a runtime whose V8 sandbox forbids

@@ -129,6 +129,10 @@ const char *mm_remap_syscall(int portable);
  * k-byte needle in hay[0, n), or -1. k == 0 gives 0 (n). */
 int64_t mm_find(const uint8_t *hay, size_t n, const uint8_t *needle, size_t k);
 int64_t mm_rfind(const uint8_t *hay, size_t n, const uint8_t *needle, size_t k);
+/* Line ends (search.c): the offsets just past each '\n' of hay[0, n), in
+ * order, into out[0, k), stopping once cap of them are found; returns k.
+ * k < cap: hay holds no '\n' after the last one reported. n < 2^32. */
+size_t mm_line_ends(const uint8_t *hay, size_t n, uint32_t *out, size_t cap);
 
 /* Fault containment (guard.c, with fault.c or fault-win32.c). A guard marks
  * one mapping as memmap's own; the handler acts only inside guarded ranges

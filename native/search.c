@@ -17,6 +17,10 @@
  *
  * A kernel is called with 2 <= k <= n and reads only bytes of hay[0, n): the
  * range may end where the mapping ends, and a byte beyond it may be unmapped.
+ *
+ * Line ends (mm_line_ends, for m.lines()) are found in batches, many lines a
+ * call: a vector compare of 32 (AVX2) or 16 (SSE2) bytes with '\n', whose
+ * bit mask gives every newline of the block; memchr where neither exists.
  */
 #define _GNU_SOURCE
 #include "mm.h"
@@ -246,10 +250,109 @@ AVX2 static int64_t rfind_avx2(const uint8_t *hay, size_t n, const uint8_t *need
 }
 #endif
 
+/* --------------------------------------------------------- line ends */
+
+typedef size_t line_kernel(const uint8_t *hay, size_t n, uint32_t *out, size_t cap);
+
+/* Every kernel: out gets the offset just past each '\n' of hay[0, n), in
+ * order, up to cap of them (cap > 0); it returns how many. Reads only
+ * hay[0, n). Offsets fit in 32 bits: n < 2^32 (mm_line_ends' contract). */
+#ifndef MM_X86_64
+static size_t line_ends_memchr(const uint8_t *hay, size_t n, uint32_t *out, size_t cap) {
+  size_t k = 0;
+  for (const uint8_t *p = hay, *end = hay + n; p < end;) {
+    const uint8_t *q = memchr(p, '\n', (size_t)(end - p));
+    if (q == NULL) break;
+    out[k++] = (uint32_t)(q - hay + 1);
+    if (k == cap) break;
+    p = q + 1;
+  }
+  return k;
+}
+#endif
+
+#ifdef MM_X86_64
+/*
+ * The x86-64 kernels take 64 bytes a step and turn the newlines in them into
+ * a 64-bit mask. With lines of a few dozen bytes a step holds one or two, at
+ * no predictable place: a branch per newline (or per step) would mispredict
+ * every few lines, which costs more than the scan. So while out has room for
+ * four more, every step writes four offsets unconditionally (those past the
+ * mask's count are overwritten by the next step: ctz of a mask with its top
+ * bit forced is at most 63) and then advances k by the count; a step with more
+ * than four, and the last steps near cap, go one bit at a time.
+ * LINE_ENDS(mask_of) is the body of both kernels; mask_of(p) is the mask of
+ * the 64 bytes at p.
+ */
+#define LINE_ENDS(mask_of)                                                                  \
+  size_t k = 0, i = 0;                                                                      \
+  /* Sound: each step reads [i, i + 64) with i + 64 <= n, and writes out[k, k + 4)       \
+   * with k + 4 <= cap. */                                                                  \
+  for (; i + 64 <= n && k + 4 <= cap; i += 64) {                                            \
+    uint64_t m = mask_of(hay + i);                                                          \
+    size_t count = (size_t)__builtin_popcountll(m);                                         \
+    uint32_t b = (uint32_t)i + 1;                                                           \
+    const uint64_t top = (uint64_t)1 << 63;                                                 \
+    out[k] = b + (uint32_t)__builtin_ctzll(m | top);                                        \
+    m &= m - 1;                                                                             \
+    out[k + 1] = b + (uint32_t)__builtin_ctzll(m | top);                                    \
+    m &= m - 1;                                                                             \
+    out[k + 2] = b + (uint32_t)__builtin_ctzll(m | top);                                    \
+    m &= m - 1;                                                                             \
+    out[k + 3] = b + (uint32_t)__builtin_ctzll(m | top);                                    \
+    m &= m - 1;                                                                             \
+    if (__builtin_expect(count <= 4, 1)) {                                                  \
+      k += count;                                                                           \
+      continue;                                                                             \
+    }                                                                                       \
+    for (k += 4; m != 0; m &= m - 1) {                                                      \
+      out[k++] = b + (uint32_t)__builtin_ctzll(m);                                          \
+      if (k == cap) return k;                                                               \
+    }                                                                                       \
+  }                                                                                         \
+  for (; i + 64 <= n; i += 64)                                                              \
+    for (uint64_t m = mask_of(hay + i); m != 0; m &= m - 1) {                               \
+      out[k++] = (uint32_t)i + 1 + (uint32_t)__builtin_ctzll(m);                            \
+      if (k == cap) return k;                                                               \
+    }                                                                                       \
+  for (; i < n; i++)                                                                        \
+    if (hay[i] == '\n') {                                                                   \
+      out[k++] = (uint32_t)(i + 1);                                                         \
+      if (k == cap) break;                                                                  \
+    }                                                                                       \
+  return k
+
+static inline uint64_t newline_mask_sse2(const uint8_t *p) {
+  const __m128i nl = _mm_set1_epi8('\n');
+  uint64_t m = 0;
+  for (int j = 0; j < 4; j++)
+    m |= (uint64_t)(uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)(p + 16 * j)), nl)) << (16 * j);
+  return m;
+}
+
+static size_t line_ends_sse2(const uint8_t *hay, size_t n, uint32_t *out, size_t cap) { LINE_ENDS(newline_mask_sse2); }
+
+#define LINES_AVX2 __attribute__((target("avx2,popcnt")))
+LINES_AVX2 static inline uint64_t newline_mask_avx2(const uint8_t *p) {
+  const __m256i nl = _mm256_set1_epi8('\n');
+  uint32_t lo = (uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(_mm256_loadu_si256((const __m256i *)p), nl));
+  uint32_t hi = (uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(_mm256_loadu_si256((const __m256i *)(p + 32)), nl));
+  return lo | (uint64_t)hi << 32;
+}
+
+LINES_AVX2 static size_t line_ends_avx2(const uint8_t *hay, size_t n, uint32_t *out, size_t cap) { LINE_ENDS(newline_mask_avx2); }
+#undef LINE_ENDS
+#endif
+
 /* ---------------------------------------------------- choosing, calling */
 
 static search_kernel *find_kernel = find_vec16;
 static search_kernel *rfind_kernel = rfind_vec16;
+#ifdef MM_X86_64
+static line_kernel *line_kernel_chosen = line_ends_sse2;
+#else
+static line_kernel *line_kernel_chosen = line_ends_memchr;
+#endif
 
 #ifdef MM_X86_64
 /* Runs once when the addon is loaded, before any search: the pointers are
@@ -261,6 +364,7 @@ __attribute__((constructor)) static void choose_kernel(void) {
   if (__builtin_cpu_supports("avx2")) {
     find_kernel = find_avx2;
     rfind_kernel = rfind_avx2;
+    if (__builtin_cpu_supports("popcnt")) line_kernel_chosen = line_ends_avx2;
   }
 }
 #endif
@@ -283,4 +387,9 @@ int64_t mm_rfind(const uint8_t *hay, size_t n, const uint8_t *needle, size_t k) 
     return p == NULL ? -1 : p - hay;
   }
   return rfind_kernel(hay, n, needle, k);
+}
+
+size_t mm_line_ends(const uint8_t *hay, size_t n, uint32_t *out, size_t cap) {
+  if (cap == 0 || n == 0) return 0;
+  return line_kernel_chosen(hay, n, out, cap);
 }

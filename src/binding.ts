@@ -54,6 +54,12 @@ export interface Binding {
   reclaim(): number;
   /** First (or last) offset of `needle` inside [start, end) of the map; -1 when absent; < -1 is -errno. */
   find(handle: Handle, start: number, end: number, needle: Uint8Array, backward: boolean): number;
+  /**
+   * The offsets, from `start`, just past each `\n` of [start, end) of the map, in order, into
+   * `out` (as many as it holds); returns how many, or -errno. Fewer than `out.length`: no `\n`
+   * is left in the range. `end - start` < 2^32.
+   */
+  lineEnds(handle: Handle, start: number, end: number, out: Uint32Array): number;
   /** memmove of `count` bytes from `src` to `dest` inside the map; 0 or -errno. */
   move(handle: Handle, dest: number, src: number, count: number): number;
   /** Copies `dest.length` bytes of the map from `start` into `dest`; 0 or -errno. For runtimes without views. */

@@ -10,6 +10,7 @@ import type { FileHandle } from "node:fs/promises";
 import { inspect, type InspectOptions } from "node:util";
 import { ACCESS_COPY, ACCESS_READ, MS_SYNC, type Access } from "./constants.js";
 import { invalidArgValue, notResizable, rangeError, readOnlyError, stateError } from "./errors.js";
+import { Lines } from "./lines.js";
 import { Mapping } from "./mapping.js";
 import type { Memory } from "./memory/index.js";
 import { openMap, openMapAsync, type OpenOptions } from "./open.js";
@@ -425,11 +426,33 @@ export class MMap implements Iterable<number> {
    */
   readline(): Buffer {
     const pos = this.#pos;
-    if (pos >= this.length) return Buffer.alloc(0);
-    const stop = this.#mem.lineEnd(pos);
-    const out = this.#mem.copy(pos, stop);
-    this.#pos = stop;
+    const out = this.#mem.readLine(pos);
+    this.#pos = pos + out.length;
     return out;
+  }
+
+  /**
+   * The lines of [start, end) (default: the whole map), each with its `\n` (the last may have
+   * none), as zero-copy `Buffer` views of the map; the position does not move. `start` and
+   * `end` follow slice rules (negatives count from the end, out-of-range values are clamped).
+   * Views are detached by `close()` and `resize()` like every other view; where the runtime
+   * allows no views, each line is a copy. Iterating on after `close()` throws
+   * `ERR_MMAP_CLOSED`; after `resize()` it goes on up to the new length; a line the file lost
+   * (it shrank under the map) throws `ERR_MMAP_TRUNCATED` rather than yielding zeros.
+   * @throws {TypeError} `ERR_INVALID_ARG_TYPE` for a non-number bound.
+   * @throws {RangeError} `ERR_OUT_OF_RANGE` for a non-integer bound.
+   * @throws {Error} `ERR_MMAP_CLOSED` when the map is (or becomes) closed; `ERR_MMAP_TRUNCATED`
+   *   (from the iterator) for a line of a file that shrank under the map.
+   * @example
+   * ```ts
+   * using m = MMap.open("access.log", { access: ACCESS_READ });
+   * let errors = 0;
+   * for (const line of m.lines()) if (line.includes("ERROR")) errors++;
+   * ```
+   */
+  lines(start?: number, end?: number): IterableIterator<Buffer> {
+    const [s, e] = this.#searchBounds(start, end);
+    return new Lines(this.#mem, s, Math.max(s, e));
   }
 
   /**

@@ -70,6 +70,14 @@ export class CopyMemory extends Memory {
     return this.copy(a, b).toString("latin1");
   }
 
+  lineWindow(): null {
+    return null;
+  }
+
+  line(a: number, b: number): Buffer {
+    return this.copy(a, b);
+  }
+
   view(): Buffer {
     this.open();
     throw viewsUnavailable();

@@ -10,7 +10,7 @@ import type { Memory } from "./base.js";
 import { CopyMemory } from "./copying.js";
 import { ViewMemory } from "./views.js";
 
-export { Memory, viewsUnavailable } from "./base.js";
+export { FastBuffer, Memory, viewsUnavailable, type LineWindow } from "./base.js";
 
 const Strategy: new (handle: Handle, length: number, writable: boolean) => Memory = platform.views ? ViewMemory : CopyMemory;
 

@@ -9,7 +9,7 @@ import { native, type Handle } from "../binding.js";
 import { rangeError, systemError } from "../errors.js";
 import { platform } from "../platform.js";
 import { spanOf, type Slice } from "../slices.js";
-import { Memory, copyOf, tooLarge, viewsUnavailable } from "./base.js";
+import { Memory, copyOf, tooLarge, viewsUnavailable, type LineWindow } from "./base.js";
 
 /**
  * How a map larger than one Buffer is cut: segment k covers [k * stride, k * stride + segment),
@@ -32,6 +32,10 @@ const DEFAULT_GEOMETRY = geometry(platform.maxView);
 /** Buffer#indexOf is trusted on views up to this length (Node 22+ mishandles offsets from 2^31). */
 const INDEX_OF_MAX = 2 ** 31;
 const EMPTY = Buffer.alloc(0);
+/** Buffer#indexOf, called on the view: no property lookup on the hot path. */
+const indexOf = Buffer.prototype.indexOf;
+/** The largest copy (a module-local constant: folded into optimized code). */
+const MAX_COPY = platform.maxBuffer;
 
 export class ViewMemory extends Memory {
   readonly #geo: Geometry;
@@ -39,6 +43,8 @@ export class ViewMemory extends Memory {
   #whole: Buffer | null = null;
   /** The same memory as a plain Uint8Array (cheaper to take subarrays of), for copies. */
   #raw: Uint8Array | null = null;
+  /** The same memory as a DataView, for short copies (copyOf); set with #raw. */
+  #dv: DataView | null = null;
   /** Segment views of a map larger than one view, by index. */
   #segments: Map<number, Buffer> | null = null;
 
@@ -63,6 +69,7 @@ export class ViewMemory extends Memory {
     if (this.length > this.#geo.maxView) return null;
     const whole = (this.#whole = this.#makeView(0, this.length));
     const made = (this.#raw = new Uint8Array(whole.buffer, whole.byteOffset, whole.length));
+    this.#dv = new DataView(whole.buffer, whole.byteOffset, whole.length);
     this.lost();
     return made;
   }
@@ -145,7 +152,7 @@ export class ViewMemory extends Memory {
     this.guard(a, b);
     const raw = this.#ensureWhole();
     let out: Buffer;
-    if (raw !== null) out = copyOf(raw, a, b);
+    if (raw !== null) out = copyOf(raw, this.#dv as DataView, a, b);
     else {
       const dest = (out = Buffer.allocUnsafe(n));
       this.#pieces(a, b, (piece, at) => piece.copy(dest, at));
@@ -186,6 +193,26 @@ export class ViewMemory extends Memory {
     this.verify(lo, hi);
   }
 
+  /**
+   * readline's path, in one method: one Buffer#indexOf (memchr, trusted on views up to 2^31
+   * bytes), one copy, one loss check for both. Anything else (no view yet, a lost tail, a map
+   * larger than that, the end) goes the general way.
+   */
+  override readLine(pos: number): Buffer {
+    const whole = this.#whole;
+    const len = this.length;
+    if (whole !== null && pos < len && len <= INDEX_OF_MAX && this.gone === Infinity) {
+      const nl = indexOf.call(whole, 10, pos);
+      const b = nl < 0 ? len : nl + 1;
+      if (b - pos <= MAX_COPY) {
+        const out = copyOf(this.#raw as Uint8Array, this.#dv as DataView, pos, b);
+        this.verify(pos, b);
+        return out;
+      }
+    }
+    return super.readLine(pos);
+  }
+
   protected override newline(pos: number, limit: number): number {
     const raw = this.#ensureWhole();
     if (raw !== null && limit === this.length && this.length <= INDEX_OF_MAX) {
@@ -210,6 +237,21 @@ export class ViewMemory extends Memory {
     return this.#span(a, b);
   }
 
+  lineWindow(pos: number): LineWindow | null {
+    const raw = this.#ensureWhole();
+    if (raw !== null) return { u: raw, base: 0 };
+    const k = Math.floor(pos / this.#geo.stride);
+    const seg = this.#segment(k);
+    return { u: new Uint8Array(seg.buffer, seg.byteOffset, seg.length), base: k * this.#geo.stride };
+  }
+
+  line(a: number, b: number): Buffer {
+    this.guard(a, b);
+    const v = this.#span(a, b);
+    this.verify(a, b);
+    return v;
+  }
+
   whole(): Buffer {
     if (this.#ensureWhole() === null) {
       throw rangeError(
@@ -231,6 +273,7 @@ export class ViewMemory extends Memory {
 
   #forget(): void {
     this.#whole = this.#raw = this.fast = this.fastW = null;
+    this.#dv = null;
     this.#segments = null;
   }
 }
