@@ -457,8 +457,7 @@ function example(name, args) {
   return r.stdout;
 }
 
-// Under Wine every system call is slower: a tenth of the messages there.
-const MESSAGES = WINDOWS ? 100_000 : 1_000_000;
+const MESSAGES = 1_000_000;
 
 for (const where of ["process", "worker"]) {
   const flag = where === "worker" ? ["--worker"] : [];
