@@ -30,6 +30,10 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 
+#if !defined(MAP_ANONYMOUS) && defined(MAP_ANON)
+#define MAP_ANONYMOUS MAP_ANON /* older macOS headers, or a strict standard mode there */
+#endif
+
 /* ------------------------------------------------------------------------ */
 /* Words and waits                                                          */
 

@@ -577,9 +577,9 @@ export class MMap implements Iterable<number> {
    * Blocks the calling thread, the event loop included when called on the main thread (as
    * `Atomics.wait` would): see {@link MMap.waitAsync}. `value` is an int32 (for a `Uint32Array`
    * value `v`, pass `v | 0`); `timeout` is a number >= 0, fractions allowed, `Infinity` (the
-   * default) for none. A notify and a wait pair up only after a store to the word that both sides
-   * order (`Atomics.store`, or a method of this map), as with `Atomics`. "ok" can be a spurious
-   * wake-up, as with a futex: check the condition again. See docs/python.md.
+   * default) for none. The comparison and the sleep are one step: a notify that follows a store
+   * of a new value is never lost. As with a futex, check the condition again after `"ok"`.
+   * Which processes a notify reaches, per kind of map: docs/python.md.
    * @throws {TypeError} `ERR_INVALID_ARG_TYPE` for a non-number.
    * @throws {RangeError} `ERR_OUT_OF_RANGE` for a non-integer `index` or `value`, an `index` outside
    *   the map, a `value` outside the int32 range, a negative or NaN `timeout`; `ERR_INVALID_ARG_VALUE`
