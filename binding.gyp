@@ -9,6 +9,10 @@
         ["OS!='win'", {"sources": ["native/posix.c", "native/fault.c"]}],
         ["OS=='win'", {"sources": ["native/win32.c", "native/fault-win32.c"]}],
         ["OS=='linux'", {"sources": ["native/linux.c"]}],
+        ["OS!='win'", {"sources": ["native/wait.c", "native/wait-posix.c"]}],
+        ["OS=='linux'", {"sources": ["native/wait-linux.c"]}],
+        ["OS=='mac'", {"sources": ["native/wait-darwin.c"]}],
+        ["OS=='win'", {"sources": ["native/wait.c", "native/wait-win32.c"]}],
         ["OS=='mac'", {"sources": ["native/darwin.c"]}]
       ]
     }

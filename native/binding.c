@@ -297,12 +297,16 @@ NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
   if (switch_on("MEMMAP_NO_EXTERNAL_BUFFERS")) region_forbid_external();
   /* MEMMAP_NO_FAULT_HANDLER=1 leaves SIGSEGV/SIGBUS alone (for debuggers). */
   if (!switch_on("MEMMAP_NO_FAULT_HANDLER")) mm_fault_install();
+  /* MEMMAP_WAIT_SLICED=1: waits take the path of systems that cannot watch a
+   * cancel word (slices), so that the tests run it on Linux. */
+  if (switch_on("MEMMAP_WAIT_SLICED")) wait_force_slices();
   if (region_env_init(env) != 0) return NULL;
   GLUE_EXPORT(env, exports, fns);
   mm_register_region(env, exports);
   mm_register_copy(env, exports);
   mm_register_async(env, exports);
   mm_register_loss(env, exports);
+  mm_register_wait(env, exports);
   napi_set_named_property(env, exports, "constants", make_constants(env));
   napi_set_named_property(env, exports, "capabilities", make_capabilities(env));
   /* The fault counter, readable from JavaScript without a call (static memory:

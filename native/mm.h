@@ -130,6 +130,53 @@ const char *mm_remap_syscall(int portable);
 int64_t mm_find(const uint8_t *hay, size_t n, const uint8_t *needle, size_t k);
 int64_t mm_rfind(const uint8_t *hay, size_t n, const uint8_t *needle, size_t k);
 
+/* Waiting on a 32-bit word of a mapping (wait-linux.c, wait-darwin.c,
+ * wait-win32.c; wait-posix.c has the clock and threads of the POSIX systems).
+ * The glue (wait.c) fills an mm_word for a word of a live region, keeps the
+ * region mapped while it sleeps, and cuts a wait into slices where it must
+ * look at something between them (a cancelled waitAsync, a worker asked to
+ * stop). `shared` says that other processes, or other mappings of the same
+ * object in this one, may wait on the word or notify it (a MAP_SHARED map of a
+ * file, of a memfd, of a named object); 0 is memory that only this mapping
+ * reaches (a private or plain anonymous map), which the system may key by
+ * address. */
+typedef struct {
+  uint32_t *addr;  /* 4-byte aligned, inside a live mapping */
+  int shared;
+  uint64_t key[3]; /* Windows: the identity of the file or named section, and the word's offset in it */
+} mm_word;
+
+/* The longest sleep of a wait cut into slices, in milliseconds. */
+#define MM_WAIT_SLICE_MS 100
+
+/* Fills *w for the word at addr, `offset` bytes into the file or named object
+ * the mapping maps (the map's offset plus the word's index). Windows decides
+ * `shared` from the view itself (a named or file section that is not
+ * copy-on-write). 0 or -errno. */
+int mm_word_init(mm_word *w, void *addr, int shared, int64_t offset);
+
+enum { MM_WAIT_OK = 0, MM_WAIT_NOT_EQUAL = 1, MM_WAIT_TIMED_OUT = 2, MM_WAIT_STOPPED = 3 };
+/* One sleep: if *w->addr == expected, sleeps until mm_wake on the same word
+ * (OK), or until `until` (mm_now_ns time; -1 for none: TIMED_OUT), or, where
+ * mm_wait_watches_cancel() is 1, until *cancel (a word private to this
+ * process, or NULL) becomes non-zero through mm_wait_cancel (STOPPED). The
+ * comparison and the sleep are one step: a wake-up after it is never lost.
+ * NOT_EQUAL when the word differs; -errno when the system refuses. A signal
+ * does not end it. */
+int mm_wait(const mm_word *w, uint32_t expected, int64_t until, uint32_t *cancel);
+/* 1 where mm_wait ends at once when its cancel word is set, 0 where the
+ * caller must cut the wait into slices and look at the word between them. */
+int mm_wait_watches_cancel(void);
+/* Sets *cancel to 1 and wakes the mm_wait watching it, if any. Any thread. */
+void mm_wait_cancel(uint32_t *cancel);
+/* Wakes up to `count` (INT64_MAX: all) waiters on the word, in any process
+ * for a shared word; returns how many it woke, or -errno. */
+int64_t mm_wake(const mm_word *w, int64_t count);
+/* A monotonic clock, in nanoseconds. */
+int64_t mm_now_ns(void);
+/* Runs fn(arg) on a new detached thread with a small stack; 0 or -errno. */
+int mm_thread_start(void (*fn)(void *), void *arg);
+
 /* Fault containment (guard.c, with fault.c or fault-win32.c). A guard marks
  * one mapping as memmap's own; the handler acts only inside guarded ranges
  * and passes every other fault on; docs/safety.md says what each fault

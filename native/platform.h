@@ -58,6 +58,13 @@ uintptr_t mm__thread_id(void);
 /* Lets another thread run (while waiting for a fault handler). */
 void mm__yield(void);
 
+/* --- Provided by win32.c for wait-win32.c. --- */
+
+/* 1 when the view holding addr maps memory that other processes can map too
+ * (a named section, or a file, not copy-on-write), with its identity in id:
+ * the same in every process that maps it. 0 for memory of this process only. */
+int mm__view_identity(const void *addr, uint64_t id[2]);
+
 /* --- Provided by guard.c, used by the fault handler of each OS. --- */
 
 /* The guard whose range holds addr, or NULL; async-signal-safe. */

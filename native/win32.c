@@ -501,3 +501,35 @@ int mm__readable_init(void) { return 0; }
 uintptr_t mm__thread_id(void) { return (uintptr_t)GetCurrentThreadId() + 1; }
 
 void mm__yield(void) { SwitchToThread(); }
+
+/* ------------------------------------------------------------------------ */
+/* Waiting (wait-win32.c)                                                   */
+
+/* FNV-1a over the bytes of a string, from a given basis. */
+static uint64_t fnv1a(const wchar_t *s, uint64_t hash) {
+  for (; *s != 0; s++) {
+    hash ^= (uint64_t)(uint16_t)*s;
+    hash *= 0x100000001b3ULL;
+  }
+  return hash;
+}
+
+int mm__view_identity(const void *addr, uint64_t id[2]) {
+  record *rec = record_find(addr, 0);
+  /* Copy-on-write views of MAP_PRIVATE maps, and unnamed pagefile sections,
+   * are this process's alone. */
+  if (rec == NULL || rec->protect == PAGE_WRITECOPY || rec->protect == PAGE_EXECUTE_WRITECOPY) return 0;
+  if (rec->tag != NULL) {
+    /* A named section is the same object wherever its name is opened: the
+     * name, hashed twice (128 bits), with the top bit telling it from a file. */
+    id[0] = fnv1a(rec->tag, 0xcbf29ce484222325ULL) | (1ULL << 63);
+    id[1] = fnv1a(rec->tag, 0x84222325cbf29ce4ULL);
+    return 1;
+  }
+  BY_HANDLE_FILE_INFORMATION info;
+  if (rec->file == INVALID_HANDLE_VALUE || !GetFileInformationByHandle(rec->file, &info)) return 0;
+  /* A file is its volume and its index on it, whatever path opened it. */
+  id[0] = (uint64_t)info.dwVolumeSerialNumber;
+  id[1] = ((uint64_t)info.nFileIndexHigh << 32) | info.nFileIndexLow;
+  return 1;
+}

@@ -84,6 +84,21 @@ export interface Binding {
    * can be made, and memmap copies through `read`/`write`/`getByte`/`setByte` instead.
    */
   readonly faults: ArrayBuffer | null;
+  /**
+   * Sleeps while the Int32 at byte `index` (inside the map, a multiple of 4) holds `value`, until
+   * notified or `timeoutMs` pass (Infinity: never): 0 "ok", 1 "not-equal", 2 "timed-out", or
+   * -errno. `interruptible`: the caller is a worker's thread, which may be stopped meanwhile (the
+   * sleep is cut into slices to notice it).
+   */
+  wait(handle: Handle, index: number, value: number, timeoutMs: number, interruptible: boolean): number;
+  /** `wait` on a thread of memmap's own; -EBADF when `waitCancel` (close) ends it. */
+  waitAsync(handle: Handle, index: number, value: number, timeoutMs: number): Promise<number>;
+  /** Wakes up to `count` (Infinity: all) waiters on the Int32 at `index`, in any process; how many, or -errno. */
+  notify(handle: Handle, index: number, count: number): number;
+  /** Settles every pending `waitAsync` on the map with -EBADF and wakes their threads; how many. */
+  waitCancel(handle: Handle): number;
+  /** How many `waitAsync` calls of this thread have not finished (tests). */
+  waitPending(): number;
   /** The descriptor the region owns (closed with it), or -1: none, or released. */
   fd(handle: Handle): number;
   /** How many thread-pool jobs use the region's memory now (close defers the unmap; resize refuses). */

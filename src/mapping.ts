@@ -186,7 +186,7 @@ export class Mapping {
     if (!platform.growSharedAnonymous && fd < 0 && !(this.flags & MAP_PRIVATE) && n > old) {
       throw notResizable("to expand a shared anonymous mapping on Linux (make it with shareable: true to grow it)");
     }
-    if (native.busy(h) > 0) throw stateError("ERR_MMAP_BUSY", "mmap can't resize while flushAsync() is in progress");
+    if (native.busy(h) > 0) throw stateError("ERR_MMAP_BUSY", "mmap can't resize while flushAsync() or waitAsync() is in progress");
     mem.assertWhole();
     // The file first, in both directions: a failing ftruncate then changes nothing at all,
     // and the map never holds a page the file does not back once it has followed.

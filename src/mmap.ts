@@ -16,6 +16,7 @@ import { openMap, openMapAsync, type OpenOptions } from "./open.js";
 import { planMap, type MMapOptions } from "./plan.js";
 import { compile, requireGlobal, Scanner, type MMapMatch } from "./search.js";
 import { adjust, clampRange, sliceArgs, sliceIndices } from "./slices.js";
+import { notifyOn, settleWaits, waitOn, waitOnAsync, type WaitResult } from "./waiting.js";
 import {
   optionalInteger,
   ownCopy,
@@ -31,6 +32,7 @@ import {
 export type { MMapOptions } from "./plan.js";
 export type { OpenOptions } from "./open.js";
 export type { NewMapEvent } from "./mapping.js";
+export type { WaitResult } from "./waiting.js";
 
 /** Options of `flush()` and `flushAsync()`. */
 export interface FlushOptions {
@@ -168,9 +170,11 @@ export class MMap implements Iterable<number> {
    * its number now names another file: that one is left alone). Every view handed out earlier
    * (`buffer`, `subarray`) is detached first, so none can reach unmapped memory.
    * Idempotent. Does not flush: a shared file map's pages reach the file through the kernel.
+   * Pending {@link MMap.waitAsync} calls on the map settle with `ERR_MMAP_CLOSED`.
    * @throws never.
    */
   close(): void {
+    settleWaits(this.#mem);
     this.#map.close();
   }
 
@@ -564,6 +568,77 @@ export class MMap implements Iterable<number> {
     return [adjust(a, len, 0, len), b === undefined ? len : adjust(b, len, 0, len)];
   }
 
+  // ---------------------------------------------------------------- waiting
+
+  /**
+   * `Atomics.wait` on the map, across processes: if the `Int32` at byte offset `index` holds
+   * `value`, sleeps until {@link MMap.notify} wakes it (from this process or another that maps
+   * the same memory) or `timeout` milliseconds pass; returns `"ok"`, `"not-equal"` (it did not
+   * hold `value`: no sleep) or `"timed-out"`. Across processes for shared maps (a file mapped
+   * `MAP_SHARED`, `shareable`, `tagname`); across the threads of this process for every map.
+   * Blocks the calling thread, the event loop included when called on the main thread (as
+   * `Atomics.wait` would): see {@link MMap.waitAsync}. `value` is an int32 (for a `Uint32Array`
+   * value `v`, pass `v | 0`); `timeout` is a number >= 0, fractions allowed, `Infinity` (the
+   * default) for none. The comparison and the sleep are one step: a notify that follows a store
+   * of a new value is never lost. As with a futex, check the condition again after `"ok"`.
+   * Which processes a notify reaches, per kind of map: docs/python.md.
+   * @throws {TypeError} `ERR_INVALID_ARG_TYPE` for a non-number.
+   * @throws {RangeError} `ERR_OUT_OF_RANGE` for a non-integer `index` or `value`, an `index` outside
+   *   the map, a `value` outside the int32 range, a negative or NaN `timeout`; `ERR_INVALID_ARG_VALUE`
+   *   for an `index` that is not a multiple of 4.
+   * @throws {Error} `ERR_MMAP_CLOSED` when the map is closed; `ERR_MMAP_TRUNCATED` when the word's
+   *   page was lost (the file shrank); a system error (`syscall` `wait`) when the system refuses.
+   * @example
+   * ```ts
+   * const flag = new Int32Array(mm.buffer.buffer, mm.buffer.byteOffset, 1);
+   * if (Atomics.load(flag, 0) === 0) mm.wait(0, 0, 1000); // "ok", "not-equal" or "timed-out"
+   * ```
+   */
+  wait(index: number, value: number, timeout?: number): WaitResult {
+    return waitOn(this.#mem, index, value, timeout);
+  }
+
+  /**
+   * {@link MMap.wait} without blocking: a promise of `"ok"`, `"not-equal"` or `"timed-out"`. The
+   * sleep happens on a thread of memmap's own, one per pending call (never on libuv's pool, so
+   * that pending waits do not hold up `fs` or `crypto`), and keeps the map mapped meanwhile. A
+   * pending call keeps the event loop alive; `close()` settles it with `ERR_MMAP_CLOSED`, and
+   * `resize()` throws `ERR_MMAP_BUSY` until it settles.
+   * @throws {TypeError} (rejects) `ERR_INVALID_ARG_TYPE` for a non-number.
+   * @throws {RangeError} (rejects) as {@link MMap.wait}.
+   * @throws {Error} (rejects) `ERR_MMAP_CLOSED` when the map is closed, or gets closed while the call
+   *   waits; `ERR_MMAP_TRUNCATED`; a system error (`syscall` `waitAsync`), e.g. `EAGAIN` when no
+   *   thread can be started.
+   * @example
+   * ```ts
+   * const result = await mm.waitAsync(0, 0, 5000); // "ok" once another process calls notify(0)
+   * ```
+   */
+  waitAsync(index: number, value: number, timeout?: number): Promise<WaitResult> {
+    return waitOnAsync(this.#mem, index, value, timeout);
+  }
+
+  /**
+   * `Atomics.notify` on the map, across processes: wakes up to `count` (an integer >= 0; all by
+   * default, or `Infinity`) of the threads waiting on the `Int32` at byte offset `index`
+   * ({@link MMap.wait}, {@link MMap.waitAsync}), in this process and in others that map the same
+   * memory. Returns how many it woke (macOS wakes "all" in bounded rounds: see docs/python.md).
+   * Store the new value first (`Atomics.store`), then notify.
+   * @throws {TypeError} `ERR_INVALID_ARG_TYPE` for a non-number.
+   * @throws {RangeError} `ERR_OUT_OF_RANGE` for a non-integer or negative `index` or `count`, or an
+   *   `index` outside the map; `ERR_INVALID_ARG_VALUE` for an `index` that is not a multiple of 4.
+   * @throws {Error} `ERR_MMAP_CLOSED` when the map is closed; a system error (`syscall` `notify`).
+   * @example
+   * ```ts
+   * const word = new Int32Array(mm.buffer.buffer, mm.buffer.byteOffset, 1);
+   * Atomics.store(word, 0, 1);
+   * mm.notify(0); // how many waiters it woke
+   * ```
+   */
+  notify(index: number, count?: number): number {
+    return notifyOn(this.#mem, index, count);
+  }
+
   // ---------------------------------------------------------------- memory
 
   /**
@@ -667,8 +742,8 @@ export class MMap implements Iterable<number> {
    * @throws {TypeError} `ERR_INVALID_ARG_TYPE` for a non-number; `ERR_MMAP_NOT_RESIZABLE` for
    *   `ACCESS_READ`/`ACCESS_COPY` maps, `trackfd: false`, or growing shared anonymous memory.
    * @throws {RangeError} `ERR_OUT_OF_RANGE` for a size below 1 or too large.
-   * @throws {Error} `ERR_MMAP_CLOSED`; `ERR_MMAP_BUSY` while a `flushAsync()` runs; `ERR_MMAP_FD_CLOSED`
-   *   when `m.fd` was closed outside memmap (its number may name another file now); a system error
+   * @throws {Error} `ERR_MMAP_CLOSED`; `ERR_MMAP_BUSY` while a `flushAsync()` or `waitAsync()` runs;
+   *   `ERR_MMAP_FD_CLOSED` when `m.fd` was closed outside memmap (its number may name another file now); a system error
    *   (`syscall` `ftruncate` or `mremap`/`mmap`; on Windows `MapViewOfFile`, e.g. `EBUSY` while
    *   another map of the file or of the tag is open).
    */

@@ -6,6 +6,7 @@
  * @module
  */
 import { constants as bufferConstants } from "node:buffer";
+import { isMainThread } from "node:worker_threads";
 import { native } from "./binding.js";
 
 const caps = native.capabilities;
@@ -62,6 +63,11 @@ export interface Platform {
    * through it and never adopted by a map (Deno).
    */
   readonly runtimeOwnsFds: boolean;
+  /**
+   * This is the process's main thread, not a worker's: a blocking `wait()` here needs no eye on
+   * `worker.terminate()` (a worker's does, between slices of its sleep).
+   */
+  readonly mainThread: boolean;
 }
 
 export const platform: Platform = Object.freeze({
@@ -77,4 +83,5 @@ export const platform: Platform = Object.freeze({
   growSharedAnonymous: caps.remapSizesFile,
   fdLimit: native.fdLimit,
   runtimeOwnsFds: typeof (globalThis as { Deno?: unknown }).Deno !== "undefined",
+  mainThread: isMainThread,
 });

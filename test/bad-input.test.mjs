@@ -559,6 +559,28 @@ row("resize(newsize)", (m, v) => m.resize(v), 10, (v) =>
   ),
 );
 
+// wait / waitAsync / notify (SPEC §8): the index a multiple of 4 (RangeError ERR_INVALID_ARG_VALUE,
+// as view()'s byte offset) whose Int32 lies inside the map (checked after the closed check), the
+// value an int32, the timeout a number >= 0 or Infinity, the count an integer >= 0 or Infinity.
+// The calls wait for no time (timeout 0, or a value no word holds): no valid case sleeps.
+const WORD = 7; // no Int32 of CONTENT holds it
+const waited = (i, value) => pure((r) => assert.equal(r, CONTENT.readInt32LE(i) === value ? "timed-out" : "not-equal"));
+const wordIndex = (v, valid) => integer(v, { range: [0, MAX_SAFE] }, (i) => (i % 4 !== 0 ? V : i > L - 4 ? RS : valid(i)));
+const timeoutArg = (v, valid) => (v === undefined ? valid() : typeof v !== "number" ? T : v >= 0 ? valid() : R);
+for (const [name, add] of [
+  ["wait", row],
+  ["waitAsync", asyncRow],
+]) {
+  add(`${name}(index, 7, 0): index`, (m, v) => m[name](v, WORD, 0), 4, (v) => wordIndex(v, (i) => waited(i, WORD)));
+  add(`${name}(0, value, 0): value`, (m, v) => m[name](0, v, 0), WORD, (v) => integer(v, { range: INT32 }, (x) => waited(0, x)));
+  add(`${name}(0, 7, timeout): timeout`, (m, v) => m[name](0, WORD, v), 0, (v) => timeoutArg(v, () => waited(0, WORD)));
+}
+const nobodyWoken = pure((r) => assert.equal(r, 0));
+row("notify(index)", (m, v) => m.notify(v), 0, (v) => wordIndex(v, () => nobodyWoken));
+row("notify(0, count): count", (m, v) => m.notify(0, v), 1, (v) =>
+  v === Infinity ? nobodyWoken : integer(v, { range: SIZE, optional: true }, () => nobodyWoken),
+);
+
 // ------------------------------------------------------------------ constructor and open rows
 
 const ctorRows = [];

@@ -2,7 +2,7 @@
 // external with its type tag). A plain object, a number, null, or an external made by another
 // module (a second copy of the addon, loaded from another path) is refused by every function
 // that takes a handle, with what a bad handle has always given: -EBADF, or -1 (fd)
-// and 0 (busy, live) for the queries. The calls run in a child process
+// and 0 (busy, live, waitCancel: none of its waits) for the queries. The calls run in a child process
 // (test/fixtures/foreign-handles.mjs), whose end is asserted: without the check they would
 // read foreign memory as a mapping.
 import { test } from "node:test";
@@ -32,9 +32,13 @@ const REFUSED = {
   fd: -1,
   busy: 0,
   live: 0,
+  wait: EBADF,
+  waitAsync: EBADF,
+  notify: EBADF,
+  waitCancel: 0,
 };
 /** The functions that take no handle. */
-const NO_HANDLE = ["fstat", "dup", "close", "truncate", "memfd", "map", "reclaim", "mirrorFaults", "ensureFaultHandler"];
+const NO_HANDLE = ["fstat", "dup", "close", "truncate", "memfd", "map", "reclaim", "mirrorFaults", "ensureFaultHandler", "waitPending"];
 
 const child = runNode([FIXTURE]);
 const report = (() => {
