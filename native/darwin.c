@@ -38,6 +38,22 @@ int mm__memfd(void) {
   return -EEXIST;
 }
 
+int mm__shm_open(const char *name, int oflag, int mode) {
+  int fd = shm_open(name, oflag, mode);
+  return fd >= 0 ? fd : -errno;
+}
+
+int mm__shm_unlink(const char *name) { return shm_unlink(name) == 0 ? 0 : -errno; }
+
+/* PSHMNAMLEN (31, in a private header) counts the leading '/'. */
+int mm__shm_name_max(void) { return 30; }
+
+/* No call populates a range: mm_prefetch hints and the caller reads each page. */
+int mm__populate(void *addr, size_t length) {
+  (void)addr; (void)length;
+  return -ENOSYS;
+}
+
 int mm__page_private_copy(void *page, size_t size) {
   /* No mremap: copy aside, map a private page over the original, copy back. */
   void *copy = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANON, -1, 0);
