@@ -2,7 +2,10 @@
  * darwin.c: the macOS hooks of platform.h. There is no mremap(2): mm_remap takes
  * the portable path of posix.c (tested on Linux by forcing it). There is no
  * memfd_create(2): a POSIX shared-memory object is created and unlinked at
- * once, which leaves an anonymous descriptor in the same way.
+ * once, which leaves an anonymous descriptor in the same way. Named shared
+ * memory (tagname) is shm_open's own; no call populates a range (prefetch
+ * hints and reads each page). Not compiled on Linux: there is no macOS SDK
+ * there (a syntax check against glibc's POSIX headers is all it gets).
  */
 #include "platform.h"
 

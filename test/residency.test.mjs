@@ -16,6 +16,8 @@ import { tmpfile, throwsCode, rejectsCode, withMap, runNode, errnoOf, WINDOWS } 
 const DIST = new URL("../dist/index.js", import.meta.url).href;
 const posixOnly = WINDOWS && "Linux (/proc, mincore of a file's page cache, fault containment): test/windows.test.mjs has the Windows rows";
 const sum = (a) => a.reduce((n, x) => n + x, 0);
+// AddressSanitizer's interceptors make mlock/munlock do nothing and return 0 (npm run test:asan).
+const noMlock = /libasan/.test(process.env.LD_PRELOAD ?? "") && "AddressSanitizer ignores mlock and munlock";
 
 /** A sparse file of `pages` pages (no page of it in the page cache), open read-write. */
 function holes(t, pages) {
@@ -221,7 +223,7 @@ describe("prefetch", () => {
 });
 
 describe("lock and unlock", () => {
-  test("lock() keeps the range in memory (VmLck), unlock() lets it go; unlocking twice is fine", { skip: posixOnly }, () => {
+  test("lock() keeps the range in memory (VmLck), unlock() lets it go; unlocking twice is fine", { skip: posixOnly || noMlock }, () => {
     withMap([-1, 64 * PAGESIZE], (m) => {
       const base = lockedKiB();
       m.lock();
@@ -255,7 +257,7 @@ describe("lock and unlock", () => {
     throwsCode(() => closed.unlock(), Error, "ERR_MMAP_CLOSED");
   });
 
-  test("beyond RLIMIT_MEMLOCK: ENOMEM (EPERM with a limit of 0) as fs-style errors, in a child under ulimit -l", { skip: posixOnly }, () => {
+  test("beyond RLIMIT_MEMLOCK: ENOMEM (EPERM with a limit of 0) as fs-style errors, in a child under ulimit -l", { skip: posixOnly || noMlock }, () => {
     // Root has CAP_IPC_LOCK, which ignores the limit: the child runs without it (setpriv).
     const root = process.getuid() === 0;
     const setpriv = root ? spawnSync("setpriv", ["--version"]).status === 0 : false;
