@@ -14,7 +14,7 @@ import { spawn } from "node:child_process";
 import { once } from "node:events";
 import { randomBytes } from "node:crypto";
 import { MMap, ACCESS_READ, ACCESS_COPY, ACCESS_WRITE, PAGESIZE, PROT_READ } from "../dist/index.js";
-import { tmpfd, throwsCode, withMap, runNode, openFds, WINDOWS, VIEWS } from "./helpers.mjs";
+import { tmpfd, throwsCode, withMap, runNode, openFds, python, runPython, WINDOWS, VIEWS } from "./helpers.mjs";
 
 const skip = WINDOWS && "POSIX shared memory: test/windows.test.mjs has the Windows rows";
 const DIST = new URL("../dist/index.js", import.meta.url).href;
@@ -99,6 +99,21 @@ describe("the same tag, the same memory", { skip }, () => {
       m.close();
       MMap.unlinkTag(t);
     }
+  });
+
+  test("Python's multiprocessing.shared_memory names the same memory ('/' + tag)", { skip: python === null && "CPython 3.13 is not available" }, () => {
+    const t = tag();
+    withMap([-1, 64, { tagname: t }], (m) => {
+      m.write("from memmap");
+      const got = runPython(
+        `import json\nfrom multiprocessing import shared_memory\n` +
+          `s = shared_memory.SharedMemory(name=${JSON.stringify(t)}, track=False)\n` +
+          `s.buf[20:31] = b"from python"\nprint(json.dumps([s.size, bytes(s.buf[:11]).decode()]))\ns.close()`,
+      );
+      assert.deepEqual(got, [64, "from memmap"]);
+      assert.equal(m.slice(20, 31).toString(), "from python");
+    });
+    MMap.unlinkTag(t);
   });
 
   test("the memory outlives every map of it until the name is removed", () => {
