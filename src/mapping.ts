@@ -108,7 +108,8 @@ export class Mapping {
     beforeMap();
     const owned = tag === null ? ownedDescriptor(plan, length) : tag.fd;
     const anonymous = plan.fd === -1 && owned === -1;
-    const flags = anonymous ? plan.flags | MAP_ANONYMOUS : plan.flags;
+    // A descriptor's memory (a tag's object, a memfd) is mapped as a file: never MAP_ANONYMOUS.
+    const flags = anonymous ? plan.flags | MAP_ANONYMOUS : owned >= 0 && plan.fd === -1 ? plan.flags & ~MAP_ANONYMOUS : plan.flags;
     const mapFd = plan.fd === -1 ? owned : plan.fd;
     // Every API reads the memory from JavaScript, so it is always mapped readable.
     const h = withReclaim(

@@ -13,7 +13,7 @@ import fs from "node:fs";
 import { spawn } from "node:child_process";
 import { once } from "node:events";
 import { randomBytes } from "node:crypto";
-import { MMap, ACCESS_READ, ACCESS_COPY, ACCESS_WRITE, PAGESIZE, PROT_READ } from "../dist/index.js";
+import { MMap, ACCESS_READ, ACCESS_COPY, ACCESS_WRITE, MAP_ANONYMOUS, MAP_SHARED, PAGESIZE, PROT_READ } from "../dist/index.js";
 import { tmpfd, throwsCode, withMap, runNode, openFds, python, runPython, WINDOWS, VIEWS } from "./helpers.mjs";
 
 const skip = WINDOWS && "POSIX shared memory: test/windows.test.mjs has the Windows rows";
@@ -273,6 +273,17 @@ describe("access modes, m.fd, resize", { skip }, () => {
     withMap([-1, 4, { tagname: fresh, prot: PROT_READ }], (m) => assert.deepEqual([...m.slice()], [0, 0, 0, 0]));
     MMap.unlinkTag(t);
     MMap.unlinkTag(fresh);
+  });
+
+  test("flags with MAP_ANONYMOUS still map the tag's memory", () => {
+    const t = tag();
+    withMap([-1, 8, { tagname: t }], (a) =>
+      withMap([-1, 8, { tagname: t, flags: MAP_SHARED | MAP_ANONYMOUS }], (b) => {
+        a.set(0, 6);
+        assert.equal(b.get(0), 6);
+      }),
+    );
+    MMap.unlinkTag(t);
   });
 
   test("ACCESS_COPY: writes stay in this map; ACCESS_WRITE: they are shared", () => {
