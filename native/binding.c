@@ -143,12 +143,12 @@ static napi_value js_remap(napi_env env, napi_callback_info info) {
 }
 
 /* fd(handle) -> the descriptor the region owns, or -1 (none, released, or
- * not a map). */
+ * not a map), or -EBADF when it was closed outside memmap (region_fd). */
 static napi_value js_fd(napi_env env, napi_callback_info info) {
   GET_ARGS(1);
   int err;
   region *r = region_live(env, argv[0], &err);
-  return ret_int(env, r == NULL ? -1 : r->fd);
+  return ret_int(env, r == NULL ? -1 : region_fd(r));
 }
 
 /* busy(handle) -> how many thread-pool jobs are using the region's memory

@@ -225,6 +225,14 @@ int mm_fstat(int fd, int64_t *size, int *regular) {
   return 0;
 }
 
+int mm_file_id(int fd, uint64_t *dev, uint64_t *ino) {
+  struct stat st;
+  if (fstat(fd, &st) != 0) return -errno;
+  *dev = (uint64_t)st.st_dev;
+  *ino = (uint64_t)st.st_ino;
+  return 0;
+}
+
 int mm_truncate(int fd, int64_t size) {
   int r;
   do r = ftruncate(fd, (off_t)size); while (r != 0 && errno == EINTR);

@@ -94,6 +94,13 @@ static void region_unlink(region *r) {
   r->state = NULL;
 }
 
+int region_fd(region *r) {
+  uint64_t dev, ino;
+  if (r->fd < 0) return -1;
+  if (mm_file_id(r->fd, &dev, &ino) != 0 || dev != r->dev || ino != r->ino) return -EBADF;
+  return r->fd;
+}
+
 /* Unmaps, stops guarding, closes the descriptor: once, whoever comes first. */
 static void region_release_memory(region *r) {
   region_unlink(r);
@@ -107,10 +114,8 @@ static void region_release_memory(region *r) {
     mm_unmap(r->addr, r->length);
     r->addr = NULL;
   }
-  if (r->fd >= 0) {
-    mm_close(r->fd);
-    r->fd = -1;
-  }
+  if (region_fd(r) >= 0) mm_close(r->fd);
+  r->fd = -1;
 }
 
 static void region_maybe_free(napi_env env, region *r) {
@@ -194,6 +199,7 @@ napi_value region_adopt(napi_env env, const region *want, int guard, int *err) {
     return NULL;
   }
   r->fd = want->fd;
+  if (r->fd >= 0 && mm_file_id(r->fd, &r->dev, &r->ino) != 0) r->dev = r->ino = UINT64_MAX;
   r->state = region_env(env);
   napi_create_reference(env, handle, 0, &r->self);
   r->next = r->state->regions;
@@ -306,7 +312,9 @@ int region_remap(napi_env env, region *r, double length, int portable) {
   void *addr = r->addr;
   /* Fault containment keeps off the mapping while it changes (guard.c). */
   if (r->guard != NULL) mm_guard_hold(r->guard);
-  int rc = mm_remap(r->addr, r->length, (size_t)length, r->prot, r->flags, r->fd, r->offset, portable, &addr);
+  int fd = region_fd(r);
+  if (fd == -EBADF) return -EBADF; /* the file is not the map's any more: change nothing */
+  int rc = mm_remap(r->addr, r->length, (size_t)length, r->prot, r->flags, fd, r->offset, portable, &addr);
   if (rc == 0 || (addr != NULL && addr != r->addr)) {
     r->addr = addr;
     if (rc == 0) r->length = (size_t)length;

@@ -22,6 +22,7 @@ import { unlinkTag } from "./tags.js";
 import { typedView, type ViewType } from "./typed.js";
 import {
   optionalInteger,
+  ownCopy,
   toBytes,
   validateByte,
   validateIndex,
@@ -190,7 +191,8 @@ export class MMap implements Iterable<number> {
   }
 
   /**
-   * Unmaps the memory and closes the map's descriptor. Every view handed out earlier
+   * Unmaps the memory and closes the map's descriptor (unless it was closed outside memmap and
+   * its number now names another file: that one is left alone). Every view handed out earlier
    * (`buffer`, `subarray`, `view`) is detached first, so none can reach unmapped memory.
    * Idempotent. Does not flush: a shared file map's pages reach the file through the kernel.
    * @throws never.
@@ -351,7 +353,7 @@ export class MMap implements Iterable<number> {
       throw invalidArgValue("data", `${bytes.length} bytes`, `must have the slice's size, ${sl.count} bytes (mmap slice assignment is wrong size)`);
     }
     if (sl.step === 1) this.#mem.put(sl.start, bytes);
-    else this.#mem.scatter(sl, Uint8Array.from(bytes)); // the source may be a view of this map
+    else this.#mem.scatter(sl, ownCopy(bytes)); // the source may be a view of this map
   }
 
   /**
@@ -763,7 +765,8 @@ export class MMap implements Iterable<number> {
   /**
    * The size of the file (not of the map), as `fstat` reports it now; for an anonymous map, its length.
    * @throws {Error} `ERR_MMAP_CLOSED` when closed; `ERR_MMAP_NO_FD` for a map made with
-   *   `trackfd: false`; a system error (`syscall` `fstat`).
+   *   `trackfd: false`; `ERR_MMAP_FD_CLOSED` when `m.fd` was closed outside memmap; a system error
+   *   (`syscall` `fstat`).
    */
   size(): number {
     this.#mem.open();
@@ -778,7 +781,8 @@ export class MMap implements Iterable<number> {
    * @throws {TypeError} `ERR_INVALID_ARG_TYPE` for a non-number; `ERR_MMAP_NOT_RESIZABLE` for
    *   `ACCESS_READ`/`ACCESS_COPY` maps, `trackfd: false`, or growing shared anonymous memory.
    * @throws {RangeError} `ERR_OUT_OF_RANGE` for a size below 1 or too large.
-   * @throws {Error} `ERR_MMAP_CLOSED`; `ERR_MMAP_BUSY` while a `flushAsync()` or `prefetch()` runs; a system error
+   * @throws {Error} `ERR_MMAP_CLOSED`; `ERR_MMAP_BUSY` while a `flushAsync()` or `prefetch()` runs; `ERR_MMAP_FD_CLOSED`
+   *   when `m.fd` was closed outside memmap (its number may name another file now); a system error
    *   (`syscall` `ftruncate` or `mremap`/`mmap`; on Windows `MapViewOfFile`, e.g. `EBUSY` while
    *   another map of the file or of the tag is open).
    */

@@ -14,8 +14,10 @@ import {
   ACCESS_WRITE,
   MAP_PRIVATE,
   MAP_SHARED,
+  PROT_EXEC,
   PROT_READ,
   PROT_WRITE,
+  constants,
   type Access,
 } from "./constants.js";
 import { invalidArgType, invalidArgValue, rangeError, stateError } from "./errors.js";
@@ -69,6 +71,8 @@ export interface MapPlan {
   readonly tagname: string | undefined;
   /** The map takes ownership of `fd` instead of duplicating it (`MMap.open` hands over the descriptor it opened). */
   readonly adopt: boolean;
+  /** The path `fd` was opened from (`MMap.open`), for errors; undefined for a descriptor the user gave. */
+  readonly path: string | undefined;
 }
 
 const MAX_SAFE = Number.MAX_SAFE_INTEGER;
@@ -76,14 +80,36 @@ const INT32_MIN = -(2 ** 31);
 const INT32_MAX = 2 ** 31 - 1;
 
 /**
- * Option objects whose `fd` the map adopts. Only `MMap.open` puts objects here, objects it made
- * itself and hands straight to the constructor: user code can never reach one.
+ * The `MAP_*` bits memmap passes to mmap: the constants it exports, which only choose sharing,
+ * placement hints and reservation. Anything else (MAP_FIXED maps over the process's own memory,
+ * MAP_GROWSDOWN, MAP_HUGETLB, ...) is refused before any system call.
  */
-const adopting = new WeakSet<object>();
+const KNOWN_FLAGS = Object.entries(constants).reduce((bits, [name, v]) => (name.startsWith("MAP_") ? bits | v : bits), 0);
+const KNOWN_PROT = PROT_READ | PROT_WRITE | PROT_EXEC;
 
-/** Marks `options` (an object of the caller's own making) so that the map it is given to owns its descriptor. */
-export function adoptingDescriptor(options: MMapOptions): MMapOptions {
-  adopting.add(options);
+/** Refuses bits of `value` outside `known`, naming them. */
+function onlyKnownBits(value: number, known: number, name: string, kind: string): void {
+  const unknown = value & ~known;
+  if (unknown !== 0) {
+    throw invalidArgValue(
+      name,
+      value,
+      `has bits memmap does not pass to the system (0x${(unknown >>> 0).toString(16)}): only the ${kind} constants memmap exports are accepted`,
+    );
+  }
+}
+
+/**
+ * What `MMap.open` tells the constructor about the descriptor it hands over, keyed by an options
+ * object it made itself and hands straight to the constructor (user code never reaches one):
+ * the path it opened (errors name it rather than the descriptor), and whether the map adopts the
+ * descriptor instead of duplicating it.
+ */
+const opened = new WeakMap<object, { path: string; adopt: boolean }>();
+
+/** Marks `options` (an object of the caller's own making) as `MMap.open`'s for `path`; `adopt`: the map owns the descriptor. */
+export function openedFrom(options: MMapOptions, path: string, adopt: boolean): MMapOptions {
+  opened.set(options, { path, adopt });
   return options;
 }
 
@@ -143,6 +169,8 @@ export function planMap(fd: unknown, length: unknown, options: unknown): MapPlan
     throw invalidArgValue("options.access", accessArg, "cannot be given together with options.flags or options.prot");
   }
   const [access, flags, prot] = resolveAccess(accessArg, flagsArg, protArg);
+  onlyKnownBits(flags, KNOWN_FLAGS, "options.flags", "MAP_*");
+  onlyKnownBits(prot, KNOWN_PROT, "options.prot", "PROT_*");
   if (shareable && fileno !== -1) throw invalidArgValue("options.shareable", true, "is only for anonymous maps (fd -1)");
   if (shareable && !platform.shareable) {
     throw stateError("ERR_MMAP_UNSUPPORTED_PLATFORM", "options.shareable is not supported on Windows: share anonymous memory with options.tagname");
@@ -151,6 +179,18 @@ export function planMap(fd: unknown, length: unknown, options: unknown): MapPlan
     if (shareable) throw invalidArgValue("options.shareable", true, "cannot be given with options.tagname (a tag map is shared by its name)");
     if (fileno !== -1) throw invalidArgValue("options.tagname", tagname, "names shared memory: it needs fd -1 on this system");
   }
-  const adopt = typeof options === "object" && options !== null && adopting.has(options);
-  return Object.freeze({ fd: fileno, length: len, offset, flags, prot, access, trackfd, shareable, tagname, adopt });
+  const from = typeof options === "object" && options !== null ? opened.get(options) : undefined;
+  return Object.freeze({
+    fd: fileno,
+    length: len,
+    offset,
+    flags,
+    prot,
+    access,
+    trackfd,
+    shareable,
+    tagname,
+    adopt: from?.adopt ?? false,
+    path: from?.path,
+  });
 }

@@ -30,9 +30,11 @@ export interface Platform {
    * `ERR_MMAP_VIEWS_UNAVAILABLE`.
    */
   readonly views: boolean;
+  /** The largest Buffer this runtime allows: the largest copy memmap can return. */
+  readonly maxBuffer: number;
   /**
-   * The largest single view (Buffer) memmap makes. The runtime's largest Buffer, unless
-   * `MEMMAP_MAX_VIEW=<bytes>` lowers it (tests: it puts small maps on the segment path).
+   * The largest single view (Buffer) memmap makes over mapped memory: `maxBuffer`, unless
+   * `MEMMAP_MAX_VIEW=<bytes>` lowers it (tests: it puts maps of a few KiB on the segment path).
    */
   readonly maxView: number;
   /** Resizing maps anew (no mremap): macOS, or `MEMMAP_NO_MREMAP=1` on Linux (tests). */
@@ -79,6 +81,7 @@ export interface Platform {
 
 export const platform: Platform = Object.freeze({
   views: native.faults !== null,
+  maxBuffer,
   maxView: Math.min(maxBuffer, envInteger("MEMMAP_MAX_VIEW") ?? maxBuffer),
   portableRemap: forcedRemap || !caps.mremap,
   remapSyscall: forcedRemap ? caps.portableRemapSyscall : caps.remapSyscall,

@@ -95,7 +95,7 @@ export class ViewMemory extends Memory {
       const k = Math.floor(a / stride);
       return this.#segment(k).subarray(a - k * stride, b - k * stride);
     }
-    if (b - a > maxView) throw tooLarge("A view", b - a);
+    if (b - a > maxView) throw tooLarge("A view", b - a, maxView);
     return this.#makeView(a, b - a);
   }
 
@@ -141,7 +141,7 @@ export class ViewMemory extends Memory {
   copy(a: number, b: number): Buffer {
     const n = b - a;
     if (n <= 0) return Buffer.alloc(0);
-    if (n > this.#geo.maxView) throw tooLarge("A copy", n);
+    if (n > platform.maxBuffer) throw tooLarge("A copy", n);
     this.guard(a, b);
     const raw = this.#ensureWhole();
     let out: Buffer;
@@ -197,6 +197,8 @@ export class ViewMemory extends Memory {
   }
 
   text(a: number, b: number): string {
+    // One view of the range where one can hold it; otherwise a copy made from segments.
+    if (b - a > this.#geo.maxView) return this.copy(a, b).toString("latin1");
     this.guard(a, b);
     const text = this.#span(a, b).toString("latin1");
     this.verify(a, b);
