@@ -259,6 +259,7 @@ static napi_value make_capabilities(napi_env env) {
       {"madvise", mm_has_madvise()},
       {"memfd", mm_has_memfd()},
       {"tagname", mm_has_tagname()},
+      {"tagObjects", mm_has_tag_objects()},
   };
   napi_value obj, b;
   napi_create_object(env, &obj);
@@ -271,6 +272,7 @@ static napi_value make_capabilities(napi_env env) {
   napi_set_named_property(env, obj, "remapSyscall", name);
   napi_create_string_utf8(env, mm_remap_syscall(1), NAPI_AUTO_LENGTH, &name);
   napi_set_named_property(env, obj, "portableRemapSyscall", name);
+  napi_set_named_property(env, obj, "tagMax", ret_int(env, mm_tag_max()));
   return obj;
 }
 
@@ -307,6 +309,8 @@ NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
   mm_register_async(env, exports);
   mm_register_loss(env, exports);
   mm_register_wait(env, exports);
+  mm_register_residency(env, exports);
+  mm_register_tags(env, exports);
   napi_set_named_property(env, exports, "constants", make_constants(env));
   napi_set_named_property(env, exports, "capabilities", make_capabilities(env));
   /* The fault counter, readable from JavaScript without a call (static memory:

@@ -44,7 +44,8 @@ void *memrchr(const void *s, int c, size_t n);
 /* Map `length` bytes of `fd` (or anonymous memory when fd < 0 and flags say
  * so) at file offset `offset`. On success stores the address in *out.
  * `tag` (UTF-8, or NULL) names the mapping: Windows only (tagname); POSIX
- * systems ignore it (src/ refuses it there). */
+ * systems ignore it (a tag map there is a map of the descriptor that
+ * mm_tag_open gives). */
 int mm_map(size_t length, int prot, int flags, int fd, int64_t offset, const char *tag, void **out);
 
 /* Unmap [addr, addr+length). */
@@ -68,6 +69,51 @@ int mm_sync(void *addr, size_t length, int flags);
 
 /* madvise(2) of [addr, addr+length). */
 int mm_advise(void *addr, size_t length, int advice);
+
+/* Which pages of [addr, addr+length) are in memory (addr page-aligned):
+ * vec[i] = 1 where page i is, 0 where it is not; vec holds one byte per page
+ * (length rounded up to pages). POSIX mincore(2), its low bit (the others say
+ * other things on some systems); Windows QueryWorkingSetEx. */
+int mm_residency(void *addr, size_t length, uint8_t *vec);
+
+/* Starts reading [addr, addr+length) (addr page-aligned) into memory; called
+ * on the thread pool. With `populate`, first the kernel's one call that reads
+ * and maps every page (Linux MADV_POPULATE_READ, 5.14+): 1 when it did all of
+ * it. Otherwise (no such call, or it failed: an older kernel, a page that
+ * cannot be read) the system's read-ahead hint (MADV_WILLNEED; Windows
+ * PrefetchVirtualMemory where it exists, looked up at run time) and 0: the
+ * caller then reads one byte of every page, which waits for it (and lets
+ * fault containment record a page that cannot be read). */
+int mm_prefetch(void *addr, size_t length, int populate);
+
+/* mlock(2) / munlock(2) of [addr, addr+length); Windows VirtualLock /
+ * VirtualUnlock (unlocking pages that are not locked succeeds, as munlock). */
+int mm_lock(void *addr, size_t length);
+int mm_unlock(void *addr, size_t length);
+
+/* Named shared memory (tagname), where names are objects with a descriptor
+ * (POSIX shared memory; mm_has_tag_objects). `tag` is the user's name, UTF-8,
+ * already checked (no '/', not "." or "..", at most mm_tag_max() bytes); the
+ * system's name is "/<tag>", as shm_open(3) takes it and as other programs
+ * (Python's multiprocessing.shared_memory) name the same memory.
+ * mm_tag_open: MM_TAG_EXISTING opens an existing object (read-only when
+ * `readonly`, else read-write); MM_TAG_CREATE creates a new one, read-write,
+ * mode 0600, failing with -EEXIST if it exists. A close-on-exec descriptor,
+ * or -errno. mm_tag_unlink removes the name (the memory stays while mapped).
+ * Windows: -ENOSYS for both (mm_map names the section itself). */
+enum { MM_TAG_EXISTING = 0, MM_TAG_CREATE = 1 };
+int mm_tag_open(const char *tag, int how, int readonly);
+int mm_tag_unlink(const char *tag);
+/* Windows: the size of the existing section named `tag` (whole pages: the
+ * system's view of it), or -errno (-ENOENT: there is none). POSIX: -ENOSYS
+ * (the size is the descriptor's, fstat). */
+int64_t mm_tag_size(const char *tag);
+/* 1 where a tag is an object with a descriptor (POSIX: shm_open), 0 where the
+ * mapping itself is named (Windows). */
+int mm_has_tag_objects(void);
+/* The longest tag in bytes the system takes, or 0 when memmap leaves the
+ * check to the system (Windows). */
+int mm_tag_max(void);
 
 /* fstat(2): the size, and whether the descriptor is a regular file. */
 int mm_fstat(int fd, int64_t *size, int *regular);
@@ -116,7 +162,8 @@ int64_t mm_fd_limit(void);
 int mm_has_mremap(void);
 
 /* Capabilities, each 1 or 0: madvise(2); anonymous memory with a descriptor
- * (memfd_create, or shm_open+unlink); named mappings (tagname). */
+ * (memfd_create, or shm_open+unlink); named shared memory (tagname: Windows
+ * sections, POSIX shared memory). */
 int mm_has_madvise(void);
 int mm_has_memfd(void);
 int mm_has_tagname(void);

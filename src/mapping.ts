@@ -23,6 +23,7 @@ import { memoryOf, type Memory } from "./memory/index.js";
 import { platform } from "./platform.js";
 import type { MapPlan } from "./plan.js";
 import { beforeMap, mapped, unmapped, withReclaim } from "./reclaim.js";
+import { openTag, release as releaseTag } from "./tags.js";
 import { ioError } from "./truncation.js";
 
 /** What `memmap:new` publishes, before the map is made (Python's `mmap.__new__` audit event). */
@@ -137,11 +138,14 @@ export class Mapping {
     if (newMapChannel.hasSubscribers) {
       newMapChannel.publish({ fd: plan.fd, length: plan.length, access: plan.access, offset: plan.offset } satisfies NewMapEvent);
     }
-    const length = resolveLength(plan);
+    // Named shared memory: the tag's memory decides the length (src/tags.ts), and owns the descriptor where it has one.
+    const tag = plan.tagname !== undefined && plan.fd === -1 ? openTag(plan) : null;
+    const length = tag === null ? resolveLength(plan) : tag.length;
     beforeMap();
-    const owned = ownedDescriptor(plan, length);
+    const owned = tag === null ? ownedDescriptor(plan, length) : tag.fd;
     const anonymous = plan.fd === -1 && owned === -1;
-    const flags = anonymous ? plan.flags | MAP_ANONYMOUS : plan.flags;
+    // A descriptor's memory (a tag's object, a memfd) is mapped as a file: never MAP_ANONYMOUS.
+    const flags = anonymous ? plan.flags | MAP_ANONYMOUS : owned >= 0 && plan.fd === -1 ? plan.flags & ~MAP_ANONYMOUS : plan.flags;
     const mapFd = plan.fd === -1 ? owned : plan.fd;
     // Every API reads the memory from JavaScript, so it is always mapped readable.
     const h = withReclaim(
@@ -149,7 +153,8 @@ export class Mapping {
       (r) => (typeof r === "number" ? r : 0),
     );
     if (typeof h === "number") {
-      if (owned >= 0 && !plan.adopt) native.close(owned);
+      if (tag !== null) releaseTag(tag);
+      else if (owned >= 0 && !plan.adopt) native.close(owned);
       throw systemError(h, "mmap", plan.path);
     }
     mapped();
@@ -186,7 +191,7 @@ export class Mapping {
     if (!platform.growSharedAnonymous && fd < 0 && !(this.flags & MAP_PRIVATE) && n > old) {
       throw notResizable("to expand a shared anonymous mapping on Linux (make it with shareable: true to grow it)");
     }
-    if (native.busy(h) > 0) throw stateError("ERR_MMAP_BUSY", "mmap can't resize while flushAsync() or waitAsync() is in progress");
+    if (native.busy(h) > 0) throw stateError("ERR_MMAP_BUSY", "mmap can't resize while flushAsync(), waitAsync() or prefetch() is in progress");
     mem.assertWhole();
     // The file first, in both directions: a failing ftruncate then changes nothing at all,
     // and the map never holds a page the file does not back once it has followed.
