@@ -16,9 +16,19 @@
 
 /* 1 where mremap(2) exists; 0 makes mm_remap take the portable path. */
 int mm__has_mremap(void);
-/* mremap(2) of [addr, addr+old_length) to new_length, allowed to move; *out
- * receives the new address. Only called where mm__has_mremap() is 1. */
-int mm__remap_native(void *addr, size_t old_length, size_t new_length, void **out);
+/* Grows the mapping at addr from old_length to new_length where it is,
+ * without moving it (mremap(2) without MREMAP_MAYMOVE); 0, or -ENOMEM where
+ * the addresses after it are taken. Only called where mm__has_mremap() is 1. */
+int mm__grow_in_place(void *addr, size_t old_length, size_t new_length);
+/* Moves the pages of [from, from+length) to `to` (replacing what is mapped
+ * there), and leaves `from` mapped (MREMAP_DONTUNMAP): private anonymous
+ * memory reads zeros there afterwards, a file mapping still maps the file.
+ * 0, or -errno: -EINVAL where the system cannot (the caller copies instead). */
+int mm__move_keep(void *from, size_t length, void *to);
+/* Moves the mapping [from, from+old_length) to `to`, grown to new_length
+ * (replacing what is mapped there, unmapping `from`): mremap(2) with
+ * MREMAP_FIXED. Only called where mm__move_keep succeeded. */
+int mm__move_grow(void *from, size_t old_length, size_t new_length, void *to);
 /* A close-on-exec descriptor of a new, empty, anonymous shared-memory file,
  * or -errno (posix.c's mm_memfd sizes it). */
 int mm__memfd(void);

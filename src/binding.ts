@@ -39,7 +39,13 @@ export interface Binding {
   memfd(size: number): number;
   /** `tagname` names the mapping (Windows only; src/mmap.ts refuses it elsewhere). */
   map(fd: number, length: number, prot: number, flags: number, offset: number, ownedFd: number, tagname?: string): Handle | number;
-  view(handle: Handle, start: number, length: number): ArrayBuffer | null | number;
+  /**
+   * An external ArrayBuffer over [start, start + length) of the map; null where the runtime refuses
+   * one. `exposed`: it may reach user code, and its addresses stay reserved until nothing can use
+   * them (native/region.h); memmap's own views (false) are only used synchronously by the methods.
+   */
+  view(handle: Handle, start: number, length: number, exposed: boolean): ArrayBuffer | null | number;
+  /** Closes: 0, or 1 while ranges of the map stay reserved for views that may still use them. */
   unmap(handle: Handle): number;
   remap(handle: Handle, length: number, portable: boolean): number;
   /**
