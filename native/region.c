@@ -451,6 +451,9 @@ static void region_detach_views(napi_env env, region *r) {
 int region_remap(napi_env env, region *r, double length, int portable) {
   if (r->busy > 0) return -EBUSY;
   if (!(length > 0) || length > (double)SIZE_MAX) return -EINVAL;
+  /* A map whose tail the file lost is two mappings (the file, the zeros):
+   * src/ refuses to resize it first (ERR_MMAP_TRUNCATED); so does this. */
+  if (r->guard != NULL && mm_guard_lost_from(r->guard) >= 0) return -ESTALE;
   uint8_t *old = r->addr;
   size_t n = (size_t)length, old_span = page_span(r->length);
   void *addr = old;

@@ -156,6 +156,8 @@ export class Mapping {
       throw notResizable("to expand a shared anonymous mapping on Linux (make it with shareable: true to grow it)");
     }
     if (native.busy(h) > 0) throw stateError("ERR_MMAP_BUSY", "mmap can't resize while flushAsync() is in progress");
+    // A loss seen only through a view has moved the fault counter without telling this map yet.
+    mem.refresh();
     mem.assertWhole();
     // The file first, in both directions: a failing ftruncate then changes nothing at all,
     // and the map never holds a page the file does not back once it has followed.
