@@ -262,6 +262,7 @@ static napi_value make_capabilities(napi_env env) {
       {"madvise", mm_has_madvise()},
       {"memfd", mm_has_memfd()},
       {"tagname", mm_has_tagname()},
+      {"placeholders", mm_has_placeholders()},
   };
   napi_value obj, b;
   napi_create_object(env, &obj);

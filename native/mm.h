@@ -135,6 +135,11 @@ int mm_has_madvise(void);
 int mm_has_memfd(void);
 int mm_has_tagname(void);
 
+/* Whether retired ranges become placeholders (mm_placeholder): 1 on POSIX
+ * systems; on Windows where VirtualAlloc2 and its kin exist and work (win32.c),
+ * else 0, and a retired view stays mapped until mm_unmap. */
+int mm_has_placeholders(void);
+
 /* The system call mm_remap names when it fails: the native path (portable
  * 0) or the portable one (portable 1). */
 const char *mm_remap_syscall(int portable);

@@ -68,6 +68,13 @@ uintptr_t mm__thread_id(void);
 /* Lets another thread run (while waiting for a fault handler). */
 void mm__yield(void);
 
+/* --- Provided by win32.c, used by fault-win32.c. --- */
+
+/* A fault at addr inside a range that left a mapping (mm_placeholder, a
+ * resize): 1 when handled and the access is to run again (the zeros are on
+ * their way, or a page of them was committed now), 0 when not such a range. */
+int mm__retired_fault(uintptr_t addr);
+
 /* --- Provided by guard.c, used by the fault handler of each OS. --- */
 
 /* The guard whose range holds addr, or NULL; async-signal-safe. */

@@ -154,6 +154,7 @@ int mm_has_mremap(void) { return mm__has_mremap(); }
 int mm_has_madvise(void) { return 1; }
 int mm_has_memfd(void) { return 1; }
 int mm_has_tagname(void) { return 0; }
+int mm_has_placeholders(void) { return 1; }
 
 const char *mm_remap_syscall(int portable) {
   return portable || !mm__has_mremap() ? "mmap" : "mremap";

@@ -176,18 +176,18 @@ void region_unhold(napi_env env, region_holder *h) {
  * no JavaScript, and no request of Node's thread pool, runs in it any more),
  * fault containment stopped, the descriptor closed. Once, whoever comes first. */
 static void region_release_file(region *r, int all) {
+  /* Fault handlers keep off the range while it changes (one at work on it
+   * finishes first), and never map anything into it once it is retired. */
+  if (r->guard != NULL) mm_guard_hold(r->guard);
   if (r->addr != NULL) {
-    /* Fault handlers keep off the range while it changes (one at work on it
-     * finishes first), and never map anything into it once it is retired. */
-    if (r->guard != NULL) mm_guard_hold(r->guard);
     if (all) mm_unmap(r->addr, page_span(r->length));
     else region_retire(r, r->addr, page_span(r->length));
-    if (r->guard != NULL) {
-      mm_guard_remove(r->guard);
-      mm_guard_unhold(r->guard);
-      r->guard = NULL;
-    }
     r->addr = NULL;
+  }
+  if (r->guard != NULL) {
+    mm_guard_remove(r->guard);
+    mm_guard_unhold(r->guard);
+    r->guard = NULL;
   }
   if (r->fd >= 0) {
     mm_close(r->fd);
@@ -453,7 +453,7 @@ int region_remap(napi_env env, region *r, double length, int portable) {
   if (!(length > 0) || length > (double)SIZE_MAX) return -EINVAL;
   /* A map whose tail the file lost is two mappings (the file, the zeros):
    * src/ refuses to resize it first (ERR_MMAP_TRUNCATED); so does this. */
-  if (r->guard != NULL && mm_guard_lost_from(r->guard) >= 0) return -ESTALE;
+  if (r->guard != NULL && mm_guard_lost_from(r->guard) >= 0) return -ENXIO;
   uint8_t *old = r->addr;
   size_t n = (size_t)length, old_span = page_span(r->length);
   void *addr = old;
@@ -479,8 +479,10 @@ int region_remap(napi_env env, region *r, double length, int portable) {
   if (rc == 0 || (addr != NULL && addr != old)) {
     region_detach_views(env, r);
   } else if (addr == NULL) {
+    /* Gone (Windows, see mm_remap): what is left of its range is retired. */
     region_detach_views(env, r);
-    r->addr = NULL; /* already let go of, its range a placeholder (Windows, see mm_remap) */
+    region_retire(r, old, old_span);
+    r->addr = NULL;
     region_release_file(r, 0);
   }
   return rc;

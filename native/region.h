@@ -182,7 +182,7 @@ napi_value region_view(napi_env env, region *r, uint8_t *at, size_t length, int 
 
 /* Resizes a live region to `length` bytes (mm_remap; `portable` as there):
  * 0, or -EBUSY while a job uses the memory, -EINVAL for a length that is not
- * a positive size, -ESTALE when the map lost its tail to a file that shrank,
+ * a positive size, -ENXIO when the map lost its tail to a file that shrank,
  * or mm_remap's error. On success every view is detached, and the ranges the
  * mapping left are retired (the address rule). On failure nothing changed
  * (views stay attached), except on Windows where the mapping may be gone

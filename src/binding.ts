@@ -26,6 +26,11 @@ export interface Capabilities {
   readonly memfd: boolean;
   /** Named mappings (`tagname`). */
   readonly tagname: boolean;
+  /**
+   * Ranges a mapping leaves (close, resize) become placeholders that read zeros until nothing
+   * holds them (POSIX; Windows 10 1803 and later). Without: they stay mapped until then.
+   */
+  readonly placeholders: boolean;
   /** The system call a failed native remap names, and the portable path's. */
   readonly remapSyscall: string;
   readonly portableRemapSyscall: string;
