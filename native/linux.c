@@ -24,6 +24,13 @@ int mm__grow_in_place(void *addr, size_t old_length, size_t new_length) {
   return mremap(addr, old_length, new_length, 0) == MAP_FAILED ? -errno : 0;
 }
 
+int mm__grow_anywhere(void *addr, size_t old_length, size_t new_length, void **out) {
+  void *p = mremap(addr, old_length, new_length, MREMAP_MAYMOVE);
+  if (p == MAP_FAILED) return -errno;
+  *out = p;
+  return 0;
+}
+
 int mm__move_keep(void *from, size_t length, void *to) {
   /* The kernel moves the page tables (no copy) and leaves `from` mapped;
    * EINVAL before Linux 5.13 for shared and file mappings. */

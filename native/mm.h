@@ -59,9 +59,11 @@ int mm_unmap(void *addr, size_t length);
  * mmap(MAP_FIXED) of private anonymous memory; Windows: see win32.c. */
 int mm_placeholder(void *addr, size_t length);
 
-/* Resize a mapping, never unmapping an address it had: what the old mapping
- * leaves over stays mapped for the caller to retire (mm_placeholder, or
- * mm_unmap when nothing can use it any more).
+/* Resize a mapping. `keep` says that something may still hold an address of
+ * the old mapping: then none is unmapped, and what the old mapping leaves
+ * over stays mapped for the caller to retire (mm_placeholder, or mm_unmap
+ * once nothing can use it any more). Without `keep`, nothing is left over:
+ * what the old mapping leaves is unmapped here (the fast way: one mremap).
  * On success *out holds the address of the mapping of new_length bytes:
  * - *out == addr: it stayed in place. When it shrank, the whole pages of
  *   [addr + new_length, addr + old_length) are left over, still mapped as
@@ -81,7 +83,7 @@ int mm_placeholder(void *addr, size_t length);
  * `portable` selects the path taken where mremap(2) does not exist: map
  * anew, copy a private mapping's contents. */
 int mm_remap(void *addr, size_t old_length, size_t new_length, int prot,
-             int flags, int fd, int64_t offset, int portable, void **out);
+             int flags, int fd, int64_t offset, int portable, int keep, void **out);
 
 /* msync(2) of [addr, addr+length). */
 int mm_sync(void *addr, size_t length, int flags);

@@ -20,6 +20,9 @@ int mm__has_mremap(void);
  * without moving it (mremap(2) without MREMAP_MAYMOVE); 0, or -ENOMEM where
  * the addresses after it are taken. Only called where mm__has_mremap() is 1. */
 int mm__grow_in_place(void *addr, size_t old_length, size_t new_length);
+/* The same, or moved where there is room (MREMAP_MAYMOVE: the old range is
+ * unmapped); *out receives the address. Only where mm__has_mremap() is 1. */
+int mm__grow_anywhere(void *addr, size_t old_length, size_t new_length, void **out);
 /* Moves the pages of [from, from+length) to `to` (replacing what is mapped
  * there), and leaves `from` mapped (MREMAP_DONTUNMAP): private anonymous
  * memory reads zeros there afterwards, a file mapping still maps the file.

@@ -135,18 +135,25 @@ static int grow_by_move(void *addr, size_t old_length, size_t new_length, int pr
 }
 
 int mm_remap(void *addr, size_t old_length, size_t new_length, int prot, int flags, int fd,
-             int64_t offset, int portable, void **out) {
+             int64_t offset, int portable, int keep, void **out) {
+  size_t old_span = round_up(old_length), new_span = round_up(new_length);
   *out = addr;
   /* Shrinking (or staying within the same pages): nothing to map; the pages
-   * past the new size are left over for the caller to retire. */
-  if (round_up(new_length) <= round_up(old_length)) return 0;
+   * past the new size are left over, or unmapped. */
+  if (new_span <= old_span) {
+    if (!keep && new_span < old_span && munmap((uint8_t *)addr + new_span, old_span - new_span) != 0) return -errno;
+    return 0;
+  }
   if (!portable && mm__has_mremap()) {
+    if (!keep) return mm__grow_anywhere(addr, old_length, new_length, out);
     int rc = mm__grow_in_place(addr, old_length, new_length);
     if (rc != -ENOMEM) return rc; /* grown, or refused for a reason that moving would not fix */
     rc = grow_by_move(addr, old_length, new_length, prot, flags, fd, offset, out);
     if (rc != -EINVAL) return rc;
   }
-  return grow_by_copy(addr, old_length, new_length, prot, flags, fd, offset, out);
+  int rc = grow_by_copy(addr, old_length, new_length, prot, flags, fd, offset, out);
+  if (rc == 0 && !keep) munmap(addr, old_span);
+  return rc;
 }
 
 int mm_has_mremap(void) { return mm__has_mremap(); }

@@ -457,14 +457,23 @@ int region_remap(napi_env env, region *r, double length, int portable) {
   uint8_t *old = r->addr;
   size_t n = (size_t)length, old_span = page_span(r->length);
   void *addr = old;
+  /* Only where a holder may still use the old addresses must they all stay
+   * mapped (and the mapping then move the slower way). */
+  int keep = 0;
+  for (region_holder *h = r->holds; h != NULL && !keep; h = h->next) keep = overlaps(h, old, old_span);
   /* Fault containment keeps off the mapping while it changes (guard.c). */
   if (r->guard != NULL) mm_guard_hold(r->guard);
-  int rc = mm_remap(old, r->length, n, r->prot, r->flags, r->fd, r->offset, portable, &addr);
+  int rc = mm_remap(old, r->length, n, r->prot, r->flags, r->fd, r->offset, portable, keep, &addr);
   if (rc == 0) {
     /* What the old mapping left over is retired: no address is unmapped
      * while a view or a holder may use it. */
-    if (addr != old) region_retire(r, old, old_span);
-    else if (page_span(n) < old_span) region_retire(r, old + page_span(n), old_span - page_span(n));
+    if (!keep) {
+      /* nothing left over */
+    } else if (addr != old) {
+      region_retire(r, old, old_span);
+    } else if (page_span(n) < old_span) {
+      region_retire(r, old + page_span(n), old_span - page_span(n));
+    }
     r->addr = addr;
     r->length = n;
     if (r->guard != NULL) mm_guard_move(r->guard, addr, n);

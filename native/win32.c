@@ -294,23 +294,25 @@ static ULONG view_protection(const record *rec) {
 
 /* Maps `length` bytes of rec's section from `offset`: into the placeholder at
  * `into` (of page_span(length) bytes: a view unmapped with its placeholder
- * kept), else into a new placeholder where they work, else at `want` if
- * possible, else anywhere. */
+ * kept); else, where placeholders work, into a new one (at `want` if those
+ * addresses are free, else anywhere); else at `want` if possible, else
+ * anywhere. */
 static int view_map(record *rec, int64_t offset, size_t length, void *want, void *into) {
   void *p = NULL;
   HANDLE proc = GetCurrentProcess();
+  size_t span = page_span(length);
+  int own = 0; /* `into` is a placeholder made here */
   rec->placeholder = 0;
+  if (into == NULL && ph_usable()) {
+    if (want != NULL) into = ph.alloc2(proc, want, span, MEM_RESERVE | MEM_RESERVE_PLACEHOLDER, PAGE_NOACCESS, NULL, 0);
+    if (into == NULL) into = ph_reserve(span);
+    own = into != NULL;
+  }
   if (into != NULL) {
     p = ph.map3(rec->section, proc, into, (ULONG64)offset, length, MEM_REPLACE_PLACEHOLDER, view_protection(rec), NULL, 0);
-    if (p == NULL) return last_error();
-    rec->placeholder = 1;
-  } else if (want == NULL && ph_usable()) {
-    void *hole = ph_reserve(page_span(length));
-    if (hole != NULL) {
-      p = ph.map3(rec->section, proc, hole, (ULONG64)offset, length, MEM_REPLACE_PLACEHOLDER, view_protection(rec), NULL, 0);
-      if (p == NULL) VirtualFree(hole, 0, MEM_RELEASE);
-      else rec->placeholder = 1;
-    }
+    if (p != NULL) rec->placeholder = 1;
+    else if (own) VirtualFree(into, 0, MEM_RELEASE);
+    else return last_error();
   }
   if (p == NULL && want != NULL)
     p = MapViewOfFileEx(rec->section, rec->access, hi32((uint64_t)offset), lo32((uint64_t)offset), length, want);
@@ -320,8 +322,8 @@ static int view_map(record *rec, int64_t offset, size_t length, void *want, void
   DWORD old;
   if (rec->readonly && !VirtualProtect(p, length, PAGE_READONLY, &old)) {
     int e = last_error();
-    /* Unmapping keeps the caller's placeholder (into), frees a new one. */
-    if (into != NULL) ph.unmap2(proc, p, MEM_PRESERVE_PLACEHOLDER);
+    /* Unmapping keeps the caller's placeholder, frees one made here. */
+    if (rec->placeholder && !own) ph.unmap2(proc, p, MEM_PRESERVE_PLACEHOLDER);
     else UnmapViewOfFile(p);
     return e;
   }
@@ -518,7 +520,7 @@ static int set_file_size(HANDLE h, int64_t size) {
 /* Anonymous (pagefile) memory: a new section, the data copied over; the old
  * view is left over, with its section, for the caller to retire (mm.h). A
  * named one cannot be: its name is held by the section in use. */
-static int remap_anonymous(record *rec, size_t new_length, int64_t offset) {
+static int remap_anonymous(record *rec, size_t new_length, int64_t offset, int keep) {
   record fresh = *rec;
   fresh.section = NULL;
   record *left = record_left(rec, REC_VIEW);
@@ -532,7 +534,14 @@ static int remap_anonymous(record *rec, size_t new_length, int64_t offset) {
   /* Sound: both views are mapped, readable and writable (a resize needs a writable map), and
    * the copy stops at the shorter of the two lengths. */
   memcpy(fresh.addr, rec->addr, rec->length < new_length ? rec->length : new_length);
-  record_link(left);
+  if (keep) {
+    record_link(left);
+  } else {
+    UnmapViewOfFile(left->addr);
+    CloseHandle(left->section);
+    left->section = NULL;
+    record_free(left);
+  }
   rec->section = fresh.section;
   rec->addr = fresh.addr;
   rec->length = new_length;
@@ -540,15 +549,38 @@ static int remap_anonymous(record *rec, size_t new_length, int64_t offset) {
   return 0;
 }
 
+/* A file whose old view nothing holds: unmapped, the file sized, section and
+ * view made anew (at the same address when possible); on failure the old size
+ * and view come back, at the same address unless another thread took it. */
+static int remap_file_anew(record *rec, size_t new_length, int64_t offset, int64_t old_size) {
+  void *old_addr = rec->addr;
+  size_t old_length = rec->length;
+  UnmapViewOfFile(old_addr);
+  CloseHandle(rec->section);
+  rec->section = NULL;
+  int rc = set_file_size(rec->file, offset + (int64_t)new_length);
+  if (rc == 0) rc = section_create(rec, (uint64_t)offset + new_length, 1);
+  if (rc == 0 && (rc = view_map(rec, offset, new_length, old_addr, NULL)) != 0) {
+    CloseHandle(rec->section);
+    rec->section = NULL;
+  }
+  if (rc == 0) return 0;
+  set_file_size(rec->file, old_size);
+  if (section_create(rec, (uint64_t)offset + old_length, 0) != 0 || view_map(rec, offset, old_length, old_addr, NULL) != 0)
+    rec->addr = NULL;
+  return rc;
+}
+
 /* A file: Windows sizes a file only while no view maps the part that goes, so
  * the view and section are closed, the file sized, and both made anew. On
  * failure the old size and view come back (see mm.h). */
-static int remap_file(record *rec, size_t new_length, int64_t offset) {
+static int remap_file(record *rec, size_t new_length, int64_t offset, int keep) {
   int64_t old_size = 0;
   int rc = file_size(rec->file, &old_size);
   if (rc != 0) return rc;
   void *old_addr = rec->addr;
   size_t old_length = rec->length;
+  if (!keep) return remap_file_anew(rec, new_length, offset, old_size);
   /* The old addresses stay reserved throughout (a thread touching them waits
    * in the handler), and are left over for the caller (mm.h). */
   record *left = record_left(rec, REC_RETIRING);
@@ -596,13 +628,13 @@ static int remap_file(record *rec, size_t new_length, int64_t offset) {
 }
 
 int mm_remap(void *addr, size_t old_length, size_t new_length, int prot, int flags, int fd,
-             int64_t offset, int portable, void **out) {
+             int64_t offset, int portable, int keep, void **out) {
   (void)old_length; (void)prot; (void)flags; (void)fd; (void)portable;
   record *rec = record_find(addr, 1);
   if (rec != NULL && rec->state != REC_VIEW) rec = NULL;
   if (rec == NULL) return -EINVAL;
-  int rc = rec->file == INVALID_HANDLE_VALUE ? remap_anonymous(rec, new_length, offset)
-                                              : remap_file(rec, new_length, offset);
+  int rc = rec->file == INVALID_HANDLE_VALUE ? remap_anonymous(rec, new_length, offset, keep)
+                                              : remap_file(rec, new_length, offset, keep);
   *out = rec->addr;
   if (rec->addr == NULL) {
     record_unlink(rec);
