@@ -24,7 +24,6 @@ const binding = new URL("../dist/binding.js", import.meta.url).href;
 const NO_VIEWS = "views only (MEMMAP_NO_EXTERNAL_BUFFERS=1: no view exists, nothing can escape)";
 const NO_PROC = "reads /proc/self (maps, status, fd): Linux";
 const NO_FIFO = "a FIFO (mkfifo) blocking a read in Node's thread pool: POSIX";
-const NO_ULIMIT = "ulimit -v: POSIX";
 const PAGE = 4096;
 
 /** A Node binary and the flags it needs for ArrayBuffer.prototype.transfer. */
@@ -322,7 +321,9 @@ each("each closed map whose view escaped costs at most one mapping and no memory
   t.diagnostic(`200 closed maps of 64 KiB with escaped views: ${JSON.stringify(got)}`);
   assert.equal(got.held.sum, 0, "every escaped view reads zeros");
   assert.ok(got.held.maps <= 200 + 16, `mappings while held: +${got.held.maps}`);
-  assert.ok(got.held.rssKiB < 4096, `anonymous memory for reads: +${got.held.rssKiB} KiB`);
+  // Reading every page of the 200 maps (12.8 MiB) takes none of it (the shared zero page); the
+  // bound leaves room for the process's own allocations (ASan's are many).
+  assert.ok(got.held.rssKiB < (200 * 64) / 2, `anonymous memory for reads: +${got.held.rssKiB} KiB`);
   assert.ok(got.after.maps <= 16, `mappings after the views went: +${got.after.maps}`);
   assert.ok(got.after.vmKiB < 200 * 64 / 4, `virtual size after the views went: +${got.after.vmKiB} KiB`);
 });
@@ -358,6 +359,8 @@ each("20,000 maps never closed, each with a subarray taken and dropped: their fi
   `, { flags: ["--expose-gc"], shell: "ulimit -n 1024;" }));
   t.diagnostic(JSON.stringify(got));
   assert.ok(got.loop.fds < 1024 && got.fds === 0, `descriptors: ${got.loop.fds} in the loop, ${got.fds} after`);
-  assert.ok(got.maps < 64, `mappings after: +${got.maps}`);
-  assert.ok(got.vmMiB < 64, `virtual size after: +${got.vmMiB} MiB`);
+  // Kept, the 20,000 ranges would take 78 MiB of address space (neighbouring placeholders merge:
+  // the mappings alone would not tell); the bound on mappings leaves room for ASan's own.
+  assert.ok(got.vmMiB < 40, `virtual size after: +${got.vmMiB} MiB`);
+  assert.ok(got.maps < 256, `mappings after: +${got.maps}`);
 });
