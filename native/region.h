@@ -22,7 +22,10 @@
  * range that something may still hold is *retired*: replaced, atomically, by
  * a placeholder (mm_placeholder: zeros, writes reach nothing, no file) that
  * stays reserved until the last such holder is gone, and only then unmapped.
- * A range nothing holds is unmapped at once. What holds a range:
+ * A range nothing holds is unmapped at once (and a resize whose old range
+ * nothing holds takes the one-call way). Where no placeholder can be put
+ * (Windows without them, a kernel out of memory), a retired range stays
+ * mapped as it was until its holders are gone. What holds a range:
  *   - a view handed to JavaScript ("exposed": `buffer`, `subarray`): from its
  *     making until its ArrayBuffer object has been collected *and* its memory
  *     released. Both, because each can outlive the other: an ArrayBuffer
