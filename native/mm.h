@@ -137,9 +137,10 @@ int mm_has_madvise(void);
 int mm_has_memfd(void);
 int mm_has_tagname(void);
 
-/* Whether retired ranges become placeholders (mm_placeholder): 1 on POSIX
- * systems; on Windows where VirtualAlloc2 and its kin exist and work (win32.c),
- * else 0, and a retired view stays mapped until mm_unmap. */
+/* Whether retired ranges become placeholders atomically (mm_placeholder): 1
+ * on POSIX systems; on Windows where VirtualAlloc2 and its kin exist and work
+ * (win32.c), else 0: a retired view is unmapped and its addresses reserved
+ * again at once, which another thread could take in between. */
 int mm_has_placeholders(void);
 
 /* The system call mm_remap names when it fails: the native path (portable

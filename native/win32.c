@@ -23,9 +23,10 @@
  * place. Between the two the range is reserved but inaccessible: a thread that
  * touches it meanwhile waits in the exception handler (mm__retired_fault) until
  * the zeros are there. Resizing a file, which needs its view unmapped, keeps
- * the old addresses reserved the same way. Without placeholders, a retired
- * view stays mapped, and still shows the file, until nothing holds it; a
- * resized file's old view is unmapped (docs/safety.md says what that leaves).
+ * the old addresses reserved the same way. Without placeholders a retired
+ * view is unmapped and its addresses reserved again at once (VirtualAlloc at
+ * the same address): the same, but for the instant in between, in which
+ * another thread mapping memory could take them (docs/safety.md).
  *
  * Errors. GetLastError() becomes a negative errno of the C runtime (EACCES,
  * EBUSY, ...): see errno_of. src/errors.ts turns it into Node's error code.
@@ -453,19 +454,24 @@ int mm_placeholder(void *addr, size_t length) {
   if (rec == NULL) return -EINVAL;
   if (rec->state == REC_ZEROS || rec->state == REC_ZEROS_LAZY) return 0;
   if (rec->state == REC_VIEW) {
-    /* A view mapped without a placeholder (none here) cannot become one: it
-     * stays mapped, as mm.h allows, until mm_unmap. Nor can part of a view. */
-    if (!rec->placeholder || page_span(length) != page_span(rec->length)) return -ENOTSUP;
+    /* Part of a view cannot be retired (nor does resize ask it here). */
+    if (page_span(length) != page_span(rec->length)) return -ENOTSUP;
+    size_t view_length = rec->length;
     InterlockedIncrement(&retired);
+    rec->length = page_span(view_length);
     InterlockedExchange(&rec->state, REC_RETIRING); /* from here, a touch waits in the handler */
-    if (!ph.unmap2(GetCurrentProcess(), addr, MEM_PRESERVE_PLACEHOLDER)) {
-      int e = last_error();
+    int rc = record_keep(rec);
+    if (rc != 0 && rc != -EAGAIN) {
+      rec->length = view_length;
       InterlockedExchange(&rec->state, REC_VIEW);
       InterlockedDecrement(&retired);
-      return e;
+      return rc;
     }
-    rec->length = page_span(rec->length);
     record_drop_section(rec);
+    if (rc == -EAGAIN) {
+      record_forget(rec); /* unmapped, and its addresses taken meanwhile (no placeholders) */
+      return rc;
+    }
   }
   return record_fill_zeros(rec);
 }

@@ -28,7 +28,8 @@ export interface Capabilities {
   readonly tagname: boolean;
   /**
    * Ranges a mapping leaves (close, resize) become placeholders that read zeros until nothing
-   * holds them (POSIX; Windows 10 1803 and later). Without: they stay mapped until then.
+   * holds them, atomically (POSIX; Windows 10 1803 and later). Without: unmapped and reserved
+   * again at once.
    */
   readonly placeholders: boolean;
   /** The system call a failed native remap names, and the portable path's. */
