@@ -94,6 +94,13 @@ static void region_unlink(region *r) {
   r->state = NULL;
 }
 
+int region_fd(region *r) {
+  uint64_t dev, ino;
+  if (r->fd < 0) return -1;
+  if (mm_file_id(r->fd, &dev, &ino) != 0 || dev != r->dev || ino != r->ino) return -EBADF;
+  return r->fd;
+}
+
 /* ------------------------------------------------------------------------ */
 /* Holds and retired ranges (the address rule, region.h)                    */
 
@@ -189,10 +196,9 @@ static void region_release_file(region *r, int all) {
     mm_guard_unhold(r->guard);
     r->guard = NULL;
   }
-  if (r->fd >= 0) {
-    mm_close(r->fd);
-    r->fd = -1;
-  }
+  /* Closed only while it still names the map's file (region_fd). */
+  if (region_fd(r) >= 0) mm_close(r->fd);
+  r->fd = -1;
   while (all && r->pieces != NULL) {
     piece *p = r->pieces;
     r->pieces = p->next;
@@ -283,6 +289,7 @@ napi_value region_adopt(napi_env env, const region *want, int guard, int *err) {
     return NULL;
   }
   r->fd = want->fd;
+  if (r->fd >= 0 && mm_file_id(r->fd, &r->dev, &r->ino) != 0) r->dev = r->ino = UINT64_MAX;
   r->state = region_env(env);
   napi_create_reference(env, handle, 0, &r->self);
   r->next = r->state->regions;
@@ -454,6 +461,8 @@ int region_remap(napi_env env, region *r, double length, int portable) {
   /* A map whose tail the file lost is two mappings (the file, the zeros):
    * src/ refuses to resize it first (ERR_MMAP_TRUNCATED); so does this. */
   if (r->guard != NULL && mm_guard_lost_from(r->guard) >= 0) return -ENXIO;
+  int fd = region_fd(r);
+  if (fd == -EBADF) return -EBADF; /* the file is not the map's any more: change nothing */
   uint8_t *old = r->addr;
   size_t n = (size_t)length, old_span = page_span(r->length);
   void *addr = old;
@@ -463,7 +472,7 @@ int region_remap(napi_env env, region *r, double length, int portable) {
   for (region_holder *h = r->holds; h != NULL && !keep; h = h->next) keep = overlaps(h, old, old_span);
   /* Fault containment keeps off the mapping while it changes (guard.c). */
   if (r->guard != NULL) mm_guard_hold(r->guard);
-  int rc = mm_remap(old, r->length, n, r->prot, r->flags, r->fd, r->offset, portable, keep, &addr);
+  int rc = mm_remap(old, r->length, n, r->prot, r->flags, fd, r->offset, portable, keep, &addr);
   if (rc == 0) {
     /* What the old mapping left over is retired: no address is unmapped
      * while a view or a holder may use it. */

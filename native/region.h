@@ -110,9 +110,11 @@ struct region_holder {
  *   and from every other piece, unmapped when the last of those holds goes.
  *   A hold made later never overlaps a piece (it comes from region_range).
  * - holds: every region_holder on r, views' included; each counts in refs.
- * - fd is the descriptor the region owns, or -1; it is closed exactly once,
- *   with the file mapping (region_unmap, reclaim, the last finalizer, or the
- *   end of the environment).
+ * - fd is the descriptor the region owns, or -1; it is used (sized, mapped,
+ *   closed) only while it names the file it named when adopted (dev, ino:
+ *   region_fd), since JavaScript can close the number and reuse it; it is
+ *   closed exactly once, with the file mapping (region_unmap, reclaim, the
+ *   last finalizer, or the end of the environment).
  * - refs == (1 while the handle's finalizer has not run) + (views on `views`)
  *   + (holds on `holds`). The struct is freed when refs == 0 and busy == 0,
  *   never before: a finalizer, a holder or a job may still name it.
@@ -134,7 +136,8 @@ struct region_holder {
 struct region {
   uint8_t *addr;
   size_t length;
-  int fd; /* owned descriptor, or -1 */
+  int fd;            /* owned descriptor, or -1 */
+  uint64_t dev, ino; /* the identity of fd's file when adopted (region_fd) */
   int prot;
   int flags;
   int64_t offset;
@@ -191,6 +194,10 @@ napi_value region_view(napi_env env, region *r, uint8_t *at, size_t length, int 
  * (views stay attached), except on Windows where the mapping may be gone
  * (see mm_remap): then the region is released. */
 int region_remap(napi_env env, region *r, double length, int portable);
+/* The descriptor r owns, while it still names r's file: -1 for none, and
+ * -EBADF once someone closed it outside memmap (its number may name another
+ * file now: memmap never sizes, maps or closes it then). */
+int region_fd(region *r);
 /* Detaches every view, closes the descriptor and releases the file mapping
  * (its range retired); while a job uses the memory, the release waits for it
  * (closing). Idempotent. Returns 1 while ranges stay reserved for their

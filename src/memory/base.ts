@@ -30,9 +30,9 @@ export function viewsUnavailable(): MMapError {
   );
 }
 
-/** RangeError for a Buffer of n bytes, beyond what the runtime allows. */
-export function tooLarge(what: string, n: number): MMapError {
-  return rangeError(`${what} of ${n} bytes is larger than the largest Buffer this runtime allows (${platform.maxView})`);
+/** RangeError for a Buffer of n bytes, beyond what the runtime allows (or what memmap makes one view of). */
+export function tooLarge(what: string, n: number, max = platform.maxBuffer): MMapError {
+  return rangeError(`${what} of ${n} bytes is larger than the largest Buffer this runtime allows (${max})`);
 }
 
 /**

@@ -31,7 +31,7 @@ export class CopyMemory extends Memory {
   copy(a: number, b: number): Buffer {
     const n = b - a;
     if (n <= 0) return Buffer.alloc(0);
-    if (n > platform.maxView) throw tooLarge("A copy", n);
+    if (n > platform.maxBuffer) throw tooLarge("A copy", n);
     this.guard(a, b);
     const out = allocCopy(n);
     checked(native.read(this.open(), a, out), "memcpy");

@@ -122,7 +122,7 @@ export class ViewMemory extends Memory {
       const k = Math.floor(a / stride);
       return this.#segment(k, exposed ? this.#exposed : this.#own).subarray(a - k * stride, b - k * stride);
     }
-    if (b - a > maxView) throw tooLarge("A view", b - a);
+    if (b - a > maxView) throw tooLarge("A view", b - a, maxView);
     return this.#makeView(a, b - a, exposed);
   }
 
@@ -168,7 +168,7 @@ export class ViewMemory extends Memory {
   copy(a: number, b: number): Buffer {
     const n = b - a;
     if (n <= 0) return Buffer.alloc(0);
-    if (n > this.#geo.maxView) throw tooLarge("A copy", n);
+    if (n > platform.maxBuffer) throw tooLarge("A copy", n);
     this.guard(a, b);
     const raw = this.#ensureWhole();
     let out: Buffer;
@@ -224,6 +224,8 @@ export class ViewMemory extends Memory {
   }
 
   text(a: number, b: number): string {
+    // One view of the range where one can hold it; otherwise a copy made from segments.
+    if (b - a > this.#geo.maxView) return this.copy(a, b).toString("latin1");
     this.guard(a, b);
     const text = this.#span(a, b, false).toString("latin1");
     this.verify(a, b);
