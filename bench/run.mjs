@@ -507,3 +507,22 @@ if (profileOpt !== undefined) {
     console.log(formatSummary(JSON.parse(fs.readFileSync(path.join(dir, file), "utf8"))));
   }
 }
+
+// ----------------------------------------------------------------------------- ping-pong
+
+// Cross-process round trips through wait/notify, beside a pipe between the same two processes
+// and CPython's closest equivalents (bench/pingpong.mjs, which also runs alone): after a run of
+// every workload, printed, and added to docs/benchmarks.md when the run writes it.
+if (only === null) {
+  const { pingpong, markdown } = await import("./pingpong.mjs");
+  log("ping-pong: wait/notify between two processes, beside a pipe");
+  const table = markdown(await pingpong({ rounds: quick ? 20_000 : 100_000, reps: S.reps }));
+  console.log(`\n${table}`);
+  if (writeDocs) {
+    const doc = path.join(root, "docs", "benchmarks.md");
+    const about =
+      "Round trips between two processes, each sleeping while the other has the turn (two wake-ups " +
+      "and two sleeps per round trip): `bench/pingpong.mjs`, the median of the runs.";
+    fs.appendFileSync(doc, `\n## Cross-process ping-pong\n\n${about}\n\n${table}\n`);
+  }
+}

@@ -106,32 +106,35 @@ static napi_value js_map(napi_env env, napi_callback_info info) {
   return handle != NULL ? handle : ret_int(env, rc);
 }
 
-/* view(handle, start, length) -> ArrayBuffer | null (the runtime refused an
- * external ArrayBuffer) | -errno. Zero-copy: the ArrayBuffer is the mapped
- * memory itself, detached by unmap/remap. */
+/* view(handle, start, length, exposed) -> ArrayBuffer | null (the runtime
+ * refused an external ArrayBuffer) | -errno. Zero-copy: the ArrayBuffer is
+ * the mapped memory itself, detached by unmap/remap. `exposed`: it may reach
+ * user code (region_view). */
 static napi_value js_view(napi_env env, napi_callback_info info) {
-  GET_ARGS(3);
+  GET_ARGS(4);
   region *r;
   int err;
   double length = num(env, argv[2]);
   uint8_t *at = region_range(env, argv[0], num(env, argv[1]), length, &r, &err);
   if (at == NULL) return ret_int(env, err);
-  return region_view(env, r, at, (size_t)length);
+  bool exposed = true;
+  napi_get_value_bool(env, argv[3], &exposed);
+  return region_view(env, r, at, (size_t)length, exposed);
 }
 
-/* unmap(handle) -> 0 | -EBADF: detaches every view, unmaps, closes the owned
- * fd. If a thread-pool job is using the memory, the unmap happens when it ends. */
+/* unmap(handle) -> 0 | 1 | -EBADF: detaches every view, closes the owned fd
+ * and lets go of the file; if a thread-pool job is using the memory, when it
+ * ends. 1 while ranges stay reserved for their holders (region_unmap). */
 static napi_value js_unmap(napi_env env, napi_callback_info info) {
   GET_ARGS(1);
   region *r = region_get(env, argv[0]);
   if (r == NULL) return ret_int(env, -EBADF);
-  region_unmap(env, r);
-  return ret_int(env, 0);
+  return ret_int(env, region_unmap(env, r));
 }
 
-/* remap(handle, newLength, portable) -> 0 | -errno. Detaches every view
- * first; on failure the mapping is unchanged (on Windows it may have moved,
- * or, if it could not be mapped again, be gone: see mm_remap). */
+/* remap(handle, newLength, portable) -> 0 | -errno. Detaches every view once
+ * it succeeded; on failure nothing changed (on Windows the map may be gone,
+ * if it could not be mapped again: see mm_remap). */
 static napi_value js_remap(napi_env env, napi_callback_info info) {
   GET_ARGS(3);
   int err;
@@ -284,6 +287,8 @@ static napi_value make_capabilities(napi_env env) {
       {"madvise", mm_has_madvise()},
       {"memfd", mm_has_memfd()},
       {"tagname", mm_has_tagname()},
+      {"placeholders", mm_has_placeholders()},
+      {"tagObjects", mm_has_tag_objects()},
   };
   napi_value obj, b;
   napi_create_object(env, &obj);
@@ -296,6 +301,7 @@ static napi_value make_capabilities(napi_env env) {
   napi_set_named_property(env, obj, "remapSyscall", name);
   napi_create_string_utf8(env, mm_remap_syscall(1), NAPI_AUTO_LENGTH, &name);
   napi_set_named_property(env, obj, "portableRemapSyscall", name);
+  napi_set_named_property(env, obj, "tagMax", ret_int(env, mm_tag_max()));
   return obj;
 }
 
@@ -322,12 +328,18 @@ NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
   if (switch_on("MEMMAP_NO_EXTERNAL_BUFFERS")) region_forbid_external();
   /* MEMMAP_NO_FAULT_HANDLER=1 leaves SIGSEGV/SIGBUS alone (for debuggers). */
   if (!switch_on("MEMMAP_NO_FAULT_HANDLER")) mm_fault_install();
+  /* MEMMAP_WAIT_SLICED=1: waits take the path of systems that cannot watch a
+   * cancel word (slices), so that the tests run it on Linux. */
+  if (switch_on("MEMMAP_WAIT_SLICED")) wait_force_slices();
   if (region_env_init(env) != 0) return NULL;
   GLUE_EXPORT(env, exports, fns);
   mm_register_region(env, exports);
   mm_register_copy(env, exports);
   mm_register_async(env, exports);
   mm_register_loss(env, exports);
+  mm_register_wait(env, exports);
+  mm_register_residency(env, exports);
+  mm_register_tags(env, exports);
   napi_set_named_property(env, exports, "constants", make_constants(env));
   napi_set_named_property(env, exports, "capabilities", make_capabilities(env));
   /* The fault counter, readable from JavaScript without a call (static memory:

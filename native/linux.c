@@ -1,29 +1,88 @@
 /*
- * linux.c: the Linux parts of mm.h (mremap, memfd_create, fallocate).
+ * linux.c: the Linux parts of mm.h (mremap, MREMAP_DONTUNMAP, memfd_create,
+ * fallocate).
  */
 #define _GNU_SOURCE
 #include "platform.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/vfs.h>
 #include <unistd.h>
 
+#ifndef MADV_POPULATE_READ
+#define MADV_POPULATE_READ 22 /* Linux 5.14; older headers lack it */
+#endif
+
 int mm__has_mremap(void) { return 1; }
 
-int mm__remap_native(void *addr, size_t old_length, size_t new_length, void **out) {
+/* Older headers lack it (Linux 5.7; shared and file mappings since 5.13). */
+#ifndef MREMAP_DONTUNMAP
+#define MREMAP_DONTUNMAP 4
+#endif
+
+int mm__grow_in_place(void *addr, size_t old_length, size_t new_length) {
+  return mremap(addr, old_length, new_length, 0) == MAP_FAILED ? -errno : 0;
+}
+
+int mm__grow_anywhere(void *addr, size_t old_length, size_t new_length, void **out) {
   void *p = mremap(addr, old_length, new_length, MREMAP_MAYMOVE);
   if (p == MAP_FAILED) return -errno;
   *out = p;
   return 0;
 }
 
+int mm__move_keep(void *from, size_t length, void *to) {
+  /* The kernel moves the page tables (no copy) and leaves `from` mapped;
+   * EINVAL before Linux 5.13 for shared and file mappings. */
+  void *p = mremap(from, length, length, MREMAP_MAYMOVE | MREMAP_FIXED | MREMAP_DONTUNMAP, to);
+  return p == MAP_FAILED ? -errno : 0;
+}
+
+int mm__move_grow(void *from, size_t old_length, size_t new_length, void *to) {
+  void *p = mremap(from, old_length, new_length, MREMAP_MAYMOVE | MREMAP_FIXED, to);
+  return p == MAP_FAILED ? -errno : 0;
+}
+
 int mm__memfd(void) {
   int fd = memfd_create("memmap", MFD_CLOEXEC);
   return fd >= 0 ? fd : -errno;
+}
+
+/* POSIX shared memory is a file under /dev/shm: shm_open(3) of glibc and musl
+ * is this open(2) of it, which needs no librt. "/<tag>" -> /dev/shm/<tag>. */
+static int shm_path(const char *name, char *path, size_t size) {
+  static const char dir[] = "/dev/shm";
+  size_t n = strlen(name);
+  if (name[0] != '/' || n < 2 || n - 1 > NAME_MAX || sizeof dir - 1 + n + 1 > size) return -ENAMETOOLONG;
+  memcpy(path, dir, sizeof dir - 1);
+  memcpy(path + sizeof dir - 1, name, n + 1);
+  return 0;
+}
+
+int mm__shm_open(const char *name, int oflag, int mode) {
+  char path[sizeof "/dev/shm" + NAME_MAX + 1];
+  int rc = shm_path(name, path, sizeof path);
+  if (rc != 0) return rc;
+  int fd = open(path, oflag | O_NOFOLLOW | O_CLOEXEC, (mode_t)mode);
+  return fd >= 0 ? fd : -errno;
+}
+
+int mm__shm_unlink(const char *name) {
+  char path[sizeof "/dev/shm" + NAME_MAX + 1];
+  int rc = shm_path(name, path, sizeof path);
+  if (rc != 0) return rc;
+  return unlink(path) == 0 ? 0 : -errno;
+}
+
+int mm__shm_name_max(void) { return NAME_MAX; }
+
+int mm__populate(void *addr, size_t length) {
+  return madvise(addr, length, MADV_POPULATE_READ) == 0 ? 0 : -errno;
 }
 
 int mm__page_private_copy(void *page, size_t size) {

@@ -16,9 +16,22 @@
 
 /* 1 where mremap(2) exists; 0 makes mm_remap take the portable path. */
 int mm__has_mremap(void);
-/* mremap(2) of [addr, addr+old_length) to new_length, allowed to move; *out
- * receives the new address. Only called where mm__has_mremap() is 1. */
-int mm__remap_native(void *addr, size_t old_length, size_t new_length, void **out);
+/* Grows the mapping at addr from old_length to new_length where it is,
+ * without moving it (mremap(2) without MREMAP_MAYMOVE); 0, or -ENOMEM where
+ * the addresses after it are taken. Only called where mm__has_mremap() is 1. */
+int mm__grow_in_place(void *addr, size_t old_length, size_t new_length);
+/* The same, or moved where there is room (MREMAP_MAYMOVE: the old range is
+ * unmapped); *out receives the address. Only where mm__has_mremap() is 1. */
+int mm__grow_anywhere(void *addr, size_t old_length, size_t new_length, void **out);
+/* Moves the pages of [from, from+length) to `to` (replacing what is mapped
+ * there), and leaves `from` mapped (MREMAP_DONTUNMAP): private anonymous
+ * memory reads zeros there afterwards, a file mapping still maps the file.
+ * 0, or -errno: -EINVAL where the system cannot (the caller copies instead). */
+int mm__move_keep(void *from, size_t length, void *to);
+/* Moves the mapping [from, from+old_length) to `to`, grown to new_length
+ * (replacing what is mapped there, unmapping `from`): mremap(2) with
+ * MREMAP_FIXED. Only called where mm__move_keep succeeded. */
+int mm__move_grow(void *from, size_t old_length, size_t new_length, void *to);
 /* A close-on-exec descriptor of a new, empty, anonymous shared-memory file,
  * or -errno (posix.c's mm_memfd sizes it). */
 int mm__memfd(void);
@@ -26,6 +39,19 @@ int mm__memfd(void);
  * readable) with a private writable copy of itself; 0 or -errno.
  * Async-signal-safe: fault.c calls it from its signal handler. */
 int mm__page_private_copy(void *page, size_t size);
+/* POSIX shared memory by name ("/<tag>", as shm_open(3) takes it): a
+ * descriptor (posix.c makes it close-on-exec) or -errno; 0 or -errno. Linux
+ * opens the file under /dev/shm itself, as glibc and musl do (glibc before
+ * 2.34 has shm_open in librt only, and the prebuilds run on glibc 2.28). */
+int mm__shm_open(const char *name, int oflag, int mode);
+int mm__shm_unlink(const char *name);
+/* The longest name after the '/' that mm__shm_open takes, in bytes. */
+int mm__shm_name_max(void);
+/* Reads and maps every page of [addr, addr+length) in one call where the
+ * kernel has one (Linux MADV_POPULATE_READ): 0, or -errno (-ENOSYS where
+ * there is none, -EINVAL from a kernel before 5.14, -EFAULT for a page that
+ * cannot be read). */
+int mm__populate(void *addr, size_t length);
 
 /* --- Provided by each OS file for fault containment (guard.c calls them
  * from signal handlers: every one is async-signal-safe, system calls only). */
@@ -57,6 +83,18 @@ int mm__readable_init(void);
 uintptr_t mm__thread_id(void);
 /* Lets another thread run (while waiting for a fault handler). */
 void mm__yield(void);
+
+/* --- Provided by win32.c for wait-win32.c and fault-win32.c. --- */
+
+/* 1 when the view holding addr maps memory that other processes can map too
+ * (a named section, or a file, not copy-on-write), with its identity in id:
+ * the same in every process that maps it. 0 for memory of this process only. */
+int mm__view_identity(const void *addr, uint64_t id[2]);
+
+/* A fault at addr inside a range that left a mapping (mm_placeholder, a
+ * resize): 1 when handled and the access is to run again (the zeros are on
+ * their way, or a page of them was committed now), 0 when not such a range. */
+int mm__retired_fault(uintptr_t addr);
 
 /* --- Provided by guard.c, used by the fault handler of each OS. --- */
 

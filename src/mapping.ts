@@ -23,6 +23,7 @@ import { memoryOf, type Memory } from "./memory/index.js";
 import { platform } from "./platform.js";
 import type { MapPlan } from "./plan.js";
 import { beforeMap, mapped, unmapped, withReclaim } from "./reclaim.js";
+import { openTag, release as releaseTag } from "./tags.js";
 import { ioError } from "./truncation.js";
 
 /** What `memmap:new` publishes, before the map is made (Python's `mmap.__new__` audit event). */
@@ -137,11 +138,14 @@ export class Mapping {
     if (newMapChannel.hasSubscribers) {
       newMapChannel.publish({ fd: plan.fd, length: plan.length, access: plan.access, offset: plan.offset } satisfies NewMapEvent);
     }
-    const length = resolveLength(plan);
+    // Named shared memory: the tag's memory decides the length (src/tags.ts), and owns the descriptor where it has one.
+    const tag = plan.tagname !== undefined && plan.fd === -1 ? openTag(plan) : null;
+    const length = tag === null ? resolveLength(plan) : tag.length;
     beforeMap();
-    const owned = ownedDescriptor(plan, length);
+    const owned = tag === null ? ownedDescriptor(plan, length) : tag.fd;
     const anonymous = plan.fd === -1 && owned === -1;
-    const flags = anonymous ? plan.flags | MAP_ANONYMOUS : plan.flags;
+    // A descriptor's memory (a tag's object, a memfd) is mapped as a file: never MAP_ANONYMOUS.
+    const flags = anonymous ? plan.flags | MAP_ANONYMOUS : owned >= 0 && plan.fd === -1 ? plan.flags & ~MAP_ANONYMOUS : plan.flags;
     const mapFd = plan.fd === -1 ? owned : plan.fd;
     // Every API reads the memory from JavaScript, so it is always mapped readable.
     const h = withReclaim(
@@ -149,7 +153,8 @@ export class Mapping {
       (r) => (typeof r === "number" ? r : 0),
     );
     if (typeof h === "number") {
-      if (owned >= 0 && !plan.adopt) native.close(owned);
+      if (tag !== null) releaseTag(tag);
+      else if (owned >= 0 && !plan.adopt) native.close(owned);
       throw systemError(h, "mmap", plan.path);
     }
     mapped();
@@ -162,21 +167,26 @@ export class Mapping {
     return h === null ? -1 : Math.max(-1, native.fd(h));
   }
 
-  /** Detaches every view, unmaps (once any thread-pool job using the memory is done), closes the descriptor. Idempotent. */
+  /**
+   * Detaches every view, lets go of the file (once any thread-pool job using the memory is done)
+   * and closes the descriptor. Idempotent. A map whose views someone may still use keeps its
+   * addresses reserved until they are gone: it still counts for the reclaiming policy meanwhile.
+   */
   close(): void {
     const h = this.mem.handle;
     if (h === null) return;
     this.mem.release();
-    native.unmap(h);
-    unmapped();
+    if (native.unmap(h) === 0) unmapped();
   }
 
   /**
    * Resizes to `n` bytes (the caller checked Python's rules), the file first where the system
-   * does not size it itself. Every view made before is detached, whether or not it succeeds.
+   * does not size it itself. On success every view made before is detached (those that escaped
+   * detaching read zeros where the mapping no longer is); a failure changes nothing.
    * @throws {TypeError} `ERR_MMAP_NOT_RESIZABLE` for shared anonymous memory that cannot grow.
-   * @throws {Error} `ERR_MMAP_BUSY`, `ERR_MMAP_TRUNCATED`, or a system error (the map is closed
-   *   when the system lost it: see the invariants).
+   * @throws {Error} `ERR_MMAP_BUSY`, `ERR_MMAP_TRUNCATED` (the file lost part of the map: checked
+   *   before anything changes), or a system error (the map is closed when the system lost it:
+   *   see the invariants).
    */
   resize(n: number): void {
     const mem = this.mem;
@@ -186,7 +196,9 @@ export class Mapping {
     if (!platform.growSharedAnonymous && fd < 0 && !(this.flags & MAP_PRIVATE) && n > old) {
       throw notResizable("to expand a shared anonymous mapping on Linux (make it with shareable: true to grow it)");
     }
-    if (native.busy(h) > 0) throw stateError("ERR_MMAP_BUSY", "mmap can't resize while flushAsync() is in progress");
+    if (native.busy(h) > 0) throw stateError("ERR_MMAP_BUSY", "mmap can't resize while flushAsync(), waitAsync() or prefetch() is in progress");
+    // A loss seen only through a view has moved the fault counter without telling this map yet.
+    mem.refresh();
     mem.assertWhole();
     // The file first, in both directions: a failing ftruncate then changes nothing at all,
     // and the map never holds a page the file does not back once it has followed.
@@ -200,7 +212,8 @@ export class Mapping {
       if (t < 0) throw systemError(t, "ftruncate");
     }
     const r = native.remap(h, n, platform.portableRemap);
-    mem.reset(r < 0 ? old : n); // the addon detached every view either way
+    // Views detached on success (and in the rare failure that moved the mapping): forget them.
+    mem.reset(r < 0 ? old : n);
     if (r < 0) {
       if (sizeFile) native.truncate(fd, fileSize); // undo (a shrink's lost tail cannot come back)
       if (native.live(h) === 0) this.close(); // the system could not map it again: it is gone

@@ -20,8 +20,9 @@ import {
   constants,
   type Access,
 } from "./constants.js";
-import { invalidArgType, invalidArgValue, rangeError, stateError, unsupported } from "./errors.js";
+import { invalidArgType, invalidArgValue, rangeError, stateError } from "./errors.js";
 import { platform } from "./platform.js";
+import { tagOf } from "./tags.js";
 import { optionalBoolean, optionalInteger, validateInteger, validateOptions } from "./validate.js";
 
 /** Options of `new MMap(fd, length, options)`: the Unix signature of Python's `mmap`. */
@@ -42,9 +43,13 @@ export interface MMapOptions {
    */
   shareable?: boolean | undefined;
   /**
-   * Windows only (Python's `tagname`): the name of the mapping. Maps with the same tag share their
-   * memory, in this process or another; with `fd` -1 the memory is the system's paging file.
-   * An empty string means no name. On other systems: `TypeError` `ERR_MMAP_UNSUPPORTED_PLATFORM`.
+   * Python's `tagname` (Windows), on every system: named shared memory. Maps with the same tag share
+   * their memory, in this process or another; a new tag creates `length` bytes of zeros, length 0
+   * maps an existing one whole, and a length beyond an existing one's size is `RangeError`. Linux
+   * and macOS: POSIX shared memory named `"/" + tagname` (`shm_open`), for `fd` -1 only; its name
+   * stays until `MMap.unlinkTag(tagname)`. Windows: the paging file with `fd` -1 (or the file's
+   * mapping), named until its last map closes. An empty string means no name. See
+   * docs/named-memory.md.
    */
   tagname?: string | undefined;
 }
@@ -120,16 +125,6 @@ function descriptorOf(fd: unknown): number {
   throw invalidArgType("fd", "of type number or an instance of FileHandle", fd);
 }
 
-/** The `tagname` option: a name, or undefined for none. */
-function tagnameOf(tagname: unknown): string | undefined {
-  if (tagname === undefined) return undefined;
-  if (typeof tagname !== "string") throw invalidArgType("options.tagname", "of type string", tagname);
-  if (!platform.tagname) {
-    throw unsupported("options.tagname is only supported on Windows (Python's mmap has no tagname on Unix either)");
-  }
-  return tagname === "" ? undefined : tagname;
-}
-
 /** `access` applied to `flags`/`prot`, or `access` derived from `prot` as CPython does. */
 function resolveAccess(accessArg: number, flags: number, prot: number): [Access, number, number] {
   switch (accessArg) {
@@ -151,6 +146,8 @@ function resolveAccess(accessArg: number, flags: number, prot: number): [Access,
 /**
  * The plan of `new MMap(fd, length, options)`: validation, then CPython's checks in CPython's order.
  * @throws {TypeError} `ERR_INVALID_ARG_TYPE` for a wrong type; `ERR_MMAP_UNSUPPORTED_PLATFORM` for `tagname` where there is none.
+ * @throws {RangeError} `ERR_INVALID_ARG_VALUE` for a tag the system cannot take, or (where tags are
+ *   objects) a tag with a file descriptor or with `shareable`.
  * @throws {RangeError} `ERR_OUT_OF_RANGE` / `ERR_INVALID_ARG_VALUE` for bad values.
  * @throws {Error} `ERR_MMAP_UNSUPPORTED_PLATFORM` for `shareable` where there is none.
  */
@@ -164,7 +161,7 @@ export function planMap(fd: unknown, length: unknown, options: unknown): MapPlan
   const offset = optionalInteger(opts.offset, "options.offset", 0, -MAX_SAFE, MAX_SAFE);
   const trackfd = optionalBoolean(opts.trackfd, "options.trackfd", true);
   const shareable = optionalBoolean(opts.shareable, "options.shareable", false);
-  const tagname = tagnameOf(opts.tagname);
+  const tagname = opts.tagname === undefined ? undefined : tagOf(opts.tagname, "options.tagname");
 
   if (len < 0) throw rangeError(`The value of "length" is out of range. It must be >= 0. Received ${len}`);
   if (offset < 0) throw rangeError(`The value of "options.offset" is out of range. It must be >= 0. Received ${offset}`);
@@ -177,6 +174,10 @@ export function planMap(fd: unknown, length: unknown, options: unknown): MapPlan
   if (shareable && fileno !== -1) throw invalidArgValue("options.shareable", true, "is only for anonymous maps (fd -1)");
   if (shareable && !platform.shareable) {
     throw stateError("ERR_MMAP_UNSUPPORTED_PLATFORM", "options.shareable is not supported on Windows: share anonymous memory with options.tagname");
+  }
+  if (tagname !== undefined && platform.tagObjects) {
+    if (shareable) throw invalidArgValue("options.shareable", true, "cannot be given with options.tagname (a tag map is shared by its name)");
+    if (fileno !== -1) throw invalidArgValue("options.tagname", tagname, "names shared memory: it needs fd -1 on this system");
   }
   const from = typeof options === "object" && options !== null ? opened.get(options) : undefined;
   return Object.freeze({

@@ -103,6 +103,11 @@ function operations(m) {
     ["move", () => m.move(0, 1, 1)],
     ["resize", () => m.resize(8)],
     ["madvise", () => m.madvise(MADV_NORMAL)],
+    ["view", () => m.view(Uint8Array)],
+    ["view(DataView, 1, 2)", () => m.view(DataView, 1, 2)],
+    ["residency", () => m.residency()],
+    ["lock", () => m.lock()],
+    ["unlock", () => m.unlock(0, 1)],
     ["iteration (spread)", () => [...m]],
     ["iteration (next)", () => m[Symbol.iterator]().next()],
     ["iteration (for-of)", () => {
@@ -149,6 +154,7 @@ describe("operations on a closed map (behaviour reference §4)", () => {
         }
         await rejectsCode(m.flushAsync(), Error, "ERR_MMAP_CLOSED");
         await rejectsCode(m.flushAsync(0, 0), Error, "ERR_MMAP_CLOSED");
+        await rejectsCode(m.prefetch(), Error, "ERR_MMAP_CLOSED");
       } finally {
         m.close();
         done();
@@ -162,7 +168,7 @@ describe("operations on a closed map (behaviour reference §4)", () => {
     try {
       for (const [name, op] of operations(m)) {
         m.seek(0);
-        if (!VIEWS && /^(buffer|subarray)/.test(name)) throwsCode(op, Error, "ERR_MMAP_VIEWS_UNAVAILABLE");
+        if (!VIEWS && /^(buffer|subarray|view)/.test(name)) throwsCode(op, Error, "ERR_MMAP_VIEWS_UNAVAILABLE");
         else if (WINDOWS && name === "madvise") throwsCode(op, Error, "ERR_MMAP_UNSUPPORTED_PLATFORM");
         else assert.doesNotThrow(op, name);
       }

@@ -135,11 +135,16 @@ const hex = (b) => Buffer.from(b).toString("hex");
 
 // =============================================================================== SPEC
 
-test("SPEC §7 (issue 6): tagname is Windows-only: elsewhere TypeError ERR_MMAP_UNSUPPORTED_PLATFORM; a non-string is ERR_INVALID_ARG_TYPE", {
+test("SPEC §7, §8: tagname works on every OS (here POSIX shared memory); \"\" names nothing; a non-string is ERR_INVALID_ARG_TYPE", {
   skip: process.platform === "win32" && "the Windows behaviour is in test/windows.test.mjs",
 }, () => {
-  throwsCode(() => new MMap(-1, 10, { tagname: "x" }), TypeError, "ERR_MMAP_UNSUPPORTED_PLATFORM");
-  throwsCode(() => new MMap(-1, 10, { tagname: "" }), TypeError, "ERR_MMAP_UNSUPPORTED_PLATFORM");
+  const tag = `memmap-ref-${process.pid}`;
+  using(new MMap(-1, 10, { tagname: tag }), (m) => using(new MMap(-1, 0, { tagname: tag }), (n) => {
+    m.set(3, 7);
+    assert.equal(n.get(3), 7);
+  }));
+  assert.equal(MMap.unlinkTag(tag), true);
+  using(new MMap(-1, 10, { tagname: "" }), (m) => assert.equal(m.fd, -1));
   throwsCode(() => new MMap(-1, 10, { tagname: 1 }), TypeError, "ERR_INVALID_ARG_TYPE");
   // the control: without tagname the same map is made
   using(new MMap(-1, 10, { tagname: undefined }), (m) => assert.equal(m.length, 10));
