@@ -16,10 +16,13 @@
  * Internal: not exported from the package.
  * @module
  */
-import type { Memory } from "./memory/index.js";
+import { FastBuffer as SpeciesBuffer, type Memory } from "./memory/index.js";
 
-/** Node's Buffer class (Buffer[Symbol.species]), a module-local constant (see src/memory/base.ts). */
-const FastBuffer = (Buffer as unknown as { [Symbol.species]: new (ab: ArrayBufferLike, off: number, n: number) => Buffer })[Symbol.species];
+/**
+ * Node's Buffer class (src/memory/base.ts), as a module-local constant: V8 reads an imported
+ * binding through a module cell on every use, and folds a local constant into optimized code.
+ */
+const FastBuffer = SpeciesBuffer;
 
 /** Most line ends a batch holds (one native call). */
 const BATCH = 1024;
@@ -58,6 +61,8 @@ export class Lines implements IterableIterator<Buffer> {
   readonly #ends: Uint32Array;
   #i = 0;
   #n = 0;
+  /** Every line has been yielded. */
+  #done = false;
 
   /** Lines of [start, end) of `mem` (0 <= start, end <= length). */
   constructor(mem: Memory, start: number, end: number) {
@@ -90,6 +95,7 @@ export class Lines implements IterableIterator<Buffer> {
       this.#s = e;
       return { value: new FastBuffer(this.#ab as ArrayBufferLike, this.#abOffset + s, e - s), done: false };
     }
+    if (this.#done) return { value: undefined, done: true };
     const mem = this.#mem;
     mem.open(); // ERR_MMAP_CLOSED
     for (;;) {
@@ -97,10 +103,14 @@ export class Lines implements IterableIterator<Buffer> {
       if (this.#i < this.#n) {
         const b = this.#base + this.#from + (this.#ends[this.#i] as number);
         if (this.#ab === null && mem.length === this.#length) {
-          // No views: each line is a copy, checked for loss by the copy itself.
-          this.#i++;
-          this.#s = b;
-          return { value: mem.line(pos, b), done: false };
+          // No views: each line is a copy, checked for loss by the copy itself; a copy that no
+          // longer ends in "\n" (another writer moved it) is scanned again.
+          const line = mem.line(pos, b);
+          if (line[line.length - 1] === 10) {
+            this.#i++;
+            this.#s = b;
+            return { value: line, done: false };
+          }
         }
         if (this.#ab !== null && this.#u[b - this.#base - 1] === 10) {
           // A fresh batch's first line.
@@ -120,7 +130,7 @@ export class Lines implements IterableIterator<Buffer> {
       const end = this.#end;
       if (pos >= end) {
         this.#n = 0;
-        this.#end = pos; // stays done, also if the map grows later
+        this.#done = true; // stays done, also after close() or a resize
         return { value: undefined, done: true };
       }
       if (pos >= mem.gone) throw mem.truncated(pos, end);
@@ -153,11 +163,12 @@ export class Lines implements IterableIterator<Buffer> {
         const nl = mem.nextNewline(limit, Math.min(end, mem.gone));
         b = nl < 0 ? end : nl + 1;
       }
+      const value = mem.line(pos, b); // first: if it throws, the next call tries this line again
       this.#u = NO_WINDOW;
       this.#ab = null;
       this.#base = 0;
       this.#s = b;
-      return { value: mem.line(pos, b), done: false };
+      return { value, done: false };
     }
   }
 

@@ -38,7 +38,7 @@ import { tmpdir, python, runPython, openFds, mappingCount, VIEWS, errnoOf, WINDO
 // ------------------------------------------------------------------ the CPython oracle
 
 const ORACLE = String.raw`
-import errno, json, mmap, os, re, sys
+import errno, io, json, mmap, os, re, sys
 req = json.load(sys.stdin)
 data = bytes.fromhex(req["data"])
 def I(x):
@@ -68,6 +68,9 @@ for q in req["queries"]:
                 r = None if mt is None else [mt.start(), mt.end()]
             else:
                 r = [[mt.start(), mt.end()] for mt in p.finditer(data, s, e)]
+        elif op == "lines":
+            # m.lines(start, end): the readline loop over the bytes of [start, end) after slice rules
+            r = [line.hex() for line in io.BytesIO(data[I(q[1]):I(q[2])])]
         elif op == "mmap":
             fd = os.open(req["file"], os.O_RDWR) if q[1] == "file" else I(q[1])
             try:
@@ -489,6 +492,15 @@ matchAllRow("matchAll(/o/g, start) (iterated)", (m, v) => m.matchAll(/o/g, v), 5
 );
 matchAllRow("matchAll(/o/g, 0, end) (iterated)", (m, v) => m.matchAll(/o/g, 0, v), 8, (v) =>
   integer(v, { optional: true }, (e) => py(["finditer", "o", null, pyInt(e)], allAnswer)),
+);
+
+// lines: a readline loop over data[start:end] (slice rules, default the whole map, not the position)
+const linesAnswer = (a) => pure((r) => assert.deepEqual(r.map(hexOf), a.value));
+row("lines(start) (iterated)", (m, v) => [...m.lines(v)], 5, (v) =>
+  integer(v, { optional: true }, (s) => py(["lines", pyInt(s), null], linesAnswer)),
+);
+row("lines(0, end) (iterated)", (m, v) => [...m.lines(0, v)], 8, (v) =>
+  integer(v, { optional: true }, (e) => py(["lines", null, pyInt(e)], linesAnswer)),
 );
 
 // move

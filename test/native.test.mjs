@@ -23,6 +23,7 @@ const REFUSED = {
   syncAsync: EBADF,
   advise: EBADF,
   find: EBADF,
+  lineEnds: EBADF,
   move: EBADF,
   read: EBADF,
   write: EBADF,
@@ -89,6 +90,19 @@ test("residency and the tag functions refuse what would make C read or write out
     assert.equal(addon.residency(h, 0, PAGESIZE, new Uint16Array(1)), EINVAL);
     assert.equal(addon.residency(h, 1, PAGESIZE, new Uint8Array(2)), EINVAL);
     assert.equal(addon.residency(h, 0, 4 * PAGESIZE, new Uint8Array(4)), 0);
+    // lineEnds: only a Uint32Array takes the offsets (C writes 32-bit elements, as many as it holds),
+    // a range inside the map, shorter than 2^32 bytes.
+    assert.equal(addon.lineEnds(h, 0, PAGESIZE, new Uint8Array(16)), EINVAL);
+    assert.equal(addon.lineEnds(h, 0, PAGESIZE, new Float64Array(4)), EINVAL);
+    assert.equal(addon.lineEnds(h, 0, PAGESIZE, null), EINVAL);
+    assert.equal(addon.lineEnds(h, 0, 5 * PAGESIZE, new Uint32Array(4)), -os.constants.errno.ERANGE);
+    assert.equal(addon.lineEnds(h, 0, 2 ** 32, new Uint32Array(4)), EINVAL);
+    assert.equal(addon.setByte(h, 5, 10), 0);
+    assert.equal(addon.setByte(h, 9, 10), 0);
+    const ends = new Uint32Array(1);
+    assert.equal(addon.lineEnds(h, 0, PAGESIZE, ends), 1); // stops when full
+    assert.deepEqual([...ends], [6]);
+    assert.equal(addon.lineEnds(h, 0, PAGESIZE, new Uint32Array(0)), 0);
     // A tag without its final NUL (C would read past it), or not bytes at all.
     for (const bad of [Uint8Array.of(0x61), new Uint8Array(0), "a\0", null]) {
       assert.equal(addon.tagOpen(bad, false, false), EINVAL);

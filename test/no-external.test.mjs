@@ -85,6 +85,12 @@ test("every public method gives the same results with and without views, on file
     assert.equal(v("find('id=')"), 42, `${kind}: from the position, the second "id="`);
     assert.deepEqual(v("search"), { match: ["id=41;", "41"], index: 28, end: 34, groups: { n: "41" } }, kind);
     assert.equal(v("matchAll").length, 6, kind);
+    const text = "first line\nsecond LINE with id=41;\nthird, id=42; and id=43;\n\nlast without newline";
+    assert.deepEqual(v("lines()").slice(0, 4), ["first line\n", "second LINE with id=41;\n", "third, id=42; and id=43;\n", "\n"].map((l) => Buffer.from(l).toString("hex")), kind);
+    assert.equal(v("lines()").at(-1), Buffer.from("last without newline").toString("hex"), kind);
+    assert.deepEqual(v("lines(12, -10)").slice(0, 2), ["econd LINE with id=41;\n", "third, id=42; and id=43;\n"].map((l) => Buffer.from(l).toString("hex")), kind);
+    assert.equal(v("lines(12, -10)").at(-1), Buffer.from(text.slice(-20, -10)).toString("hex"), kind);
+    assert.equal(v("tell after lines"), v("tell 2"), `${kind}: lines() does not move the position`);
     assert.equal(v("read()"), Buffer.from(" newline").toString("hex"), kind);
     assert.deepEqual(got["readByte at the end"].e, ["RangeError", "ERR_OUT_OF_RANGE"], kind);
     assert.deepEqual(got["setSlice wrong size"].e, ["RangeError", "ERR_INVALID_ARG_VALUE"], kind);
@@ -138,10 +144,11 @@ test("ACCESS_READ and PROT_READ maps refuse every write with ERR_MMAP_READ_ONLY;
 test("a file truncated under live maps: read, get, readline, slice, find, search... give ERR_MMAP_TRUNCATED; the process lives", { skip: WINDOWS && "Windows refuses to truncate a mapped file (test/windows.test.mjs)" }, () => {
   const { out } = bothModes("truncated");
   const gone = ["Error", "ERR_MMAP_TRUNCATED", PAGESIZE + 10, 6 * PAGESIZE];
-  const lost = ["get (first touch)", "get", "slice", "slice step", "read", "readline", "find", "rfind", "search", "matchAll", "set", "write", "write as the first touch"];
+  const lost = ["get (first touch)", "get", "slice", "slice step", "read", "readline", "find", "rfind", "search", "matchAll", "lines", "set", "write", "write as the first touch"];
   for (const name of lost) assert.deepEqual(out[name], { e: gone }, name);
   assert.deepEqual(out["get (kept part)"], { v: "abcdefg".charCodeAt((PAGESIZE + 9) % 7) });
   assert.equal(Buffer.from(out["slice (kept part)"].v, "hex").length, 10);
+  assert.deepEqual(out["lines (kept part)"].v.map((l) => Buffer.from(l, "hex").length), [10], "the kept part is one line");
   // Without a descriptor, the loss is known from the page that faulted.
   const goneRo = ["Error", "ERR_MMAP_TRUNCATED", 5 * PAGESIZE, 6 * PAGESIZE];
   for (const name of ["read-only map, no descriptor: get (first touch)", "read-only map: read", "read-only map: find"]) {
@@ -172,6 +179,8 @@ test("readline: lines of many lengths, empty lines and an unterminated last line
   assert.ok(out.lengths.some((l) => l > 1024), "a line longer than 1 KiB");
   assert.deepEqual(out.lengths.slice(-3), [1, 1, 700], "two empty lines, then the last line without a newline");
   assert.deepEqual(out.end, [out.lengths.reduce((a, b) => a + b, 0), 0], "at the end: the position is the length, readline is empty");
+  assert.equal(out.linesEqual, true, "m.lines() gives the same lines");
+  assert.deepEqual(out.ranges, [true, true, true, true, true], "m.lines(start, end): the lines of the bytes of the range");
 });
 
 test("a sparse file of 5.25 GiB mapped with ACCESS_READ reads right above 2^32, with and without views", (t) => {
@@ -210,6 +219,8 @@ test("a sparse file of 5.25 GiB mapped with ACCESS_READ reads right above 2^32, 
     for (const [at, text] of markers) for (let k = 0; k < text.length; k++) if (at + k >= a && at + k < b && (at + k - a) % c === 0) sum += text.charCodeAt(k);
     assert.deepEqual(out.wide, [Math.ceil((b - a) / c), sum]);
     assert.equal(out.readline, "a line beyond 4 GiB\n");
+    assert.deepEqual(out.lines, ["\0\0\0\0\0a line beyond 4 GiB\n", "\0\0\0\0\0"]);
+    assert.deepEqual(out.tailLines, ["\0\0TAIL!\n"]);
     assert.equal(out.readByte, "\n".charCodeAt(0));
     assert.equal(out.tail, "TAIL!\n");
     assert.deepEqual(out.get, ["|".charCodeAt(0), "4".charCodeAt(0), "\n".charCodeAt(0), 0]);

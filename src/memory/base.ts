@@ -91,7 +91,8 @@ function carve(n: number): number {
 /** An uninitialised Buffer of n bytes for a copy, from the slab when small. */
 export function allocCopy(n: number): Buffer {
   if (!POOLED || n > SLAB_MAX) return Buffer.allocUnsafe(n);
-  return new FastBuffer(slab, carve(n), n);
+  const o = carve(n); // before reading `slab`: carving may start a new one
+  return new FastBuffer(slab, o, n);
 }
 
 /** A copy of src[a, b) (0 <= a < b <= src.length); `dv` is a DataView over the same bytes as src. */
