@@ -305,11 +305,11 @@ static size_t line_ends_memchr(const uint8_t *hay, size_t n, uint32_t *out, size
       k += count;                                                                           \
       continue;                                                                             \
     }                                                                                       \
-    for (k += 4; m != 0; m &= m - 1) {                                                      \
-      out[k++] = b + (uint32_t)__builtin_ctzll(m);                                          \
-      if (k == cap) return k;                                                               \
-    }                                                                                       \
+    for (k += 4; m != 0 && k < cap; m &= m - 1) out[k++] = b + (uint32_t)__builtin_ctzll(m); \
+    if (k == cap) return k;                                                                 \
   }                                                                                         \
+  /* Below, k < cap on entry to each loop, and every write is followed by the check. */    \
+  if (k == cap) return k;                                                                   \
   for (; i + 64 <= n; i += 64)                                                              \
     for (uint64_t m = mask_of(hay + i); m != 0; m &= m - 1) {                               \
       out[k++] = (uint32_t)i + 1 + (uint32_t)__builtin_ctzll(m);                            \

@@ -52,6 +52,8 @@ test(
     assert.equal(r.status, 0, r.stdout + r.stderr);
     assert.match(r.stdout, /^vec16 find: \d+ checks, 0 failures$/m);
     assert.match(r.stdout, /^vec16 rfind: \d+ checks, 0 failures$/m);
+    assert.match(r.stdout, /^(sse2|memchr) line ends: \d+ checks, 0 failures$/m);
+    if (AVX2) assert.match(r.stdout, /^avx2 line ends: \d+ checks, 0 failures$/m);
     if (AVX2) {
       assert.match(r.stdout, /^chosen at load: avx2$/m);
       assert.match(r.stdout, /^avx2 find: \d+ checks, 0 failures$/m);
