@@ -94,7 +94,7 @@ function everyLine(p) {
   ];
 }
 
-/** m.lines() (SPEC §8), `passes` times; n/a where memmap has no lines() yet. */
+/** m.lines() (SPEC §8), `passes` times (n/a for a build of memmap without lines()). */
 function lineViews(p) {
   const m = openRead(p);
   if (typeof m.lines !== "function") {

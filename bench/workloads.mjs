@@ -175,7 +175,7 @@ export const WORKLOADS = [
     impls: ["memmap", "c"],
     cpythonFrom: "readline",
     target: { kind: "cpython", min: 2 },
-    note: "m.lines(), zero-copy views (SPEC §8), against CPython's readline per line; n/a until memmap has lines(); C: memchr alone",
+    note: "m.lines(), zero-copy views (SPEC §8), against CPython's readline per line; C: memchr alone",
   },
   // ---------------------------------------------------------- 3. random reads, 1 GiB
   {
@@ -427,7 +427,7 @@ const CACHED = {
     c: "lines",
     passes: "cachePasses",
     cpythonFrom: "readline4m",
-    note: "against CPython's readline per line; n/a until memmap has lines(); C: memchr alone",
+    note: "against CPython's readline per line; C: memchr alone",
   },
   seekread: {
     title: (S) => `${n(S.seekCount)} random seek + read(64), cached ${sz(S.cache)}`,
