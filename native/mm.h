@@ -63,6 +63,22 @@ int mm_unmap(void *addr, size_t length);
 int mm_remap(void *addr, size_t old_length, size_t new_length, int prot,
              int flags, int fd, int64_t offset, int portable, void **out);
 
+/* Replaces [addr, addr+length) (a mapping made by mm_map or mm_remap; addr
+ * page-aligned) with a reservation: memory that reads zeros, belongs to no
+ * file and takes no memory, and keeps the addresses taken, so that nothing
+ * else is mapped there, until mm_unmap(addr, length) releases them. Done in
+ * one system call: there is no moment when the range is free. -ENOTSUP where
+ * the system cannot (Windows: the caller then keeps the mapping itself). */
+int mm_reserve(void *addr, size_t length);
+
+/* Whether mm_reserve can (1) or always says -ENOTSUP (0). */
+int mm_has_reserve(void);
+
+/* The address of a function the runtime's own executable exports (a Node-API
+ * function newer than the version memmap is built for), or NULL where it
+ * has none: resolved at run time, so that the addon loads everywhere. */
+void *mm_runtime_symbol(const char *name);
+
 /* msync(2) of [addr, addr+length). */
 int mm_sync(void *addr, size_t length, int flags);
 

@@ -5,6 +5,7 @@
 #define _GNU_SOURCE
 #include "platform.h"
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
@@ -83,6 +84,22 @@ int mm_remap(void *addr, size_t old_length, size_t new_length, int prot, int fla
   if (portable || !mm__has_mremap())
     return remap_portable(addr, old_length, new_length, prot, flags, fd, offset, out);
   return mm__remap_native(addr, old_length, new_length, out);
+}
+
+int mm_reserve(void *addr, size_t length) {
+  /* MAP_FIXED replaces whatever is mapped there in one step; PROT_READ so
+   * that a stale reader finds zeros rather than a fault; MAP_NORESERVE: no
+   * commit charge for memory that is never written. */
+  void *p = mmap(addr, round_up(length), PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE, -1, 0);
+  return p == MAP_FAILED ? -errno : 0;
+}
+
+int mm_has_reserve(void) { return 1; }
+
+void *mm_runtime_symbol(const char *name) {
+  /* The executable and everything loaded before the addon (Node, Bun and
+   * Deno export their Node-API functions from the executable). */
+  return dlsym(RTLD_DEFAULT, name);
 }
 
 int mm_has_mremap(void) { return mm__has_mremap(); }

@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <stdbool.h>
 #include <stdlib.h>
+#include <string.h>
 
 /* ------------------------------------------------------------------------ */
 /* Handles                                                                  */
@@ -94,6 +95,33 @@ static void region_unlink(region *r) {
   r->state = NULL;
 }
 
+/* A range a region let go of while holders that cannot be detached may
+ * still read it (region.h: holds): reserved until the last one is gone. */
+typedef struct reserved {
+  uint8_t *addr;
+  size_t length;
+  struct reserved *next;
+} reserved;
+
+/* Lets go of [addr, addr+length), mapped for r until now: unmapped, or while
+ * holds > 0 reserved (reading zeros, its addresses kept from every other
+ * mapping) and listed on r->reserved. Where it cannot be reserved, the
+ * mapping itself stays until then; out of memory for the list entry, it
+ * stays taken for good: never freed early. */
+static void region_let_go(region *r, uint8_t *addr, size_t length) {
+  if (r->holds == 0) {
+    mm_unmap(addr, length);
+    return;
+  }
+  mm_reserve(addr, length);
+  reserved *k = malloc(sizeof *k);
+  if (k == NULL) return;
+  k->addr = addr;
+  k->length = length;
+  k->next = r->reserved;
+  r->reserved = k;
+}
+
 /* Unmaps, stops guarding, closes the descriptor: once, whoever comes first. */
 static void region_release_memory(region *r) {
   region_unlink(r);
@@ -104,7 +132,7 @@ static void region_release_memory(region *r) {
     r->guard = NULL;
   }
   if (r->addr != NULL) {
-    mm_unmap(r->addr, r->length);
+    region_let_go(r, r->addr, r->length);
     r->addr = NULL;
   }
   if (r->fd >= 0) {
@@ -113,10 +141,13 @@ static void region_release_memory(region *r) {
   }
 }
 
+/* env is NULL from region_unhold (no Node-API call there): the weak
+ * reference to the handle is then left to the environment, which deletes
+ * every reference it still has when it ends. */
 static void region_maybe_free(napi_env env, region *r) {
   if (r->refs == 0 && r->busy == 0) {
     region_release_memory(r);
-    if (r->self) napi_delete_reference(env, r->self);
+    if (r->self && env != NULL) napi_delete_reference(env, r->self);
     free(r);
   }
 }
@@ -297,7 +328,54 @@ static void region_detach_views(napi_env env, region *r) {
 }
 
 /* ------------------------------------------------------------------------ */
+/* Holders that are not views                                               */
+
+void region_hold(region *r) {
+  r->refs++;
+  r->holds++;
+}
+
+void region_unhold(region *r) {
+  if (--r->holds == 0) {
+    for (reserved *k = r->reserved, *next; k != NULL; k = next) {
+      next = k->next;
+      mm_unmap(k->addr, k->length);
+      free(k);
+    }
+    r->reserved = NULL;
+  }
+  r->refs--;
+  region_maybe_free(NULL, r);
+}
+
+/* ------------------------------------------------------------------------ */
 /* Resize, close, jobs                                                      */
+
+/* mm_remap while holds > 0: what the mapping leaves is let go of
+ * (region_let_go), never unmapped. Shrinking lets go of the tail's pages in
+ * place; growing maps the new size elsewhere first (a failure changes
+ * nothing), copies a private mapping's pages (a shared one sees the same
+ * pages), then lets go of the old range. Only where mm_has_reserve (text.c
+ * makes no holder elsewhere), so the Windows rules of mm_remap never apply. */
+static int remap_keeping(region *r, size_t length, void **out) {
+  size_t page = (size_t)mm_pagesize();
+  size_t old_span = (r->length + page - 1) / page * page, new_span = (length + page - 1) / page * page;
+  if (new_span <= old_span) {
+    if (new_span < old_span) region_let_go(r, r->addr + new_span, old_span - new_span);
+    *out = r->addr;
+    return 0;
+  }
+  if (r->fd < 0 && !(r->flags & MAP_PRIVATE)) return -EINVAL; /* shared anonymous memory cannot grow */
+  void *fresh = NULL;
+  int rc = mm_map(length, r->prot, r->flags, r->fd, r->offset, NULL, &fresh);
+  if (rc != 0) return rc;
+  /* Sound: the old span is mapped and readable, the new mapping is at least
+   * as long; whole pages, as mremap keeps them (see posix.c). */
+  if (r->flags & MAP_PRIVATE) memcpy(fresh, r->addr, old_span);
+  region_let_go(r, r->addr, r->length);
+  *out = fresh;
+  return 0;
+}
 
 int region_remap(napi_env env, region *r, double length, int portable) {
   if (r->busy > 0) return -EBUSY;
@@ -306,7 +384,9 @@ int region_remap(napi_env env, region *r, double length, int portable) {
   void *addr = r->addr;
   /* Fault containment keeps off the mapping while it changes (guard.c). */
   if (r->guard != NULL) mm_guard_hold(r->guard);
-  int rc = mm_remap(r->addr, r->length, (size_t)length, r->prot, r->flags, r->fd, r->offset, portable, &addr);
+  int rc = r->holds > 0 ? remap_keeping(r, (size_t)length, &addr)
+                        : mm_remap(r->addr, r->length, (size_t)length, r->prot, r->flags, r->fd, r->offset,
+                                   portable, &addr);
   if (rc == 0 || (addr != NULL && addr != r->addr)) {
     r->addr = addr;
     if (rc == 0) r->length = (size_t)length;

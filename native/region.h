@@ -60,8 +60,14 @@ typedef struct {
  *   with the memory (region_unmap, reclaim, the last finalizer, or the end
  *   of the environment).
  * - refs == (1 while the handle's finalizer has not run) + (the number of views
- *   on `views`). The struct is freed when refs == 0 and busy == 0, never
- *   before: a finalizer or a job may still hold a pointer to it.
+ *   on `views`) + holds. The struct is freed when refs == 0 and busy == 0,
+ *   never before: a finalizer or a job may still hold a pointer to it.
+ * - holds is the number of holders that are not ArrayBuffers and cannot be
+ *   detached (text.c's external strings) over this region's memory, present
+ *   or past. While holds > 0, memory the region lets go of (unmap, reclaim,
+ *   the range a resize leaves) is reserved (mm_reserve), not unmapped, and
+ *   listed on `reserved`; holds returning to 0 unmaps the list. So no address
+ *   such a holder points at is ever mapped again by anyone while it lives.
  * - busy is the number of thread-pool jobs using [addr, addr+length) now.
  *   While busy > 0 nothing unmaps or moves the memory: region_remap refuses
  *   (-EBUSY) and region_unmap sets closing instead, leaving the release to the
@@ -89,6 +95,8 @@ struct region {
   view *views;
   env_state *state;    /* whose list holds r while it holds memory; NULL after */
   mm_guard *guard;     /* fault containment (guard.c), or NULL */
+  uint32_t holds;      /* holders that are not views (text.c) */
+  struct reserved *reserved; /* ranges let go of while holds > 0 */
   region *prev, *next; /* in state->regions */
   napi_ref self;       /* weak reference to the JavaScript handle */
 };
@@ -123,6 +131,14 @@ uint8_t *region_range(napi_env env, napi_value handle, double start, double leng
  * for r: the ArrayBuffer, null (the runtime refused an external ArrayBuffer),
  * or -ENOMEM as a number. It is detached before that memory changes. */
 napi_value region_view(napi_env env, region *r, uint8_t *at, size_t length);
+
+/* Holders of a live region's memory that are not ArrayBuffers (text.c's
+ * external strings), which nothing can detach. region_hold takes one of
+ * r->refs and one of r->holds; region_unhold gives them back from the
+ * holder's finalizer, which may run inside a garbage collection or after the
+ * environment is gone: it makes no Node-API call. */
+void region_hold(region *r);
+void region_unhold(region *r);
 
 /* Resizes a live region to `length` bytes (mm_remap; `portable` as there):
  * 0, or -EBUSY while a job uses the memory, -EINVAL for a length that is not

@@ -32,6 +32,7 @@ const REFUSED = {
   fd: -1,
   busy: 0,
   live: 0,
+  text: EBADF,
 };
 /** The functions that take no handle. */
 const NO_HANDLE = ["fstat", "dup", "close", "truncate", "memfd", "map", "reclaim", "mirrorFaults", "ensureFaultHandler"];
