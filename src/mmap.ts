@@ -493,9 +493,6 @@ export class MMap implements Iterable<number> {
     return this.#mem.find(needle, s, e, backward);
   }
 
-  /** Latin-1 text of [a, b), for the scanner. */
-  #text = (a: number, b: number): string => this.#mem.text(a, b);
-
   /**
    * Runs `regexp` over the bytes read as Latin-1 (one byte per character) and returns the
    * first match at or after `start` (default 0) that ends by `end` (default the length), with
@@ -515,7 +512,7 @@ export class MMap implements Iterable<number> {
     const rx = compile(regexp, "regexp");
     const [s, e] = this.#searchBounds(start, end);
     if (e < s) return null;
-    return new Scanner(rx, this.#text, e).next(s);
+    return new Scanner(rx, this.#mem, e).next(s);
   }
 
   /**
@@ -538,15 +535,16 @@ export class MMap implements Iterable<number> {
     if (e < s) return;
     let limit = e;
     let length = this.#mem.length;
-    let scanner = new Scanner(rx, this.#text, limit);
+    let scanner = new Scanner(rx, this.#mem, limit);
     for (let p = s; p <= limit; ) {
-      // The scanner holds a copy of the text: a closed map yields nothing more, and a
-      // resized one is read again, up to its new length.
+      // Each step reads the map as it is now (a copy kept between steps is checked against
+      // it): a closed map throws ERR_MMAP_CLOSED, a resized one is read up to its new length,
+      // one whose file shrank throws ERR_MMAP_TRUNCATED when the search reaches the lost bytes.
       if (this.length !== length) {
         length = this.#mem.length;
         limit = Math.min(limit, length);
         if (p > limit) return;
-        scanner = new Scanner(rx, this.#text, limit);
+        scanner = new Scanner(rx, this.#mem, limit);
       }
       const m = scanner.next(p);
       if (m === null) return;
