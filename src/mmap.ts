@@ -17,6 +17,7 @@ import { planMap, type MMapOptions } from "./plan.js";
 import { compile, requireGlobal, Scanner, type MMapMatch } from "./search.js";
 import { adjust, clampRange, sliceArgs, sliceIndices } from "./slices.js";
 import {
+  needleBytes,
   optionalInteger,
   toBytes,
   validateByte,
@@ -485,7 +486,7 @@ export class MMap implements Iterable<number> {
   }
 
   #find(sub: BytesLike, start: unknown, end: unknown, backward: boolean): number {
-    const needle = toBytes(sub, "sub");
+    const needle = needleBytes(sub, "sub");
     const [s, e] = this.#bounds(start, end);
     if (e < s) return -1;
     if (needle.length === 0) return backward ? e : s;
