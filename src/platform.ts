@@ -53,10 +53,10 @@ export interface Platform {
    */
   readonly maxText: number;
   /**
-   * The shortest substring (a match's text, a group) the JavaScript engine may make a view of
-   * its parent rather than a copy: 13 in V8 (its sliced strings), 2 in JavaScriptCore (Bun).
+   * The JavaScript engine: V8 (Node, Deno, Electron) or JavaScriptCore (Bun). They share the
+   * characters of substrings differently (search.ts makes its copies accordingly).
    */
-  readonly substringSharesMin: number;
+  readonly engine: "v8" | "jsc";
   /** Resizing maps anew (no mremap): macOS, or `MEMMAP_NO_MREMAP=1` on Linux (tests). */
   readonly portableRemap: boolean;
   /** The system call a failed resize names. */
@@ -90,7 +90,7 @@ export const platform: Platform = Object.freeze({
   maxView: Math.min(maxBuffer, envInteger("MEMMAP_MAX_VIEW") ?? maxBuffer),
   externalText: native.externalText,
   maxText: Math.min(maxString, envInteger("MEMMAP_SEARCH_WINDOW") ?? maxString),
-  substringSharesMin: typeof (process.versions as { bun?: string }).bun === "string" ? 2 : 13,
+  engine: typeof (process.versions as { bun?: string }).bun === "string" ? "jsc" : "v8",
   portableRemap: forcedRemap || !caps.mremap,
   remapSyscall: forcedRemap ? caps.portableRemapSyscall : caps.remapSyscall,
   mapSizesFile: caps.remapSizesFile,

@@ -57,21 +57,22 @@ export interface MMapMatch extends Array<string> {
  */
 export const SEARCH_WINDOW: number = platform.maxText;
 /**
- * Over a range longer than {@link SEARCH_WINDOW}, how far past its start (in bytes) one match
- * attempt may read to be decided: SEARCH_WINDOW / 8 (64 MiB in V8). What an attempt may read is
- * derived from the pattern: its fixed parts, and its repetitions (`*`, `+`, `{n,}`) only as far
- * as bytes they can match run on; e.g. `/[a-z]+ [a-z]+\n/` reads at most up to the third byte
- * outside a–z, `/ERROR \d+/` up to the seventh non-digit. A match (with its lookahead) longer
- * than this, or a pattern that may read to the end of the text (`/A[\s\S]*$/`), is not guessed
- * at: `search` and `matchAll` throw `ERR_MMAP_SEARCH_LIMIT` when they reach an attempt they
- * cannot decide.
+ * Over a range longer than {@link SEARCH_WINDOW}: one match attempt is always decided when what
+ * it may read ends within this many bytes after it (SEARCH_WINDOW / 8: 64 MiB in V8). What an
+ * attempt may read is bounded from the pattern: its fixed parts, and its repetitions (`*`, `+`,
+ * `{n,}`) only as far as the bytes they can match run on; e.g. `/[a-z]+ [a-z]+\n/` reads at
+ * most up to the third byte outside a–z, `/ERROR \d+/` up to the seventh non-digit, and where
+ * every match begins by consuming a byte, an attempt at a byte no match begins with reads only
+ * that byte. Longer attempts are decided where a window happens to hold them whole; otherwise
+ * `search` and `matchAll` throw `ERR_MMAP_SEARCH_LIMIT` when they reach one, never guessing: a
+ * match that would run past a window (`/A[\s\S]*$/` after an `A`) is refused with a code.
  */
 export const SEARCH_MAX_MATCH: number = Math.floor(SEARCH_WINDOW / 8);
 /**
- * Over a range longer than {@link SEARCH_WINDOW}, how far before its start (in bytes) one match
- * attempt may read, through a lookbehind, to be decided: SEARCH_WINDOW / 8 (64 MiB in V8),
- * measured as for {@link SEARCH_MAX_MATCH}. Assertions that look at one byte (`\b`, `^` and `$`
- * with the `m` flag) always work.
+ * Over a range longer than {@link SEARCH_WINDOW}: how far before itself (in bytes) one match
+ * attempt may read, through a lookbehind, and always be decided (SEARCH_WINDOW / 8: 64 MiB in
+ * V8), bounded from the pattern as for {@link SEARCH_MAX_MATCH}. Assertions that look at one
+ * byte (`\b`, `^` and `$` with the `m` flag) always work.
  */
 export const SEARCH_LOOKBEHIND: number = Math.floor(SEARCH_WINDOW / 8);
 
@@ -154,17 +155,20 @@ function forgetLastMatch(): void {
   EMPTY_MATCH.test("");
 }
 
-/** Substrings at least this long may share their parent's characters (src/platform.ts). */
-const SHARED_MIN = platform.substringSharesMin;
+/**
+ * Substrings at least this long may share their parent's characters: V8 copies shorter ones
+ * (its sliced strings start at 13 characters), JavaScriptCore only one character.
+ */
+const SHARED_MIN = platform.engine === "v8" ? 13 : 2;
 
 /**
- * A copy of `s` sharing no memory with it. The engine makes a substring of the text a view of
- * its parent (V8's sliced strings, JavaScriptCore's substrings); a concatenation sliced again is
- * flattened into a new string first, so this one holds its own characters.
+ * A copy of `s` sharing no memory with it. V8 makes a substring of the text a view of its parent
+ * (a sliced string); a concatenation sliced again is flattened into a new string first, so this
+ * one holds its own characters. JavaScriptCore slices a concatenation inside the part the slice
+ * falls in, so there the characters go through a Buffer (a copy by definition).
  */
-function detach(s: string): string {
-  return (" " + s).slice(1);
-}
+const detach: (s: string) => string =
+  platform.engine === "v8" ? (s) => (" " + s).slice(1) : (s) => Buffer.from(s, "latin1").toString("latin1");
 
 /** The match handed to the caller: fresh strings, byte offsets from `base`. */
 function toMatch(m: RegExpExecArray, base: number): MMapMatch {

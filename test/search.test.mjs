@@ -508,7 +508,7 @@ test("the window constants are exported: the runtime's longest string, and the b
 test("a range larger than SEARCH_WINDOW: matches around the internal boundaries are found, as over the whole text", () => {
   const W = SEARCH_WINDOW;
   const GRID = Math.floor(W / 2); // windows start at multiples of this (with the map's own text)
-  const L = W + 64 * MiB;
+  const L = W + Math.ceil(SEARCH_MAX_MATCH / 2) + 64 * MiB;
   // Each window of copied text is a string of up to SEARCH_WINDOW bytes: let it go before the next search.
   const release = () => globalThis.gc?.();
   // Anonymous private memory: untouched pages read as zeros and cost nothing.
