@@ -8,7 +8,7 @@
       "conditions": [
         ["OS!='win'", {"sources": ["native/posix.c", "native/fault.c"]}],
         ["OS=='win'", {"sources": ["native/win32.c", "native/fault-win32.c"]}],
-        ["OS=='linux'", {"sources": ["native/linux.c"], "libraries": ["-ldl"]}],
+        ["OS=='linux'", {"sources": ["native/linux.c"]}],
         ["OS=='mac'", {"sources": ["native/darwin.c"]}]
       ]
     }

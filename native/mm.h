@@ -74,9 +74,10 @@ int mm_reserve(void *addr, size_t length);
 /* Whether mm_reserve can (1) or always says -ENOTSUP (0). */
 int mm_has_reserve(void);
 
-/* The address of a function the runtime's own executable exports (a Node-API
- * function newer than the version memmap is built for), or NULL where it
- * has none: resolved at run time, so that the addon loads everywhere. */
+/* The address of a function the runtime exports (a Node-API function newer
+ * than the version memmap is built for: the ones posix.c names), or NULL
+ * where it has none: resolved when the addon loads, which it does everywhere
+ * (POSIX: weak references; Windows: GetProcAddress on the executable). */
 void *mm_runtime_symbol(const char *name);
 
 /* msync(2) of [addr, addr+length). */

@@ -5,7 +5,6 @@
 #define _GNU_SOURCE
 #include "platform.h"
 
-#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
@@ -96,10 +95,16 @@ int mm_reserve(void *addr, size_t length) {
 
 int mm_has_reserve(void) { return 1; }
 
+/* The runtime functions memmap may use where they exist, as weak references:
+ * the dynamic linker leaves one NULL where no loaded object (the node, bun or
+ * deno executable) exports it. dlsym would do the same at the cost of a newer
+ * glibc for the prebuilt addons (dlsym@GLIBC_2.34). */
+extern int node_api_create_external_string_latin1() __attribute__((weak));
+
 void *mm_runtime_symbol(const char *name) {
-  /* The executable and everything loaded before the addon (Node, Bun and
-   * Deno export their Node-API functions from the executable). */
-  return dlsym(RTLD_DEFAULT, name);
+  if (strcmp(name, "node_api_create_external_string_latin1") == 0)
+    return (void *)node_api_create_external_string_latin1;
+  return NULL;
 }
 
 int mm_has_mremap(void) { return mm__has_mremap(); }

@@ -141,9 +141,8 @@ static void region_release_memory(region *r) {
   }
 }
 
-/* env is NULL from region_unhold (no Node-API call there): the weak
- * reference to the handle is then left to the environment, which deletes
- * every reference it still has when it ends. */
+/* env is NULL from region_unhold (no Node-API call there); refs == 0 means
+ * the handle's finalizer has run, and deleted the weak reference already. */
 static void region_maybe_free(napi_env env, region *r) {
   if (r->refs == 0 && r->busy == 0) {
     region_release_memory(r);
@@ -155,6 +154,14 @@ static void region_maybe_free(napi_env env, region *r) {
 static void handle_finalize(napi_env env, void *data, void *hint) {
   (void)hint;
   region *r = data;
+  /* The weak reference has nothing left to tell: delete it here, on the
+   * JavaScript thread, rather than when the struct is freed, which a holder's
+   * finalizer may do inside a garbage collection (region_unhold). */
+  if (r->self != NULL) {
+    napi_delete_reference(env, r->self);
+    r->self = NULL;
+  }
+  r->handle_gone = 1;
   r->refs--;
   region_maybe_free(env, r);
 }
@@ -420,7 +427,8 @@ void region_idle(napi_env env, region *r) {
 /* True when the JavaScript handle and every view of r have been collected. */
 static int region_unreachable(napi_env env, region *r) {
   napi_value v;
-  if (r->self == NULL || napi_get_reference_value(env, r->self, &v) != napi_ok || v != NULL) return 0;
+  if (!r->handle_gone && (r->self == NULL || napi_get_reference_value(env, r->self, &v) != napi_ok || v != NULL))
+    return 0;
   for (view *w = r->views; w != NULL; w = w->next)
     if (napi_get_reference_value(env, w->ref, &v) != napi_ok || v != NULL) return 0;
   return 1;

@@ -80,7 +80,8 @@ typedef struct {
  *   before the memory is released.
  * - state is the environment whose list holds r while r holds memory or a
  *   descriptor, NULL after the release; self is a weak reference to the
- *   handle (reclaim asks it whether anyone can still reach the region).
+ *   handle (reclaim asks it whether anyone can still reach the region), deleted
+ *   by the handle's finalizer, which sets handle_gone.
  */
 struct region {
   uint8_t *addr;
@@ -98,7 +99,8 @@ struct region {
   uint32_t holds;      /* holders that are not views (text.c) */
   struct reserved *reserved; /* ranges let go of while holds > 0 */
   region *prev, *next; /* in state->regions */
-  napi_ref self;       /* weak reference to the JavaScript handle */
+  napi_ref self;       /* weak reference to the JavaScript handle, until its finalizer */
+  int handle_gone;     /* the handle's finalizer has run */
 };
 
 /* Makes this environment's state; 0, or -1 when out of memory. */

@@ -36,7 +36,9 @@ test("a child process keeps every result, closes the map, maps other files at it
   const report = JSON.parse(r.stdout.trim().split("\n").at(-1));
   assert.equal(report.same, true, "a result changed after close: it shared the map's memory");
   assert.ok(report.matched > 100_000 && report.results > 1000, JSON.stringify(report));
-  if (!WINDOWS) assert.equal(report.landed, true, "other files were mapped where the map was");
+  // The addresses were given back once the strings were collected, and (where the system
+  // places new maps there: not under ASan or valgrind, which move them) other files took them.
+  if (!WINDOWS) assert.ok(report.landed || report.released, `the map's addresses were never given back: ${JSON.stringify(report)}`);
 });
 
 test("the control: a string over the map (kept on purpose) reads zeros after close, so the check above can see one", (t) => {
