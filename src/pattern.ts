@@ -588,35 +588,53 @@ function firstOf(n: Node, meter: Meter): First | null {
   }
 }
 
+/** How many leading positions {@link leadOf} describes at most. */
+const LEAD = 16;
+
 /**
- * The literal bytes every match begins with (after zero-width assertions and lookarounds, which
- * consume nothing): appends them to `out.text`; false once the node may do anything else.
+ * The sets of bytes at the first positions of every match (after zero-width assertions and
+ * lookarounds, which consume nothing): appends one set per position to `out`; false once the
+ * node may do anything else (an alternation, a repetition of variable count, a backreference),
+ * or at LEAD positions.
  */
-function prefixOf(n: Node, meter: Meter, out: { text: string }): boolean {
+function leadOf(n: Node, meter: Meter, out: Uint8Array[]): boolean {
+  if (out.length >= LEAD) return false;
   switch (n.kind) {
     case "assert":
     case "look":
       return true;
-    case "char": {
-      const set = meter.cost(n).chars;
-      let only = -1;
-      for (let b = 0; b < 256; b++) {
-        if (set[b] === 0) continue;
-        if (only >= 0) return false;
-        only = b;
-      }
-      if (only < 0) return false;
-      out.text += String.fromCharCode(only);
+    case "char":
+      out.push(meter.cost(n).chars);
       return true;
-    }
     case "group":
-      return prefixOf(n.body, meter, out);
+      return leadOf(n.body, meter, out);
     case "seq":
-      for (const item of n.items) if (!prefixOf(item, meter, out)) return false;
+      for (const item of n.items) if (!leadOf(item, meter, out)) return false;
       return true;
+    case "repeat": {
+      const body = n.body.kind === "group" ? n.body.body : n.body;
+      if (body.kind !== "char") return false;
+      const set = meter.cost(body).chars;
+      for (let k = 0; k < n.min; k++) {
+        if (out.length >= LEAD) return false;
+        out.push(set);
+      }
+      return n.min === n.max;
+    }
     default:
       return false;
   }
+}
+
+/** The byte a set holds when it holds exactly one, else -1. */
+function only(set: Uint8Array): number {
+  let b = -1;
+  for (let c = 0; c < 256; c++) {
+    if (set[c] === 0) continue;
+    if (b >= 0) return -1;
+    b = c;
+  }
+  return b;
 }
 
 /** What search.ts needs to know of a pattern. */
@@ -628,6 +646,12 @@ export interface PatternInfo {
    * start where they occur, so a search may jump from one occurrence to the next.
    */
   readonly prefix: string;
+  /**
+   * The bytes each of the first positions of every match may hold, 256 entries a position
+   * (`lead[256 * k + b]` is 1 when byte b may be at position k), `prefix` included: an
+   * occurrence of the prefix where a later one of them fails cannot start a match.
+   */
+  readonly lead: Uint8Array;
 }
 
 /** By flags and source, so that RegExp objects made anew for each call cost one analysis. */
@@ -647,18 +671,26 @@ export function patternOf(rx: RegExp): PatternInfo {
     const meter = new Meter(root, unicodeFlag);
     const c = meter.cost(root);
     const first = firstOf(root, meter);
-    const prefix = { text: "" };
-    prefixOf(root, meter, prefix);
+    const sets: Uint8Array[] = [];
+    leadOf(root, meter, sets);
+    let prefix = "";
+    for (const set of sets) {
+      const b = only(set);
+      if (b < 0) break;
+      prefix += String.fromCharCode(b);
+    }
+    const lead = new Uint8Array(256 * sets.length);
+    sets.forEach((set, k) => lead.set(set, 256 * k));
     const reach: Reach = {
       loose: meter.loose,
       budget: c.f + c.look,
       behind: parser.behind,
       first: first === null || first.empty ? null : first.set,
     };
-    info = { reach, prefix: prefix.text };
+    info = { reach, prefix, lead };
   } catch (err) {
     if (!(err instanceof Unsupported)) throw err;
-    info = { reach: null, prefix: "" };
+    info = { reach: null, prefix: "", lead: new Uint8Array(0) };
   }
   if (patterns.size >= PATTERNS) patterns.clear();
   patterns.set(key, info);

@@ -95,25 +95,41 @@ function searchLimit(at: number, why: string): MMapError {
 }
 
 const compiled = new WeakMap<RegExp, RegExp>();
-/** For each compiled clone: its analysis, and (with a literal prefix) a sticky twin. */
-const analyses = new WeakMap<RegExp, { info: PatternInfo; sticky: RegExp | null }>();
+/** What a Scanner keeps of a compiled clone: its analysis, and with a literal prefix a sticky twin and the prefix's bytes. */
+interface Analysis {
+  readonly info: PatternInfo;
+  readonly sticky: RegExp | null;
+  readonly prefixBytes: Uint8Array;
+  /** The positions of `info.lead` after the prefix, fewest possible bytes first (the likeliest to fail). */
+  readonly checks: Int32Array;
+}
+const analyses = new WeakMap<RegExp, Analysis>();
 
-function analysisOf(rx: RegExp): { info: PatternInfo; sticky: RegExp | null } {
+function analysisOf(rx: RegExp): Analysis {
   let a = analyses.get(rx);
   if (a === undefined) {
     const info = patternOf(rx);
     const sticky = info.prefix === "" || rx.sticky ? null : new RegExp(rx.source, rx.flags.replace("g", "y"));
-    a = { info, sticky };
+    const positions: { at: number; size: number }[] = [];
+    for (let at = info.prefix.length; at < info.lead.length >> 8; at++) {
+      let size = 0;
+      for (let b = 0; b < 256; b++) size += info.lead[(at << 8) + b] as number;
+      positions.push({ at, size });
+    }
+    positions.sort((x, y) => x.size - y.size || x.at - y.at);
+    a = { info, sticky, prefixBytes: Buffer.from(info.prefix, "latin1"), checks: Int32Array.from(positions, (x) => x.at) };
     analyses.set(rx, a);
   }
   return a;
 }
 
 /**
- * A single-byte prefix is searched for by the engine's own scan once candidates come closer
- * than this many bytes apart on average (one call per candidate costs more than its scan).
+ * A single-byte prefix is searched for by the engine's own scan once its occurrences come
+ * closer than this many bytes apart on average (a call per occurrence costs more than the scan).
  */
-const SPARSE = 24;
+const SPARSE = 16;
+/** The same for a longer prefix found by the native search (a call costs more than indexOf). */
+const DENSE_NATIVE = 256;
 
 /** The internal clone of `re`: the same pattern with `g` (or `y` if `re` is sticky). */
 export function compile(re: unknown, name: string): RegExp {
@@ -142,6 +158,8 @@ export interface TextSource {
   verify(a: number, b: number): void;
   /** A copy of [a, b) of the map. */
   copy(a: number, b: number): Buffer;
+  /** The first offset of `needle` in [s, e) of the map, or -1 (a native, vectorised search). */
+  find(needle: Uint8Array, s: number, e: number, backward: boolean): number;
 }
 
 const EMPTY_MATCH = /(?:)/;
@@ -250,6 +268,9 @@ export class Scanner {
   readonly #end: number;
   readonly #reach: Reach | null;
   readonly #prefix: string;
+  readonly #prefixBytes: Uint8Array;
+  readonly #lead: Uint8Array;
+  readonly #checks: Int32Array;
   readonly #sticky: RegExp | null;
   /** The copied window kept between calls: [#ws, #we) as #str, decided up to #decided. */
   #ws = 0;
@@ -261,18 +282,25 @@ export class Scanner {
     this.#rx = rx;
     this.#src = src;
     this.#end = end;
-    const { info, sticky } = analysisOf(rx);
+    const { info, sticky, prefixBytes, checks } = analysisOf(rx);
+    this.#checks = checks;
     this.#reach = info.reach;
     this.#prefix = info.prefix;
+    this.#prefixBytes = prefixBytes;
+    this.#lead = info.lead;
     this.#sticky = sticky;
   }
 
   /**
-   * The engine's first match in `str` at or after `from`. With a literal prefix, the engine
-   * runs only where the prefix occurs (found by the string's indexOf, at memchr speed): no
-   * match starts anywhere else. The result is the same as the plain exec's.
+   * The engine's first match in `str` (the map's [base, base + str.length)) at or after `from`.
+   * With a literal prefix, the engine runs only where the prefix occurs and the bytes after it
+   * may begin a match: no match starts anywhere else, so the result is the plain exec's. A
+   * prefix of two bytes or more in the map's own text is found by the native search (a vector
+   * filter on its first and last byte, at memory speed), a single byte by the string's
+   * indexOf; occurrences closer together than the engine's own scan would pay for hand the
+   * rest of the text back to it.
    */
-  #exec(str: string, from: number): RegExpExecArray | null {
+  #exec(str: string, from: number, base: number, live: boolean): RegExpExecArray | null {
     const rx = this.#rx;
     const sticky = this.#sticky;
     if (sticky === null) {
@@ -280,18 +308,34 @@ export class Scanner {
       return rx.exec(str);
     }
     const prefix = this.#prefix;
+    const native = live && prefix.length >= 2;
+    const lead = this.#lead;
+    const checks = this.#checks;
+    const last = (lead.length >> 8) - 1;
+    const n = str.length;
     let k = from;
     let since = from;
     let tries = 0;
     for (;;) {
-      k = str.indexOf(prefix, k);
+      if (native) {
+        const at = k + prefix.length > n ? -1 : this.#src.find(this.#prefixBytes, base + k, base + n, false);
+        k = at < 0 ? -1 : at - base;
+      } else {
+        k = str.indexOf(prefix, k);
+      }
       if (k < 0) return null;
-      sticky.lastIndex = k;
-      const m = sticky.exec(str);
-      if (m !== null) return m;
+      // The positions after the prefix whose bytes every match constrains, checked here, the
+      // likeliest to fail first.
+      let j = 0;
+      if (k + last < n) while (j < checks.length && lead[((checks[j] as number) << 8) + str.charCodeAt(k + (checks[j] as number))] === 1) j++;
+      if (j === checks.length) {
+        sticky.lastIndex = k;
+        const m = sticky.exec(str);
+        if (m !== null) return m;
+      }
       k++;
-      if (prefix.length === 1 && ++tries === 64) {
-        if (k - since < 64 * SPARSE) {
+      if (++tries === 64) {
+        if (k - since < 64 * (native ? DENSE_NATIVE : SPARSE)) {
           rx.lastIndex = k;
           return rx.exec(str);
         }
@@ -322,7 +366,7 @@ export class Scanner {
 
   /** The text [0, end) as one string: the definition itself. */
   #whole(p: number, str: string): MMapMatch | null {
-    const m = this.#exec(str, p);
+    const m = this.#exec(str, p, 0, this.#src.liveText());
     let out: MMapMatch | null = null;
     if (m !== null) {
       out = toMatch(m, 0);
@@ -382,7 +426,7 @@ export class Scanner {
       }
       const final = we === e;
       let decided = final ? e : lastDecided(str, ws, Math.max(p, we - SEARCH_MAX_MATCH), we, reach);
-      const m = this.#exec(str, p - ws);
+      const m = this.#exec(str, p - ws, ws, live);
       let out: MMapMatch | null = null;
       if (m !== null) {
         if (m.index + ws <= decided) out = toMatch(m, ws);
