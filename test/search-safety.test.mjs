@@ -38,7 +38,9 @@ test("a child process keeps every result, closes the map, maps other files at it
   assert.ok(report.matched > 100_000 && report.results > 1000, JSON.stringify(report));
   // The addresses were given back once the strings were collected, and (where the system
   // places new maps there: not under ASan or valgrind, which move them) other files took them.
-  if (!WINDOWS) assert.ok(report.landed || report.released, `the map's addresses were never given back: ${JSON.stringify(report)}`);
+  // JavaScriptCore (Bun) scans the stack conservatively and may keep a string, and so its
+  // reservation, alive longer: safe, but not a release this test can wait for.
+  if (!WINDOWS && !("bun" in process.versions)) assert.ok(report.landed || report.released, `the map's addresses were never given back: ${JSON.stringify(report)}`);
 });
 
 test("the control: a string over the map (kept on purpose) reads zeros after close, so the check above can see one", (t) => {
