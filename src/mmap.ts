@@ -531,7 +531,9 @@ export class MMap implements Iterable<number> {
    * Every match of a global `regexp`, in order, as {@link MMap.search} reports them
    * (an empty match advances by one byte, as `String.prototype.matchAll` does). Each step reads
    * the map as it is then: bytes written between steps are seen, a resize limits the rest to
-   * the new length. Costs the engine's matching plus a constant per match.
+   * the new length. (Where the text is copied, as in Electron, a step may search the copy an
+   * earlier step made; a match from it is compared with the map before it is yielded.) Costs
+   * the engine's matching plus a constant per match.
    * @throws {TypeError} `ERR_INVALID_ARG_TYPE` when `regexp` is not a RegExp;
    *   `ERR_INVALID_ARG_VALUE` when it is not global.
    * @throws {RangeError} `ERR_OUT_OF_RANGE` for a non-integer bound.
