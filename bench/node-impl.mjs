@@ -3,16 +3,29 @@
 //   node bench/node-impl.mjs '<json>'
 //
 // The JSON holds { impl: "memmap" | "fs", workload, reps, warmup, params }. Prints
-// { times: [ns per rep], check } on stdout. Each workload does the same operations, in the
-// same number, as bench/py_impl.py (CPython) and bench/baseline.c (C); only the operation
-// loop is timed. Run it under `node --cpu-prof` to profile one workload (bench/run.mjs
+// { times: [wall ns per rep], cpu: [CPU ns per rep], check } on stdout (and ops, partial: see
+// main below), or { na } when memmap cannot run the workload. Each workload does the same
+// operations, in the same number, as bench/py_impl.py (CPython) and bench/baseline.c (C);
+// only the operation loop is timed. Run it under `node --cpu-prof` to profile one workload (bench/run.mjs
 // --profile does that).
 import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import { MMap, ACCESS_READ, ACCESS_WRITE, MAP_PRIVATE, MADV_RANDOM } from "../dist/index.js";
 
-const now = () => process.hrtime.bigint();
-const since = (t0) => Number(process.hrtime.bigint() - t0);
+// A timed region: const t0 = now(); ...; since(t0) returns the wall time in ns and adds the
+// process's CPU time to cpuSpent (a second clock, which a busy machine disturbs less:
+// bench/run.mjs --clock). elapsed(t0): the wall time so far, for time budgets.
+let cpuSpent = 0;
+const cpuNs = () => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) * 1000;
+};
+const now = () => ({ wall: process.hrtime.bigint(), cpu: cpuNs() });
+const since = (t0) => {
+  cpuSpent += cpuNs() - t0.cpu;
+  return Number(process.hrtime.bigint() - t0.wall);
+};
+const elapsed = (t0) => process.hrtime.bigint() - t0.wall;
 
 function loadIdx(path, count) {
   const b = fs.readFileSync(path);
@@ -36,38 +49,100 @@ function evict(p) {
 
 const openRead = (p) => MMap.open(p.file, { access: ACCESS_READ, length: p.size });
 
-// Each entry: (params) => [rep, teardown]; rep() => [ns, check].
-const memmap = {
-  find8(p) {
-    const m = openRead(p);
-    const needle = Buffer.from(p.needle, "latin1");
-    return [() => { const t0 = now(); const r = m.find(needle, 0); return [since(t0), r]; }, () => m.close()];
-  },
-  find1(p) {
-    return memmap.find8(p);
-  },
-  rfind8(p) {
-    const m = openRead(p);
-    const needle = Buffer.from(p.needle, "latin1");
-    return [() => { const t0 = now(); const r = m.rfind(needle, 0); return [since(t0), r]; }, () => m.close()];
-  },
-  readline(p) {
-    const m = openRead(p);
-    return [
-      () => {
+/** What a workload's setup returns when memmap cannot run it: printed as n/a. */
+class NotAvailable {
+  constructor(why) {
+    this.why = why;
+  }
+}
+
+/** `passes` searches of the whole map, from 0 (find) or to the end (rfind). */
+function searches(p, backward) {
+  const m = openRead(p);
+  const needle = Buffer.from(p.needle, "latin1");
+  const passes = p.passes ?? 1;
+  return [
+    () => {
+      let r = -1;
+      const t0 = now();
+      for (let k = 0; k < passes; k++) r = backward ? m.rfind(needle, 0) : m.find(needle, 0);
+      return [since(t0), r];
+    },
+    () => m.close(),
+  ];
+}
+
+/** Every line, `passes` times; check: lines per pass. */
+function everyLine(p) {
+  const m = openRead(p);
+  const passes = p.passes ?? 1;
+  return [
+    () => {
+      let n = 0;
+      const t0 = now();
+      for (let k = 0; k < passes; k++) {
         m.seek(0);
-        let n = 0;
-        const t0 = now();
         for (;;) {
           const line = m.readline();
           if (line.length === 0) break;
           n++;
         }
-        return [since(t0), n];
-      },
-      () => m.close(),
-    ];
-  },
+      }
+      return [since(t0), n / passes];
+    },
+    () => m.close(),
+  ];
+}
+
+/** m.lines() (SPEC §8), `passes` times; n/a where memmap has no lines() yet. */
+function lineViews(p) {
+  const m = openRead(p);
+  if (typeof m.lines !== "function") {
+    m.close();
+    return new NotAvailable("not implemented");
+  }
+  const passes = p.passes ?? 1;
+  return [
+    () => {
+      let n = 0;
+      const t0 = now();
+      for (let k = 0; k < passes; k++) for (const line of m.lines()) if (line.length > 0) n++;
+      return [since(t0), n / passes];
+    },
+    () => m.close(),
+  ];
+}
+
+/** A search loop that may not finish: runs until done or `budgetMs`, then extrapolates. */
+function budgeted(budgetMs, size, step) {
+  const budget = BigInt(Math.round(budgetMs * 1e6));
+  const t0 = now();
+  let state = { pos: 0, count: 0, done: false };
+  while (!state.done) {
+    state = step(state);
+    if (!state.done && elapsed(t0) > budget) {
+      const t = since(t0);
+      const covered = state.pos / size;
+      const partial = `${(covered * 100).toFixed(covered < 0.1 ? 2 : 1)}% of the map (${state.count} matches) in ${(t / 1e9).toFixed(1)} s`;
+      return [Math.round(t / covered), state.count, { partial, scale: 1 / covered }];
+    }
+  }
+  return [since(t0), state.count];
+}
+
+// Each entry: (params) => [rep, teardown] or a NotAvailable; rep() => [ns, check, extra?],
+// extra: { ops } when the repetition did a number of operations other than the workload's,
+// { partial } when its time is extrapolated from part of the work.
+const memmap = {
+  find8: (p) => searches(p, false),
+  find1: (p) => searches(p, false),
+  rfind8: (p) => searches(p, true),
+  find8c: (p) => searches(p, false),
+  rfind8c: (p) => searches(p, true),
+  readline: everyLine,
+  readline4m: everyLine,
+  lines: lineViews,
+  lines4m: lineViews,
   seekread(p) {
     const m = openRead(p);
     const idx = loadIdx(p.idx, p.count);
@@ -188,6 +263,8 @@ const memmap = {
   resizeanon(p) {
     return resize(p, false);
   },
+  seekread4m: (p) => memmap.seekread(p),
+  slice4m: (p) => memmap.slice(p),
   move(p) {
     const { size, count } = p;
     const m = new MMap(-1, 2 * size, { flags: MAP_PRIVATE });
@@ -206,7 +283,26 @@ const memmap = {
       () => m.close(),
     ];
   },
-  search(p) {
+  reEarly(p) {
+    const m = openRead(p);
+    const rx = new RegExp(p.pattern);
+    const budget = BigInt(Math.round(p.budgetMs * 1e6));
+    return [
+      () => {
+        let r = null;
+        let k = 0;
+        const t0 = now();
+        while (k < p.count) {
+          r = m.search(rx);
+          k++;
+          if (elapsed(t0) > budget) break;
+        }
+        return [since(t0), r === null ? -1 : r.index, { ops: k }];
+      },
+      () => m.close(),
+    ];
+  },
+  reLiteral(p) {
     const m = openRead(p);
     const rx = new RegExp(p.pattern);
     return [
@@ -218,6 +314,35 @@ const memmap = {
       () => m.close(),
     ];
   },
+  reClass: (p) => memmap.reLiteral(p),
+  reMatchAll(p) {
+    const m = openRead(p);
+    const rx = new RegExp(p.pattern, "g");
+    return [
+      () => {
+        let n = 0;
+        const t0 = now();
+        for (const _ of m.matchAll(rx)) n++;
+        return [since(t0), n];
+      },
+      () => m.close(),
+    ];
+  },
+  // search(re, pos) from the end of each match: what a user writes to visit every match
+  reLoop(p) {
+    const m = openRead(p);
+    const rx = new RegExp(p.pattern);
+    return [
+      () =>
+        budgeted(p.budgetMs, p.size, ({ pos, count }) => {
+          const r = m.search(rx, pos);
+          if (r === null) return { pos: p.size, count, done: true };
+          return { pos: r.end, count: count + 1, done: false };
+        }),
+      () => m.close(),
+    ];
+  },
+  reLoopBig: (p) => memmap.reLoop(p),
   cold(p) {
     return cold(p, false);
   },
@@ -247,6 +372,7 @@ function resize(p, file) {
         while (size < target) {
           size *= 2;
           m.resize(size);
+          if (p.touch) m.set(size - 1, 1); // the next access, as a user makes one
         }
         total += since(t0);
         m.close();
@@ -452,16 +578,6 @@ const fsImpl = {
       () => fs.closeSync(fd),
     ];
   },
-  search(p) {
-    const rx = new RegExp(p.pattern);
-    return fsRead(p, (fd) => {
-      const t0 = now();
-      const buf = Buffer.allocUnsafe(p.size);
-      for (let pos = 0; pos < p.size; ) pos += fs.readSync(fd, buf, pos, p.size - pos, pos);
-      const m = rx.exec(buf.toString("latin1"));
-      return [since(t0), m === null ? -1 : m.index];
-    });
-  },
   cold(p) {
     const idx = loadIdx(p.idx, p.count);
     const b = Buffer.allocUnsafe(4096);
@@ -487,20 +603,99 @@ const fsImpl = {
   },
 };
 
+// -------------------------------------------------------------------------------- floors
+
+/** Floors (docs/performance.md): the cost of the pieces every operation is made of. */
+async function floorImpl(name, p) {
+  const count = p.count;
+  if (name === "alloc" || name === "alloccopy") {
+    const slab = new ArrayBuffer(64 * 1024);
+    const src = new Uint8Array(64).fill(7);
+    return [
+      () => {
+        let s = 0;
+        let off = 0;
+        const t0 = now();
+        for (let k = 0; k < count; k++) {
+          const b = new Uint8Array(slab, off, 64);
+          if (name === "alloccopy") b.set(src);
+          s += b.length;
+          off = (off + 64) & 0xffff;
+        }
+        return [since(t0), s];
+      },
+      null,
+    ];
+  }
+  if (name === "napi") {
+    let native;
+    try {
+      ({ native } = await import("../dist/binding.js"));
+    } catch {
+      return new NotAvailable("dist/binding.js has no native export");
+    }
+    if (typeof native?.live !== "function") return new NotAvailable("no native.live");
+    // live(null): argument parsing, one type check, an integer returned: a call and no work
+    return [
+      () => {
+        let s = 0;
+        const t0 = now();
+        for (let k = 0; k < count; k++) s += native.live(null);
+        return [since(t0), s];
+      },
+      null,
+    ];
+  }
+  if (name === "indexof") {
+    const buf = fs.readFileSync(p.file).subarray(0, p.size);
+    const starts = [];
+    for (let i = 0; i < buf.length && starts.length < 4096; ) {
+      starts.push(i);
+      i = buf.indexOf(10, i) + 1;
+      if (i === 0) break;
+    }
+    return [
+      () => {
+        let s = 0;
+        const t0 = now();
+        for (let k = 0; k < count; k++) s += buf.indexOf(10, starts[k & 4095]);
+        return [since(t0), s];
+      },
+      null,
+    ];
+  }
+  throw new Error(`no floor ${name}`);
+}
+
 // ---------------------------------------------------------------------------------- main
 
 const cfg = JSON.parse(process.argv[2]);
-const table = cfg.impl === "memmap" ? memmap : cfg.impl === "fs" ? fsImpl : null;
-const setup = table?.[cfg.workload];
+let setup;
+if (cfg.workload.startsWith("floor-")) setup = (p) => floorImpl(cfg.workload.slice(6), p);
+else {
+  const table = cfg.impl === "memmap" ? memmap : cfg.impl === "fs" ? fsImpl : null;
+  setup = table?.[cfg.workload];
+}
 if (setup === undefined) throw new Error(`no ${cfg.impl} implementation of ${cfg.workload}`);
-const [rep, teardown] = setup(cfg.params);
+const made = await setup(cfg.params);
+if (made instanceof NotAvailable) {
+  process.stdout.write(JSON.stringify({ na: made.why }) + "\n");
+  process.exit(0);
+}
+const [rep, teardown] = made;
 for (let i = 0; i < (cfg.warmup ?? 1); i++) rep();
-const times = [];
-let check = null;
+const out = { times: [], cpu: [], check: null };
 for (let i = 0; i < cfg.reps; i++) {
-  const [t, c] = rep();
-  times.push(t);
-  check = c;
+  cpuSpent = 0;
+  const [t, c, extra] = rep();
+  out.times.push(t);
+  out.cpu.push(Math.round(cpuSpent * (extra?.scale ?? 1)));
+  out.check = c;
+  if (extra?.ops !== undefined) (out.ops ??= []).push(extra.ops);
+  if (extra?.partial !== undefined) {
+    (out.partial ??= []).push(extra.partial);
+    break; // a run that hit its time budget: more of them would only repeat it
+  }
 }
 teardown?.();
-process.stdout.write(JSON.stringify({ times, check }) + "\n");
+process.stdout.write(JSON.stringify(out) + "\n");

@@ -1,7 +1,9 @@
 """CPython 3.13 side of the benchmark suite: the reference every ratio is taken against.
 
 Run by bench/run.mjs as `PYENV_VERSION=3.13.0 python3 bench/py_impl.py '<json>'`, where the JSON
-holds {"workload", "reps", "warmup", "params"}. Prints {"times": [ns per rep], "check": value}.
+holds {"workload", "reps", "warmup", "params"}. Prints {"times": [wall ns per rep], "cpu": [CPU ns
+per rep], "check": value}, and "ops": [operations per rep] for a workload that stops on a time
+budget.
 Each workload is written the way a Python user writes it, with the same operation count as
 the memmap, fs and C versions; only the operation loop is timed.
 """
@@ -14,7 +16,23 @@ import re
 import sys
 import time
 
-now = time.perf_counter_ns
+# A timed region: t0 = now(); ...; since(t0) returns the wall time and adds the process's CPU
+# time to cpu_spent (a second clock, which a busy machine disturbs less: bench/run.mjs --clock).
+cpu_spent = 0
+
+
+def now():
+    return time.perf_counter_ns(), time.process_time_ns()
+
+
+def since(t0):
+    global cpu_spent
+    cpu_spent += time.process_time_ns() - t0[1]
+    return time.perf_counter_ns() - t0[0]
+
+
+def elapsed(t0):
+    return time.perf_counter_ns() - t0[0]
 
 
 def load_idx(path, count):
@@ -44,36 +62,41 @@ def timed_map(fn):
     return setup
 
 
-@timed_map
-def find8(m, p):
-    needle = p["needle"].encode("latin-1")
-    t0 = now()
-    r = m.find(needle, 0)
-    return now() - t0, r
+def _search(backward):
+    @timed_map
+    def run(m, p):
+        needle = p["needle"].encode("latin-1")
+        passes = p.get("passes", 1)
+        search = m.rfind if backward else m.find
+        r = -1
+        t0 = now()
+        for _ in range(passes):
+            r = search(needle, 0)
+        return since(t0), r
+
+    return run
 
 
-find1 = find8
-
-
-@timed_map
-def rfind8(m, p):
-    needle = p["needle"].encode("latin-1")
-    t0 = now()
-    r = m.rfind(needle, 0)
-    return now() - t0, r
+find8 = find1 = find8c = _search(False)
+rfind8 = rfind8c = _search(True)
 
 
 @timed_map
 def readline(m, p):
-    m.seek(0)
+    passes = p.get("passes", 1)
     n = 0
     t0 = now()
-    while True:
-        line = m.readline()
-        if not line:
-            break
-        n += 1
-    return now() - t0, n
+    for _ in range(passes):
+        m.seek(0)
+        while True:
+            line = m.readline()
+            if not line:
+                break
+            n += 1
+    return since(t0), n // passes
+
+
+readline4m = readline
 
 
 def _with_idx(body):
@@ -92,7 +115,7 @@ def seekread(m, idx, p):
     for pos in idx:
         m.seek(pos)
         s += m.read(64)[0]
-    return now() - t0, s
+    return since(t0), s
 
 
 @_with_idx
@@ -101,7 +124,11 @@ def slice(m, idx, p):  # noqa: A001 - the workload's name
     t0 = now()
     for pos in idx:
         s += m[pos : pos + 64][0]
-    return now() - t0, s
+    return since(t0), s
+
+
+seekread4m = seekread
+slice4m = slice
 
 
 @_with_idx
@@ -110,7 +137,7 @@ def get(m, idx, p):
     t0 = now()
     for i in idx:
         s += m[i]
-    return now() - t0, s
+    return since(t0), s
 
 
 @timed_map
@@ -121,7 +148,7 @@ def readbyte(m, p):
     t0 = now()
     for _ in range(n):
         s += m.read_byte()
-    return now() - t0, s
+    return since(t0), s
 
 
 def writebyte(p):
@@ -135,7 +162,7 @@ def writebyte(p):
         t0 = now()
         for i in range(n):
             m.write_byte(i & 255)
-        return now() - t0, n
+        return since(t0), n
 
     return rep, m.close
 
@@ -154,7 +181,7 @@ def write(p):
         for _ in range(count):
             m.write(chunk)
         m.flush()
-        t = now() - t0
+        t = since(t0)
         m.close()
         return t, size
 
@@ -169,7 +196,7 @@ def mapfile(p):
         t0 = now()
         for _ in range(count):
             mmap.mmap(fd, 0).close()
-        return now() - t0, count
+        return since(t0), count
 
     return rep, lambda: os.close(fd)
 
@@ -181,14 +208,14 @@ def mapanon(p):
         t0 = now()
         for _ in range(count):
             mmap.mmap(-1, size).close()
-        return now() - t0, count
+        return since(t0), count
 
     return rep, None
 
 
 def _resize(file):
     def setup(p):
-        target, seqs = p["target"], p["seqs"]
+        target, seqs, touch = p["target"], p["seqs"], p.get("touch", 0)
 
         def rep():
             total = 0
@@ -206,7 +233,9 @@ def _resize(file):
                 while size < target:
                     size *= 2
                     m.resize(size)
-                total += now() - t0
+                    if touch:
+                        m[size - 1] = 1  # the next access, as a user makes one
+                total += since(t0)
                 m.close()
             return total, size
 
@@ -236,18 +265,62 @@ def move(p):
                 m.move(size, 0, size)
             else:
                 m.move(0, size, size)
-        return now() - t0, m[0] + m[size]
+        return since(t0), m[0] + m[size]
 
     return rep, m.close
 
 
 @timed_map
-def search(m, p):
+def reEarly(m, p):
+    rx = re.compile(p["pattern"].encode("latin-1"))
+    budget = p["budgetMs"] * 1e6
+    r = None
+    k = 0
+    t0 = now()
+    while k < p["count"]:
+        r = rx.search(m)
+        k += 1
+        if elapsed(t0) > budget:
+            break
+    return since(t0), -1 if r is None else r.start(), {"ops": k}
+
+
+@timed_map
+def reLiteral(m, p):
     rx = re.compile(p["pattern"].encode("latin-1"))
     t0 = now()
     r = rx.search(m)
-    t = now() - t0
-    return t, -1 if r is None else r.start()
+    return since(t0), -1 if r is None else r.start()
+
+
+reClass = reLiteral
+
+
+@timed_map
+def reMatchAll(m, p):
+    rx = re.compile(p["pattern"].encode("latin-1"))
+    t0 = now()
+    n = sum(1 for _ in rx.finditer(m))
+    return since(t0), n
+
+
+@timed_map
+def reLoop(m, p):
+    """search(m, pos) from the end of each match, as memmap's loop does (no budget needed)."""
+    rx = re.compile(p["pattern"].encode("latin-1"))
+    n = 0
+    pos = 0
+    t0 = now()
+    while True:
+        r = rx.search(m, pos)
+        if r is None:
+            break
+        n += 1
+        pos = r.end()
+    return since(t0), n
+
+
+reLoopBig = reLoop
 
 
 def _cold(advise):
@@ -266,7 +339,7 @@ def _cold(advise):
             t0 = now()
             for pos in idx:
                 s += m[pos : pos + 4096][0]
-            t = now() - t0
+            t = since(t0)
             m.close()
             return t, s
 
@@ -283,16 +356,21 @@ def main():
     cfg = json.loads(sys.argv[1])
     setup = globals()[cfg["workload"]]
     rep, teardown = setup(cfg["params"])
-    check = None
     for _ in range(cfg.get("warmup", 1)):
         rep()
-    times = []
+    global cpu_spent
+    out = {"times": [], "cpu": [], "check": None}
     for _ in range(cfg["reps"]):
-        t, check = rep()
-        times.append(t)
+        cpu_spent = 0
+        t, check, *extra = rep()
+        out["times"].append(t)
+        out["cpu"].append(cpu_spent)
+        out["check"] = check
+        if extra and "ops" in extra[0]:
+            out.setdefault("ops", []).append(extra[0]["ops"])
     if teardown is not None:
         teardown()
-    print(json.dumps({"times": times, "check": check}))
+    print(json.dumps(out))
 
 
 if __name__ == "__main__":

@@ -1,13 +1,21 @@
 #!/usr/bin/env node
-// The benchmark suite of issue #4: memmap against CPython 3.13's mmap, Node's fs and C on raw
-// mapped memory, workload by workload, in one run.
+// The benchmark suite of issues #4, #12 and #13: memmap against CPython 3.13's mmap and re,
+// Node's fs and C on raw mapped memory, workload by workload, in one run.
 //
 //   npm run bench                  full sizes (1 GiB files, ...), writes docs/benchmarks.md + .svg
-//   npm run bench -- --quick       small sizes, under a minute; prints the table only
+//   npm run bench -- --quick       small sizes, about a minute; prints the table only
 //
 // Options:
-//   --quick            small sizes and 3 repetitions
-//   --reps=N           repetitions per implementation (default 5, quick 3); the median is used
+//   --quick            small sizes and 4 repetitions
+//   --reps=N           repetitions per implementation (default 6, quick 4); the median is used
+//   --clock=cpu|wall   what is timed (default cpu): the CPU time of the process during the
+//                      operation loop, which other processes on a busy machine disturb far
+//                      less than the wall clock; the workloads that wait for the disk (write +
+//                      flush, cold reads) are always timed by the wall clock
+//   --rounds=N         the repetitions are split into N rounds (default 2); in each round every
+//                      implementation runs in turn, in the opposite order in the next round, so
+//                      that a busy spell of the machine falls on all of them; the spread of the
+//                      memmap/CPython ratio between rounds is reported as the run's noise
 //   --only=a,b         run these workloads only (ids: see bench/workloads.mjs)
 //   --docs / --no-docs write (or not) docs/benchmarks.md and docs/benchmarks.svg
 //                      (default: written after a full run of every workload)
@@ -19,15 +27,32 @@
 //
 // Data files are generated deterministically into a directory under os.tmpdir() and deleted
 // at the end. Each implementation runs as its own process, with the same operation count;
-// only the operation loop is timed; each figure is the median of the repetitions.
+// only the operation loop is timed; each figure is the median of the repetitions. A loop that
+// could run for hours (issue 12's search loop on today's memmap) stops after a time budget and
+// is extrapolated; the table marks such figures with ~. The floors of docs/performance.md are
+// measured in the same run: memory bandwidth and latency as reference rows of C, the pieces
+// of a JavaScript operation (one object, one Node-API call, a newline search) at the end.
 import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { formatSummary } from "./profile.mjs";
-import { evaluate, fmtRatio, IMPLS, IMPL_NAMES, markdownTable, median, NOISE, svgChart, textTable } from "./report.mjs";
-import { SIZES, WORKLOADS, sz } from "./workloads.mjs";
+import {
+  evaluate,
+  fmtRatio,
+  floorsTable,
+  IMPLS,
+  IMPL_NAMES,
+  markdownTable,
+  median,
+  NOISE,
+  noiseSummary,
+  svgChart,
+  targetsOf,
+  textTable,
+} from "./report.mjs";
+import { FLOORS, SIZES, WORKLOADS, sz } from "./workloads.mjs";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.dirname(here);
@@ -42,7 +67,7 @@ const opt = (name) => {
   return a.includes("=") ? a.slice(a.indexOf("=") + 1) : true;
 };
 for (const a of args) {
-  if (!/^--(quick|reps|only|docs|no-docs|profile|json|keep)(=.*)?$/.test(a)) {
+  if (!/^--(quick|reps|rounds|clock|only|docs|no-docs|profile|json|keep)(=.*)?$/.test(a)) {
     console.error(`unknown option ${a}\n(see the comment at the top of bench/run.mjs)`);
     process.exit(2);
   }
@@ -50,6 +75,14 @@ for (const a of args) {
 const quick = opt("quick") === true;
 const S = { ...SIZES[quick ? "quick" : "full"] };
 if (opt("reps") !== undefined) S.reps = Math.max(1, Number(opt("reps")));
+if (opt("rounds") !== undefined) S.rounds = Math.max(1, Number(opt("rounds")));
+const clock = opt("clock") ?? "cpu";
+if (clock !== "cpu" && clock !== "wall") {
+  console.error(`--clock=cpu or --clock=wall, not ${clock}`);
+  process.exit(2);
+}
+/** The clock a workload is timed by. */
+const clockOf = (w) => (w.clock === "wall" ? "wall" : clock);
 const only = typeof opt("only") === "string" ? opt("only").split(",") : null;
 if (only) {
   const unknown = only.filter((id) => !WORKLOADS.some((w) => w.id === id));
@@ -57,8 +90,13 @@ if (only) {
     console.error(`unknown workload(s): ${unknown.join(", ")}; known: ${WORKLOADS.map((w) => w.id).join(", ")}`);
     process.exit(2);
   }
+  // a row that borrows CPython's time, or is judged against another row, brings that row along
+  for (const w of WORKLOADS) {
+    if (!only.includes(w.id)) continue;
+    for (const t of [w.cpythonFrom, ...targetsOf(w).map((x) => x.of)]) if (t && !only.includes(t)) only.push(t);
+  }
 }
-const workloads = WORKLOADS.filter((w) => only === null || only.includes(w.id) || (w.cpythonFrom && only.includes(w.cpythonFrom)));
+const workloads = WORKLOADS.filter((w) => only === null || only.includes(w.id));
 const writeDocs = opt("no-docs") === true ? false : opt("docs") === true ? true : !quick && only === null;
 const profileOpt = opt("profile");
 
@@ -122,7 +160,8 @@ const F = {
   small4k: path.join(tmp, "small4k.bin"),
   write: path.join(tmp, "write.bin"),
   resize: path.join(tmp, "resize.bin"),
-  idxSeek: path.join(tmp, "idx-seek.u32"),
+  idxBig: path.join(tmp, "idx-big.u32"),
+  idxCache: path.join(tmp, "idx-cache.u32"),
   idxGet: path.join(tmp, "idx-get.u32"),
   idxCold: path.join(tmp, "idx-cold.u32"),
 };
@@ -132,19 +171,27 @@ const F = {
   helper("gen-text", F.big, S.big, 1);
   helper("gen-text", F.rw, S.small, 2);
   helper("gen-text", F.small4k, 4096, 3);
-  helper("gen-idx", F.idxSeek, S.seekCount, S.text - 64, 1, 4);
+  helper("gen-idx", F.idxBig, S.seekCount, S.big - 64, 1, 4);
+  helper("gen-idx", F.idxCache, S.seekCount, S.cache - 64, 1, 7);
   helper("gen-idx", F.idxGet, S.getCount, S.small, 1, 5);
   helper("gen-idx", F.idxCold, S.coldCount, S.big, 4096, 6);
   log(`  done in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
 }
+const loadStart = os.loadavg().map((l) => l.toFixed(2)).join(" ");
 
 // ----------------------------------------------------------------------------- running
 
-function cArgs(w, reps, warmup, p) {
+function cArgs(name, reps, warmup, p) {
   const kv = Object.entries(p).map(([k, v]) => `${k}=${v}`);
-  return ["run", w.id, `reps=${reps}`, `warmup=${warmup}`, ...kv];
+  return ["run", name, `reps=${reps}`, `warmup=${warmup}`, ...kv];
 }
 
+/**
+ * Runs one implementation of a workload in its own process. Returns { times, check, ops?,
+ * partial?, na? }: ns per repetition; ops, when the implementation stopped on a time budget,
+ * how many operations each repetition did; partial, for a repetition extrapolated from part
+ * of the work, what it covered; na, why the implementation cannot run the workload.
+ */
 function spawnImpl(impl, w, reps, warmup, params, extraNodeArgs = []) {
   const cfg = JSON.stringify({ impl, workload: w.id, reps, warmup, params: { ...params, baseline } });
   let cmd, argv, env = process.env;
@@ -154,7 +201,7 @@ function spawnImpl(impl, w, reps, warmup, params, extraNodeArgs = []) {
     env = pyEnv;
   } else if (impl === "c") {
     cmd = baseline;
-    argv = cArgs(w, reps, warmup, params);
+    argv = cArgs(w.c ?? w.id, reps, warmup, params);
   } else {
     cmd = process.execPath;
     argv = [...extraNodeArgs, path.join(here, "node-impl.mjs"), cfg];
@@ -167,46 +214,126 @@ function spawnImpl(impl, w, reps, warmup, params, extraNodeArgs = []) {
   return JSON.parse(lines[lines.length - 1]);
 }
 
+/** Operations of repetition i of an implementation's result. */
+function opsOf(w, out, i, check) {
+  if (out.ops?.[i] != null) return out.ops[i];
+  if (w.opsFromCheck) return check * (w.opsScale ? w.opsScale(S) : 1);
+  return w.ops(S);
+}
+
 const results = new Map();
 let failures = 0;
 const rows = [];
 for (const w of workloads) {
   const params = w.params(S, F);
-  const reps = w.reps ? w.reps(S) : S.reps;
+  const totalReps = w.reps ? w.reps(S) : S.reps;
+  const rounds = Math.min(S.rounds, totalReps);
+  const perRound = Math.ceil(totalReps / rounds);
   const warmup = w.warmup ?? 1;
   if (params.file === F.big && !w.id.startsWith("cold")) helper("warm", F.big);
-  const res = {};
+  const impls = IMPLS.filter((i) => w.impls.includes(i));
+  // per implementation: every repetition's per-op time, by round; the last check; notes
+  const res = Object.fromEntries(impls.map((i) => [i, { perOp: [], byRound: [], check: null, partial: [], na: null, ops: null, wall: 0, cpu: 0 }]));
   const t0 = Date.now();
-  for (const impl of IMPLS) {
-    if (!w.impls.includes(impl)) continue;
+  for (let round = 0; round < rounds; round++) {
+    for (const impl of round % 2 === 0 ? impls : [...impls].reverse()) {
+      const x = res[impl];
+      if (x.na !== null || x.failed || round >= (w.implRounds?.[impl] ?? rounds)) continue;
+      let out;
+      try {
+        out = spawnImpl(impl, w, w.implReps?.[impl] ?? perRound, w.implWarmup?.[impl] ?? warmup, params);
+      } catch (err) {
+        failures++;
+        x.failed = true;
+        log(`  ERROR: ${err.message}`);
+        continue;
+      }
+      if (out.na) {
+        x.na = out.na;
+        continue;
+      }
+      const spent = clockOf(w) === "cpu" ? out.cpu : out.times;
+      const per = spent.map((t, i) => t / opsOf(w, out, i, out.check));
+      x.perOp.push(...per);
+      if (w.clock !== "wall") {
+        x.wall += out.times.reduce((a, b) => a + b, 0);
+        x.cpu += out.cpu.reduce((a, b) => a + b, 0);
+      }
+      x.byRound.push(median(per));
+      x.check = out.check;
+      x.ops = opsOf(w, out, 0, out.check);
+      for (const p of out.partial ?? []) if (p) x.partial.push(p);
+    }
+  }
+  results.set(w.id, res);
+  // every implementation that did the whole work must have computed the same thing
+  const checks = impls.filter((i) => res[i].perOp.length > 0 && res[i].partial.length === 0).map((i) => [i, res[i].check]);
+  const agreed = checks.every(([, c]) => c === checks[0][1]);
+  if (!agreed) log(`  WARNING: ${w.id}: the implementations disagree: ${JSON.stringify(Object.fromEntries(checks))}`);
+  if (!agreed) process.exitCode = 1;
+  const perOp = {};
+  for (const impl of IMPLS) perOp[impl] = res[impl]?.perOp.length ? median(res[impl].perOp) : null;
+  let roundsPy = res.python?.byRound ?? [];
+  if (w.cpythonFrom) {
+    const from = rows.find((r) => r.id === w.cpythonFrom);
+    perOp.python = from?.perOp.python ?? null;
+    roundsPy = from?.rounds.python ?? [];
+  }
+  const na = Object.fromEntries(impls.filter((i) => res[i].na).map((i) => [i, res[i].na]));
+  const partial = Object.fromEntries(impls.filter((i) => res[i].partial.length).map((i) => [i, res[i].partial[0]]));
+  // a reference row that reads memory says at what rate
+  const rate = w.bytes && perOp.c ? ` = ${(w.bytes(S) / perOp.c).toFixed(1)} GB/s` : "";
+  const row = evaluate(
+    {
+      id: w.id,
+      group: w.group,
+      title: w.title(S) + rate,
+      ops: res.memmap?.ops ?? res.python?.ops ?? null,
+      perOp,
+      rounds: { python: roundsPy, memmap: res.memmap?.byRound ?? [] },
+      agreed,
+      na,
+      partial,
+      clock: clockOf(w),
+      // the share of the timed wall-clock time the processes spent on a CPU: 1 on a quiet machine
+      cpuShare: Object.fromEntries(impls.filter((i) => res[i].wall > 0).map((i) => [i, res[i].cpu / res[i].wall])),
+      note: w.note,
+      reference: !!w.reference,
+    },
+    targetsOf(w),
+    (id) => rows.find((r) => r.id === id),
+  );
+  rows.push(row);
+  log(
+    `${w.id.padEnd(12)} ${((Date.now() - t0) / 1000).toFixed(1).padStart(5)} s  ` +
+      IMPLS.filter((i) => res[i]).map((i) => `${IMPL_NAMES[i]} ${res[i].na ? "n/a" : fmtRatio(row.ratio[i])}`).join("  ") +
+      (row.met === null ? "" : `  target ${row.met ? "met" : "MISSED"}`),
+  );
+}
+
+// ------------------------------------------------------------------------------ floors
+
+const floors = [];
+if (only === null) {
+  for (let f of FLOORS) {
+    const params = f.params(S, F);
+    if (params.file === F.big) helper("warm", F.big);
+    const w = { id: `floor-${f.id}` };
+    f = { ...f, what: typeof f.what === "function" ? f.what(S) : f.what };
     try {
-      res[impl] = spawnImpl(impl, w, w.implReps?.[impl] ?? reps, w.implWarmup?.[impl] ?? warmup, params);
+      const out = spawnImpl("memmap", w, 5, 1, params);
+      if (out.na) {
+        floors.push({ ...f, value: null, na: out.na });
+        continue;
+      }
+      const t = median(clock === "cpu" ? out.cpu : out.times);
+      const value = t / params.count;
+      floors.push({ ...f, value });
     } catch (err) {
       failures++;
       log(`  ERROR: ${err.message}`);
     }
   }
-  results.set(w.id, res);
-  // every implementation must have computed the same thing
-  const checks = Object.entries(res).map(([impl, r]) => [impl, r.check]);
-  const agreed = checks.every(([, c]) => c === checks[0][1]);
-  if (!agreed) log(`  WARNING: ${w.id}: the implementations disagree: ${JSON.stringify(Object.fromEntries(checks))}`);
-  if (!agreed) process.exitCode = 1;
-  const anyCheck = checks[0]?.[1];
-  const ops = w.opsFromCheck ? anyCheck : w.ops(S);
-  const perOp = {};
-  for (const impl of IMPLS) perOp[impl] = res[impl] ? median(res[impl].times) / ops : null;
-  if (w.cpythonFrom) perOp.python = rows.find((r) => r.id === w.cpythonFrom)?.perOp.python ?? null;
-  const row = evaluate(
-    { id: w.id, group: w.group, title: w.title(S), ops, perOp, times: Object.fromEntries(Object.entries(res).map(([k, v]) => [k, v.times])), agreed, note: w.note, reference: !!w.reference },
-    w.target,
-  );
-  rows.push(row);
-  log(
-    `${w.id.padEnd(12)} ${((Date.now() - t0) / 1000).toFixed(1).padStart(5)} s  ` +
-      IMPLS.filter((i) => res[i]).map((i) => `${IMPL_NAMES[i]} ${fmtRatio(row.ratio[i])}`).join("  ") +
-      (row.met === null ? "" : `  target ${row.met ? "met" : "MISSED"}`),
-  );
 }
 
 // ------------------------------------------------------------------------------ report
@@ -222,13 +349,27 @@ const machine = {
   load: os.loadavg().map((l) => l.toFixed(2)).join(" "),
 };
 const elapsed = (Date.now() - started) / 1000;
+const noise = noiseSummary(rows);
 console.log("");
-console.log(`memmap benchmarks (${quick ? "quick" : "full"}): per-operation medians of ${S.reps} runs; × = speed-up over CPython 3.13 mmap`);
+console.log(
+  `memmap benchmarks (${quick ? "quick" : "full"}): per-operation medians of ${S.reps} runs in ${S.rounds} interleaved rounds, ${clock === "cpu" ? "CPU time" : "wall-clock time"}; × = speed-up over CPython 3.13 mmap`,
+);
 console.log(textTable(rows));
+const extrapolated = rows.filter((r) => Object.keys(r.partial).length > 0);
+for (const r of extrapolated) {
+  for (const [impl, p] of Object.entries(r.partial)) console.log(`~ ${r.id}, ${IMPL_NAMES[impl]}: extrapolated: ${p}`);
+}
 const missed = rows.filter((r) => r.met === false);
 console.log("");
 console.log(missed.length ? `targets missed: ${missed.map((r) => `${r.id} (${r.detail || fmtRatio(r.ratio.memmap)})`).join("; ")}` : "every target met");
-console.log(`${machine.cpu}, ${machine.cores} cores; load average at the end ${machine.load}; ${elapsed.toFixed(0)} s`);
+if (floors.length) {
+  console.log("");
+  console.log("floors measured in this run (docs/performance.md):");
+  console.log(floorsTable(floors, "text"));
+}
+console.log("");
+console.log(`noise: ${noise.text}`);
+console.log(`${machine.cpu}, ${machine.cores} cores; load average at the start ${loadStart}, at the end ${machine.load}; ${elapsed.toFixed(0)} s`);
 
 if (failures > 0) {
   console.log(`${failures} implementation run(s) failed: see the errors above`);
@@ -236,7 +377,7 @@ if (failures > 0) {
 }
 
 if (typeof opt("json") === "string") {
-  fs.writeFileSync(opt("json"), JSON.stringify({ mode: quick ? "quick" : "full", sizes: S, machine, rows }, null, 2) + "\n");
+  fs.writeFileSync(opt("json"), JSON.stringify({ mode: quick ? "quick" : "full", sizes: S, machine, loadStart, noise, floors, rows }, null, 2) + "\n");
 }
 
 if (writeDocs) {
@@ -250,61 +391,80 @@ if (writeDocs) {
 function markdownDoc(date) {
   const metList = rows.filter((r) => r.met !== null);
   const notes = rows.map((r) => `- **${r.group}. ${r.title}** — ${r.note ?? ""}`).join("\n");
+  const extra = extrapolated.flatMap((r) => Object.entries(r.partial).map(([impl, p]) => `- ~ ${r.group}. ${r.title}, ${IMPL_NAMES[impl]}: ${p}`));
   return `# Benchmarks
 
-memmap against CPython ${machine.python}'s \`mmap\`, against what a Node user does without
+memmap against CPython ${machine.python}'s \`mmap\` and \`re\`, against what a Node user does without
 mmap (\`fs.readSync\` / \`writeSync\` / \`pread\`), and against C doing the same operation on raw
-mapped memory (\`memchr\`, \`memmem\`, \`memcpy\`, \`mmap\`, \`mremap\`): the machine's limit.
+mapped memory (\`memchr\`, an AVX2 first/last-byte filter, \`memcpy\`, \`mmap\`, \`mremap\`): the
+machine's limit.
 
 Generated by \`npm run bench\`${quick ? " -- --quick" : ""} on ${date}: ${machine.cpu}, ${machine.cores} cores, ${machine.memGiB} GiB,
 ${machine.kernel}, Node ${machine.node}, CPython ${machine.python}, ${machine.cc}. Load average at
-the end of the run: ${machine.load}. The run took ${elapsed.toFixed(0)} s.
+the start of the run: ${loadStart}; at the end: ${machine.load}. The run took ${elapsed.toFixed(0)} s.
 
-Each figure is the median of ${S.reps} runs of the operation loop only, per operation (3 runs
-for write + flush and the cold reads, one run for fs's 1-byte preads in get). "vs CPython" is CPython's time divided by the other's:
-above 1× is faster than CPython. The table is the latest run; numbers taken on a busy machine
-are noisy (a few tens of percent on the shortest workloads).
+Each figure is the median of ${S.reps} runs of the operation loop only, per operation (fewer for
+write + flush, the cold reads, the absent class in CPython, the long search loop and fs's 1-byte
+preads in get), taken in ${S.rounds} interleaved rounds: every implementation runs in turn,
+in the opposite order in the next round. ${clock === "cpu" ? `The clock is the CPU time of each process during the loop (user and
+system, all its threads: Node's garbage-collector threads count against memmap), which other
+processes on a shared machine disturb far less than the wall clock; write + flush and the cold
+reads, which wait for the disk, are timed by the wall clock.` : "The clock is the wall clock."} "vs CPython" is CPython's time divided by the
+other's: above 1× is faster than CPython. "Spread" is the lowest and highest memmap/CPython ratio
+of the rounds. How noisy this run was: ${noise.text}.
 
 ![speed-up over CPython](benchmarks.svg)
 
 ${markdownTable(rows)}
-
+${extra.length ? "\n~ extrapolated: these runs stopped after a time budget (a full run would take too long); the figure is the time so far scaled by the bytes not yet covered:\n\n" + extra.join("\n") + "\n" : ""}
 Targets met: ${metList.filter((r) => r.met).length} of ${metList.length}.
 ${missed.length ? "\nMissed:\n\n" + missed.map((r) => `- ${r.group}. ${r.title}: memmap ${fmtRatio(r.ratio.memmap)} CPython; target ${r.targetText}; ${r.detail}`).join("\n") + "\n" : ""}
 Why each missed target is missed, with the profiles, and what would close it:
 [performance.md](performance.md).
 
+## Floors measured in this run
+
+The pieces a JavaScript operation is made of, on this machine; memory bandwidth and the
+latency of a random read are reference rows of the table above. [performance.md](performance.md)
+puts each row against them.
+
+${floorsTable(floors, "markdown")}
+
 ## How to run
 
 \`\`\`sh
-npm run bench                 # the full suite (under 10 minutes); rewrites this page
-npm run bench -- --quick      # small sizes, under a minute; prints the table only
+npm run bench                 # the full suite (2–4 minutes); rewrites this page
+npm run bench -- --quick      # small sizes, about a minute; prints the table only
 npm run bench -- --only=readline,get --profile   # a subset, then CPU profiles of memmap's side
 \`\`\`
 
 It needs CPython 3.13 (\`PYENV_VERSION=3.13.0 python3\`) and a C compiler (\`cc\`, or \`$CC\`):
 \`bench/baseline.c\` is compiled at bench time into a temporary directory. The data files
-(deterministic text of ~80-byte lines, index files of random offsets) are generated there too,
-and deleted at the end.
+(deterministic text: random words of a–z in ~80-byte lines; index files of random offsets) are
+generated there too, and deleted at the end.
 
 ## Method
 
 - Every implementation is its own process and runs the same number of operations:
   \`bench/node-impl.mjs\` (memmap and Node fs), \`bench/py_impl.py\` (CPython),
   \`bench/baseline.c\` (C). Setup (opening, mapping, loading the random offsets) is not timed;
-  one untimed warm-up run precedes the timed ones, except for the write and cold workloads.
-  Each side checks its result (found index, line count, checksum of the bytes read) and
-  the suite warns when they disagree.
-- Files are warm (read once into the page cache before each workload) except in workload 9,
-  where each run first evicts the file with \`posix_fadvise(POSIX_FADV_DONTNEED)\`.
+  one untimed warm-up run precedes the timed ones in each process, except for the write and
+  cold workloads. Each side checks its result (found index, line or match count, checksum of
+  the bytes read) and the suite warns when they disagree.
+- Files are warm (read once into the page cache before each workload) except in group 11,
+  where each run first evicts the file with \`posix_fadvise(POSIX_FADV_DONTNEED)\`. Group 4
+  works on the first 4 MiB of the file, which stay in the CPU's caches between passes.
 - Random offsets are drawn once by a fixed-seed generator and shared by every implementation.
 - Each side is written the way its users write it, loop included: CPython's per-operation
   figures therefore include the interpreter's loop (\`for i in idx: s += m[i]\`), as memmap's
   include the JavaScript loop and C's its own. Node fs reuses one buffer where \`pread\` allows
-  it; memmap and CPython return a fresh copy (\`read\`, \`slice\`, \`readline\`).
-- "Met" judges memmap against the issue's targets: a minimum speed-up over CPython, or a time
-  within 10% of the C baseline (write + flush, move, resize) or of \`pread\` (cold reads with
-  \`MADV_RANDOM\`); and never slower than CPython (a deficit under ${Math.round(NOISE * 100)}% is
+  it; memmap and CPython return a fresh copy (\`read\`, \`slice\`, \`readline\`); \`lines()\`
+  returns views, and is compared with CPython's \`readline\`, its nearest equivalent.
+- A workload memmap cannot run yet (\`lines()\` before it exists) is shown as n/a.
+- "Met" judges memmap against the issues' targets: a minimum speed-up over CPython, a time
+  within a tolerance of the C baseline (find and rfind: 90 % of the C filter's speed; write +
+  flush, move, resize) or of \`pread\` (cold reads with \`MADV_RANDOM\`), or a time linear in the
+  file's size (the search loop); and never slower than CPython (a deficit under ${Math.round(NOISE * 100)}% is
   reported as noise, not as a miss).
 
 ## What each workload does
@@ -332,14 +492,37 @@ if (profileOpt !== undefined) {
     const w = WORKLOADS.find((x) => x.id === id);
     if (!w || !w.impls.includes("memmap")) continue;
     if (w.params(S, F).file === F.big && !id.startsWith("cold")) helper("warm", F.big);
-    spawnImpl("memmap", w, w.reps ? w.reps(S) : S.reps, w.warmup ?? 1, w.params(S, F), [
+    const out = spawnImpl("memmap", w, w.reps ? w.reps(S) : S.reps, w.warmup ?? 1, w.params(S, F), [
       "--cpu-prof",
       `--cpu-prof-dir=${dir}`,
       `--cpu-prof-name=${id}${quick ? "-quick" : ""}.cpuprofile`,
       "--cpu-prof-interval=200",
     ]);
+    if (out.na) {
+      console.log(`\nprofile of memmap ${id}: n/a (${out.na})`);
+      continue;
+    }
     const file = `${id}${quick ? "-quick" : ""}.cpuprofile`;
     console.log(`\nprofile of memmap ${id} (bench/profiles/${file}):`);
     console.log(formatSummary(JSON.parse(fs.readFileSync(path.join(dir, file), "utf8"))));
+  }
+}
+
+// ----------------------------------------------------------------------------- ping-pong
+
+// Cross-process round trips through wait/notify, beside a pipe between the same two processes
+// and CPython's closest equivalents (bench/pingpong.mjs, which also runs alone): after a run of
+// every workload, printed, and added to docs/benchmarks.md when the run writes it.
+if (only === null) {
+  const { pingpong, markdown } = await import("./pingpong.mjs");
+  log("ping-pong: wait/notify between two processes, beside a pipe");
+  const table = markdown(await pingpong({ rounds: quick ? 20_000 : 100_000, reps: S.reps }));
+  console.log(`\n${table}`);
+  if (writeDocs) {
+    const doc = path.join(root, "docs", "benchmarks.md");
+    const about =
+      "Round trips between two processes, each sleeping while the other has the turn (two wake-ups " +
+      "and two sleeps per round trip): `bench/pingpong.mjs`, the median of the runs.";
+    fs.appendFileSync(doc, `\n## Cross-process ping-pong\n\n${about}\n\n${table}\n`);
   }
 }

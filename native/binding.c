@@ -144,12 +144,12 @@ static napi_value js_remap(napi_env env, napi_callback_info info) {
 }
 
 /* fd(handle) -> the descriptor the region owns, or -1 (none, released, or
- * not a map). */
+ * not a map), or -EBADF when it was closed outside memmap (region_fd). */
 static napi_value js_fd(napi_env env, napi_callback_info info) {
   GET_ARGS(1);
   int err;
   region *r = region_live(env, argv[0], &err);
-  return ret_int(env, r == NULL ? -1 : r->fd);
+  return ret_int(env, r == NULL ? -1 : region_fd(r));
 }
 
 /* busy(handle) -> how many thread-pool jobs are using the region's memory
@@ -260,6 +260,7 @@ static napi_value make_capabilities(napi_env env) {
       {"madvise", mm_has_madvise()},
       {"memfd", mm_has_memfd()},
       {"tagname", mm_has_tagname()},
+      {"tagObjects", mm_has_tag_objects()},
   };
   napi_value obj, b;
   napi_create_object(env, &obj);
@@ -272,6 +273,7 @@ static napi_value make_capabilities(napi_env env) {
   napi_set_named_property(env, obj, "remapSyscall", name);
   napi_create_string_utf8(env, mm_remap_syscall(1), NAPI_AUTO_LENGTH, &name);
   napi_set_named_property(env, obj, "portableRemapSyscall", name);
+  napi_set_named_property(env, obj, "tagMax", ret_int(env, mm_tag_max()));
   return obj;
 }
 
@@ -304,6 +306,9 @@ NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
   if (switch_on("MEMMAP_NO_EXTERNAL_STRINGS")) text_forbid();
   /* MEMMAP_NO_FAULT_HANDLER=1 leaves SIGSEGV/SIGBUS alone (for debuggers). */
   if (!switch_on("MEMMAP_NO_FAULT_HANDLER")) mm_fault_install();
+  /* MEMMAP_WAIT_SLICED=1: waits take the path of systems that cannot watch a
+   * cancel word (slices), so that the tests run it on Linux. */
+  if (switch_on("MEMMAP_WAIT_SLICED")) wait_force_slices();
   if (region_env_init(env) != 0) return NULL;
   GLUE_EXPORT(env, exports, fns);
   mm_register_region(env, exports);
@@ -311,6 +316,9 @@ NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
   mm_register_async(env, exports);
   mm_register_loss(env, exports);
   mm_register_text(env, exports);
+  mm_register_wait(env, exports);
+  mm_register_residency(env, exports);
+  mm_register_tags(env, exports);
   napi_set_named_property(env, exports, "constants", make_constants(env));
   napi_set_named_property(env, exports, "capabilities", make_capabilities(env));
   /* The fault counter, readable from JavaScript without a call (static memory:

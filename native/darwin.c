@@ -2,7 +2,10 @@
  * darwin.c: the macOS hooks of platform.h. There is no mremap(2): mm_remap takes
  * the portable path of posix.c (tested on Linux by forcing it). There is no
  * memfd_create(2): a POSIX shared-memory object is created and unlinked at
- * once, which leaves an anonymous descriptor in the same way.
+ * once, which leaves an anonymous descriptor in the same way. Named shared
+ * memory (tagname) is shm_open's own; no call populates a range (prefetch
+ * hints and reads each page). Not compiled on Linux: there is no macOS SDK
+ * there (a syntax check against glibc's POSIX headers is all it gets).
  */
 #include "platform.h"
 
@@ -36,6 +39,22 @@ int mm__memfd(void) {
     if (errno != EEXIST) return -errno;
   }
   return -EEXIST;
+}
+
+int mm__shm_open(const char *name, int oflag, int mode) {
+  int fd = shm_open(name, oflag, mode);
+  return fd >= 0 ? fd : -errno;
+}
+
+int mm__shm_unlink(const char *name) { return shm_unlink(name) == 0 ? 0 : -errno; }
+
+/* PSHMNAMLEN (31, in a private header) counts the leading '/'. */
+int mm__shm_name_max(void) { return 30; }
+
+/* No call populates a range: mm_prefetch hints and the caller reads each page. */
+int mm__populate(void *addr, size_t length) {
+  (void)addr; (void)length;
+  return -ENOSYS;
 }
 
 int mm__page_private_copy(void *page, size_t size) {

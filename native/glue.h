@@ -105,6 +105,11 @@ void mm_register_copy(napi_env env, napi_value exports);   /* copy.c: read, writ
 void mm_register_async(napi_env env, napi_value exports);  /* async.c: syncAsync */
 void mm_register_loss(napi_env env, napi_value exports);   /* loss.c: loss, ensureFaultHandler */
 void mm_register_text(napi_env env, napi_value exports);   /* text.c: text, externalText */
+void mm_register_wait(napi_env env, napi_value exports);   /* wait.c: wait, waitAsync, notify, ... */
+/* wait.c: MEMMAP_WAIT_SLICED=1 cuts every cancellable wait into slices. */
+void wait_force_slices(void);
+void mm_register_residency(napi_env env, napi_value exports); /* residency.c: residency, prefetch, lock */
+void mm_register_tags(napi_env env, napi_value exports);      /* tags.c: tagOpen, tagUnlink, tagSize */
 
 /* ------------------------------------------------------------------------ */
 /* Shared between rooms                                                     */

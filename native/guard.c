@@ -53,6 +53,7 @@ struct mm_guard {
   _Atomic uintptr_t holder;     /* mm__thread_id() of the thread changing the mapping, or 0 */
   /* The rest is read and written only by the holder. */
   int fd;                       /* the region's descriptor (to learn the file's size), or -1 */
+  uint64_t dev, ino;            /* the identity of fd's file when the guard was added (file_fd) */
   int64_t offset;               /* file offset of start */
   int prot, map_flags;          /* as given to mm_map */
   int writable;                 /* made writable after a stray write (mm__protect_private) */
@@ -131,12 +132,23 @@ static uintptr_t span_of(uintptr_t start, uintptr_t end) {
 
 static void counted(void) { atomic_fetch_add(&fault_counter, 1); }
 
+/* The region's descriptor, while it still names the file it named when the
+ * guard was added; -1 (for good) once someone closed it and the number names
+ * another file or nothing: containment then never maps, sizes or allocates a
+ * file that is not the map's. One fstat, async-signal-safe. */
+static int file_fd(mm_guard *g) {
+  uint64_t dev, ino;
+  if (g->fd >= 0 && (mm_file_id(g->fd, &dev, &ino) != 0 || dev != g->dev || ino != g->ino)) g->fd = -1;
+  return g->fd;
+}
+
 /* Puts the file's page back over the zeros that replaced it. */
 static void put_back(mm_guard *g, uintptr_t start) {
   if (g->io_page == 0) return;
   uintptr_t off = g->io_page - 1;
-  if (mm__map_file_again((void *)(start + off), page_size(), g->prot, g->map_flags, g->fd,
-                         g->offset + (int64_t)off, g->writable) != 0)
+  int fd = file_fd(g);
+  if (fd < 0 || mm__map_file_again((void *)(start + off), page_size(), g->prot, g->map_flags, fd,
+                                   g->offset + (int64_t)off, g->writable) != 0)
     g->io_stuck = 1; /* the zeros stay: the error stays reported */
   g->io_page = 0;
 }
@@ -154,13 +166,14 @@ static int lose_tail(mm_guard *g, uintptr_t start, uintptr_t span, uintptr_t fro
 /* An I/O error struck the page at `off`: set it aside, record the error. */
 static int io_error(mm_guard *g, uintptr_t start, uintptr_t off) {
   uintptr_t ps = page_size();
-  int err = g->fd >= 0 ? mm__io_errno(g->fd, g->offset + (int64_t)off, ps) : EIO;
+  int fd = file_fd(g);
+  int err = fd >= 0 ? mm__io_errno(fd, g->offset + (int64_t)off, ps) : EIO;
   uintptr_t lo = off, hi = off + ps;
   if (g->io_errno != 0) {
     if (g->io_start < lo) lo = g->io_start;
     if (g->io_end > hi) hi = g->io_end;
   }
-  if (g->fd >= 0) {
+  if (fd >= 0) {
     /* One page set aside at a time: the previous one goes back first. */
     if (g->io_page != 0 && g->io_page - 1 != off) put_back(g, start);
     if (mm__map_zeros((void *)(start + off), ps) != 0) return -1;
@@ -212,7 +225,7 @@ int mm__contain_bus(mm_guard *g, uintptr_t addr) {
     int64_t size = -1;
     if (off >= g->lost_from) {
       done = 1; /* zeros already, put there by another thread */
-    } else if (g->fd >= 0 && (size = mm__file_size(g->fd)) >= 0) {
+    } else if (file_fd(g) >= 0 && (size = mm__file_size(g->fd)) >= 0) {
       /* The kernel raises SIGBUS past the end of the file, at whole pages:
        * a page that starts before the end (rounded up) is inside the file. */
       int64_t eof = size - g->offset;
@@ -279,6 +292,7 @@ mm_guard *mm_guard_add(void *start, size_t length, int flags, int owned_fd, int6
   /* A handler that found this node under its previous use may still hold it. */
   int how = hold_wait(g);
   g->fd = owned_fd;
+  if (owned_fd >= 0 && mm_file_id(owned_fd, &g->dev, &g->ino) != 0) g->fd = -1;
   g->offset = offset;
   g->prot = prot;
   g->map_flags = map_flags;

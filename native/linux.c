@@ -6,11 +6,16 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/vfs.h>
 #include <unistd.h>
+
+#ifndef MADV_POPULATE_READ
+#define MADV_POPULATE_READ 22 /* Linux 5.14; older headers lack it */
+#endif
 
 int mm__has_mremap(void) { return 1; }
 
@@ -24,6 +29,38 @@ int mm__remap_native(void *addr, size_t old_length, size_t new_length, void **ou
 int mm__memfd(void) {
   int fd = memfd_create("memmap", MFD_CLOEXEC);
   return fd >= 0 ? fd : -errno;
+}
+
+/* POSIX shared memory is a file under /dev/shm: shm_open(3) of glibc and musl
+ * is this open(2) of it, which needs no librt. "/<tag>" -> /dev/shm/<tag>. */
+static int shm_path(const char *name, char *path, size_t size) {
+  static const char dir[] = "/dev/shm";
+  size_t n = strlen(name);
+  if (name[0] != '/' || n < 2 || n - 1 > NAME_MAX || sizeof dir - 1 + n + 1 > size) return -ENAMETOOLONG;
+  memcpy(path, dir, sizeof dir - 1);
+  memcpy(path + sizeof dir - 1, name, n + 1);
+  return 0;
+}
+
+int mm__shm_open(const char *name, int oflag, int mode) {
+  char path[sizeof "/dev/shm" + NAME_MAX + 1];
+  int rc = shm_path(name, path, sizeof path);
+  if (rc != 0) return rc;
+  int fd = open(path, oflag | O_NOFOLLOW | O_CLOEXEC, (mode_t)mode);
+  return fd >= 0 ? fd : -errno;
+}
+
+int mm__shm_unlink(const char *name) {
+  char path[sizeof "/dev/shm" + NAME_MAX + 1];
+  int rc = shm_path(name, path, sizeof path);
+  if (rc != 0) return rc;
+  return unlink(path) == 0 ? 0 : -errno;
+}
+
+int mm__shm_name_max(void) { return NAME_MAX; }
+
+int mm__populate(void *addr, size_t length) {
+  return madvise(addr, length, MADV_POPULATE_READ) == 0 ? 0 : -errno;
 }
 
 int mm__page_private_copy(void *page, size_t size) {

@@ -12,11 +12,11 @@
 /* Where the bytes lost to a shrinking file begin, given where the fault
  * handler's zero tail begins (-1 for none): that, or the file's end now,
  * whichever comes first (the file may have shrunk further since). */
-static int64_t region_lost_from(const region *r, int64_t lost) {
+static int64_t region_lost_from(region *r, int64_t lost) {
   if (lost < 0) return -1;
   int64_t size = 0;
   int regular = 0;
-  if (r->fd >= 0 && mm_fstat(r->fd, &size, &regular) == 0) {
+  if (region_fd(r) >= 0 && mm_fstat(r->fd, &size, &regular) == 0) {
     int64_t end = size - r->offset;
     if (end < 0) end = 0;
     if (end < lost) lost = end;

@@ -44,7 +44,8 @@ void *memrchr(const void *s, int c, size_t n);
 /* Map `length` bytes of `fd` (or anonymous memory when fd < 0 and flags say
  * so) at file offset `offset`. On success stores the address in *out.
  * `tag` (UTF-8, or NULL) names the mapping: Windows only (tagname); POSIX
- * systems ignore it (src/ refuses it there). */
+ * systems ignore it (a tag map there is a map of the descriptor that
+ * mm_tag_open gives). */
 int mm_map(size_t length, int prot, int flags, int fd, int64_t offset, const char *tag, void **out);
 
 /* Unmap [addr, addr+length). */
@@ -86,8 +87,59 @@ int mm_sync(void *addr, size_t length, int flags);
 /* madvise(2) of [addr, addr+length). */
 int mm_advise(void *addr, size_t length, int advice);
 
+/* Which pages of [addr, addr+length) are in memory (addr page-aligned):
+ * vec[i] = 1 where page i is, 0 where it is not; vec holds one byte per page
+ * (length rounded up to pages). POSIX mincore(2), its low bit (the others say
+ * other things on some systems); Windows QueryWorkingSetEx. */
+int mm_residency(void *addr, size_t length, uint8_t *vec);
+
+/* Starts reading [addr, addr+length) (addr page-aligned) into memory; called
+ * on the thread pool. With `populate`, first the kernel's one call that reads
+ * and maps every page (Linux MADV_POPULATE_READ, 5.14+): 1 when it did all of
+ * it. Otherwise (no such call, or it failed: an older kernel, a page that
+ * cannot be read) the system's read-ahead hint (MADV_WILLNEED; Windows
+ * PrefetchVirtualMemory where it exists, looked up at run time) and 0: the
+ * caller then reads one byte of every page, which waits for it (and lets
+ * fault containment record a page that cannot be read). */
+int mm_prefetch(void *addr, size_t length, int populate);
+
+/* mlock(2) / munlock(2) of [addr, addr+length); Windows VirtualLock /
+ * VirtualUnlock (unlocking pages that are not locked succeeds, as munlock). */
+int mm_lock(void *addr, size_t length);
+int mm_unlock(void *addr, size_t length);
+
+/* Named shared memory (tagname), where names are objects with a descriptor
+ * (POSIX shared memory; mm_has_tag_objects). `tag` is the user's name, UTF-8,
+ * already checked (no '/', not "." or "..", at most mm_tag_max() bytes); the
+ * system's name is "/<tag>", as shm_open(3) takes it and as other programs
+ * (Python's multiprocessing.shared_memory) name the same memory.
+ * mm_tag_open: MM_TAG_EXISTING opens an existing object (read-only when
+ * `readonly`, else read-write); MM_TAG_CREATE creates a new one, read-write,
+ * mode 0600, failing with -EEXIST if it exists. A close-on-exec descriptor,
+ * or -errno. mm_tag_unlink removes the name (the memory stays while mapped).
+ * Windows: -ENOSYS for both (mm_map names the section itself). */
+enum { MM_TAG_EXISTING = 0, MM_TAG_CREATE = 1 };
+int mm_tag_open(const char *tag, int how, int readonly);
+int mm_tag_unlink(const char *tag);
+/* Windows: the size of the existing section named `tag` (whole pages: the
+ * system's view of it), or -errno (-ENOENT: there is none). POSIX: -ENOSYS
+ * (the size is the descriptor's, fstat). */
+int64_t mm_tag_size(const char *tag);
+/* 1 where a tag is an object with a descriptor (POSIX: shm_open), 0 where the
+ * mapping itself is named (Windows). */
+int mm_has_tag_objects(void);
+/* The longest tag in bytes the system takes, or 0 when memmap leaves the
+ * check to the system (Windows). */
+int mm_tag_max(void);
+
 /* fstat(2): the size, and whether the descriptor is a regular file. */
 int mm_fstat(int fd, int64_t *size, int *regular);
+
+/* The identity of the file a descriptor names (POSIX: st_dev and st_ino;
+ * Windows: the volume serial number and the file index), so that a map can
+ * tell whether the number it owns still names its file after someone closed
+ * it and the number was reused. 0 or -errno. Async-signal-safe on POSIX. */
+int mm_file_id(int fd, uint64_t *dev, uint64_t *ino);
 
 /* ftruncate(2). */
 int mm_truncate(int fd, int64_t size);
@@ -127,7 +179,8 @@ int64_t mm_fd_limit(void);
 int mm_has_mremap(void);
 
 /* Capabilities, each 1 or 0: madvise(2); anonymous memory with a descriptor
- * (memfd_create, or shm_open+unlink); named mappings (tagname). */
+ * (memfd_create, or shm_open+unlink); named shared memory (tagname: Windows
+ * sections, POSIX shared memory). */
 int mm_has_madvise(void);
 int mm_has_memfd(void);
 int mm_has_tagname(void);
@@ -140,6 +193,53 @@ const char *mm_remap_syscall(int portable);
  * k-byte needle in hay[0, n), or -1. k == 0 gives 0 (n). */
 int64_t mm_find(const uint8_t *hay, size_t n, const uint8_t *needle, size_t k);
 int64_t mm_rfind(const uint8_t *hay, size_t n, const uint8_t *needle, size_t k);
+
+/* Waiting on a 32-bit word of a mapping (wait-linux.c, wait-darwin.c,
+ * wait-win32.c; wait-posix.c has the clock and threads of the POSIX systems).
+ * The glue (wait.c) fills an mm_word for a word of a live region, keeps the
+ * region mapped while it sleeps, and cuts a wait into slices where it must
+ * look at something between them (a cancelled waitAsync, a worker asked to
+ * stop). `shared` says that other processes, or other mappings of the same
+ * object in this one, may wait on the word or notify it (a MAP_SHARED map of a
+ * file, of a memfd, of a named object); 0 is memory that only this mapping
+ * reaches (a private or plain anonymous map), which the system may key by
+ * address. */
+typedef struct {
+  uint32_t *addr;  /* 4-byte aligned, inside a live mapping */
+  int shared;
+  uint64_t key[3]; /* Windows: the identity of the file or named section, and the word's offset in it */
+} mm_word;
+
+/* The longest sleep of a wait cut into slices, in milliseconds. */
+#define MM_WAIT_SLICE_MS 100
+
+/* Fills *w for the word at addr, `offset` bytes into the file or named object
+ * the mapping maps (the map's offset plus the word's index). Windows decides
+ * `shared` from the view itself (a named or file section that is not
+ * copy-on-write). 0 or -errno. */
+int mm_word_init(mm_word *w, void *addr, int shared, int64_t offset);
+
+enum { MM_WAIT_OK = 0, MM_WAIT_NOT_EQUAL = 1, MM_WAIT_TIMED_OUT = 2, MM_WAIT_STOPPED = 3 };
+/* One sleep: if *w->addr == expected, sleeps until mm_wake on the same word
+ * (OK), or until `until` (mm_now_ns time; -1 for none: TIMED_OUT), or, where
+ * mm_wait_watches_cancel() is 1, until *cancel (a word private to this
+ * process, or NULL) becomes non-zero through mm_wait_cancel (STOPPED). The
+ * comparison and the sleep are one step: a wake-up after it is never lost.
+ * NOT_EQUAL when the word differs; -errno when the system refuses. A signal
+ * does not end it. */
+int mm_wait(const mm_word *w, uint32_t expected, int64_t until, uint32_t *cancel);
+/* 1 where mm_wait ends at once when its cancel word is set, 0 where the
+ * caller must cut the wait into slices and look at the word between them. */
+int mm_wait_watches_cancel(void);
+/* Sets *cancel to 1 and wakes the mm_wait watching it, if any. Any thread. */
+void mm_wait_cancel(uint32_t *cancel);
+/* Wakes up to `count` (INT64_MAX: all) waiters on the word, in any process
+ * for a shared word; returns how many it woke, or -errno. */
+int64_t mm_wake(const mm_word *w, int64_t count);
+/* A monotonic clock, in nanoseconds. */
+int64_t mm_now_ns(void);
+/* Runs fn(arg) on a new detached thread with a small stack; 0 or -errno. */
+int mm_thread_start(void (*fn)(void *), void *arg);
 
 /* Fault containment (guard.c, with fault.c or fault-win32.c). A guard marks
  * one mapping as memmap's own; the handler acts only inside guarded ranges

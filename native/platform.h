@@ -26,6 +26,19 @@ int mm__memfd(void);
  * readable) with a private writable copy of itself; 0 or -errno.
  * Async-signal-safe: fault.c calls it from its signal handler. */
 int mm__page_private_copy(void *page, size_t size);
+/* POSIX shared memory by name ("/<tag>", as shm_open(3) takes it): a
+ * descriptor (posix.c makes it close-on-exec) or -errno; 0 or -errno. Linux
+ * opens the file under /dev/shm itself, as glibc and musl do (glibc before
+ * 2.34 has shm_open in librt only, and the prebuilds run on glibc 2.28). */
+int mm__shm_open(const char *name, int oflag, int mode);
+int mm__shm_unlink(const char *name);
+/* The longest name after the '/' that mm__shm_open takes, in bytes. */
+int mm__shm_name_max(void);
+/* Reads and maps every page of [addr, addr+length) in one call where the
+ * kernel has one (Linux MADV_POPULATE_READ): 0, or -errno (-ENOSYS where
+ * there is none, -EINVAL from a kernel before 5.14, -EFAULT for a page that
+ * cannot be read). */
+int mm__populate(void *addr, size_t length);
 
 /* --- Provided by each OS file for fault containment (guard.c calls them
  * from signal handlers: every one is async-signal-safe, system calls only). */
@@ -57,6 +70,13 @@ int mm__readable_init(void);
 uintptr_t mm__thread_id(void);
 /* Lets another thread run (while waiting for a fault handler). */
 void mm__yield(void);
+
+/* --- Provided by win32.c for wait-win32.c. --- */
+
+/* 1 when the view holding addr maps memory that other processes can map too
+ * (a named section, or a file, not copy-on-write), with its identity in id:
+ * the same in every process that maps it. 0 for memory of this process only. */
+int mm__view_identity(const void *addr, uint64_t id[2]);
 
 /* --- Provided by guard.c, used by the fault handler of each OS. --- */
 

@@ -36,7 +36,7 @@ static int map_flags(int prot, int flags, int fd) {
 }
 
 int mm_map(size_t length, int prot, int flags, int fd, int64_t offset, const char *tag, void **out) {
-  (void)tag; /* Windows only: src/ refuses it elsewhere */
+  (void)tag; /* Windows only: a tag map here maps the descriptor of mm_tag_open */
   void *p = mmap(NULL, length, prot, map_flags(prot, flags, fd), fd, (off_t)offset);
   if (p == MAP_FAILED) return -errno;
   *out = p;
@@ -111,7 +111,7 @@ int mm_has_mremap(void) { return mm__has_mremap(); }
 
 int mm_has_madvise(void) { return 1; }
 int mm_has_memfd(void) { return 1; }
-int mm_has_tagname(void) { return 0; }
+int mm_has_tagname(void) { return 1; }
 
 const char *mm_remap_syscall(int portable) {
   return portable || !mm__has_mremap() ? "mmap" : "mremap";
@@ -182,11 +182,76 @@ int mm_advise(void *addr, size_t length, int advice) {
   return madvise(addr, length, advice) == 0 ? 0 : -errno;
 }
 
+int mm_residency(void *addr, size_t length, uint8_t *vec) {
+  /* mincore takes unsigned char * on Linux, char * on macOS: a void * fits
+   * both. Sound: vec holds one byte per page of the range (mm.h). */
+  if (mincore(addr, length, (void *)vec) != 0) return -errno;
+  size_t page = (size_t)mm_pagesize(), n = (length + page - 1) / page;
+  for (size_t i = 0; i < n; i++) vec[i] &= 1;
+  return 0;
+}
+
+int mm_prefetch(void *addr, size_t length, int populate) {
+  if (populate && mm__populate(addr, length) == 0) return 1;
+  /* A hint: when it fails, reading every page still brings the range in. */
+  (void)madvise(addr, length, MADV_WILLNEED);
+  return 0;
+}
+
+int mm_lock(void *addr, size_t length) { return mlock(addr, length) == 0 ? 0 : -errno; }
+
+int mm_unlock(void *addr, size_t length) { return munlock(addr, length) == 0 ? 0 : -errno; }
+
+/* The system's name of a tag: "/<tag>". -ENAMETOOLONG when it does not fit
+ * (src/ checks the length first; this keeps the buffer safe regardless). */
+static int tag_name(const char *tag, char *name, size_t size) {
+  size_t n = strlen(tag);
+  if (n + 2 > size) return -ENAMETOOLONG;
+  name[0] = '/';
+  memcpy(name + 1, tag, n + 1);
+  return 0;
+}
+
+int mm_tag_open(const char *tag, int how, int readonly) {
+  char name[512];
+  int rc = tag_name(tag, name, sizeof name);
+  if (rc != 0) return rc;
+  int oflag = how == MM_TAG_CREATE ? O_RDWR | O_CREAT | O_EXCL : readonly ? O_RDONLY : O_RDWR;
+  int fd = mm__shm_open(name, oflag, 0600);
+  if (fd < 0) return fd;
+  int flags = fcntl(fd, F_GETFD);
+  if (flags >= 0) fcntl(fd, F_SETFD, flags | FD_CLOEXEC);
+  return fd;
+}
+
+int mm_tag_unlink(const char *tag) {
+  char name[512];
+  int rc = tag_name(tag, name, sizeof name);
+  return rc != 0 ? rc : mm__shm_unlink(name);
+}
+
+int64_t mm_tag_size(const char *tag) {
+  (void)tag; /* the descriptor's size says it (fstat) */
+  return -ENOSYS;
+}
+
+int mm_has_tag_objects(void) { return 1; }
+
+int mm_tag_max(void) { return mm__shm_name_max(); }
+
 int mm_fstat(int fd, int64_t *size, int *regular) {
   struct stat st;
   if (fstat(fd, &st) != 0) return -errno;
   *size = (int64_t)st.st_size;
   *regular = S_ISREG(st.st_mode) ? 1 : 0;
+  return 0;
+}
+
+int mm_file_id(int fd, uint64_t *dev, uint64_t *ino) {
+  struct stat st;
+  if (fstat(fd, &st) != 0) return -errno;
+  *dev = (uint64_t)st.st_dev;
+  *ino = (uint64_t)st.st_ino;
   return 0;
 }
 

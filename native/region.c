@@ -95,6 +95,13 @@ static void region_unlink(region *r) {
   r->state = NULL;
 }
 
+int region_fd(region *r) {
+  uint64_t dev, ino;
+  if (r->fd < 0) return -1;
+  if (mm_file_id(r->fd, &dev, &ino) != 0 || dev != r->dev || ino != r->ino) return -EBADF;
+  return r->fd;
+}
+
 /* A range a region let go of while holders that cannot be detached may
  * still read it (region.h: holds): reserved until the last one is gone. */
 typedef struct reserved {
@@ -135,10 +142,8 @@ static void region_release_memory(region *r) {
     region_let_go(r, r->addr, r->length);
     r->addr = NULL;
   }
-  if (r->fd >= 0) {
-    mm_close(r->fd);
-    r->fd = -1;
-  }
+  if (region_fd(r) >= 0) mm_close(r->fd);
+  r->fd = -1;
 }
 
 /* env is NULL from region_unhold (no Node-API call there); refs == 0 means
@@ -232,6 +237,7 @@ napi_value region_adopt(napi_env env, const region *want, int guard, int *err) {
     return NULL;
   }
   r->fd = want->fd;
+  if (r->fd >= 0 && mm_file_id(r->fd, &r->dev, &r->ino) != 0) r->dev = r->ino = UINT64_MAX;
   r->state = region_env(env);
   napi_create_reference(env, handle, 0, &r->self);
   r->next = r->state->regions;
@@ -364,7 +370,7 @@ void region_unhold(region *r) {
  * nothing), copies a private mapping's pages (a shared one sees the same
  * pages), then lets go of the old range. Only where mm_has_reserve (text.c
  * makes no holder elsewhere), so the Windows rules of mm_remap never apply. */
-static int remap_keeping(region *r, size_t length, void **out) {
+static int remap_keeping(region *r, size_t length, int fd, void **out) {
   size_t page = (size_t)mm_pagesize();
   size_t old_span = (r->length + page - 1) / page * page, new_span = (length + page - 1) / page * page;
   if (new_span <= old_span) {
@@ -372,9 +378,9 @@ static int remap_keeping(region *r, size_t length, void **out) {
     *out = r->addr;
     return 0;
   }
-  if (r->fd < 0 && !(r->flags & MAP_PRIVATE)) return -EINVAL; /* shared anonymous memory cannot grow */
+  if (fd < 0 && !(r->flags & MAP_PRIVATE)) return -EINVAL; /* shared anonymous memory cannot grow */
   void *fresh = NULL;
-  int rc = mm_map(length, r->prot, r->flags, r->fd, r->offset, NULL, &fresh);
+  int rc = mm_map(length, r->prot, r->flags, fd, r->offset, NULL, &fresh);
   if (rc != 0) return rc;
   /* Sound: the old span is mapped and readable, the new mapping is at least
    * as long; whole pages, as mremap keeps them (see posix.c). */
@@ -387,13 +393,15 @@ static int remap_keeping(region *r, size_t length, void **out) {
 int region_remap(napi_env env, region *r, double length, int portable) {
   if (r->busy > 0) return -EBUSY;
   if (!(length > 0) || length > (double)SIZE_MAX) return -EINVAL;
+  int fd = region_fd(r);
+  if (fd == -EBADF) return -EBADF; /* the file is not the map's any more: change nothing */
   region_detach_views(env, r);
   void *addr = r->addr;
   /* Fault containment keeps off the mapping while it changes (guard.c). */
   if (r->guard != NULL) mm_guard_hold(r->guard);
-  int rc = r->holds > 0 ? remap_keeping(r, (size_t)length, &addr)
-                        : mm_remap(r->addr, r->length, (size_t)length, r->prot, r->flags, r->fd, r->offset,
-                                   portable, &addr);
+  int rc = r->holds > 0 ? remap_keeping(r, (size_t)length, fd, &addr)
+                        : mm_remap(r->addr, r->length, (size_t)length, r->prot, r->flags, fd, r->offset, portable,
+                                   &addr);
   if (rc == 0 || (addr != NULL && addr != r->addr)) {
     r->addr = addr;
     if (rc == 0) r->length = (size_t)length;

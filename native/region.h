@@ -56,7 +56,10 @@ typedef struct {
  *   then fd == -1, guard == NULL, state == NULL, and nothing maps it again.
  * - length > 0 is the mapping's byte length. addr and length change only in
  *   region_remap, when busy == 0 and after every view has been detached.
- * - fd is the descriptor the region owns, or -1; it is closed exactly once,
+ * - fd is the descriptor the region owns, or -1; it is used (sized, mapped,
+ *   closed) only while it names the file it named when adopted (dev, ino:
+ *   region_fd), since JavaScript can close the number and reuse it; it is
+ *   closed exactly once,
  *   with the memory (region_unmap, reclaim, the last finalizer, or the end
  *   of the environment).
  * - refs == (1 while the handle's finalizer has not run) + (the number of views
@@ -86,7 +89,8 @@ typedef struct {
 struct region {
   uint8_t *addr;
   size_t length;
-  int fd; /* owned descriptor, or -1 */
+  int fd;            /* owned descriptor, or -1 */
+  uint64_t dev, ino; /* the identity of fd's file when adopted (region_fd) */
   int prot;
   int flags;
   int64_t offset;
@@ -148,6 +152,10 @@ void region_unhold(region *r);
  * On failure the region is unchanged, or moved, or (Windows, see mm_remap)
  * released. */
 int region_remap(napi_env env, region *r, double length, int portable);
+/* The descriptor r owns, while it still names r's file: -1 for none, and
+ * -EBADF once someone closed it outside memmap (its number may name another
+ * file now: memmap never sizes, maps or closes it then). */
+int region_fd(region *r);
 /* Detaches every view, then unmaps and closes the descriptor; while a job
  * uses the memory, the release waits for it (closing). Idempotent. */
 void region_unmap(napi_env env, region *r);

@@ -2,21 +2,51 @@
  * search.c: finding bytes in mapped memory, as libc's memchr/memmem do, at
  * memory bandwidth. One call searches a whole range: no per-byte crossing.
  *
- * Needles of two bytes or more use a first/last-byte filter: 64 candidate
- * positions at a time are compared on their first and last byte with 16-byte
- * vectors (GCC/Clang vector extensions: SSE2 on x86-64, NEON on arm64), and
- * only positions passing both are compared in full.
+ * A one-byte needle is memchr/memrchr. Longer needles use a first/last-byte
+ * filter: many candidate positions at once are compared on their first and
+ * last byte with vector instructions, and only positions passing both are
+ * compared in full. Two kernels implement the filter, and one is chosen for
+ * the CPU once, when the addon is loaded (the same binary runs on any x86-64):
+ *
+ *   avx2   32-byte vectors, 64 candidates a step; x86-64 CPUs with AVX2
+ *          (__builtin_cpu_supports, which also checks that the OS saves the
+ *          256-bit registers). MEMMAP_NO_AVX2=1 in the environment when the
+ *          addon is loaded keeps the other kernel: the tests run both.
+ *   vec16  16-byte GCC/Clang vectors, 64 candidates a step: SSE2 on every
+ *          x86-64, NEON on arm64, plain code elsewhere.
+ *
+ * A kernel is called with 2 <= k <= n and reads only bytes of hay[0, n): the
+ * range may end where the mapping ends, and a byte beyond it may be unmapped.
  */
 #define _GNU_SOURCE
 #include "mm.h"
 
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#define MM_X86_64 1
+#endif
+
+typedef int64_t search_kernel(const uint8_t *hay, size_t n, const uint8_t *needle, size_t k);
+
+/* Position p (whose first and last bytes already match) holds the needle. */
+static inline int middle_matches(const uint8_t *p, const uint8_t *needle, size_t k) {
+  return memcmp(p + 1, needle + 1, k - 2) == 0;
+}
+
+static inline int match_at(const uint8_t *p, const uint8_t *needle, size_t k) {
+  return p[0] == needle[0] && p[k - 1] == needle[k - 1] && middle_matches(p, needle, k);
+}
+
+/* ------------------------------------------------------------- vec16 */
 
 typedef uint8_t v16 __attribute__((vector_size(16)));
 typedef uint64_t v2x64 __attribute__((vector_size(16)));
 
-static inline v16 load(const uint8_t *p) {
+static inline v16 load16(const uint8_t *p) {
   v16 v;
   memcpy(&v, p, sizeof v); /* unaligned load */
   return v;
@@ -25,25 +55,15 @@ static inline v16 load(const uint8_t *p) {
 /* Nonzero when some lane of the 64 candidates starting at p may match. */
 static inline int block_may_match(const uint8_t *p, size_t k, v16 first, v16 last) {
   const uint8_t *q = p + k - 1;
-  v16 m = (v16)((load(p) == first) & (load(q) == last));
-  m |= (v16)((load(p + 16) == first) & (load(q + 16) == last));
-  m |= (v16)((load(p + 32) == first) & (load(q + 32) == last));
-  m |= (v16)((load(p + 48) == first) & (load(q + 48) == last));
+  v16 m = (v16)((load16(p) == first) & (load16(q) == last));
+  m |= (v16)((load16(p + 16) == first) & (load16(q + 16) == last));
+  m |= (v16)((load16(p + 32) == first) & (load16(q + 32) == last));
+  m |= (v16)((load16(p + 48) == first) & (load16(q + 48) == last));
   v2x64 w = (v2x64)m;
   return (w[0] | w[1]) != 0;
 }
 
-static inline int match_at(const uint8_t *p, const uint8_t *needle, size_t k) {
-  return p[0] == needle[0] && p[k - 1] == needle[k - 1] && memcmp(p + 1, needle + 1, k - 2) == 0;
-}
-
-int64_t mm_find(const uint8_t *hay, size_t n, const uint8_t *needle, size_t k) {
-  if (k == 0) return 0;
-  if (k > n) return -1;
-  if (k == 1) {
-    const uint8_t *p = memchr(hay, needle[0], n);
-    return p == NULL ? -1 : p - hay;
-  }
+static int64_t find_vec16(const uint8_t *hay, size_t n, const uint8_t *needle, size_t k) {
   v16 first = (v16){0} + needle[0], last = (v16){0} + needle[k - 1];
   size_t starts = n - k + 1; /* candidate positions are [0, starts) */
   size_t i = 0;
@@ -59,16 +79,10 @@ int64_t mm_find(const uint8_t *hay, size_t n, const uint8_t *needle, size_t k) {
   return -1;
 }
 
-int64_t mm_rfind(const uint8_t *hay, size_t n, const uint8_t *needle, size_t k) {
-  if (k == 0) return (int64_t)n;
-  if (k > n) return -1;
-  if (k == 1) {
-    const uint8_t *p = memrchr(hay, needle[0], n);
-    return p == NULL ? -1 : p - hay;
-  }
+static int64_t rfind_vec16(const uint8_t *hay, size_t n, const uint8_t *needle, size_t k) {
   v16 first = (v16){0} + needle[0], last = (v16){0} + needle[k - 1];
   size_t end = n - k + 1; /* candidates [0, end), tried from the highest */
-  /* Sound: as in mm_find, each block's reads stay below hay + n. */
+  /* Sound: as in find_vec16, each block's reads stay below hay + n. */
   while (end >= 64) {
     size_t i = end - 64;
     if (block_may_match(hay + i, k, first, last)) {
@@ -80,4 +94,193 @@ int64_t mm_rfind(const uint8_t *hay, size_t n, const uint8_t *needle, size_t k) 
   for (size_t j = end; j-- > 0;)
     if (match_at(hay + j, needle, k)) return (int64_t)j;
   return -1;
+}
+
+/* -------------------------------------------------------------- avx2 */
+
+#ifdef MM_X86_64
+#define AVX2 __attribute__((target("avx2")))
+
+/* Bit b set: candidate p + b passes the filter, for the 32 candidates from p.
+ * Reads [p, p + 32) and [p + k - 1, p + k + 31). */
+AVX2 static inline uint32_t mask32(const uint8_t *p, size_t k, __m256i first, __m256i last) {
+  __m256i a = _mm256_loadu_si256((const __m256i *)p);
+  __m256i b = _mm256_loadu_si256((const __m256i *)(p + k - 1));
+  return (uint32_t)_mm256_movemask_epi8(_mm256_and_si256(_mm256_cmpeq_epi8(a, first), _mm256_cmpeq_epi8(b, last)));
+}
+
+/* The same for the 64 candidates from p, or 0 (the common case, tested first). */
+AVX2 static inline uint64_t mask64(const uint8_t *p, size_t k, __m256i first, __m256i last) {
+  const uint8_t *q = p + k - 1;
+  __m256i c0 = _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_loadu_si256((const __m256i *)p), first),
+                                _mm256_cmpeq_epi8(_mm256_loadu_si256((const __m256i *)q), last));
+  __m256i c1 = _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_loadu_si256((const __m256i *)(p + 32)), first),
+                                _mm256_cmpeq_epi8(_mm256_loadu_si256((const __m256i *)(q + 32)), last));
+  __m256i any = _mm256_or_si256(c0, c1);
+  if (__builtin_expect(_mm256_testz_si256(any, any), 1)) return 0;
+  return (uint32_t)_mm256_movemask_epi8(c0) | (uint64_t)(uint32_t)_mm256_movemask_epi8(c1) << 32;
+}
+
+/*
+ * The scans hold no call, so the two needle-byte vectors stay in registers
+ * (a call in the loop, to memcmp, made the compiler reload them from the
+ * stack at every step: half the speed on data in the CPU's caches). They are
+ * not inlined into their callers for the same reason.
+ *
+ * next_block: the first block of 64 candidates at i, i + 64, ... up to the
+ * block at `last` that has a candidate passing the filter: its index, with
+ * its candidates in *mask; or the first index past `last` when none has.
+ */
+AVX2 __attribute__((noinline)) static size_t next_block(const uint8_t *hay, size_t k, size_t i, size_t last, uint8_t f, uint8_t l,
+                                                       uint64_t *mask) {
+  const __m256i first = _mm256_set1_epi8((char)f), lastb = _mm256_set1_epi8((char)l);
+  for (; i <= last; i += 64) {
+    uint64_t m = mask64(hay + i, k, first, lastb);
+    if (__builtin_expect(m != 0, 0)) {
+      *mask = m;
+      return i;
+    }
+  }
+  return i;
+}
+
+/* prev_block: the same downwards, over the blocks end - 64, end - 128, ...
+ * while they start at 0 or above; SIZE_MAX when none has a candidate. */
+AVX2 __attribute__((noinline)) static size_t prev_block(const uint8_t *hay, size_t k, size_t end, uint8_t f, uint8_t l, uint64_t *mask) {
+  const __m256i first = _mm256_set1_epi8((char)f), lastb = _mm256_set1_epi8((char)l);
+  for (; end >= 64; end -= 64) {
+    uint64_t m = mask64(hay + end - 64, k, first, lastb);
+    if (__builtin_expect(m != 0, 0)) {
+      *mask = m;
+      return end - 64;
+    }
+  }
+  return SIZE_MAX;
+}
+
+/* The lowest candidate of `mask` (bit b: position base + b) holding the needle, or -1. */
+static inline int64_t lowest(uint64_t mask, const uint8_t *hay, size_t base, const uint8_t *needle, size_t k) {
+  for (; mask != 0; mask &= mask - 1) {
+    size_t j = base + (size_t)__builtin_ctzll(mask);
+    if (middle_matches(hay + j, needle, k)) return (int64_t)j;
+  }
+  return -1;
+}
+
+/* The highest candidate of `mask` holding the needle, or -1. */
+static inline int64_t highest(uint64_t mask, const uint8_t *hay, size_t base, const uint8_t *needle, size_t k) {
+  while (mask != 0) {
+    unsigned b = 63u - (unsigned)__builtin_clzll(mask);
+    if (middle_matches(hay + base + b, needle, k)) return (int64_t)(base + b);
+    mask &= ~((uint64_t)1 << b);
+  }
+  return -1;
+}
+
+/*
+ * Both directions walk the candidate positions [0, starts) in blocks of 64
+ * (of 32 when fewer than 64 exist). When `starts` is not a multiple of the
+ * block, one more block ends exactly at `starts` (forwards) or starts at 0
+ * (backwards), overlapping positions already tried: those hold no match, so
+ * the first (last) match it reports is still the first (last) of the range,
+ * and no position outside [0, starts) is tried.
+ * Sound: a block of w candidates at i reads [i, i + w + k - 1), and
+ * i + w <= starts = n - k + 1 keeps that inside hay[0, n).
+ */
+AVX2 static int64_t find_avx2(const uint8_t *hay, size_t n, const uint8_t *needle, size_t k) {
+  const uint8_t f = needle[0], l = needle[k - 1];
+  size_t starts = n - k + 1;
+  uint64_t mask = 0;
+  if (starts >= 64) {
+    size_t last = starts - 64; /* where the block ending at `starts` begins */
+    size_t i = 0;
+    while (i <= last) {
+      i = next_block(hay, k, i, last, f, l, &mask);
+      if (i > last) break;
+      int64_t j = lowest(mask, hay, i, needle, k);
+      if (j >= 0) return j;
+      i += 64;
+    }
+    if (i >= starts) return -1; /* [0, i) tried: all of them */
+    return next_block(hay, k, last, last, f, l, &mask) == last ? lowest(mask, hay, last, needle, k) : -1;
+  }
+  const __m256i first = _mm256_set1_epi8((char)f), lastb = _mm256_set1_epi8((char)l);
+  if (starts >= 32) {
+    int64_t j = lowest(mask32(hay, k, first, lastb), hay, 0, needle, k);
+    if (j >= 0) return j;
+    return lowest(mask32(hay + starts - 32, k, first, lastb), hay, starts - 32, needle, k);
+  }
+  for (size_t i = 0; i < starts; i++)
+    if (match_at(hay + i, needle, k)) return (int64_t)i;
+  return -1;
+}
+
+AVX2 static int64_t rfind_avx2(const uint8_t *hay, size_t n, const uint8_t *needle, size_t k) {
+  const uint8_t f = needle[0], l = needle[k - 1];
+  size_t starts = n - k + 1;
+  uint64_t mask = 0;
+  if (starts >= 64) {
+    size_t end = starts; /* candidates [0, end) not tried yet */
+    while (end >= 64) {
+      size_t i = prev_block(hay, k, end, f, l, &mask);
+      if (i == SIZE_MAX) {
+        end %= 64;
+        break;
+      }
+      int64_t j = highest(mask, hay, i, needle, k);
+      if (j >= 0) return j;
+      end = i;
+    }
+    if (end == 0) return -1;
+    return prev_block(hay, k, 64, f, l, &mask) == 0 ? highest(mask, hay, 0, needle, k) : -1;
+  }
+  const __m256i first = _mm256_set1_epi8((char)f), lastb = _mm256_set1_epi8((char)l);
+  if (starts >= 32) {
+    int64_t j = highest(mask32(hay + starts - 32, k, first, lastb), hay, starts - 32, needle, k);
+    if (j >= 0) return j;
+    return highest(mask32(hay, k, first, lastb), hay, 0, needle, k);
+  }
+  for (size_t i = starts; i-- > 0;)
+    if (match_at(hay + i, needle, k)) return (int64_t)i;
+  return -1;
+}
+#endif
+
+/* ---------------------------------------------------- choosing, calling */
+
+static search_kernel *find_kernel = find_vec16;
+static search_kernel *rfind_kernel = rfind_vec16;
+
+#ifdef MM_X86_64
+/* Runs once when the addon is loaded, before any search: the pointers are
+ * written here only, so calls from any thread read settled values. */
+__attribute__((constructor)) static void choose_kernel(void) {
+  const char *off = getenv("MEMMAP_NO_AVX2");
+  if (off != NULL && off[0] == '1') return;
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("avx2")) {
+    find_kernel = find_avx2;
+    rfind_kernel = rfind_avx2;
+  }
+}
+#endif
+
+int64_t mm_find(const uint8_t *hay, size_t n, const uint8_t *needle, size_t k) {
+  if (k == 0) return 0;
+  if (k > n) return -1;
+  if (k == 1) {
+    const uint8_t *p = memchr(hay, needle[0], n);
+    return p == NULL ? -1 : p - hay;
+  }
+  return find_kernel(hay, n, needle, k);
+}
+
+int64_t mm_rfind(const uint8_t *hay, size_t n, const uint8_t *needle, size_t k) {
+  if (k == 0) return (int64_t)n;
+  if (k > n) return -1;
+  if (k == 1) {
+    const uint8_t *p = memrchr(hay, needle[0], n);
+    return p == NULL ? -1 : p - hay;
+  }
+  return rfind_kernel(hay, n, needle, k);
 }

@@ -23,6 +23,8 @@
  */
 #define WIN32_LEAN_AND_MEAN
 #include <windows.h>
+/* After windows.h: QueryWorkingSetEx is K32QueryWorkingSetEx, in KERNEL32.dll. */
+#include <psapi.h>
 
 #include <errno.h>
 #include <stdint.h>
@@ -61,6 +63,7 @@ static int errno_of(DWORD e) {
     return -EBADF;
   case ERROR_NOT_ENOUGH_MEMORY:
   case ERROR_OUTOFMEMORY:
+  case ERROR_WORKING_SET_QUOTA:
   case ERROR_COMMITMENT_LIMIT:
   case ERROR_NO_SYSTEM_RESOURCES:
     return -ENOMEM;
@@ -367,6 +370,81 @@ int mm_advise(void *addr, size_t length, int advice) {
   return -ENOSYS;
 }
 
+int mm_residency(void *addr, size_t length, uint8_t *vec) {
+  enum { BATCH = 1024 };
+  size_t page = (size_t)mm_pagesize(), n = (length + page - 1) / page;
+  PSAPI_WORKING_SET_EX_INFORMATION *info = malloc(BATCH * sizeof *info);
+  if (info == NULL) return -ENOMEM;
+  int rc = 0;
+  for (size_t i = 0; i < n && rc == 0; i += BATCH) {
+    size_t k = n - i < BATCH ? n - i : BATCH;
+    for (size_t j = 0; j < k; j++) info[j].VirtualAddress = (uint8_t *)addr + (i + j) * page;
+    if (!QueryWorkingSetEx(GetCurrentProcess(), info, (DWORD)(k * sizeof *info))) rc = last_error();
+    /* Sound: vec holds one byte per page of the range (mm.h), i + j < n. */
+    else for (size_t j = 0; j < k; j++) vec[i + j] = (uint8_t)info[j].VirtualAttributes.Valid;
+  }
+  free(info);
+  return rc;
+}
+
+typedef BOOL(WINAPI *prefetch_fn)(HANDLE, ULONG_PTR, PWIN32_MEMORY_RANGE_ENTRY, ULONG);
+
+int mm_prefetch(void *addr, size_t length, int populate) {
+  (void)populate; /* no call maps the pages too: the caller reads each one */
+  /* Windows 8 and later: looked up at run time, so that the addon loads without it. */
+  HMODULE kernel = GetModuleHandleW(L"kernel32.dll");
+  FARPROC found = kernel != NULL ? GetProcAddress(kernel, "PrefetchVirtualMemory") : NULL;
+  if (found != NULL) {
+    prefetch_fn prefetch = (prefetch_fn)(void (*)(void))found;
+    WIN32_MEMORY_RANGE_ENTRY range = {addr, length};
+    (void)prefetch(GetCurrentProcess(), 1, &range, 0); /* a hint: reading each page follows */
+  }
+  return 0;
+}
+
+int mm_lock(void *addr, size_t length) { return VirtualLock(addr, length) ? 0 : last_error(); }
+
+int mm_unlock(void *addr, size_t length) {
+  if (VirtualUnlock(addr, length)) return 0;
+  DWORD e = GetLastError();
+  return e == ERROR_NOT_LOCKED ? 0 : errno_of(e);
+}
+
+/* A tag names the section itself (mm_map): no object, no descriptor, and the
+ * name goes with the last handle of the section, in any process. */
+int mm_tag_open(const char *tag, int how, int readonly) {
+  (void)tag; (void)how; (void)readonly;
+  return -ENOSYS;
+}
+
+int mm_tag_unlink(const char *tag) {
+  (void)tag;
+  return -ENOSYS;
+}
+
+int64_t mm_tag_size(const char *tag) {
+  wchar_t *w = wide(tag);
+  if (w == NULL) return -EINVAL;
+  HANDLE section = OpenFileMappingW(FILE_MAP_READ, FALSE, w);
+  free(w);
+  if (section == NULL) return last_error();
+  /* A view of the whole section spans its size, in whole pages. */
+  int64_t size;
+  MEMORY_BASIC_INFORMATION info;
+  void *p = MapViewOfFile(section, FILE_MAP_READ, 0, 0, 0);
+  if (p == NULL) size = last_error();
+  else {
+    size = VirtualQuery(p, &info, sizeof info) == sizeof info ? (int64_t)info.RegionSize : last_error();
+    UnmapViewOfFile(p);
+  }
+  CloseHandle(section);
+  return size;
+}
+
+int mm_has_tag_objects(void) { return 0; }
+
+int mm_tag_max(void) { return 0; }
+
 /* The C runtime of Windows has no memrchr (mm.h). */
 void *memrchr(const void *s, int c, size_t n) {
   const uint8_t *p = (const uint8_t *)s + n;
@@ -391,6 +469,16 @@ int mm_fstat(int fd, int64_t *size, int *regular) {
   int rc = file_size(h, size);
   if (rc == 0) *regular = 1;
   return rc;
+}
+
+int mm_file_id(int fd, uint64_t *dev, uint64_t *ino) {
+  HANDLE h = uv_get_osfhandle(fd);
+  if (h == INVALID_HANDLE_VALUE) return -EBADF;
+  BY_HANDLE_FILE_INFORMATION info;
+  if (!GetFileInformationByHandle(h, &info)) return last_error();
+  *dev = info.dwVolumeSerialNumber;
+  *ino = ((uint64_t)info.nFileIndexHigh << 32) | info.nFileIndexLow;
+  return 0;
 }
 
 int mm_truncate(int fd, int64_t size) {
@@ -506,3 +594,35 @@ int mm__readable_init(void) { return 0; }
 uintptr_t mm__thread_id(void) { return (uintptr_t)GetCurrentThreadId() + 1; }
 
 void mm__yield(void) { SwitchToThread(); }
+
+/* ------------------------------------------------------------------------ */
+/* Waiting (wait-win32.c)                                                   */
+
+/* FNV-1a over the bytes of a string, from a given basis. */
+static uint64_t fnv1a(const wchar_t *s, uint64_t hash) {
+  for (; *s != 0; s++) {
+    hash ^= (uint64_t)(uint16_t)*s;
+    hash *= 0x100000001b3ULL;
+  }
+  return hash;
+}
+
+int mm__view_identity(const void *addr, uint64_t id[2]) {
+  record *rec = record_find(addr, 0);
+  /* Copy-on-write views of MAP_PRIVATE maps, and unnamed pagefile sections,
+   * are this process's alone. */
+  if (rec == NULL || rec->protect == PAGE_WRITECOPY || rec->protect == PAGE_EXECUTE_WRITECOPY) return 0;
+  if (rec->tag != NULL) {
+    /* A named section is the same object wherever its name is opened: the
+     * name, hashed twice (128 bits), with the top bit telling it from a file. */
+    id[0] = fnv1a(rec->tag, 0xcbf29ce484222325ULL) | (1ULL << 63);
+    id[1] = fnv1a(rec->tag, 0x84222325cbf29ce4ULL);
+    return 1;
+  }
+  BY_HANDLE_FILE_INFORMATION info;
+  if (rec->file == INVALID_HANDLE_VALUE || !GetFileInformationByHandle(rec->file, &info)) return 0;
+  /* A file is its volume and its index on it, whatever path opened it. */
+  id[0] = (uint64_t)info.dwVolumeSerialNumber;
+  id[1] = ((uint64_t)info.nFileIndexHigh << 32) | info.nFileIndexLow;
+  return 1;
+}

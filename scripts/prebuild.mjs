@@ -202,7 +202,8 @@ export async function build(name, { out = root, source = root, quiet = false } =
       // see scripts/prebuild-glibc-compat.c: keeps the binary loadable on glibc 2.28
       const compat = path.join(stage, "glibc-compat.o");
       run(tools.cc, ["-c", "-O2", "-fPIC", "-fvisibility=hidden", path.join(root, "scripts", "prebuild-glibc-compat.c"), "-o", compat]);
-      env.LDFLAGS = [process.env.LDFLAGS, "-Wl,--wrap=fstat64", "-Wl,--wrap=fstat", compat].filter(Boolean).join(" ");
+      const wrap = ["fstat64", "fstat", "pthread_create", "pthread_attr_setstacksize"].map((f) => `-Wl,--wrap=${f}`);
+      env.LDFLAGS = [process.env.LDFLAGS, ...wrap, compat].filter(Boolean).join(" ");
     }
     const prebuildify = require_.resolve("prebuildify/bin.js");
     const args = [prebuildify, "--napi", "--strip", "--tag-libc", `--target=${process.versions.node}`, `--arch=${t.arch}`, "--cwd", stage, "--out", stage, "--cache", path.join(stage, ".cache")];

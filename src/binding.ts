@@ -26,6 +26,10 @@ export interface Capabilities {
   readonly memfd: boolean;
   /** Named mappings (`tagname`). */
   readonly tagname: boolean;
+  /** A tag is an object of its own with a descriptor (POSIX shared memory), not a name of the mapping (Windows). */
+  readonly tagObjects: boolean;
+  /** The longest tag in bytes the system takes; 0 where the system checks it itself. */
+  readonly tagMax: number;
   /** The system call a failed native remap names, and the portable path's. */
   readonly remapSyscall: string;
   readonly portableRemapSyscall: string;
@@ -37,7 +41,7 @@ export interface Binding {
   close(fd: number): number;
   truncate(fd: number, size: number): number;
   memfd(size: number): number;
-  /** `tagname` names the mapping (Windows only; src/mmap.ts refuses it elsewhere). */
+  /** `tagname` names the mapping (Windows; where tags are objects, src/tags.ts opens them and maps their descriptor). */
   map(fd: number, length: number, prot: number, flags: number, offset: number, ownedFd: number, tagname?: string): Handle | number;
   view(handle: Handle, start: number, length: number): ArrayBuffer | null | number;
   unmap(handle: Handle): number;
@@ -50,6 +54,29 @@ export interface Binding {
   sync(handle: Handle, start: number, length: number, flags: number, out?: Float64Array): number;
   syncAsync(handle: Handle, start: number, length: number, flags: number, out?: Float64Array): Promise<number>;
   advise(handle: Handle, start: number, length: number, advice: number): number;
+  /**
+   * Which pages of [start, start + length) are in memory (`start` page-aligned): `out[i]` 1 or 0,
+   * one byte per page; 0 or -errno.
+   */
+  residency(handle: Handle, start: number, length: number, out: Uint8Array): number;
+  /**
+   * Reads [start, start + length) (`start` page-aligned) into memory on the thread pool: with
+   * `populate`, the kernel's one call first (MADV_POPULATE_READ), else a read-ahead hint and a read
+   * of every page (a page that faults is contained and recorded: see `loss`). 0 or -errno.
+   */
+  prefetch(handle: Handle, start: number, length: number, populate: boolean): Promise<number>;
+  /** mlock (`lock` true) or munlock of [start, start + length); 0 or -errno. */
+  lock(handle: Handle, start: number, length: number, lock: boolean): number;
+  /**
+   * Opens the shared-memory object of a tag (`tag`: its UTF-8 bytes and a final NUL): `create`
+   * makes a new one (-EEXIST when there is one), else an existing one (-ENOENT when there is none),
+   * read-only when `readonly`. A close-on-exec descriptor, or -errno; -ENOSYS where tags are not objects.
+   */
+  tagOpen(tag: Uint8Array, create: boolean, readonly: boolean): number;
+  /** Removes a tag's name (shm_unlink); 0 or -errno (-ENOENT: none). */
+  tagUnlink(tag: Uint8Array): number;
+  /** Windows: the size (whole pages) of the existing section named by the tag, or -errno (-ENOENT: none). */
+  tagSize(tag: Uint8Array): number;
   /** Releases the memory and descriptors of maps found unreachable by the last GC; returns how many still hold some. */
   reclaim(): number;
   /** First (or last) offset of `needle` inside [start, end) of the map; -1 when absent; < -1 is -errno. */
@@ -93,6 +120,21 @@ export interface Binding {
    * can be made, and memmap copies through `read`/`write`/`getByte`/`setByte` instead.
    */
   readonly faults: ArrayBuffer | null;
+  /**
+   * Sleeps while the Int32 at byte `index` (inside the map, a multiple of 4) holds `value`, until
+   * notified or `timeoutMs` pass (Infinity: never): 0 "ok", 1 "not-equal", 2 "timed-out", or
+   * -errno. `interruptible`: the caller is a worker's thread, which may be stopped meanwhile (the
+   * sleep is cut into slices to notice it).
+   */
+  wait(handle: Handle, index: number, value: number, timeoutMs: number, interruptible: boolean): number;
+  /** `wait` on a thread of memmap's own; -EBADF when `waitCancel` (close) ends it. */
+  waitAsync(handle: Handle, index: number, value: number, timeoutMs: number): Promise<number>;
+  /** Wakes up to `count` (Infinity: all) waiters on the Int32 at `index`, in any process; how many, or -errno. */
+  notify(handle: Handle, index: number, count: number): number;
+  /** Settles every pending `waitAsync` on the map with -EBADF and wakes their threads; how many. */
+  waitCancel(handle: Handle): number;
+  /** How many `waitAsync` calls of this thread have not finished (tests). */
+  waitPending(): number;
   /** The descriptor the region owns (closed with it), or -1: none, or released. */
   fd(handle: Handle): number;
   /** How many thread-pool jobs use the region's memory now (close defers the unmap; resize refuses). */

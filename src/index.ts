@@ -10,7 +10,7 @@
  * ```
  * @module
  */
-export { MMap, type MMapOptions, type OpenOptions, type FlushOptions, type NewMapEvent } from "./mmap.js";
+export { MMap, type MMapOptions, type OpenOptions, type FlushOptions, type NewMapEvent, type WaitResult, type ViewType } from "./mmap.js";
 export { type MMapMatch, SEARCH_WINDOW, SEARCH_MAX_MATCH, SEARCH_LOOKBEHIND } from "./search.js";
 export type { ErrorCode, MMapError, SystemError } from "./errors.js";
 export type { BytesLike } from "./validate.js";

@@ -15,13 +15,15 @@
  * @module
  */
 import { channel } from "node:diagnostics_channel";
-import { native } from "./binding.js";
-import { MAP_ANONYMOUS, MAP_PRIVATE, PROT_READ, type Access } from "./constants.js";
+import { constants as osConstants } from "node:os";
+import { native, type Handle } from "./binding.js";
+import { MAP_ANONYMOUS, MAP_PRIVATE, PROT_READ, constants, type Access } from "./constants.js";
 import { invalidArgValue, notResizable, stateError, systemError } from "./errors.js";
 import { memoryOf, type Memory } from "./memory/index.js";
 import { platform } from "./platform.js";
 import type { MapPlan } from "./plan.js";
 import { beforeMap, mapped, unmapped, withReclaim } from "./reclaim.js";
+import { openTag, release as releaseTag } from "./tags.js";
 import { ioError } from "./truncation.js";
 
 /** What `memmap:new` publishes, before the map is made (Python's `mmap.__new__` audit event). */
@@ -32,10 +34,40 @@ export interface NewMapEvent {
   offset: number;
 }
 
+/**
+ * The advice memmap passes to madvise: the `MADV_*` constants it exports, less MADV_HWPOISON
+ * (which poisons pages: the next access kills the process). What the destructive ones do per
+ * map kind is in docs/safety.md ("Advice").
+ */
+const KNOWN_ADVICE = new Set(
+  Object.entries(constants)
+    .filter(([name]) => name.startsWith("MADV_") && name !== "MADV_HWPOISON")
+    .map(([, v]) => v),
+);
+
 const newMapChannel = channel("memmap:new");
 const statOut = new Float64Array(2);
 /** An I/O error a flush reports, as the addon fills it (see src/truncation.ts). */
 const syncOut = new Float64Array(4);
+
+const EBADF = osConstants.errno.EBADF;
+
+/**
+ * The descriptor the map owns, for a call that sizes or maps its file: -1 for none; throws when
+ * it was closed outside memmap (the addon checks that the number still names the map's file:
+ * once closed, the number may name another file, which memmap must never touch).
+ */
+function ownedFd(h: Handle): number {
+  const fd = native.fd(h);
+  if (fd === -EBADF) {
+    throw stateError(
+      "ERR_MMAP_FD_CLOSED",
+      "the map's descriptor was closed outside memmap (m.fd), and its number may now name another file: " +
+        "memmap will not size, resize or close it; map the file again",
+    );
+  }
+  return fd;
+}
 
 /** The file's size and whether it is a regular file; null when fstat fails. */
 function statOf(fd: number): { size: number; regular: boolean } | null {
@@ -51,12 +83,17 @@ function resolveLength(plan: MapPlan): number {
   // A failing fstat is left to dup/mmap, as in CPython.
   if (st === null || !st.regular) return len;
   const size = st.size;
+  // Errors name what the user gave: the path (MMap.open) or the descriptor.
+  const file = plan.path === undefined ? `the file of descriptor ${fd}` : `'${plan.path}'`;
   if (len === 0) {
-    if (size === 0) throw invalidArgValue("fd", fd, "is an empty file: cannot mmap an empty file");
-    if (offset >= size) throw invalidArgValue("options.offset", offset, `is not smaller than the file size ${size}`);
+    if (size === 0) {
+      if (plan.path !== undefined) throw invalidArgValue("path", plan.path, "is an empty file: cannot mmap an empty file");
+      throw invalidArgValue("fd", fd, "is an empty file: cannot mmap an empty file");
+    }
+    if (offset >= size) throw invalidArgValue("options.offset", offset, `is not smaller than the size of ${file}, ${size}`);
     len = size - offset;
   } else if (!platform.mapSizesFile && (offset > size || size - offset < len)) {
-    throw invalidArgValue("length", len, `is greater than the file size ${size} minus the offset ${offset}`);
+    throw invalidArgValue(plan.path === undefined ? "length" : "options.length", len, `is greater than the size of ${file} (${size}) minus the offset ${offset}`);
   }
   return len;
 }
@@ -72,7 +109,7 @@ function ownedDescriptor(plan: MapPlan, length: number): number {
   if (plan.adopt) return plan.fd;
   if (!plan.trackfd) return -1;
   const fd = withReclaim(() => native.dup(plan.fd), (r) => r);
-  if (fd < 0) throw systemError(fd, "dup");
+  if (fd < 0) throw systemError(fd, "dup", plan.path);
   return fd;
 }
 
@@ -101,11 +138,14 @@ export class Mapping {
     if (newMapChannel.hasSubscribers) {
       newMapChannel.publish({ fd: plan.fd, length: plan.length, access: plan.access, offset: plan.offset } satisfies NewMapEvent);
     }
-    const length = resolveLength(plan);
+    // Named shared memory: the tag's memory decides the length (src/tags.ts), and owns the descriptor where it has one.
+    const tag = plan.tagname !== undefined && plan.fd === -1 ? openTag(plan) : null;
+    const length = tag === null ? resolveLength(plan) : tag.length;
     beforeMap();
-    const owned = ownedDescriptor(plan, length);
+    const owned = tag === null ? ownedDescriptor(plan, length) : tag.fd;
     const anonymous = plan.fd === -1 && owned === -1;
-    const flags = anonymous ? plan.flags | MAP_ANONYMOUS : plan.flags;
+    // A descriptor's memory (a tag's object, a memfd) is mapped as a file: never MAP_ANONYMOUS.
+    const flags = anonymous ? plan.flags | MAP_ANONYMOUS : owned >= 0 && plan.fd === -1 ? plan.flags & ~MAP_ANONYMOUS : plan.flags;
     const mapFd = plan.fd === -1 ? owned : plan.fd;
     // Every API reads the memory from JavaScript, so it is always mapped readable.
     const h = withReclaim(
@@ -113,8 +153,9 @@ export class Mapping {
       (r) => (typeof r === "number" ? r : 0),
     );
     if (typeof h === "number") {
-      if (owned >= 0 && !plan.adopt) native.close(owned);
-      throw systemError(h, "mmap");
+      if (tag !== null) releaseTag(tag);
+      else if (owned >= 0 && !plan.adopt) native.close(owned);
+      throw systemError(h, "mmap", plan.path);
     }
     mapped();
     return new Mapping(memoryOf(h, length, writable), plan, flags);
@@ -123,7 +164,7 @@ export class Mapping {
   /** The descriptor the map owns, or -1 (none, or closed). */
   get fd(): number {
     const h = this.mem.handle;
-    return h === null ? -1 : native.fd(h);
+    return h === null ? -1 : Math.max(-1, native.fd(h));
   }
 
   /** Detaches every view, unmaps (once any thread-pool job using the memory is done), closes the descriptor. Idempotent. */
@@ -146,11 +187,11 @@ export class Mapping {
     const mem = this.mem;
     const h = mem.open();
     const old = mem.length;
-    const fd = native.fd(h);
+    const fd = ownedFd(h);
     if (!platform.growSharedAnonymous && fd < 0 && !(this.flags & MAP_PRIVATE) && n > old) {
       throw notResizable("to expand a shared anonymous mapping on Linux (make it with shareable: true to grow it)");
     }
-    if (native.busy(h) > 0) throw stateError("ERR_MMAP_BUSY", "mmap can't resize while flushAsync() is in progress");
+    if (native.busy(h) > 0) throw stateError("ERR_MMAP_BUSY", "mmap can't resize while flushAsync(), waitAsync() or prefetch() is in progress");
     mem.assertWhole();
     // The file first, in both directions: a failing ftruncate then changes nothing at all,
     // and the map never holds a page the file does not back once it has followed.
@@ -195,6 +236,9 @@ export class Mapping {
   advise(start: number, length: number, advice: number): void {
     const h = this.mem.open();
     if (!platform.madvise) throw stateError("ERR_MMAP_UNSUPPORTED_PLATFORM", "madvise is not supported on this platform (Windows has no madvise)");
+    if (!KNOWN_ADVICE.has(advice)) {
+      throw invalidArgValue("option", advice, "is not advice memmap passes to the system: use one of the MADV_* constants memmap exports (MADV_HWPOISON is refused)");
+    }
     const rc = native.advise(h, start, length, advice);
     if (rc < 0) throw systemError(rc, "madvise");
   }
@@ -203,7 +247,7 @@ export class Mapping {
   fileSize(): number {
     const h = this.mem.open();
     if (this.anonymous) return this.mem.length;
-    const rc = native.fstat(native.fd(h), statOut);
+    const rc = native.fstat(ownedFd(h), statOut);
     if (rc < 0) throw systemError(rc, "fstat");
     return statOut[0] as number;
   }

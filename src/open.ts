@@ -6,10 +6,11 @@
  */
 import { closeSync, fstatSync, ftruncateSync, openSync, constants as fsConstants, type PathLike } from "node:fs";
 import { open as openFile } from "node:fs/promises";
+import { fileURLToPath } from "node:url";
 import { ACCESS_COPY, ACCESS_DEFAULT, ACCESS_READ, PROT_WRITE, type Access } from "./constants.js";
 import { invalidArgType } from "./errors.js";
 import { platform } from "./platform.js";
-import { adoptingDescriptor, type MMapOptions } from "./plan.js";
+import { openedFrom, type MMapOptions } from "./plan.js";
 import { reclaimNeglected } from "./reclaim.js";
 import { optionalBoolean, optionalInteger, toBytes, validateInteger, validateOptions } from "./validate.js";
 
@@ -74,14 +75,19 @@ function openReclaiming(path: PathLike, flags: number): number {
   }
 }
 
+/** The path as errors show it, as Node's fs errors do. */
+function shown(path: PathLike): string {
+  return typeof path === "string" ? path : path instanceof URL ? fileURLToPath(path) : path.toString();
+}
+
 /** Maps `fd` (opened here); the map owns it unless trackfd is false or the runtime owns it, when it is closed here. */
-function mapOpened<T>(fd: number, plan: OpenPlan, make: MakeMap<T>): T {
+function mapOpened<T>(fd: number, path: PathLike, plan: OpenPlan, make: MakeMap<T>): T {
   if (plan.rest.trackfd === false || platform.runtimeOwnsFds) {
-    const m = make(fd, plan.length, plan.rest);
+    const m = make(fd, plan.length, openedFrom({ ...plan.rest }, shown(path), false));
     closeSync(fd);
     return m;
   }
-  return make(fd, plan.length, adoptingDescriptor({ ...plan.rest }));
+  return make(fd, plan.length, openedFrom({ ...plan.rest }, shown(path), true));
 }
 
 /** `MMap.open`. */
@@ -90,7 +96,7 @@ export function openMap<T>(path: PathLike, options: unknown, make: MakeMap<T>): 
   const fd = openReclaiming(path, plan.openFlags);
   try {
     if (plan.size !== undefined && fstatSync(fd).size < plan.size) ftruncateSync(fd, plan.size);
-    return mapOpened(fd, plan, make);
+    return mapOpened(fd, path, plan, make);
   } catch (err) {
     closeSync(fd);
     throw err;
@@ -104,7 +110,7 @@ export async function openMapAsync<T>(path: PathLike, options: unknown, make: Ma
   try {
     if (plan.size !== undefined && (await fh.stat()).size < plan.size) await fh.truncate(plan.size);
     // The map keeps its own duplicate (trackfd, the default) or none; the handle closes here.
-    return make(fh.fd, plan.length, plan.rest);
+    return make(fh.fd, plan.length, openedFrom({ ...plan.rest }, shown(path), false));
   } finally {
     await fh.close();
   }

@@ -14,12 +14,15 @@ import {
   ACCESS_WRITE,
   MAP_PRIVATE,
   MAP_SHARED,
+  PROT_EXEC,
   PROT_READ,
   PROT_WRITE,
+  constants,
   type Access,
 } from "./constants.js";
-import { invalidArgType, invalidArgValue, rangeError, stateError, unsupported } from "./errors.js";
+import { invalidArgType, invalidArgValue, rangeError, stateError } from "./errors.js";
 import { platform } from "./platform.js";
+import { tagOf } from "./tags.js";
 import { optionalBoolean, optionalInteger, validateInteger, validateOptions } from "./validate.js";
 
 /** Options of `new MMap(fd, length, options)`: the Unix signature of Python's `mmap`. */
@@ -40,9 +43,13 @@ export interface MMapOptions {
    */
   shareable?: boolean | undefined;
   /**
-   * Windows only (Python's `tagname`): the name of the mapping. Maps with the same tag share their
-   * memory, in this process or another; with `fd` -1 the memory is the system's paging file.
-   * An empty string means no name. On other systems: `TypeError` `ERR_MMAP_UNSUPPORTED_PLATFORM`.
+   * Python's `tagname` (Windows), on every system: named shared memory. Maps with the same tag share
+   * their memory, in this process or another; a new tag creates `length` bytes of zeros, length 0
+   * maps an existing one whole, and a length beyond an existing one's size is `RangeError`. Linux
+   * and macOS: POSIX shared memory named `"/" + tagname` (`shm_open`), for `fd` -1 only; its name
+   * stays until `MMap.unlinkTag(tagname)`. Windows: the paging file with `fd` -1 (or the file's
+   * mapping), named until its last map closes. An empty string means no name. See
+   * docs/named-memory.md.
    */
   tagname?: string | undefined;
 }
@@ -64,6 +71,8 @@ export interface MapPlan {
   readonly tagname: string | undefined;
   /** The map takes ownership of `fd` instead of duplicating it (`MMap.open` hands over the descriptor it opened). */
   readonly adopt: boolean;
+  /** The path `fd` was opened from (`MMap.open`), for errors; undefined for a descriptor the user gave. */
+  readonly path: string | undefined;
 }
 
 const MAX_SAFE = Number.MAX_SAFE_INTEGER;
@@ -71,14 +80,36 @@ const INT32_MIN = -(2 ** 31);
 const INT32_MAX = 2 ** 31 - 1;
 
 /**
- * Option objects whose `fd` the map adopts. Only `MMap.open` puts objects here, objects it made
- * itself and hands straight to the constructor: user code can never reach one.
+ * The `MAP_*` bits memmap passes to mmap: the constants it exports, which only choose sharing,
+ * placement hints and reservation. Anything else (MAP_FIXED maps over the process's own memory,
+ * MAP_GROWSDOWN, MAP_HUGETLB, ...) is refused before any system call.
  */
-const adopting = new WeakSet<object>();
+const KNOWN_FLAGS = Object.entries(constants).reduce((bits, [name, v]) => (name.startsWith("MAP_") ? bits | v : bits), 0);
+const KNOWN_PROT = PROT_READ | PROT_WRITE | PROT_EXEC;
 
-/** Marks `options` (an object of the caller's own making) so that the map it is given to owns its descriptor. */
-export function adoptingDescriptor(options: MMapOptions): MMapOptions {
-  adopting.add(options);
+/** Refuses bits of `value` outside `known`, naming them. */
+function onlyKnownBits(value: number, known: number, name: string, kind: string): void {
+  const unknown = value & ~known;
+  if (unknown !== 0) {
+    throw invalidArgValue(
+      name,
+      value,
+      `has bits memmap does not pass to the system (0x${(unknown >>> 0).toString(16)}): only the ${kind} constants memmap exports are accepted`,
+    );
+  }
+}
+
+/**
+ * What `MMap.open` tells the constructor about the descriptor it hands over, keyed by an options
+ * object it made itself and hands straight to the constructor (user code never reaches one):
+ * the path it opened (errors name it rather than the descriptor), and whether the map adopts the
+ * descriptor instead of duplicating it.
+ */
+const opened = new WeakMap<object, { path: string; adopt: boolean }>();
+
+/** Marks `options` (an object of the caller's own making) as `MMap.open`'s for `path`; `adopt`: the map owns the descriptor. */
+export function openedFrom(options: MMapOptions, path: string, adopt: boolean): MMapOptions {
+  opened.set(options, { path, adopt });
   return options;
 }
 
@@ -92,16 +123,6 @@ function descriptorOf(fd: unknown): number {
     return validateInteger(n, "fd", 0, INT32_MAX);
   }
   throw invalidArgType("fd", "of type number or an instance of FileHandle", fd);
-}
-
-/** The `tagname` option: a name, or undefined for none. */
-function tagnameOf(tagname: unknown): string | undefined {
-  if (tagname === undefined) return undefined;
-  if (typeof tagname !== "string") throw invalidArgType("options.tagname", "of type string", tagname);
-  if (!platform.tagname) {
-    throw unsupported("options.tagname is only supported on Windows (Python's mmap has no tagname on Unix either)");
-  }
-  return tagname === "" ? undefined : tagname;
 }
 
 /** `access` applied to `flags`/`prot`, or `access` derived from `prot` as CPython does. */
@@ -125,6 +146,8 @@ function resolveAccess(accessArg: number, flags: number, prot: number): [Access,
 /**
  * The plan of `new MMap(fd, length, options)`: validation, then CPython's checks in CPython's order.
  * @throws {TypeError} `ERR_INVALID_ARG_TYPE` for a wrong type; `ERR_MMAP_UNSUPPORTED_PLATFORM` for `tagname` where there is none.
+ * @throws {RangeError} `ERR_INVALID_ARG_VALUE` for a tag the system cannot take, or (where tags are
+ *   objects) a tag with a file descriptor or with `shareable`.
  * @throws {RangeError} `ERR_OUT_OF_RANGE` / `ERR_INVALID_ARG_VALUE` for bad values.
  * @throws {Error} `ERR_MMAP_UNSUPPORTED_PLATFORM` for `shareable` where there is none.
  */
@@ -138,7 +161,7 @@ export function planMap(fd: unknown, length: unknown, options: unknown): MapPlan
   const offset = optionalInteger(opts.offset, "options.offset", 0, -MAX_SAFE, MAX_SAFE);
   const trackfd = optionalBoolean(opts.trackfd, "options.trackfd", true);
   const shareable = optionalBoolean(opts.shareable, "options.shareable", false);
-  const tagname = tagnameOf(opts.tagname);
+  const tagname = opts.tagname === undefined ? undefined : tagOf(opts.tagname, "options.tagname");
 
   if (len < 0) throw rangeError(`The value of "length" is out of range. It must be >= 0. Received ${len}`);
   if (offset < 0) throw rangeError(`The value of "options.offset" is out of range. It must be >= 0. Received ${offset}`);
@@ -146,10 +169,28 @@ export function planMap(fd: unknown, length: unknown, options: unknown): MapPlan
     throw invalidArgValue("options.access", accessArg, "cannot be given together with options.flags or options.prot");
   }
   const [access, flags, prot] = resolveAccess(accessArg, flagsArg, protArg);
+  onlyKnownBits(flags, KNOWN_FLAGS, "options.flags", "MAP_*");
+  onlyKnownBits(prot, KNOWN_PROT, "options.prot", "PROT_*");
   if (shareable && fileno !== -1) throw invalidArgValue("options.shareable", true, "is only for anonymous maps (fd -1)");
   if (shareable && !platform.shareable) {
     throw stateError("ERR_MMAP_UNSUPPORTED_PLATFORM", "options.shareable is not supported on Windows: share anonymous memory with options.tagname");
   }
-  const adopt = typeof options === "object" && options !== null && adopting.has(options);
-  return Object.freeze({ fd: fileno, length: len, offset, flags, prot, access, trackfd, shareable, tagname, adopt });
+  if (tagname !== undefined && platform.tagObjects) {
+    if (shareable) throw invalidArgValue("options.shareable", true, "cannot be given with options.tagname (a tag map is shared by its name)");
+    if (fileno !== -1) throw invalidArgValue("options.tagname", tagname, "names shared memory: it needs fd -1 on this system");
+  }
+  const from = typeof options === "object" && options !== null ? opened.get(options) : undefined;
+  return Object.freeze({
+    fd: fileno,
+    length: len,
+    offset,
+    flags,
+    prot,
+    access,
+    trackfd,
+    shareable,
+    tagname,
+    adopt: from?.adopt ?? false,
+    path: from?.path,
+  });
 }

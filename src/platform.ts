@@ -6,6 +6,7 @@
  * @module
  */
 import { constants as bufferConstants } from "node:buffer";
+import { isMainThread } from "node:worker_threads";
 import { native } from "./binding.js";
 
 const caps = native.capabilities;
@@ -73,6 +74,21 @@ export interface Platform {
   readonly shareable: boolean;
   /** Named mappings (`tagname`). */
   readonly tagname: boolean;
+  /**
+   * A tag is an object of its own with a descriptor (POSIX shared memory, `shm_open`): the map owns
+   * that descriptor (`m.fd`), and the name outlives the maps until `MMap.unlinkTag`. Where this is
+   * false (Windows) the mapping itself is named, a tag may name a file's mapping too, and the name
+   * goes with the last map of it.
+   */
+  readonly tagObjects: boolean;
+  /** The longest tag, in UTF-8 bytes; 0 where the system checks it itself. */
+  readonly tagMax: number;
+  /**
+   * `prefetch()` first asks the kernel to read and map the range in one call (Linux
+   * `MADV_POPULATE_READ`, where the kernel has it). `MEMMAP_NO_POPULATE=1` takes the path of systems
+   * without it (a read-ahead hint and a read of every page), so that the tests run both.
+   */
+  readonly populate: boolean;
   /** Shared anonymous memory without a descriptor can grow (Windows' paging-file sections). */
   readonly growSharedAnonymous: boolean;
   /** The soft limit on open descriptors when memmap loaded. */
@@ -82,6 +98,11 @@ export interface Platform {
    * through it and never adopted by a map (Deno).
    */
   readonly runtimeOwnsFds: boolean;
+  /**
+   * This is the process's main thread, not a worker's: a blocking `wait()` here needs no eye on
+   * `worker.terminate()` (a worker's does, between slices of its sleep).
+   */
+  readonly mainThread: boolean;
 }
 
 export const platform: Platform = Object.freeze({
@@ -97,7 +118,11 @@ export const platform: Platform = Object.freeze({
   madvise: caps.madvise,
   shareable: caps.memfd,
   tagname: caps.tagname,
+  tagObjects: caps.tagObjects,
+  tagMax: caps.tagMax,
+  populate: env["MEMMAP_NO_POPULATE"] !== "1",
   growSharedAnonymous: caps.remapSizesFile,
   fdLimit: native.fdLimit,
   runtimeOwnsFds: typeof (globalThis as { Deno?: unknown }).Deno !== "undefined",
+  mainThread: isMainThread,
 });

@@ -55,26 +55,65 @@ export function optionalBoolean(value: unknown, name: string, def: boolean): boo
 
 const BYTES = "of type string or an instance of Buffer, TypedArray, DataView or ArrayBuffer";
 
+/** A getter of a built-in prototype, called on objects directly: user code cannot intercept it. */
+function intrinsic<T>(proto: object, key: PropertyKey): (this: unknown) => T {
+  const get = Object.getOwnPropertyDescriptor(proto, key)?.get;
+  if (get === undefined) throw new Error(`memmap: no intrinsic getter ${String(key)}`);
+  return get as (this: unknown) => T;
+}
+const TypedArrayPrototype = Object.getPrototypeOf(Uint8Array.prototype) as object;
+const taTag = intrinsic<string | undefined>(TypedArrayPrototype, Symbol.toStringTag);
+const taBuffer = intrinsic<ArrayBufferLike>(TypedArrayPrototype, "buffer");
+const taOffset = intrinsic<number>(TypedArrayPrototype, "byteOffset");
+const taLength = intrinsic<number>(TypedArrayPrototype, "byteLength");
+const dvBuffer = intrinsic<ArrayBufferLike>(DataView.prototype, "buffer");
+const dvOffset = intrinsic<number>(DataView.prototype, "byteOffset");
+const dvLength = intrinsic<number>(DataView.prototype, "byteLength");
+const abLength = intrinsic<number>(ArrayBuffer.prototype, "byteLength");
+const sabLength = typeof SharedArrayBuffer === "function" ? intrinsic<number>(SharedArrayBuffer.prototype, "byteLength") : null;
+
 /**
- * A `Uint8Array` over the bytes of `value`, without copying where possible.
- * Strings are encoded as UTF-8, as Node's own APIs do.
+ * A `Uint8Array` over the bytes of `value`, without copying where possible. Strings are encoded
+ * as UTF-8, as Node's own APIs do.
+ *
+ * Everything is read through the built-in getters, never through the value's own properties,
+ * and the result is either the value itself — only a plain `Buffer` or `Uint8Array`, which has
+ * no behaviour of its own — or a fresh `Uint8Array` over the same memory: no user code runs
+ * while, or after, the bytes are taken (a getter or a `Proxy` trap that closes the map, resizes
+ * it or changes its length), so the caller's checks that follow stay true. A `Proxy` is not a
+ * view: `ERR_INVALID_ARG_TYPE`, as Node's `fs` APIs say.
  */
 export function toBytes(value: unknown, name: string): Uint8Array {
-  if (value instanceof Uint8Array && value.length > 0) return value; // the common case, first
   if (typeof value === "string") return Buffer.from(value, "utf8");
   if (ArrayBuffer.isView(value)) {
-    let length: number;
+    let tag: string | undefined;
     try {
-      length = value.byteLength; // a DataView over a detached buffer throws here
+      tag = taTag.call(value);
+    } catch {
+      tag = undefined;
+    }
+    let buffer: ArrayBufferLike, offset: number, length: number;
+    try {
+      // A view of a detached buffer: byteLength is 0 (a DataView's getter throws).
+      if (tag === undefined) (buffer = dvBuffer.call(value)), (offset = dvOffset.call(value)), (length = dvLength.call(value));
+      else (buffer = taBuffer.call(value)), (offset = taOffset.call(value)), (length = taLength.call(value));
     } catch {
       throw detached(name, value);
     }
-    if (length === 0) assertAttached(value.buffer, name, value);
-    return value instanceof Uint8Array ? value : new Uint8Array(value.buffer, value.byteOffset, length);
+    if (length === 0) assertAttached(buffer, name, value);
+    const proto = Object.getPrototypeOf(value);
+    if (tag === "Uint8Array" && (proto === Buffer.prototype || proto === Uint8Array.prototype)) return value as Uint8Array;
+    return new Uint8Array(buffer, offset, length);
   }
-  if (value instanceof ArrayBuffer || (typeof SharedArrayBuffer === "function" && value instanceof SharedArrayBuffer)) {
-    if (value.byteLength === 0) assertAttached(value, name, value);
-    return new Uint8Array(value);
+  if (value instanceof ArrayBuffer || (sabLength !== null && value instanceof SharedArrayBuffer)) {
+    let length: number;
+    try {
+      length = value instanceof ArrayBuffer ? abLength.call(value) : (sabLength as (this: unknown) => number).call(value);
+    } catch {
+      throw invalidArgType(name, BYTES, value); // an object whose prototype only claims to be one (a Proxy)
+    }
+    if (length === 0) assertAttached(value, name, value);
+    return new Uint8Array(value, 0, length);
   }
   throw invalidArgType(name, BYTES, value);
 }
@@ -100,6 +139,11 @@ export function needleBytes(value: unknown, name: string): Uint8Array {
     }
   }
   return bytes;
+}
+
+/** A copy of `bytes` (a result of {@link toBytes}) that the caller owns: built from its memory, not by iterating it. */
+export function ownCopy(bytes: Uint8Array): Uint8Array {
+  return new Uint8Array(bytes);
 }
 
 function detached(name: string, value: unknown) {

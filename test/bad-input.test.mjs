@@ -31,6 +31,7 @@ import {
   MS_ASYNC,
   MS_INVALIDATE,
   PAGESIZE,
+  constants,
 } from "../dist/index.js";
 import { tmpdir, python, runPython, openFds, mappingCount, VIEWS, errnoOf, WINDOWS } from "./helpers.mjs";
 
@@ -528,11 +529,15 @@ for (const [name, add] of [
 }
 
 // madvise (reference §5: start in [0, length), length >= 0, clipped; the kernel's EINVAL otherwise)
+// Advice memmap does not know (or MADV_HWPOISON) is refused before the system call (issue 11
+// item 4, docs/safety.md "Advice"), after the range checks.
+const KNOWN_ADVICE = new Set(Object.entries(constants).filter(([k]) => k.startsWith("MADV_") && k !== "MADV_HWPOISON").map(([, v]) => v));
 function madviseTo(option, start, length) {
   const s = start ?? 0;
   if (s < 0 || s >= L) return RS;
   if (length !== undefined && length !== null && length < 0) return RS;
-  if (option < 0 || s % PAGESIZE !== 0) return sys("EINVAL", "madvise");
+  if (!KNOWN_ADVICE.has(option)) return VS;
+  if (s % PAGESIZE !== 0) return sys("EINVAL", "madvise");
   return pure((r) => assert.equal(r, undefined));
 }
 // Windows has no madvise (ERR_MMAP_UNSUPPORTED_PLATFORM: test/windows.test.mjs).
@@ -547,6 +552,50 @@ if (!WINDOWS) {
 }
 
 
+// view (SPEC §8): Type is one of the built-in constructors, any other value TypeError; byteOffset
+// and length integers >= 0, byteOffset a multiple of the element size (ERR_INVALID_ARG_VALUE),
+// all before the closed check; then ERR_MMAP_VIEWS_UNAVAILABLE without views; then the range.
+function viewTo(Type, off, len) {
+  const size = Type.BYTES_PER_ELEMENT ?? 1;
+  if (off % size !== 0) return V;
+  if (!VIEWS) return NO_VIEW;
+  if (off > L || (len !== undefined && off + len * size > L)) return RS;
+  const n = len ?? Math.floor((L - off) / size);
+  return pure((r) => {
+    assert.equal(Object.getPrototypeOf(r), Type.prototype);
+    assert.equal(r.byteLength, n * size);
+    assert.equal(hexOf(new Uint8Array(r.buffer, r.byteOffset, r.byteLength)), hexOf(CONTENT.subarray(off, off + n * size)));
+  });
+}
+row("view(Type)", (m, v) => m.view(v), Int32Array, (v) => (v === Int32Array ? viewTo(Int32Array, 0) : T));
+row("view(Int16Array, byteOffset)", (m, v) => m.view(Int16Array, v), 2, (v) =>
+  integer(v, { range: SIZE, optional: true }, (o) => viewTo(Int16Array, o ?? 0)),
+);
+row("view(Int16Array, 2, length)", (m, v) => m.view(Int16Array, 2, v), 3, (v) =>
+  integer(v, { range: SIZE, optional: true }, (n) => viewTo(Int16Array, 2, n)),
+);
+
+// residency, prefetch, lock, unlock (SPEC §8): madvise's range (start in [0, length), length >= 0
+// or null for the rest, clipped), the start rounded down to a page: the map is one page here.
+function pagesTo(start, length, check) {
+  const s = start ?? 0;
+  if (s < 0 || s >= L) return RS;
+  if (length !== undefined && length !== null && length < 0) return RS;
+  return pure((r) => check(r, length === 0));
+}
+const pageRows = [
+  ["residency", row, (r, empty) => (assert.ok(r instanceof Uint8Array), assert.equal(r.length, empty ? 0 : 1))],
+  ["prefetch", asyncRow, (r) => assert.equal(r, undefined)],
+  ["lock", row, (r) => assert.equal(r, undefined)],
+  ["unlock", row, (r) => assert.equal(r, undefined)],
+];
+for (const [name, add, check] of pageRows) {
+  add(`${name}(start)`, (m, v) => m[name](v), 5, (v) => integer(v, { range: SAFE, optional: true }, (x) => pagesTo(x, undefined, check)));
+  add(`${name}(0, length)`, (m, v) => m[name](0, v), 4, (v) =>
+    integer(v, { range: SAFE, optional: true, nullable: true }, (l) => pagesTo(0, l, check)),
+  );
+}
+
 // resize (a size below 1 or beyond MAX_SAFE_INTEGER is refused before anything happens)
 row("resize(newsize)", (m, v) => m.resize(v), 10, (v) =>
   integer(v, {}, (n) =>
@@ -554,9 +603,35 @@ row("resize(newsize)", (m, v) => m.resize(v), 10, (v) =>
   ),
 );
 
+// wait / waitAsync / notify (SPEC §8): the index a multiple of 4 (RangeError ERR_INVALID_ARG_VALUE,
+// as view()'s byte offset) whose Int32 lies inside the map (checked after the closed check), the
+// value an int32, the timeout a number >= 0 or Infinity, the count an integer >= 0 or Infinity.
+// The calls wait for no time (timeout 0, or a value no word holds): no valid case sleeps.
+const WORD = 7; // no Int32 of CONTENT holds it
+const waited = (i, value) => pure((r) => assert.equal(r, CONTENT.readInt32LE(i) === value ? "timed-out" : "not-equal"));
+const wordIndex = (v, valid) => integer(v, { range: [0, MAX_SAFE] }, (i) => (i % 4 !== 0 ? V : i > L - 4 ? RS : valid(i)));
+const timeoutArg = (v, valid) => (v === undefined ? valid() : typeof v !== "number" ? T : v >= 0 ? valid() : R);
+for (const [name, add] of [
+  ["wait", row],
+  ["waitAsync", asyncRow],
+]) {
+  add(`${name}(index, 7, 0): index`, (m, v) => m[name](v, WORD, 0), 4, (v) => wordIndex(v, (i) => waited(i, WORD)));
+  add(`${name}(0, value, 0): value`, (m, v) => m[name](0, v, 0), WORD, (v) => integer(v, { range: INT32 }, (x) => waited(0, x)));
+  add(`${name}(0, 7, timeout): timeout`, (m, v) => m[name](0, WORD, v), 0, (v) => timeoutArg(v, () => waited(0, WORD)));
+}
+const nobodyWoken = pure((r) => assert.equal(r, 0));
+row("notify(index)", (m, v) => m.notify(v), 0, (v) => wordIndex(v, () => nobodyWoken));
+row("notify(0, count): count", (m, v) => m.notify(0, v), 1, (v) =>
+  v === Infinity ? nobodyWoken : integer(v, { range: SIZE, optional: true }, () => nobodyWoken),
+);
+
 // ------------------------------------------------------------------ constructor and open rows
 
 const ctorRows = [];
+const KNOWN_BITS = {
+  flags: Object.entries(constants).reduce((b, [k, v]) => (k.startsWith("MAP_") ? b | v : b), 0),
+  prot: constants.PROT_READ | constants.PROT_WRITE | constants.PROT_EXEC,
+};
 /** `make(v, fx)` maps; fx.fd is a read-write descriptor of FILE (holding CONTENT). */
 function ctorRow(name, make, expect, extra = [], async = false) {
   ctorRows.push({ name, make, expect, extra, async });
@@ -621,6 +696,23 @@ for (const [kind, async] of [
     );
     ctorRow("new MMap(fd, 20, options): options", (v, fx) => new MMap(fx.fd, L, v), (v) => optionsBag(v, () => plainMap()));
     ctorRow("new MMap(fd, 20, { shareable })", mk((v) => ({ shareable: v })), (v) => boolean(v, (b) => (b ? V : plainMap())));
+    // tagname (SPEC §8): a string names shared memory ("1" here: made, then its name removed), "" none.
+    ctorRow("new MMap(-1, 20, { tagname })", (v) => new MMap(-1, L, { tagname: v }), (v) =>
+      v === undefined
+        ? anonymous(false)
+        : typeof v !== "string"
+          ? T
+          : ok((m) => {
+              assert.equal(m.length, L);
+              assert.ok(m.slice().equals(Buffer.alloc(L)), "new memory, zero-filled");
+              assert.equal(MMap.unlinkTag(v), !WINDOWS, "a POSIX name stays until removed");
+            }),
+    );
+    ctorRow(
+      "MMap.unlinkTag(name)",
+      (v) => ({ removed: MMap.unlinkTag(v), close() {} }),
+      (v) => (typeof v !== "string" ? T : ok((r) => assert.equal(r.removed, false, "no such name"))),
+    );
     // Windows: shareable is ERR_MMAP_UNSUPPORTED_PLATFORM (a tagname shares memory there).
     if (!WINDOWS) ctorRow("new MMap(-1, 20, { shareable })", (v) => new MMap(-1, L, { shareable: v }), (v) => boolean(v, (b) => anonymous(b === true)));
   } else {
@@ -646,9 +738,15 @@ for (const [kind, async] of [
     [], async);
   }
   for (const opt of ["flags", "prot"]) {
+    // Bits outside the MAP_* / PROT_* constants never reach mmap (MAP_FIXED would map over the
+    // process): ERR_INVALID_ARG_VALUE (issue 11 item 4); within them, CPython and the kernel decide.
     ctorRow(`${prefix}: ${opt}`, mk((v) => ({ [opt]: v })), (v) =>
       integer(v, { range: INT32, optional: true }, (x) =>
-        x === undefined ? plainMap() : py(["mmap", "file", pyInt(L), { [opt]: pyInt(x) }], (ans) => kernelSays(ans, "mmap")),
+        x === undefined
+          ? plainMap()
+          : (x & ~KNOWN_BITS[opt]) !== 0
+            ? V
+            : py(["mmap", "file", pyInt(L), { [opt]: pyInt(x) }], (ans) => kernelSays(ans, "mmap")),
       ),
     [], async);
   }

@@ -1297,3 +1297,49 @@ print(json.dumps(out))
     }
   });
 });
+
+describe("errors of MMap.open name the path the user gave, not the descriptor it opened (issue 15)", () => {
+  test("an empty file: RangeError ERR_INVALID_ARG_VALUE naming 'path' and the path", async () => {
+    const empty = tmpfile("");
+    for (const open of [(p, o) => MMap.open(p, o), (p, o) => MMap.openAsync(p, o)]) {
+      for (const options of [undefined, { access: ACCESS_READ }, { trackfd: false }]) {
+        let err;
+        try {
+          await open(empty, options);
+        } catch (e) {
+          err = e;
+        }
+        assert.equal(err?.constructor, RangeError, String(err));
+        assert.equal(err.code, "ERR_INVALID_ARG_VALUE");
+        assert.match(err.message, /The argument 'path' is an empty file/);
+        assert.ok(err.message.includes(empty), err.message);
+        assert.doesNotMatch(err.message, /'fd'/);
+      }
+    }
+  });
+
+  test("a length or offset beyond the file names the file; a system error carries `path`", async () => {
+    const file = tmpfile(TEXT);
+    // (Windows extends the file to hold a longer map instead.)
+    if (!WINDOWS) assert.throws(() => MMap.open(file, { length: 100 }), (e) => e.code === "ERR_INVALID_ARG_VALUE" && e.message.includes(file) && e.message.includes("options.length"));
+    assert.throws(() => MMap.open(file, { offset: 4 * P }), (e) => e.code === "ERR_INVALID_ARG_VALUE" && e.message.includes(file));
+    // mmap refuses a directory's descriptor? open() refuses first; a FIFO is not mappable: ENODEV.
+    if (!WINDOWS) {
+      const fifo = path.join(tmpdir("memmap-fifo-"), "fifo");
+      spawnSync("mkfifo", [fifo]);
+      const held = fs.openSync(fifo, fs.constants.O_RDWR | fs.constants.O_NONBLOCK);
+      try {
+        assert.throws(() => MMap.open(fifo, { length: 10 }), (e) => e.syscall === "mmap" && e.path === fifo && e.message.endsWith(`mmap '${fifo}'`));
+      } finally {
+        fs.closeSync(held);
+      }
+    }
+    // The descriptor form keeps naming the descriptor.
+    const fd = fs.openSync(tmpfile(""), "r+");
+    try {
+      assert.throws(() => new MMap(fd, 0), (e) => e.code === "ERR_INVALID_ARG_VALUE" && /The argument 'fd' is an empty file/.test(e.message));
+    } finally {
+      fs.closeSync(fd);
+    }
+  });
+});

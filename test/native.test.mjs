@@ -2,7 +2,7 @@
 // external with its type tag). A plain object, a number, null, or an external made by another
 // module (a second copy of the addon, loaded from another path) is refused by every function
 // that takes a handle, with what a bad handle has always given: -EBADF, or -1 (fd)
-// and 0 (busy, live) for the queries. The calls run in a child process
+// and 0 (busy, live, waitCancel: none of its waits) for the queries. The calls run in a child process
 // (test/fixtures/foreign-handles.mjs), whose end is asserted: without the check they would
 // read foreign memory as a mapping.
 import { test } from "node:test";
@@ -29,13 +29,23 @@ const REFUSED = {
   getByte: EBADF,
   setByte: EBADF,
   loss: EBADF,
+  residency: EBADF,
+  prefetch: EBADF,
+  lock: EBADF,
   fd: -1,
   busy: 0,
   live: 0,
   text: EBADF,
+  wait: EBADF,
+  waitAsync: EBADF,
+  notify: EBADF,
+  waitCancel: 0,
 };
 /** The functions that take no handle. */
-const NO_HANDLE = ["fstat", "dup", "close", "truncate", "memfd", "map", "reclaim", "mirrorFaults", "ensureFaultHandler"];
+const NO_HANDLE = [
+  "fstat", "dup", "close", "truncate", "memfd", "map", "reclaim", "mirrorFaults", "ensureFaultHandler", "waitPending",
+  "tagOpen", "tagUnlink", "tagSize",
+];
 
 const child = runNode([FIXTURE]);
 const report = (() => {
@@ -65,4 +75,28 @@ for (const [name, expected] of Object.entries(REFUSED)) {
 test("the addon's own handles still work, and the foreign map is left intact", () => {
   assert.equal(report.ownWorks, true);
   assert.equal(report.foreignIntact, true);
+});
+
+test("residency and the tag functions refuse what would make C read or write out of bounds (-EINVAL)", async () => {
+  const { createRequire } = await import("node:module");
+  const require = createRequire(import.meta.url);
+  const addon = require(require("node-gyp-build").resolve(fileURLToPath(new URL("..", import.meta.url))));
+  const EINVAL = -os.constants.errno.EINVAL;
+  const { PROT_READ, PROT_WRITE, MAP_SHARED, MAP_ANONYMOUS, PAGESIZE } = addon.constants;
+  const h = addon.map(-1, 4 * PAGESIZE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, 0, -1);
+  try {
+    // One byte per page: an array too short for the range, or not a Uint8Array, or a start off a page.
+    assert.equal(addon.residency(h, 0, 4 * PAGESIZE, new Uint8Array(3)), EINVAL);
+    assert.equal(addon.residency(h, 0, PAGESIZE, new Uint16Array(1)), EINVAL);
+    assert.equal(addon.residency(h, 1, PAGESIZE, new Uint8Array(2)), EINVAL);
+    assert.equal(addon.residency(h, 0, 4 * PAGESIZE, new Uint8Array(4)), 0);
+    // A tag without its final NUL (C would read past it), or not bytes at all.
+    for (const bad of [Uint8Array.of(0x61), new Uint8Array(0), "a\0", null]) {
+      assert.equal(addon.tagOpen(bad, false, false), EINVAL);
+      assert.equal(addon.tagUnlink(bad), EINVAL);
+      assert.equal(addon.tagSize(bad), EINVAL);
+    }
+  } finally {
+    addon.unmap(h);
+  }
 });

@@ -8,7 +8,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { adjust, clampRange, sliceArgs, sliceIndices, spanOf } from "../dist/slices.js";
-import { planMap, adoptingDescriptor } from "../dist/plan.js";
+import { planMap, openedFrom } from "../dist/plan.js";
 import { geometry } from "../dist/memory/views.js";
 import {
   ACCESS_COPY,
@@ -133,10 +133,12 @@ test("plan: a FileHandle-like fd is validated as a plain number (NaN, fractions,
   assert.equal(planMap(fh(3), 0).fd, 3);
 });
 
-test("plan: only options objects made by MMap.open adopt their descriptor", () => {
-  const mine = adoptingDescriptor({ access: ACCESS_READ });
-  assert.equal(planMap(5, 0, mine).adopt, true);
-  assert.equal(planMap(5, 0, { ...mine }).adopt, false, "a copy is not adopting");
+test("plan: only options objects made by MMap.open adopt their descriptor and name its path", () => {
+  const mine = openedFrom({ access: ACCESS_READ }, "/some/file", true);
+  assert.deepEqual([planMap(5, 0, mine).adopt, planMap(5, 0, mine).path], [true, "/some/file"]);
+  const shared = openedFrom({}, "/other", false);
+  assert.deepEqual([planMap(5, 0, shared).adopt, planMap(5, 0, shared).path], [false, "/other"]);
+  assert.deepEqual([planMap(5, 0, { ...mine }).adopt, planMap(5, 0, { ...mine }).path], [false, undefined], "a copy is neither");
   assert.equal(planMap(5, 0, { access: ACCESS_READ }).adopt, false);
 });
 

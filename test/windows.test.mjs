@@ -1,7 +1,9 @@
 // Issue 6: the Windows version (run under Wine by `npm run test:windows`). The reference's
 // Windows constructor: tagname, a file extended when the map is longer, the allocation
 // granularity, Windows' resize rules, flush, madvise's absence, errors shaped like Node's fs
-// errors on Windows, and faults contained by the vectored exception handler.
+// errors on Windows, and faults contained by the vectored exception handler. Issue 14 (SPEC §8):
+// tagname's lengths (0: an existing tag whole; beyond it: RangeError), unlinkTag, view,
+// residency (QueryWorkingSetEx), prefetch (PrefetchVirtualMemory), lock (VirtualLock).
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import fs from "node:fs";
@@ -115,14 +117,54 @@ describe("tagname", { skip }, () => {
     });
   });
 
-  test("a reused tag with a larger size does not crash (test_crasher_on_windows)", () => {
+  test("a reused tag with a larger size does not crash (test_crasher_on_windows): RangeError ERR_INVALID_ARG_VALUE", () => {
     const t = tag();
     withMap([-1, 1000, { tagname: t }], (m1) => {
       m1.set(999, 7);
-      // The section exists with 1000 bytes (rounded to a page): asking for more is refused cleanly.
-      assert.throws(() => new MMap(-1, 5 * G, { tagname: t }), (e) => typeof e.code === "string" && e.syscall === "mmap");
+      // The section exists with 1000 bytes (a page, as Windows sizes it): asking for more is RangeError (SPEC §8).
+      throwsCode(() => new MMap(-1, 5 * G, { tagname: t }), RangeError, "ERR_INVALID_ARG_VALUE");
+      throwsCode(() => new MMap(-1, PAGESIZE + 1, { tagname: t }), RangeError, "ERR_INVALID_ARG_VALUE");
       withMap([-1, 1000, { tagname: t }], (m2) => assert.equal(m2.get(999), 7));
+      withMap([-1, PAGESIZE, { tagname: t }], (m3) => assert.equal(m3.get(999), 7));
     });
+  });
+
+  test("length 0 maps an existing tag whole (whole pages); with no such tag it is ENOENT (OpenFileMapping)", () => {
+    const t = tag();
+    withMap([-1, 2 * PAGESIZE + 100, { tagname: t }], (m) => {
+      m.set(2 * PAGESIZE + 99, 9);
+      withMap([-1, 0, { tagname: t }], (whole) => {
+        assert.equal(whole.length, 3 * PAGESIZE, "Windows sizes a section in whole pages");
+        assert.equal(whole.get(2 * PAGESIZE + 99), 9);
+      });
+    });
+    assert.throws(() => new MMap(-1, 0, { tagname: tag() }), (e) => {
+      assert.equal(e.code, "ENOENT");
+      assert.equal(e.errno, errnoOf("ENOENT"));
+      assert.equal(e.syscall, "OpenFileMapping");
+      return true;
+    });
+  });
+
+  test("the name goes with the last map of it: unlinkTag does nothing and returns false", () => {
+    const t = tag();
+    withMap([-1, 10, { tagname: t }], (m) => {
+      m.set(0, 4);
+      assert.equal(MMap.unlinkTag(t), false);
+      withMap([-1, 0, { tagname: t }], (n) => assert.equal(n.get(0), 4));
+    });
+    throwsCode(() => new MMap(-1, 0, { tagname: t }), Error, "ENOENT");
+    throwsCode(() => MMap.unlinkTag(""), RangeError, "ERR_INVALID_ARG_VALUE");
+    throwsCode(() => MMap.unlinkTag(1), TypeError, "ERR_INVALID_ARG_TYPE");
+  });
+
+  test("tag names: a NUL is RangeError ERR_INVALID_ARG_VALUE; '/' and the Local\\ namespace are Windows names", () => {
+    throwsCode(() => new MMap(-1, 10, { tagname: "a\0b" }), RangeError, "ERR_INVALID_ARG_VALUE");
+    const t = tag();
+    withMap([-1, 10, { tagname: `${t}/x` }], (a) => withMap([-1, 10, { tagname: `Local\\${t}/x` }], (b) => {
+      a.set(0, 1);
+      assert.equal(b.get(0), 1);
+    }));
   });
 
   test("another process sees a tagged anonymous map while one map of the tag is open", async () => {
@@ -407,6 +449,72 @@ describe("faults and descriptors", { skip }, () => {
   });
 });
 
-test("on other systems this file only checks that tagname is refused", { skip: WINDOWS && "Windows runs the tests above" }, () => {
-  throwsCode(() => new MMap(-1, 10, { tagname: "x" }), TypeError, "ERR_MMAP_UNSUPPORTED_PLATFORM");
+describe("beyond Python (SPEC §8): view, residency, prefetch, lock", { skip }, () => {
+  test("view: float32 weights summed from a file; detached by close()", { skip: !VIEWS && "no views in the copying mode" }, () => {
+    const w = Float32Array.from({ length: 10_000 }, (_, i) => (i % 97) / 8);
+    withFile(Buffer.from(w.buffer), "r", ({ fd }) => {
+      const m = new MMap(fd, 0, { access: ACCESS_READ });
+      const v = m.view(Float32Array);
+      let got = 0;
+      let want = 0;
+      for (let i = 0; i < w.length; i++) {
+        got += v[i];
+        want += w[i];
+      }
+      assert.equal(got, want);
+      const dv = m.view(DataView, 8, 8);
+      assert.equal(dv.getFloat32(0, true), w[2]);
+      throwsCode(() => m.view(Float64Array, 4), RangeError, "ERR_INVALID_ARG_VALUE");
+      m.close();
+      assert.equal(v.length, 0);
+      assert.throws(() => dv.getUint8(0), TypeError);
+    });
+  });
+
+  test("view in the copying mode: ERR_MMAP_VIEWS_UNAVAILABLE", { skip: VIEWS && "views exist here" }, () => {
+    withMap([-1, 16], (m) => throwsCode(() => m.view(Int32Array), Error, "ERR_MMAP_VIEWS_UNAVAILABLE"));
+  });
+
+  test("residency (QueryWorkingSetEx): one entry per page, 0 or 1; written pages are resident", () => {
+    withMap([-1, 8 * PAGESIZE + 1, { tagname: tag() }], (m) => {
+      const r = m.residency();
+      assert.equal(r.length, 9);
+      assert.ok(r.every((x) => x === 0 || x === 1));
+      m.set(3 * PAGESIZE, 1);
+      assert.equal(m.residency(3 * PAGESIZE + 5, 1)[0], 1);
+      assert.equal(m.residency(0, 0).length, 0);
+      throwsCode(() => m.residency(-1), RangeError, "ERR_OUT_OF_RANGE");
+    });
+  });
+
+  test("prefetch: resolves, then every page of the range is resident; ERR_MMAP_CLOSED once closed", async () => {
+    const data = pattern(64 * PAGESIZE);
+    await withFile(data, "r", async ({ fd }) => {
+      const m = new MMap(fd, 0, { access: ACCESS_READ });
+      await m.prefetch();
+      assert.deepEqual([...new Set(m.residency())], [1]);
+      await m.prefetch(5 * PAGESIZE + 3, PAGESIZE);
+      assert.deepEqual(m.slice(0, 16), data.subarray(0, 16));
+      m.close();
+      await rejectsCode(m.prefetch(), Error, "ERR_MMAP_CLOSED");
+    });
+  });
+
+  test("lock and unlock (VirtualLock, VirtualUnlock); unlocking what is not locked is no error", () => {
+    withMap([-1, 16 * PAGESIZE], (m) => {
+      m.lock();
+      assert.deepEqual([...new Set(m.residency())], [1]);
+      m.unlock();
+      m.unlock(0, PAGESIZE);
+      m.lock(PAGESIZE + 1, 10);
+      m.unlock(PAGESIZE, 10);
+    });
+    const closed = new MMap(-1, 10);
+    closed.close();
+    throwsCode(() => closed.lock(), Error, "ERR_MMAP_CLOSED");
+  });
+});
+
+test("on other systems this file checks nothing (test/tags.test.mjs has POSIX named memory)", { skip: WINDOWS && "Windows runs the tests above" }, () => {
+  assert.equal(WINDOWS, false);
 });

@@ -40,6 +40,7 @@ import {
   MADV_DOFORK,
   MADV_DONTDUMP,
   MADV_DODUMP,
+  constants,
 } from "../../dist/index.js";
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -121,12 +122,19 @@ export const NORMALISATIONS = [
     rule: "madvise(MADV_REMOVE, ...) on a read-only file map (ACCESS_READ, or a prot without PROT_WRITE) is not run in CPython; memmap must throw Error EACCES or EINVAL (an unaligned start) and change nothing.",
   },
   {
+    name: "madvise-unknown-advice",
+    doc: "docs/safety.md, Advice: 'memmap passes to madvise only the MADV_* constants it exports, less MADV_HWPOISON: anything else is RangeError ERR_INVALID_ARG_VALUE, after the range checks'",
+    rule: "madvise with an option that is not one of memmap's MADV_* constants (or is MADV_HWPOISON): where CPython raises OSError (the kernel's EINVAL), memmap must throw RangeError ERR_INVALID_ARG_VALUE and change nothing.",
+  },
+  {
     name: "not-resizable",
     doc: "SPEC §5: 'resize forbidden (access mode, `trackfd: false`, platform) | TypeError / ValueError / SystemError | `TypeError`, `ERR_MMAP_NOT_RESIZABLE`'",
     rule: "CPython's TypeError/ValueError 'mmap can't resize ...' maps to TypeError ERR_MMAP_NOT_RESIZABLE.",
   },
 ];
 const RULES = new Set(NORMALISATIONS.map((n) => n.name));
+/** The advice memmap passes to the kernel (src/mapping.ts). */
+const KNOWN_ADVICE = new Set(Object.entries(constants).filter(([k]) => k.startsWith("MADV_") && k !== "MADV_HWPOISON").map(([, v]) => v));
 
 /** The plain error mapping of SPEC §5 (not a normalisation: the contract itself). */
 function expectedError(py) {
@@ -910,6 +918,10 @@ function judgeOp(prog, o, p, py, pyState, js, jsOp, applied) {
     return js.e === "Error" && (js.code === "EACCES" || js.code === "EINVAL") ? null : { want: "Error EACCES" };
   }
   if (py.skip !== undefined) return { want: `unknown skip ${py.skip}` };
+  if (o.op === "madvise" && py.errno !== undefined && !KNOWN_ADVICE.has(o.args[0])) {
+    use("madvise-unknown-advice");
+    return js.e === "RangeError" && js.code === "ERR_INVALID_ARG_VALUE" ? null : { want: "RangeError ERR_INVALID_ARG_VALUE" };
+  }
   if (py.undone) use("failed-resize-undone");
   if (py.flushToEnd) use("flush-to-end");
   if (py.e !== undefined) {

@@ -83,3 +83,19 @@ try {
 anon.get("0");
 // @ts-expect-error: the access must be one of the four modes
 new MMap(-1, 1, { access: 7 });
+
+// SPEC §8: typed views (the element type follows the constructor), residency, prefetch, lock, named memory.
+const weights: Float32Array = anon.view(Float32Array);
+const records: DataView = anon.view(DataView, 0, 16);
+const big: BigInt64Array = anon.view(BigInt64Array, 8, 1);
+const pages: Uint8Array = anon.residency(0, null);
+const fetched: Promise<void> = anon.prefetch();
+anon.lock();
+anon.unlock(0, PAGESIZE);
+const named = new MMap(-1, 64, { tagname: "memmap-types" });
+const removed: boolean = MMap.unlinkTag("memmap-types");
+void [weights, records, big, pages, fetched, named, removed];
+// @ts-expect-error: a view's Type is a TypedArray constructor or DataView
+anon.view(Array);
+// @ts-expect-error: a tag is a string
+new MMap(-1, 1, { tagname: 7 });

@@ -1,0 +1,349 @@
+/*
+ * wait.c: the glue of wait, waitAsync, notify and waitCancel: sleeping on an
+ * Int32 of a map until another thread or process notifies it (mm.h's
+ * mm_wait/mm_wake do the sleeping, one file per OS).
+ *
+ * wait() sleeps on the calling thread. On a worker thread it sleeps in slices
+ * of MM_WAIT_SLICE_MS and asks Node-API between them whether the worker is
+ * being stopped (worker.terminate(), process.exit()): Node waits for a
+ * stopping worker's thread, which a sleep without end would never give back.
+ *
+ * waitAsync() sleeps on a thread of memmap's own, one per pending call, never
+ * on libuv's pool (four threads by default, shared with fs, dns, crypto and
+ * zlib: four pending waits would starve them). The thread's result reaches
+ * JavaScript through one thread-safe function per environment, which keeps
+ * the event loop alive while a call is pending. The region stays busy while
+ * its thread sleeps (region.h: close() defers the unmap, resize refuses), and
+ * waitCancel() (close) settles the promise at once and wakes the thread
+ * through its cancel word: at once where mm_wait watches it, else within a
+ * slice. When the environment ends, its cleanup hook cancels every pending
+ * wait and waits for the threads before the regions can go.
+ *
+ * Results: MM_WAIT_OK (0, "ok"), MM_WAIT_NOT_EQUAL (1), MM_WAIT_TIMED_OUT
+ * (2), or -errno (-EBADF: the map is closed).
+ */
+#define _DEFAULT_SOURCE /* MAP_ANONYMOUS in <sys/mman.h> under -std=c11 */
+#include "glue.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+
+#if !defined(MAP_ANONYMOUS) && defined(MAP_ANON)
+#define MAP_ANONYMOUS MAP_ANON /* older macOS headers, or a strict standard mode there */
+#endif
+
+/* ------------------------------------------------------------------------ */
+/* Words and waits                                                          */
+
+/* The word at byte `index` of the map, checked by region_range (live, and
+ * [index, index+4) inside the mapping). Shared where another process or
+ * another mapping can reach the same memory: a MAP_SHARED map of a file, a
+ * memfd or a named object; an anonymous map without a descriptor, or a
+ * private one, is this mapping's alone. */
+static int word_of(napi_env env, napi_value handle, double index, mm_word *w, region **out) {
+  int err = 0;
+  uint8_t *at = region_range(env, handle, index, 4, out, &err);
+  if (at == NULL) return err;
+  /* mm_wait needs an aligned word: src/ checks it, and the mapping starts on a page. */
+  if (((uintptr_t)at & 3) != 0) return -EINVAL;
+  /* Read once here, where a lost page faults into memmap's handler (a file
+   * that shrank): the kernel's own read would only say EFAULT. */
+  (void)*(volatile uint32_t *)at;
+  const region *r = *out;
+  mirror_faults(r);
+  int shared = (r->flags & (MAP_SHARED | MAP_PRIVATE)) != MAP_PRIVATE && !(r->flags & MAP_ANONYMOUS);
+  return mm_word_init(w, at, shared, r->offset + (int64_t)index);
+}
+
+/* The deadline of a timeout in milliseconds (+Infinity: none, -1). */
+static int64_t deadline_of(double ms) {
+  int64_t now = mm_now_ns();
+  if (!(ms < INFINITY)) return -1;
+  double ns = ceil(ms * 1e6);
+  if (!(ns < (double)(INT64_MAX - now))) return -1; /* beyond three centuries: forever */
+  return now + (int64_t)(ns > 0 ? ns : 0);
+}
+
+/* Set by MEMMAP_WAIT_SLICED=1 (binding.c): cut every wait into slices, as on
+ * a system whose mm_wait does not watch a cancel word (macOS, Windows), so
+ * that the tests run that path on Linux. */
+static int force_slices = 0;
+
+void wait_force_slices(void) { force_slices = 1; }
+
+/* True once the environment that called is being stopped (worker.terminate(),
+ * process.exit()): Node-API then refuses to run JavaScript in it. */
+static int env_stopping(napi_env env) {
+  napi_value obj, v;
+  if (napi_create_object(env, &obj) != napi_ok) return 1;
+  napi_status s = napi_get_named_property(env, obj, "memmap", &v);
+  return s != napi_ok;
+}
+
+/* Sleeps on w while it holds `expected`, until woken, the deadline, *cancel
+ * set (NULL: none), or, with stop_env, that environment stopping. A wait cut
+ * into slices is one sleep to the caller: a word that changed between two
+ * slices counts as a wake-up (its notify may have come between them). */
+static int wait_word(const mm_word *w, uint32_t expected, int64_t deadline, uint32_t *cancel, napi_env stop_env) {
+  int sliced = stop_env != NULL || (cancel != NULL && (force_slices || !mm_wait_watches_cancel()));
+  for (int first = 1;; first = 0) {
+    int64_t until = deadline;
+    if (sliced) {
+      int64_t slice = mm_now_ns() + (int64_t)MM_WAIT_SLICE_MS * 1000000;
+      if (until < 0 || slice < until) until = slice;
+    }
+    int rc = mm_wait(w, expected, until, cancel);
+    if (rc == MM_WAIT_NOT_EQUAL && !first) return MM_WAIT_OK;
+    if (rc != MM_WAIT_TIMED_OUT) return rc;
+    if (deadline >= 0 && mm_now_ns() >= deadline) return MM_WAIT_TIMED_OUT;
+    if (cancel != NULL && atomic_load((_Atomic uint32_t *)cancel) != 0) return MM_WAIT_STOPPED;
+    if (stop_env != NULL && env_stopping(stop_env)) return MM_WAIT_STOPPED;
+  }
+}
+
+/* ------------------------------------------------------------------------ */
+/* Pending waitAsync calls                                                  */
+
+typedef struct hub hub;
+
+/* One pending waitAsync. The JavaScript thread owns it (on its hub's list)
+ * from the call until it is finished; its thread reads word, expected,
+ * deadline and cancel and writes result, then hands it back through the
+ * hub's thread-safe function and touches it no more. */
+typedef struct waiter {
+  region *r; /* busy while the thread runs: [word.addr, +4) stays mapped */
+  mm_word word;
+  uint32_t expected;
+  int64_t deadline;
+  uint32_t cancel; /* set once by waitCancel or the cleanup hook (mm_wait_cancel) */
+  int result;
+  int settled; /* the promise is settled already (waitCancel) */
+  napi_deferred deferred;
+  hub *hub;
+  struct waiter *prev, *next;
+} waiter;
+
+/* Per environment: the functions' data, freed by its cleanup hook. */
+struct hub {
+  napi_env env;
+  napi_threadsafe_function tsfn; /* made by the first waitAsync */
+  waiter *pending;               /* JavaScript thread only */
+  size_t count;                  /* pending waits: the tsfn keeps the loop alive while > 0 */
+  _Atomic uint32_t running;      /* waiter threads that still use this hub */
+};
+
+/* Bumped by every waiter thread as it leaves: the cleanup hook sleeps on it
+ * until its hub's threads are gone (a word of its own would be freed with the
+ * hub while the last thread still wakes it). */
+static _Atomic uint32_t departures = 0;
+
+static void thread_departs(hub *h) {
+  atomic_fetch_sub(&h->running, 1); /* the last touch of h */
+  atomic_fetch_add(&departures, 1);
+  mm_word w;
+  mm_word_init(&w, (void *)&departures, 0, 0);
+  mm_wake(&w, INT64_MAX);
+}
+
+static void await_threads(hub *h) {
+  mm_word w;
+  mm_word_init(&w, (void *)&departures, 0, 0);
+  for (;;) {
+    uint32_t seen = atomic_load(&departures);
+    if (atomic_load(&h->running) == 0) return;
+    mm_wait(&w, seen, mm_now_ns() + (int64_t)MM_WAIT_SLICE_MS * 1000000, NULL);
+  }
+}
+
+static void waiter_main(void *data) {
+  waiter *w = data;
+  hub *h = w->hub;
+  w->result = wait_word(&w->word, w->expected, w->deadline, &w->cancel, NULL);
+  /* napi_closing while the environment ends: its cleanup hook finishes w. */
+  napi_call_threadsafe_function(h->tsfn, w, napi_tsfn_blocking);
+  thread_departs(h);
+}
+
+static void pending_unlink(hub *h, waiter *w) {
+  if (w->prev) w->prev->next = w->next; else h->pending = w->next;
+  if (w->next) w->next->prev = w->prev;
+  if (--h->count == 0 && h->tsfn != NULL) napi_unref_threadsafe_function(h->env, h->tsfn);
+}
+
+/* Settles w's promise with `result` unless waitCancel did already. */
+static void settle(napi_env env, waiter *w, int64_t result) {
+  if (w->settled) return;
+  w->settled = 1;
+  napi_resolve_deferred(env, w->deferred, ret_int(env, result));
+}
+
+/* On the JavaScript thread, once w's thread is done with it. env is NULL when
+ * the environment ends with w still queued: the cleanup hook finished it. */
+static void waiter_done(napi_env env, napi_value js_cb, void *context, void *data) {
+  (void)js_cb;
+  (void)context;
+  if (env == NULL) return;
+  waiter *w = data;
+  pending_unlink(w->hub, w);
+  settle(env, w, w->result == MM_WAIT_STOPPED ? -EBADF : w->result);
+  region_idle(env, w->r);
+  free(w);
+}
+
+/* The hub's thread-safe function, made once; 0 or -ENOMEM. Unreferenced
+ * while nothing is pending, so that it alone keeps no process alive. */
+static int hub_tsfn(napi_env env, hub *h) {
+  if (h->tsfn != NULL) return 0;
+  napi_value name;
+  if (napi_create_string_utf8(env, "memmap:waitAsync", NAPI_AUTO_LENGTH, &name) != napi_ok ||
+      napi_create_threadsafe_function(env, NULL, NULL, name, 0, 1, NULL, NULL, h, waiter_done, &h->tsfn) !=
+          napi_ok) {
+    h->tsfn = NULL;
+    return -ENOMEM;
+  }
+  napi_unref_threadsafe_function(env, h->tsfn);
+  return 0;
+}
+
+/* The environment ends: wake every pending wait, wait for the threads, and
+ * give each region back (the promises stay pending: no JavaScript runs any
+ * more). Runs before the regions' own cleanup (hooks run last-registered
+ * first, and Node-API's instance data goes after them). */
+static void hub_cleanup(void *arg) {
+  hub *h = arg;
+  for (waiter *w = h->pending; w != NULL; w = w->next) mm_wait_cancel(&w->cancel);
+  await_threads(h);
+  for (waiter *w = h->pending, *next; w != NULL; w = next) {
+    next = w->next;
+    region_idle(h->env, w->r);
+    free(w);
+  }
+  free(h);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Glue                                                                     */
+
+/* The hub, from a function's data. */
+#define GET_HUB_ARGS(n)                                                                        \
+  size_t argc = n;                                                                             \
+  napi_value argv[GLUE_MAX_ARGS];                                                              \
+  hub *h = NULL;                                                                               \
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, (void **)&h) != napi_ok || h == NULL) return NULL
+
+/* wait(handle, index, value, timeoutMs, interruptible) -> 0 | 1 | 2 | -errno.
+ * interruptible: this is a worker's thread (sliced, see the top). */
+static napi_value js_wait(napi_env env, napi_callback_info info) {
+  GET_ARGS(5);
+  region *r;
+  mm_word w;
+  int rc = word_of(env, argv[0], num(env, argv[1]), &w, &r);
+  if (rc != 0) return ret_int(env, rc);
+  bool interruptible = false;
+  napi_get_value_bool(env, argv[4], &interruptible);
+  /* Sound: the word is inside the live mapping (word_of), and this thread is
+   * the only one that can close or resize it: not while it sleeps here. */
+  rc = wait_word(&w, (uint32_t)i32(env, argv[2]), deadline_of(num(env, argv[3])), NULL,
+                 interruptible ? env : NULL);
+  /* Stopped: the worker is ending, and nobody reads the result. */
+  return ret_int(env, rc == MM_WAIT_STOPPED ? MM_WAIT_TIMED_OUT : rc);
+}
+
+/* waitAsync(handle, index, value, timeoutMs) -> Promise<0 | 1 | 2 | -errno>;
+ * -EBADF when the map is (or gets) closed. */
+static napi_value js_wait_async(napi_env env, napi_callback_info info) {
+  GET_HUB_ARGS(4);
+  napi_value promise;
+  napi_deferred deferred;
+  if (napi_create_promise(env, &deferred, &promise) != napi_ok) return NULL;
+  region *r;
+  mm_word word;
+  int rc = word_of(env, argv[0], num(env, argv[1]), &word, &r);
+  waiter *w = rc != 0 ? NULL : calloc(1, sizeof *w);
+  if (rc == 0 && w == NULL) rc = -ENOMEM;
+  if (rc == 0) rc = hub_tsfn(env, h);
+  if (rc != 0) {
+    free(w);
+    napi_resolve_deferred(env, deferred, ret_int(env, rc));
+    return promise;
+  }
+  *w = (waiter){.r = r,
+                .word = word,
+                .expected = (uint32_t)i32(env, argv[2]),
+                .deadline = deadline_of(num(env, argv[3])),
+                .deferred = deferred,
+                .hub = h,
+                .next = h->pending};
+  region_busy(r);
+  if (h->pending) h->pending->prev = w;
+  h->pending = w;
+  if (h->count++ == 0) napi_ref_threadsafe_function(env, h->tsfn);
+  atomic_fetch_add(&h->running, 1);
+  rc = mm_thread_start(waiter_main, w);
+  if (rc != 0) {
+    atomic_fetch_sub(&h->running, 1);
+    pending_unlink(h, w);
+    settle(env, w, rc);
+    region_idle(env, r);
+    free(w);
+  }
+  return promise;
+}
+
+/* notify(handle, index, count) -> woken | -errno; count +Infinity: all. */
+static napi_value js_notify(napi_env env, napi_callback_info info) {
+  GET_ARGS(3);
+  region *r;
+  mm_word w;
+  int rc = word_of(env, argv[0], num(env, argv[1]), &w, &r);
+  if (rc != 0) return ret_int(env, rc);
+  double count = num(env, argv[2]);
+  return ret_int(env, mm_wake(&w, count >= (double)INT64_MAX ? INT64_MAX : (int64_t)count));
+}
+
+/* waitCancel(handle) -> how many pending waitAsync calls on the map it ended:
+ * each settles now with -EBADF, and its thread is woken to give the region
+ * back. Called by close() before unmap. */
+static napi_value js_wait_cancel(napi_env env, napi_callback_info info) {
+  GET_HUB_ARGS(1);
+  region *r = region_get(env, argv[0]);
+  int64_t n = 0;
+  for (waiter *w = h->pending; r != NULL && w != NULL; w = w->next) {
+    if (w->r != r || w->settled) continue;
+    mm_wait_cancel(&w->cancel);
+    settle(env, w, -EBADF);
+    n++;
+  }
+  return ret_int(env, n);
+}
+
+/* waitPending() -> the number of waitAsync calls of this environment whose
+ * thread has not finished (tests). */
+static napi_value js_wait_pending(napi_env env, napi_callback_info info) {
+  GET_HUB_ARGS(0);
+  return ret_int(env, (int64_t)h->count);
+}
+
+void mm_register_wait(napi_env env, napi_value exports) {
+  static const glue_fn fns[] = {
+      {"wait", js_wait},
+      {"waitAsync", js_wait_async},
+      {"notify", js_notify},
+      {"waitCancel", js_wait_cancel},
+      {"waitPending", js_wait_pending},
+  };
+  hub *h = calloc(1, sizeof *h);
+  if (h == NULL) return;
+  h->env = env;
+  if (napi_add_env_cleanup_hook(env, hub_cleanup, h) != napi_ok) {
+    free(h);
+    return;
+  }
+  for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {
+    napi_value f;
+    napi_create_function(env, fns[i].name, NAPI_AUTO_LENGTH, fns[i].fn, h, &f);
+    napi_set_named_property(env, exports, fns[i].name, f);
+  }
+}

@@ -1,0 +1,74 @@
+/**
+ * What of a map is in memory, and keeping it there: `residency()` (one entry per page),
+ * `prefetch()` (reads a range in off the event loop), `lock()`/`unlock()`. Their ranges follow
+ * `madvise()`'s rules (a start inside the map, a length defaulting to the rest and clipped to it),
+ * with the start rounded down to a page, as the system calls need. They reach no byte from
+ * JavaScript, so they work the same whether or not the runtime allows views.
+ * Internal: not exported from the package.
+ * @module
+ */
+import { constants as osConstants } from "node:os";
+import { native } from "./binding.js";
+import { PAGESIZE } from "./constants.js";
+import { closedError, rangeError, systemError } from "./errors.js";
+import type { Memory } from "./memory/index.js";
+import { platform } from "./platform.js";
+import { optionalInteger, validateInteger } from "./validate.js";
+
+const MAX_SAFE = Number.MAX_SAFE_INTEGER;
+const { EBADF } = osConstants.errno;
+
+/**
+ * [start, byte count] of a range given as `madvise()` takes it, the start rounded down to a page:
+ * `start` (default 0) inside the map, `length` (default, `null`: the rest) not negative, clipped
+ * to the map. A length of 0 gives a count of 0. Checks types first, then that the map is open,
+ * then the values against it.
+ * @throws {TypeError} `ERR_INVALID_ARG_TYPE` for a non-number.
+ * @throws {RangeError} `ERR_OUT_OF_RANGE` for a non-integer, a start outside the map, a negative length.
+ * @throws {Error} `ERR_MMAP_CLOSED` when the map is closed.
+ */
+export function pageRange(mem: Memory, start: unknown, length: unknown, what: string): [number, number] {
+  const s = optionalInteger(start, "start", 0, -MAX_SAFE, MAX_SAFE);
+  const l = length === null || length === undefined ? undefined : validateInteger(length, "length", -MAX_SAFE, MAX_SAFE);
+  mem.open();
+  const len = mem.length;
+  if (s < 0 || s >= len) throw rangeError(`${what} start out of bounds: ${s} (length ${len})`);
+  let n = l === undefined ? len - s : l;
+  if (n < 0) throw rangeError(`${what} length invalid: ${n}`);
+  if (n > len - s) n = len - s;
+  const a = s - (s % PAGESIZE);
+  return [a, n === 0 ? 0 : s + n - a];
+}
+
+/** `m.residency(start?, length?)`: 1 for each page of the range in memory, 0 for each page not. */
+export function residency(mem: Memory, start: unknown, length: unknown): Uint8Array {
+  const [a, n] = pageRange(mem, start, length, "residency");
+  const out = new Uint8Array(Math.ceil(n / PAGESIZE));
+  if (n === 0) return out;
+  const rc = native.residency(mem.open(), a, n, out);
+  if (rc < 0) throw systemError(rc, "mincore");
+  return out;
+}
+
+/**
+ * `m.prefetch(start?, length?)`: the range read into memory on the thread pool. A range known lost
+ * (a file that shrank under the map) rejects at once; a loss the reads discover rejects once they
+ * are done, as every method that touches lost bytes throws.
+ */
+export async function prefetch(mem: Memory, start: unknown, length: unknown): Promise<void> {
+  const [a, n] = pageRange(mem, start, length, "prefetch");
+  if (n === 0) return;
+  mem.guard(a, a + n);
+  const rc = await native.prefetch(mem.open(), a, n, platform.populate);
+  if (rc < 0) throw rc === -EBADF ? closedError() : systemError(rc, "madvise");
+  mem.verify(a, a + n);
+}
+
+/** `m.lock()` (`on` true) and `m.unlock()`: mlock/munlock (VirtualLock/VirtualUnlock) of the range. */
+export function lock(mem: Memory, start: unknown, length: unknown, on: boolean): void {
+  const what = on ? "mlock" : "munlock";
+  const [a, n] = pageRange(mem, start, length, what);
+  if (n === 0) return;
+  const rc = native.lock(mem.open(), a, n, on);
+  if (rc < 0) throw systemError(rc, what);
+}

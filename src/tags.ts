@@ -1,0 +1,169 @@
+/**
+ * Named shared memory (`tagname`): the checks of a tag, and what a tag map maps. The rules are
+ * Windows' on every system: the same tag gives the same memory, in this process or another; a
+ * new tag creates memory of the length asked (zeros); length 0 maps an existing one whole; a
+ * length beyond an existing one's size is `RangeError`, and nothing grows silently.
+ *
+ * Where a tag is an object of its own (POSIX shared memory, `platform.tagObjects`), this module
+ * opens or creates the object `"/" + tag`, sizes a new one, and hands its descriptor to the map,
+ * which owns it (`m.fd`). Where the mapping itself is named (Windows), the addon names it when it
+ * maps, and this module only learns the size of an existing one. docs/named-memory.md tells the
+ * lifecycle on each system.
+ * Internal: not exported from the package.
+ * @module
+ */
+import { constants as osConstants } from "node:os";
+import { native } from "./binding.js";
+import { ACCESS_READ } from "./constants.js";
+import { invalidArgType, invalidArgValue, systemError, unsupported } from "./errors.js";
+import { platform } from "./platform.js";
+import type { MapPlan } from "./plan.js";
+import { withReclaim } from "./reclaim.js";
+
+const { ENOENT, EEXIST } = osConstants.errno;
+/** Attempts at opening a tag that other processes create and remove meanwhile. */
+const OPEN_ATTEMPTS = 8;
+const statOut = new Float64Array(2);
+
+/**
+ * A `tagname` (or `MMap.unlinkTag`'s name), checked: a string; `undefined` for `""`, which names
+ * nothing (Windows' rule: an anonymous map of its own). Where tags are objects, the system's name
+ * is `"/" + tag`: a tag holds no `/`, is not `.` or `..`, and fits the system's length. No system
+ * takes a NUL inside a name.
+ * @throws {TypeError} `ERR_INVALID_ARG_TYPE` for a non-string; `ERR_MMAP_UNSUPPORTED_PLATFORM` where
+ *   the system has no named memory.
+ * @throws {RangeError} `ERR_INVALID_ARG_VALUE` for a name the system cannot take.
+ */
+export function tagOf(value: unknown, name: string): string | undefined {
+  if (typeof value !== "string") throw invalidArgType(name, "of type string", value);
+  if (!platform.tagname) throw unsupported(`${name} is not supported on this system: it has no named shared memory`);
+  if (value === "") return undefined;
+  if (value.includes("\0")) throw invalidArgValue(name, value, "must not contain a NUL character");
+  if (platform.tagObjects) {
+    if (value.includes("/")) throw invalidArgValue(name, value, "must not contain '/' (the system names the memory '/' + tag)");
+    if (value === "." || value === "..") throw invalidArgValue(name, value, "must not be '.' or '..'");
+  }
+  const max = platform.tagMax;
+  if (max > 0 && Buffer.byteLength(value, "utf8") > max) {
+    throw invalidArgValue(name, value, `must be at most ${max} bytes long in UTF-8 on this system`);
+  }
+  return value;
+}
+
+/** The tag as the addon reads it: its UTF-8 bytes and a final NUL. */
+function cName(tag: string): Uint8Array {
+  return Buffer.from(`${tag}\0`, "utf8");
+}
+
+/** What a tag map maps: the length resolved and, where tags are objects, the object's descriptor. */
+export interface TagTarget {
+  readonly tag: string;
+  /** The bytes to map (never 0). */
+  readonly length: number;
+  /** The object's descriptor, which the map is to own; -1 where the mapping itself is named. */
+  readonly fd: number;
+  /** This call created the object: a failure to map it removes it again. */
+  readonly created: boolean;
+}
+
+/**
+ * The length of a map of `plan` over memory of `size` bytes that exists already: the whole of it
+ * from the offset for length 0, else the length asked if it fits.
+ * @throws {RangeError} `ERR_INVALID_ARG_VALUE` for empty memory, or a range beyond its size.
+ */
+function lengthIn(plan: MapPlan, tag: string, size: number): number {
+  const { length, offset } = plan;
+  if (length === 0) {
+    if (size === 0) throw invalidArgValue("options.tagname", tag, "names empty shared memory: there is nothing to map whole");
+    if (offset >= size) throw invalidArgValue("options.offset", offset, `is not smaller than the size of the tag's memory, ${size}`);
+    return size - offset;
+  }
+  if (offset > size || size - offset < length) {
+    throw invalidArgValue("length", length, `is greater than the size of the tag's memory, ${size}, minus the offset ${offset}`);
+  }
+  return length;
+}
+
+/** Opens the tag's object, or creates it (`created`): a descriptor, or a thrown system error. */
+function openObject(plan: MapPlan, tag: string, name: Uint8Array, readonly: boolean): { fd: number; created: boolean } {
+  for (let attempt = 1; ; attempt++) {
+    const fd = withReclaim(() => native.tagOpen(name, false, readonly), (r) => r);
+    if (fd >= 0) return { fd, created: false };
+    // Nothing to map whole: as a file that does not exist.
+    if (fd !== -ENOENT || plan.length === 0) throw systemError(fd, "shm_open", tag);
+    const made = withReclaim(() => native.tagOpen(name, true, false), (r) => r);
+    if (made >= 0) return { fd: made, created: true };
+    // Another process created it since: open that one (unless it keeps vanishing).
+    if (made !== -EEXIST || attempt === OPEN_ATTEMPTS) throw systemError(made, "shm_open", tag);
+  }
+}
+
+/**
+ * The POSIX object of a tag, opened or created, and sized when new. Creating and sizing are two
+ * steps there, so memory found empty is still being made by another process: the first map with a
+ * length sizes it. Only memory found empty, or made here, is ever sized: existing memory never
+ * grows or shrinks here.
+ */
+function openPosix(plan: MapPlan, tag: string): TagTarget {
+  const name = cName(tag);
+  // A read-only map opens existing memory read-only (memory it may only read will do).
+  const readonly = plan.access === ACCESS_READ;
+  const { fd, created } = openObject(plan, tag, name, readonly);
+  try {
+    let rc = native.fstat(fd, statOut);
+    if (rc < 0) throw systemError(rc, "fstat");
+    let size = statOut[0] as number;
+    if (size === 0 && plan.length > 0 && (created || !readonly)) {
+      rc = native.truncate(fd, plan.offset + plan.length);
+      if (rc < 0) throw systemError(rc, "ftruncate");
+      size = plan.offset + plan.length;
+    }
+    return { tag, length: lengthIn(plan, tag, size), fd, created };
+  } catch (err) {
+    release({ tag, length: 0, fd, created });
+    throw err;
+  }
+}
+
+/** Windows: the section of that name, if one exists, decides the length; else the map creates it. */
+function sectionOf(plan: MapPlan, tag: string): TagTarget {
+  const size = native.tagSize(cName(tag));
+  if (size >= 0) return { tag, length: lengthIn(plan, tag, size), fd: -1, created: false };
+  if (size === -ENOENT && plan.length === 0) throw systemError(size, "OpenFileMapping", tag);
+  // None (or none this process may look at): CreateFileMapping makes it, or says why not.
+  return { tag, length: plan.length, fd: -1, created: false };
+}
+
+/**
+ * What the anonymous tag map of `plan` maps (`plan.tagname` set, `plan.fd` -1).
+ * @throws {RangeError} `ERR_INVALID_ARG_VALUE` for a length the existing memory cannot hold.
+ * @throws {Error} a system error (`shm_open` `ENOENT` for length 0 and no such tag; `EACCES`; …).
+ */
+export function openTag(plan: MapPlan): TagTarget {
+  const tag = plan.tagname as string;
+  return platform.tagObjects ? openPosix(plan, tag) : sectionOf(plan, tag);
+}
+
+/** After a failed map: closes the object's descriptor, and removes the name if this map created it. */
+export function release(target: TagTarget): void {
+  if (target.fd < 0) return;
+  native.close(target.fd);
+  if (target.created) native.tagUnlink(cName(target.tag));
+}
+
+/**
+ * `MMap.unlinkTag(name)`: removes the name of POSIX shared memory; `true` when there was one,
+ * `false` when there was none, and always `false` on Windows, where a name goes with its last map.
+ * @throws {TypeError} `ERR_INVALID_ARG_TYPE` for a non-string.
+ * @throws {RangeError} `ERR_INVALID_ARG_VALUE` for the empty string, or a name no tag can have.
+ * @throws {Error} a system error (`shm_unlink`), e.g. `EACCES`.
+ */
+export function unlinkTag(name: unknown): boolean {
+  const tag = tagOf(name, "name");
+  if (tag === undefined) throw invalidArgValue("name", name, "must not be empty (an empty tagname names no memory)");
+  if (!platform.tagObjects) return false;
+  const rc = native.tagUnlink(cName(tag));
+  if (rc === -ENOENT) return false;
+  if (rc < 0) throw systemError(rc, "shm_unlink", tag);
+  return true;
+}

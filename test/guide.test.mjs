@@ -1,0 +1,64 @@
+// The recipes of docs/guide.md: each is a runnable file in examples/, and prints exactly what the
+// guide says it does. (examples.test.mjs runs the examples of Python's documentation and the
+// sharing examples; mutex.mjs and ring.mjs run in wait.test.mjs.)
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { runNode, tmpdir, WINDOWS } from "./helpers.mjs";
+
+const root = path.join(path.dirname(fileURLToPath(import.meta.url)), "..");
+
+/** Runs examples/<name> with a private TMPDIR; asserts a clean end and nothing left behind; returns stdout lines. */
+function run(name, args = []) {
+  const tmp = tmpdir("memmap-guide-tmp-");
+  const r = runNode([path.join(root, "examples", name), ...args], { cwd: root, timeout: 60_000, env: { ...process.env, TMPDIR: tmp, TEMP: tmp, TMP: tmp } });
+  assert.equal(r.signal, null, `${name}: killed by ${r.signal}; stderr: ${r.stderr}`);
+  assert.equal(r.status, 0, `${name}: stderr: ${r.stderr}`);
+  assert.equal(r.stderr, "", name);
+  assert.deepEqual(fs.readdirSync(tmp), [], `${name} removes what it made`);
+  return r.stdout.split("\n").slice(0, -1);
+}
+
+test("typed-data.mjs: a Float32Array view of a map sums what readFileSync sums; a DataView reads records", () => {
+  let sum = 0;
+  const f = new Float32Array(1);
+  for (let i = 0; i < 1_000_000; i++) (f[0] = (i % 1000) / 1000), (sum += f[0]);
+  assert.deepEqual(run("typed-data.mjs", ["1000000"]), [
+    "floats in the map: 1000000",
+    "record fields: 0.002 0.003",
+    `sum through the map:          ${sum.toFixed(3)}`,
+    `sum through readFileSync:     ${sum.toFixed(3)}`,
+    "the same: true",
+  ]);
+});
+
+test("share-wait.mjs: two processes share memory by name and wait for each other; the name is removed", () => {
+  assert.deepEqual(run("share-wait.mjs"), ['the parent read: the child read "hello from the parent"', "name removed: true"]);
+  if (!WINDOWS && fs.existsSync("/dev/shm")) {
+    assert.deepEqual(fs.readdirSync("/dev/shm").filter((n) => n.startsWith("memmap-guide-")), [], "nothing left in /dev/shm");
+  }
+});
+
+test("follow-file.mjs: the lines of a growing file, each once, whole", { skip: WINDOWS && "a file that grows while mapped: POSIX" }, () => {
+  assert.deepEqual(run("follow-file.mjs"), [
+    "started",
+    ...[1, 2, 3, 4, 5].map((i) => `event ${i}: (${9 + i * 3000} characters)`),
+  ]);
+});
+
+test("durable-writes.mjs: write, flush, flushAsync, and the file on disk agrees", () => {
+  assert.deepEqual(run("durable-writes.mjs"), [
+    "flushed 100 records (6400 bytes)",
+    "flushAsync: the whole map is on disk",
+    "the file agrees: true",
+    "record 42 on disk: record 042",
+  ]);
+});
+
+test("prefetch.mjs: a prefetched range is resident; lock and unlock (or the system's refusal)", () => {
+  const out = run("prefetch.mjs");
+  assert.deepEqual(out.slice(0, 2), ["pages in the range: 64", "all of them in memory after prefetch: true"]);
+  assert.match(out[2], /^locked one page( \(or the system refused: E[A-Z]+\))?$/);
+});

@@ -1,0 +1,286 @@
+// SPEC §8 `m.residency(start?, length?)`, `m.prefetch(start?, length?)`, `m.lock()`/`m.unlock()`:
+// one entry per page (mincore's low bit), the start rounded down to a page and the range clamped
+// as madvise's; prefetch off the event loop, by MADV_POPULATE_READ and by the path of kernels
+// without it (MEMMAP_NO_POPULATE=1), rejecting ERR_MMAP_TRUNCATED for a file that shrank, safe
+// against close() and refused by resize() while it runs; mlock/munlock seen in /proc/self/status,
+// and RLIMIT_MEMLOCK's errors as fs-style errors in a child under a low `ulimit -l`. Every
+// method validates its arguments (class and code) before the closed check. None needs views:
+// the copying mode (MEMMAP_NO_EXTERNAL_BUFFERS=1) runs the same tests.
+import { test, describe } from "node:test";
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import { spawnSync } from "node:child_process";
+import { MMap, ACCESS_READ, PAGESIZE, MADV_RANDOM } from "../dist/index.js";
+import { tmpfile, throwsCode, rejectsCode, withMap, runNode, errnoOf, WINDOWS } from "./helpers.mjs";
+
+const DIST = new URL("../dist/index.js", import.meta.url).href;
+const posixOnly = WINDOWS && "Linux (/proc, mincore of a file's page cache, fault containment): test/windows.test.mjs has the Windows rows";
+const sum = (a) => a.reduce((n, x) => n + x, 0);
+// AddressSanitizer's interceptors make mlock/munlock do nothing and return 0 (npm run test:asan).
+const noMlock = /libasan/.test(process.env.LD_PRELOAD ?? "") && "AddressSanitizer ignores mlock and munlock";
+
+/** A sparse file of `pages` pages (no page of it in the page cache), open read-write. */
+function holes(t, pages) {
+  const path = tmpfile("");
+  const fd = fs.openSync(path, "r+");
+  fs.ftruncateSync(fd, pages * PAGESIZE);
+  t.after(() => {
+    fs.closeSync(fd);
+    fs.rmSync(path, { force: true });
+  });
+  return { path, fd };
+}
+
+/** Closes `m` when the test `t` ends. */
+function closing(t, m) {
+  t.after(() => m.close());
+  return m;
+}
+
+/** A read-only map of `fd` without read-ahead, so that a page read brings in no other page. */
+function randomAccess(t, fd) {
+  const m = closing(t, new MMap(fd, 0, { access: ACCESS_READ }));
+  m.madvise(MADV_RANDOM);
+  return m;
+}
+
+/** Kibibytes of locked memory of this process (VmLck). */
+function lockedKiB() {
+  return Number(/VmLck:\s+(\d+)/.exec(fs.readFileSync("/proc/self/status", "utf8"))[1]);
+}
+
+/** Every way the range arguments of these methods can be wrong, with the class and code each gives. */
+const BAD_RANGES = [
+  [["0"], TypeError, "ERR_INVALID_ARG_TYPE"],
+  [[0, "1"], TypeError, "ERR_INVALID_ARG_TYPE"],
+  [[null], TypeError, "ERR_INVALID_ARG_TYPE"],
+  [[1.5], RangeError, "ERR_OUT_OF_RANGE"],
+  [[0, 0.5], RangeError, "ERR_OUT_OF_RANGE"],
+  [[-1], RangeError, "ERR_OUT_OF_RANGE"],
+  [[3 * PAGESIZE], RangeError, "ERR_OUT_OF_RANGE"],
+  [[0, -1], RangeError, "ERR_OUT_OF_RANGE"],
+];
+
+describe("residency", () => {
+  test("one entry per page, 1 where the page is in memory (anonymous memory: where written)", () => {
+    withMap([-1, 4 * PAGESIZE + 10], (m) => {
+      const before = m.residency();
+      assert.ok(before instanceof Uint8Array);
+      assert.equal(before.length, 5);
+      assert.deepEqual([...before], [0, 0, 0, 0, 0]);
+      m.set(2 * PAGESIZE + 7, 1);
+      m.set(4 * PAGESIZE + 9, 1);
+      assert.deepEqual([...m.residency()], [0, 0, 1, 0, 1]);
+    });
+  });
+
+  test("the start is rounded down to a page; the range is clamped as madvise's", () => {
+    withMap([-1, 4 * PAGESIZE], (m) => {
+      m.set(PAGESIZE, 1);
+      assert.deepEqual([...m.residency(PAGESIZE + 100, 1)], [1]);
+      assert.deepEqual([...m.residency(PAGESIZE - 1, 2)], [0, 1]);
+      assert.deepEqual([...m.residency(PAGESIZE + 1)], [1, 0, 0]);
+      assert.deepEqual([...m.residency(0, null)], [0, 1, 0, 0]);
+      assert.deepEqual([...m.residency(3 * PAGESIZE, 100 * PAGESIZE)], [0]);
+      assert.equal(m.residency(5, 0).length, 0);
+    });
+  });
+
+  test("a file map: pages read are resident, holes never read are not", { skip: posixOnly }, (t) => {
+    const { fd } = holes(t, 8);
+    const m = randomAccess(t, fd);
+    assert.equal(sum(m.residency()), 0);
+    m.get(3 * PAGESIZE);
+    m.get(7 * PAGESIZE + 1);
+    assert.deepEqual([...m.residency()], [0, 0, 0, 1, 0, 0, 0, 1]);
+  });
+
+  test("bad arguments: class and code, before the closed check", () => {
+    withMap([-1, 2 * PAGESIZE], (m) => {
+      for (const [args, Class, code] of BAD_RANGES) throwsCode(() => m.residency(...args), Class, code);
+    });
+    const closed = new MMap(-1, PAGESIZE);
+    closed.close();
+    throwsCode(() => closed.residency("0"), TypeError, "ERR_INVALID_ARG_TYPE");
+    throwsCode(() => closed.residency(), Error, "ERR_MMAP_CLOSED");
+    throwsCode(() => closed.residency(10 * PAGESIZE), Error, "ERR_MMAP_CLOSED");
+  });
+});
+
+describe("prefetch", () => {
+  test("resolves once the range is in memory; the event loop runs meanwhile", { skip: posixOnly }, async (t) => {
+    const pages = 64 * 1024; // 256 MiB of holes: the kernel makes (zero) page-cache pages for each
+    const { fd } = holes(t, pages);
+    const m = closing(t, new MMap(fd, 0, { access: ACCESS_READ }));
+    assert.equal(sum(m.residency()), 0);
+    let ticks = 0;
+    const timer = setInterval(() => ticks++, 1);
+    const p = m.prefetch();
+    assert.ok(p instanceof Promise);
+    assert.equal(await p, undefined);
+    clearInterval(timer);
+    assert.equal(sum(m.residency()), pages);
+    assert.ok(ticks > 0, "timers ran while the pages were read");
+  });
+
+  test("a range: only its pages (the start rounded down to a page)", { skip: posixOnly }, async (t) => {
+    const { fd } = holes(t, 8);
+    const m = randomAccess(t, fd);
+    await m.prefetch(2 * PAGESIZE + 5, PAGESIZE);
+    assert.deepEqual([...m.residency()], [0, 0, 1, 1, 0, 0, 0, 0]);
+    await m.prefetch(6 * PAGESIZE, 0); // nothing
+    await m.prefetch(6 * PAGESIZE, null);
+    assert.deepEqual([...m.residency()], [0, 0, 1, 1, 0, 0, 1, 1]);
+  });
+
+  test("anonymous memory, and a map written through it afterwards", async () => {
+    const m = new MMap(-1, 16 * PAGESIZE);
+    try {
+      await m.prefetch();
+      assert.equal(sum(m.residency()), 16);
+      m.set(5, 1);
+      assert.equal(m.get(5), 1);
+    } finally {
+      m.close();
+    }
+  });
+
+  test("the path of kernels without MADV_POPULATE_READ (MEMMAP_NO_POPULATE=1) gives the same result", { skip: posixOnly }, (t) => {
+    const { path } = holes(t, 1024);
+    const r = runNode(
+      [
+        "--input-type=module",
+        "-e",
+        `import { MMap, ACCESS_READ } from ${JSON.stringify(DIST)};
+         const m = MMap.open(${JSON.stringify(path)}, { access: ACCESS_READ });
+         const before = m.residency().reduce((n, x) => n + x, 0);
+         await m.prefetch(0, m.length);
+         console.log(before, m.residency().reduce((n, x) => n + x, 0));`,
+      ],
+      { env: { ...process.env, MEMMAP_NO_POPULATE: "1" } },
+    );
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout.trim(), "0 1024");
+  });
+
+  for (const populate of [true, false]) {
+    test(`a file that shrank under the map: ERR_MMAP_TRUNCATED for the lost range${populate ? "" : " (MEMMAP_NO_POPULATE=1)"}`, { skip: posixOnly }, () => {
+      const path = tmpfile(Buffer.alloc(16 * PAGESIZE, 7));
+      const r = runNode(
+        [
+          "--input-type=module",
+          "-e",
+          `import fs from "node:fs";
+           import { MMap, PAGESIZE } from ${JSON.stringify(DIST)};
+           const m = MMap.open(${JSON.stringify(path)});
+           fs.truncateSync(${JSON.stringify(path)}, 4 * PAGESIZE + 10);
+           const out = [];
+           await m.prefetch(0, 5 * PAGESIZE); // inside the file: its last page is only partly there, and readable
+           out.push("inside ok");
+           try { await m.prefetch(); out.push("no error"); } catch (e) { out.push(e.code, e.goneStart - 4 * PAGESIZE, e.goneEnd / PAGESIZE); }
+           // Known lost now: rejects before it starts, for any range touching it.
+           try { await m.prefetch(10 * PAGESIZE, 1); } catch (e) { out.push(e.code); }
+           try { m.get(12 * PAGESIZE); } catch (e) { out.push(e.code); }
+           out.push(m.get(4 * PAGESIZE + 9));
+           m.close();
+           console.log(out.join(" "));`,
+        ],
+        { env: { ...process.env, MEMMAP_NO_POPULATE: populate ? "" : "1" } },
+      );
+      assert.equal(r.status, 0, r.stderr);
+      assert.equal(r.stdout.trim(), "inside ok ERR_MMAP_TRUNCATED 10 16 ERR_MMAP_TRUNCATED ERR_MMAP_TRUNCATED 7");
+    });
+  }
+
+  test("bad arguments reject with class and code; a closed map rejects ERR_MMAP_CLOSED", async () => {
+    const m = new MMap(-1, 2 * PAGESIZE);
+    try {
+      for (const [args, Class, code] of BAD_RANGES) await rejectsCode(m.prefetch(...args), Class, code);
+    } finally {
+      m.close();
+    }
+    await rejectsCode(m.prefetch("0"), TypeError, "ERR_INVALID_ARG_TYPE");
+    await rejectsCode(m.prefetch(), Error, "ERR_MMAP_CLOSED");
+  });
+
+  test("close() while it runs is safe: it settles, and the map is closed; resize() is refused meanwhile", { skip: posixOnly }, async (t) => {
+    const { fd } = holes(t, 32 * 1024);
+    const m = new MMap(fd, 0);
+    const p = m.prefetch();
+    throwsCode(() => m.resize(PAGESIZE), Error, "ERR_MMAP_BUSY");
+    m.close();
+    assert.equal(m.closed, true);
+    await p;
+    throwsCode(() => m.residency(), Error, "ERR_MMAP_CLOSED");
+
+    const again = closing(t, new MMap(fd, 0));
+    const q = again.prefetch(0, PAGESIZE);
+    throwsCode(() => again.resize(PAGESIZE), Error, "ERR_MMAP_BUSY");
+    await q;
+    again.resize(2 * PAGESIZE);
+    assert.equal(again.length, 2 * PAGESIZE);
+  });
+});
+
+describe("lock and unlock", () => {
+  test("lock() keeps the range in memory (VmLck), unlock() lets it go; unlocking twice is fine", { skip: posixOnly || noMlock }, () => {
+    withMap([-1, 64 * PAGESIZE], (m) => {
+      const base = lockedKiB();
+      m.lock();
+      assert.equal(lockedKiB() - base, (64 * PAGESIZE) / 1024);
+      assert.equal(sum(m.residency()), 64, "locked pages are in memory");
+      m.unlock(0, 32 * PAGESIZE);
+      assert.equal(lockedKiB() - base, (32 * PAGESIZE) / 1024);
+      m.unlock();
+      m.unlock();
+      assert.equal(lockedKiB(), base);
+      m.lock(PAGESIZE + 1, 1); // one page, rounded down
+      assert.equal(lockedKiB() - base, PAGESIZE / 1024);
+      m.close(); // unmapping unlocks
+      assert.equal(lockedKiB(), base);
+    });
+  });
+
+  test("ranges and states: class and code", () => {
+    withMap([-1, 2 * PAGESIZE], (m) => {
+      m.lock(0, 0);
+      m.unlock(PAGESIZE, null);
+      for (const [args, Class, code] of BAD_RANGES) {
+        throwsCode(() => m.lock(...args), Class, code);
+        throwsCode(() => m.unlock(...args), Class, code);
+      }
+    });
+    const closed = new MMap(-1, PAGESIZE);
+    closed.close();
+    throwsCode(() => closed.lock(-1.5), RangeError, "ERR_OUT_OF_RANGE");
+    throwsCode(() => closed.lock(), Error, "ERR_MMAP_CLOSED");
+    throwsCode(() => closed.unlock(), Error, "ERR_MMAP_CLOSED");
+  });
+
+  test("beyond RLIMIT_MEMLOCK: ENOMEM (EPERM with a limit of 0) as fs-style errors, in a child under ulimit -l", { skip: posixOnly || noMlock }, () => {
+    // Root has CAP_IPC_LOCK, which ignores the limit: the child runs without it (setpriv).
+    const root = process.getuid() === 0;
+    const setpriv = root ? spawnSync("setpriv", ["--version"]).status === 0 : false;
+    if (root && !setpriv) return; // nothing here can drop the capability
+    const child = `import { MMap, PAGESIZE } from ${JSON.stringify(DIST)};
+      const m = new MMap(-1, 256 * PAGESIZE);
+      const out = [];
+      for (const [start, length] of [[0, 2 * PAGESIZE], [0, 256 * PAGESIZE]]) {
+        try { m.lock(start, length); out.push("locked"); }
+        catch (e) { out.push([e.constructor.name, e.code, e.errno, e.syscall, e.message].join("|")); }
+      }
+      m.unlock();
+      console.log(JSON.stringify(out));`;
+    const run = (kib) => {
+      const cmd = `ulimit -l ${kib} && exec ${setpriv ? "setpriv --bounding-set=-ipc_lock --inh-caps=-ipc_lock " : ""}"${process.execPath}" --input-type=module -e '${child}'`;
+      const r = spawnSync("sh", ["-c", cmd], { encoding: "utf8" });
+      assert.equal(r.status, 0, r.stderr);
+      return JSON.parse(r.stdout);
+    };
+    const [small, large] = run(64);
+    assert.equal(small, "locked");
+    assert.equal(large, `Error|ENOMEM|${errnoOf("ENOMEM")}|mlock|ENOMEM: not enough memory, mlock`);
+    const [none] = run(0);
+    assert.equal(none, `Error|EPERM|${errnoOf("EPERM")}|mlock|EPERM: operation not permitted, mlock`);
+  });
+});

@@ -1,0 +1,411 @@
+// SPEC §8 `tagname` on every OS, here POSIX shared memory (/dev/shm on Linux), with Windows'
+// rules: the same tag gives the same memory in this process or another; a new tag creates zeros
+// of the length asked; length 0 maps an existing tag whole (ENOENT, shm_open, when none exists);
+// a length beyond an existing one's size is RangeError and grows nothing. The tag's checks ('/',
+// '.', '..', NAME_MAX, NUL: RangeError ERR_INVALID_ARG_VALUE; "" names nothing), its combinations
+// (a file descriptor, shareable), access modes, m.fd, resize, offsets. MMap.unlinkTag and the
+// lifecycle docs/named-memory.md documents: the documented pattern leaves nothing in /dev/shm,
+// also when a process that had the tag mapped is killed; a failed constructor leaves nothing.
+// test/windows.test.mjs has the Windows rows.
+import { test, describe, after } from "node:test";
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import { spawn } from "node:child_process";
+import { once } from "node:events";
+import { randomBytes } from "node:crypto";
+import { MMap, ACCESS_READ, ACCESS_COPY, ACCESS_WRITE, MAP_ANONYMOUS, MAP_SHARED, PAGESIZE, PROT_READ } from "../dist/index.js";
+import { tmpfd, throwsCode, withMap, runNode, openFds, python, runPython, WINDOWS, VIEWS } from "./helpers.mjs";
+
+const skip = WINDOWS && "POSIX shared memory: test/windows.test.mjs has the Windows rows";
+const DIST = new URL("../dist/index.js", import.meta.url).href;
+const SHM = "/dev/shm";
+const made = [];
+/** A fresh tag, removed (if still there) when the tests end. */
+const tag = () => {
+  const t = `memmap-test-${process.pid}-${randomBytes(4).toString("hex")}`;
+  made.push(t);
+  return t;
+};
+after(() => {
+  if (WINDOWS) return;
+  for (const t of made) fs.rmSync(`${SHM}/${t}`, { force: true });
+});
+const exists = (t) => fs.existsSync(`${SHM}/${t}`);
+const sizeOf = (t) => fs.statSync(`${SHM}/${t}`).size;
+
+/** Runs an ES module in a child process that imports memmap as `MMap`; resolves { code, signal, stdout, stderr }. */
+function child(source, { onLine } = {}) {
+  const p = spawn(process.execPath, ["--input-type=module", "-e", `import { MMap } from ${JSON.stringify(DIST)};\n${source}`], {
+    stdio: ["pipe", "pipe", "pipe"],
+  });
+  let stdout = "";
+  let stderr = "";
+  p.stdout.on("data", (d) => {
+    for (const line of String(d).split("\n").filter(Boolean)) onLine?.(line, p);
+    stdout += d;
+  });
+  p.stderr.on("data", (d) => (stderr += d));
+  return { process: p, done: once(p, "exit").then(([code, signal]) => ({ code, signal, stdout, stderr })) };
+}
+
+describe("the same tag, the same memory", { skip }, () => {
+  test("two maps of a tag in this process share their bytes; another tag is other memory", () => {
+    const a = tag();
+    const b = tag();
+    withMap([-1, 100, { tagname: a }], (m1) =>
+      withMap([-1, 100, { tagname: a }], (m2) =>
+        withMap([-1, 100, { tagname: b }], (m3) => {
+          m1.setSlice(0, 6, "shared");
+          assert.equal(m2.slice(0, 6).toString(), "shared");
+          m2.set(99, 0x41);
+          assert.equal(m1.get(99), 0x41);
+          assert.ok(m3.slice().every((x) => x === 0), "another tag is other memory");
+        }),
+      ),
+    );
+    assert.equal(sizeOf(a), 100);
+    MMap.unlinkTag(a);
+    MMap.unlinkTag(b);
+  });
+
+  test("a new tag is created with the length asked, zero-filled, as the object /dev/shm/<tag>", () => {
+    const t = tag();
+    assert.equal(exists(t), false);
+    withMap([-1, 3 * PAGESIZE + 1, { tagname: t }], (m) => {
+      assert.equal(m.length, 3 * PAGESIZE + 1);
+      assert.ok(m.slice().every((x) => x === 0));
+      assert.equal(sizeOf(t), 3 * PAGESIZE + 1);
+      assert.equal((fs.statSync(`${SHM}/${t}`).mode & 0o777).toString(8), "600");
+    });
+    assert.ok(MMap.unlinkTag(t));
+  });
+
+  test("another process writes, this one reads, and back (the reference's sharing example by name)", async () => {
+    const t = tag();
+    const m = new MMap(-1, 64, { tagname: t });
+    try {
+      m.setSlice(0, 11, "from parent");
+      const c = child(
+        `const m = new MMap(-1, 0, { tagname: ${JSON.stringify(t)} });
+         const got = m.slice(0, 11).toString();
+         m.setSlice(20, 30, "from child");
+         m.close();
+         process.exitCode = got === "from parent" && m.closed ? 0 : 3;`,
+      );
+      const r = await c.done;
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(m.slice(20, 30).toString(), "from child");
+    } finally {
+      m.close();
+      MMap.unlinkTag(t);
+    }
+  });
+
+  test("Python's multiprocessing.shared_memory names the same memory ('/' + tag)", { skip: python === null && "CPython 3.13 is not available" }, () => {
+    const t = tag();
+    withMap([-1, 64, { tagname: t }], (m) => {
+      m.write("from memmap");
+      const got = runPython(
+        `import json\nfrom multiprocessing import shared_memory\n` +
+          `s = shared_memory.SharedMemory(name=${JSON.stringify(t)}, track=False)\n` +
+          `s.buf[20:31] = b"from python"\nprint(json.dumps([s.size, bytes(s.buf[:11]).decode()]))\ns.close()`,
+      );
+      assert.deepEqual(got, [64, "from memmap"]);
+      assert.equal(m.slice(20, 31).toString(), "from python");
+    });
+    MMap.unlinkTag(t);
+  });
+
+  test("the memory outlives every map of it until the name is removed", () => {
+    const t = tag();
+    withMap([-1, 10, { tagname: t }], (m) => m.write("persisted!"));
+    assert.ok(exists(t));
+    withMap([-1, 0, { tagname: t }], (m) => assert.equal(m.read().toString(), "persisted!"));
+    assert.equal(MMap.unlinkTag(t), true);
+    assert.equal(exists(t), false);
+    withMap([-1, 10, { tagname: t }], (m) => assert.ok(m.slice().every((x) => x === 0), "a new map of the name is new memory"));
+    MMap.unlinkTag(t);
+  });
+});
+
+describe("lengths and offsets", { skip }, () => {
+  test("length 0 maps an existing tag whole; from an offset, the rest", () => {
+    const t = tag();
+    withMap([-1, 3 * PAGESIZE, { tagname: t }], (m1) => {
+      m1.set(3 * PAGESIZE - 1, 9);
+      withMap([-1, 0, { tagname: t }], (m2) => {
+        assert.equal(m2.length, 3 * PAGESIZE);
+        assert.equal(m2.get(-1), 9);
+      });
+      withMap([-1, 0, { tagname: t, offset: PAGESIZE }], (m3) => {
+        assert.equal(m3.length, 2 * PAGESIZE);
+        assert.equal(m3.offset, PAGESIZE);
+        assert.equal(m3.get(-1), 9);
+      });
+    });
+    MMap.unlinkTag(t);
+  });
+
+  test("length 0 and no such tag: ENOENT (shm_open), and nothing is created", () => {
+    const t = tag();
+    assert.throws(() => new MMap(-1, 0, { tagname: t }), (e) => {
+      assert.equal(Object.getPrototypeOf(e), Error.prototype);
+      assert.equal(e.code, "ENOENT");
+      assert.equal(e.syscall, "shm_open");
+      assert.equal(e.path, t);
+      return true;
+    });
+    assert.equal(exists(t), false);
+  });
+
+  test("a length beyond the existing size: RangeError ERR_INVALID_ARG_VALUE, and the memory does not grow", () => {
+    const t = tag();
+    withMap([-1, 1000, { tagname: t }], (m) => {
+      m.set(999, 7);
+      throwsCode(() => new MMap(-1, 1001, { tagname: t }), RangeError, "ERR_INVALID_ARG_VALUE");
+      throwsCode(() => new MMap(-1, 100, { tagname: t, offset: PAGESIZE }), RangeError, "ERR_INVALID_ARG_VALUE");
+      throwsCode(() => new MMap(-1, 0, { tagname: t, offset: PAGESIZE }), RangeError, "ERR_INVALID_ARG_VALUE");
+      assert.equal(sizeOf(t), 1000);
+      withMap([-1, 1000, { tagname: t }], (m2) => assert.equal(m2.get(999), 7));
+      withMap([-1, 10, { tagname: t }], (m3) => assert.equal(m3.length, 10));
+    });
+    MMap.unlinkTag(t);
+  });
+
+  test("a new tag with an offset is sized to offset + length", () => {
+    const t = tag();
+    withMap([-1, 100, { tagname: t, offset: PAGESIZE }], (m) => {
+      assert.equal(sizeOf(t), PAGESIZE + 100);
+      m.set(0, 5);
+      withMap([-1, 0, { tagname: t }], (whole) => assert.equal(whole.get(PAGESIZE), 5));
+    });
+    MMap.unlinkTag(t);
+  });
+
+  test("memory found empty (another process between creating and sizing it) is sized by the first map with a length", () => {
+    const t = tag();
+    fs.writeFileSync(`${SHM}/${t}`, "", { mode: 0o600 });
+    throwsCode(() => new MMap(-1, 0, { tagname: t }), RangeError, "ERR_INVALID_ARG_VALUE");
+    withMap([-1, 50, { tagname: t }], (m) => assert.equal(m.length, 50));
+    assert.equal(sizeOf(t), 50);
+    MMap.unlinkTag(t);
+  });
+});
+
+describe("checks", { skip }, () => {
+  test("names the system cannot take: RangeError ERR_INVALID_ARG_VALUE, nothing created", () => {
+    const before = fs.readdirSync(SHM).length;
+    for (const bad of ["a/b", "/lead", ".", "..", "x".repeat(256), "é".repeat(128), "nul\0inside"]) {
+      throwsCode(() => new MMap(-1, 10, { tagname: bad }), RangeError, "ERR_INVALID_ARG_VALUE");
+      throwsCode(() => MMap.unlinkTag(bad), RangeError, "ERR_INVALID_ARG_VALUE");
+    }
+    assert.equal(fs.readdirSync(SHM).length, before);
+    // The longest name: NAME_MAX (255) bytes of UTF-8.
+    const longest = `${"é".repeat(120)}${randomBytes(7).toString("hex")}`;
+    assert.equal(Buffer.byteLength(longest), 254);
+    made.push(longest);
+    withMap([-1, 1, { tagname: longest }], (m) => assert.equal(m.length, 1));
+    assert.ok(MMap.unlinkTag(longest));
+    // Any other character is taken: spaces, dots, unicode.
+    const odd = `${tag()} .x ü 🙂`;
+    made.push(odd);
+    withMap([-1, 1, { tagname: odd }], () => assert.ok(exists(odd)));
+    assert.ok(MMap.unlinkTag(odd));
+  });
+
+  test("an empty tag names nothing: a private anonymous map, as on Windows; unlinkTag('') is RangeError", () => {
+    const before = fs.readdirSync(SHM).sort();
+    withMap([-1, 16, { tagname: "" }], (m1) =>
+      withMap([-1, 16, { tagname: "" }], (m2) => {
+        m1.set(0, 9);
+        assert.equal(m2.get(0), 0);
+        assert.equal(m1.fd, -1);
+      }),
+    );
+    assert.deepEqual(fs.readdirSync(SHM).sort(), before);
+    throwsCode(() => MMap.unlinkTag(""), RangeError, "ERR_INVALID_ARG_VALUE");
+  });
+
+  test("wrong types: TypeError ERR_INVALID_ARG_TYPE", () => {
+    for (const bad of [1, null, {}, true, Symbol("t")]) {
+      throwsCode(() => new MMap(-1, 10, { tagname: bad }), TypeError, "ERR_INVALID_ARG_TYPE");
+      throwsCode(() => MMap.unlinkTag(bad), TypeError, "ERR_INVALID_ARG_TYPE");
+    }
+    throwsCode(() => MMap.unlinkTag(), TypeError, "ERR_INVALID_ARG_TYPE");
+  });
+
+  test("a tag with a file descriptor, or with shareable: RangeError ERR_INVALID_ARG_VALUE, nothing created", () => {
+    const t = tag();
+    const { fd } = tmpfd("0123456789");
+    throwsCode(() => new MMap(fd, 10, { tagname: t }), RangeError, "ERR_INVALID_ARG_VALUE");
+    throwsCode(() => new MMap(-1, 10, { tagname: t, shareable: true }), RangeError, "ERR_INVALID_ARG_VALUE");
+    assert.equal(exists(t), false);
+  });
+
+  test("unlinkTag: true when a name was removed, false when there was none", () => {
+    const t = tag();
+    assert.equal(MMap.unlinkTag(t), false);
+    withMap([-1, 1, { tagname: t }], () => {
+      assert.equal(MMap.unlinkTag(t), true);
+      assert.equal(MMap.unlinkTag(t), false);
+    });
+  });
+});
+
+describe("access modes, m.fd, resize", { skip }, () => {
+  test("ACCESS_READ: reads the memory, refuses writes; a write through a view stays private", () => {
+    const t = tag();
+    withMap([-1, 8, { tagname: t }], (rw) => {
+      rw.write("abcdefgh");
+      withMap([-1, 0, { tagname: t, access: ACCESS_READ }], (ro) => {
+        assert.equal(ro.slice().toString(), "abcdefgh");
+        throwsCode(() => ro.set(0, 1), TypeError, "ERR_MMAP_READ_ONLY");
+        rw.set(0, 0x41);
+        assert.equal(ro.get(0), 0x41, "a read-only map sees later writes of others");
+        if (VIEWS) {
+          ro.buffer[1] = 0x5a;
+          assert.equal(rw.get(1), "b".charCodeAt(0), "never reaches the shared memory");
+        }
+      });
+    });
+    // A read-only map of a new tag creates it, as on Windows (zeros).
+    const fresh = tag();
+    withMap([-1, 4, { tagname: fresh, prot: PROT_READ }], (m) => assert.deepEqual([...m.slice()], [0, 0, 0, 0]));
+    MMap.unlinkTag(t);
+    MMap.unlinkTag(fresh);
+  });
+
+  test("flags with MAP_ANONYMOUS still map the tag's memory", () => {
+    const t = tag();
+    withMap([-1, 8, { tagname: t }], (a) =>
+      withMap([-1, 8, { tagname: t, flags: MAP_SHARED | MAP_ANONYMOUS }], (b) => {
+        a.set(0, 6);
+        assert.equal(b.get(0), 6);
+      }),
+    );
+    MMap.unlinkTag(t);
+  });
+
+  test("ACCESS_COPY: writes stay in this map; ACCESS_WRITE: they are shared", () => {
+    const t = tag();
+    withMap([-1, 2 * PAGESIZE, { tagname: t, access: ACCESS_WRITE }], (w) =>
+      withMap([-1, 2 * PAGESIZE, { tagname: t, access: ACCESS_COPY }], (c) => {
+        c.set(0, 1);
+        assert.equal(w.get(0), 0);
+        // A page this map has not written still shows the shared memory (MAP_PRIVATE's rule).
+        w.set(PAGESIZE, 2);
+        assert.equal(c.get(PAGESIZE), 2);
+        w.set(1, 2);
+        assert.equal(c.get(1), 0, "its own copy of page 0");
+      }),
+    );
+    MMap.unlinkTag(t);
+  });
+
+  test("m.fd is the object's descriptor, owned and closed with the map; trackfd: false refuses size() and resize()", () => {
+    const t = tag();
+    const fds = openFds();
+    const m = new MMap(-1, 123, { tagname: t });
+    assert.ok(m.fd >= 0);
+    assert.equal(fs.fstatSync(m.fd).size, 123);
+    assert.equal(fs.readlinkSync(`/proc/self/fd/${m.fd}`), `${SHM}/${t}`);
+    assert.equal(m.size(), 123);
+    m.close();
+    assert.equal(m.fd, -1);
+    assert.equal(openFds(), fds);
+    withMap([-1, 10, { tagname: t, trackfd: false }], (n) => {
+      throwsCode(() => n.size(), Error, "ERR_MMAP_NO_FD");
+      throwsCode(() => n.resize(20), TypeError, "ERR_MMAP_NOT_RESIZABLE");
+    });
+    MMap.unlinkTag(t);
+  });
+
+  test("resize() sets the size of the memory (as a file's); another map keeps its own length", () => {
+    const t = tag();
+    withMap([-1, PAGESIZE, { tagname: t }], (a) =>
+      withMap([-1, 0, { tagname: t }], (b) => {
+        a.set(5, 5);
+        a.resize(3 * PAGESIZE);
+        assert.equal(sizeOf(t), 3 * PAGESIZE);
+        a.set(2 * PAGESIZE, 7);
+        assert.equal(b.length, PAGESIZE);
+        withMap([-1, 0, { tagname: t }], (c) => assert.equal(c.get(2 * PAGESIZE), 7));
+        a.resize(2 * PAGESIZE);
+        assert.equal(b.get(5), 5);
+      }),
+    );
+    MMap.unlinkTag(t);
+  });
+});
+
+describe("the lifecycle: nothing left in /dev/shm", { skip }, () => {
+  test("the documented pattern: create, let the others map it, unlinkTag; then kill a process that maps it", async () => {
+    const t = tag();
+    const creator = new MMap(-1, PAGESIZE, { tagname: t });
+    creator.write("hello child");
+    // The child maps the tag, says so, then waits to be killed while it keeps the map open.
+    let ready;
+    const mapped = new Promise((resolve) => (ready = resolve));
+    const c = child(
+      `const m = new MMap(-1, 0, { tagname: ${JSON.stringify(t)} });
+       m.setSlice(100, 105, "child");
+       console.log("mapped " + m.slice(0, 11).toString());
+       setInterval(() => {}, 1000);`,
+      { onLine: (line) => ready(line) },
+    );
+    assert.equal(await mapped, "mapped hello child");
+    assert.equal(MMap.unlinkTag(t), true); // everyone has it: the name can go
+    assert.equal(exists(t), false);
+    assert.equal(creator.slice(100, 105).toString(), "child", "the memory lives on while mapped");
+    c.process.kill("SIGKILL");
+    const r = await c.done;
+    assert.equal(r.signal, "SIGKILL");
+    creator.close();
+    assert.equal(exists(t), false);
+    assert.equal(fs.readdirSync(SHM).filter((n) => n.startsWith(`memmap-test-${process.pid}`)).length, made.filter(exists).length);
+  });
+
+  test("what is not guaranteed: a process killed before anyone removed the name leaves it, and unlinkTag removes it", async () => {
+    const t = tag();
+    const c = child(`const m = new MMap(-1, 4096, { tagname: ${JSON.stringify(t)} }); m.write("orphan"); process.kill(process.pid, "SIGKILL");`);
+    const r = await c.done;
+    assert.equal(r.signal, "SIGKILL");
+    assert.ok(exists(t), "a POSIX name outlives its processes");
+    withMap([-1, 0, { tagname: t }], (m) => assert.equal(m.slice(0, 6).toString(), "orphan"));
+    assert.equal(MMap.unlinkTag(t), true);
+    assert.equal(exists(t), false);
+  });
+
+  test("a failed constructor removes the memory it created, and closes its descriptor", () => {
+    const t = tag();
+    const fds = openFds();
+    // flags 0 (neither MAP_SHARED nor MAP_PRIVATE): the object is created and sized, then mmap says EINVAL.
+    assert.throws(() => new MMap(-1, 10, { tagname: t, flags: 0 }), (e) => e.code === "EINVAL" && e.syscall === "mmap");
+    assert.equal(exists(t), false);
+    assert.equal(openFds(), fds);
+    // A tag that existed before the failure stays, unchanged.
+    withMap([-1, 10, { tagname: t }], (m) => {
+      m.set(0, 3);
+      assert.throws(() => new MMap(-1, 10, { tagname: t, flags: 0 }), (e) => e.code === "EINVAL");
+      assert.ok(exists(t));
+      assert.equal(m.get(0), 3);
+    });
+    assert.equal(openFds(), fds);
+    MMap.unlinkTag(t);
+  });
+
+  test("tag maps never closed in a loop are reclaimed: 5,000 maps of one tag under ulimit -n 256", () => {
+    const t = tag();
+    const r = runNode([
+      "-e",
+      `require("node:child_process").execFileSync("sh", ["-c", 'ulimit -n 256 && exec "$0" --input-type=module -e "$1"', process.execPath,
+        \`import { MMap } from ${JSON.stringify(DIST)};
+         for (let i = 0; i < 5000; i++) { const m = new MMap(-1, 64, { tagname: ${JSON.stringify(t)} }); m.set(i % 64, 1); }
+         MMap.unlinkTag(${JSON.stringify(t)});
+         console.log("ok");\`], { stdio: "inherit" });`,
+    ]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout.trim(), "ok");
+    assert.equal(exists(t), false);
+  });
+});

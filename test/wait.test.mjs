@@ -1,0 +1,484 @@
+// SPEC §8: wait / waitAsync / notify on an Int32 of a map, across threads and processes, and the
+// examples built on them (a cross-process mutex, a ring buffer). Every test runs in both modes
+// (views, and MEMMAP_NO_EXTERNAL_BUFFERS=1): values are written with setSlice, not through views,
+// except in the examples, which use Atomics on views (skipped in the copying mode).
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import path from "node:path";
+import { spawn, spawnSync } from "node:child_process";
+import { once } from "node:events";
+import { pbkdf2 } from "node:crypto";
+import { promisify } from "node:util";
+import { createInterface } from "node:readline";
+import { setTimeout as sleep } from "node:timers/promises";
+import { fileURLToPath } from "node:url";
+import { Worker } from "node:worker_threads";
+import { MMap, ACCESS_COPY, ACCESS_READ } from "../dist/index.js";
+import { native } from "../dist/binding.js";
+import { rejectsCode, runNode, throwsCode, tmpfile, VIEWS, WINDOWS } from "./helpers.mjs";
+
+const root = path.join(path.dirname(fileURLToPath(import.meta.url)), "..");
+const PEER = path.join(root, "test", "fixtures", "wait-peer.mjs");
+const DIST = new URL("../dist/index.js", import.meta.url).href;
+const LENGTH = 4096;
+
+/** Stores the int32 v at byte `index`, without a view (both modes). */
+function store(m, index, v) {
+  m.setSlice(index, index + 4, Buffer.from(Int32Array.of(v).buffer));
+}
+
+/** A new file of LENGTH zero bytes, mapped read-write. */
+function fileMap() {
+  const p = tmpfile(Buffer.alloc(LENGTH));
+  return { path: p, map: MMap.open(p) };
+}
+
+/**
+ * Anonymous memory another process or thread can map: a memfd (`shareable`) handed over as a
+ * descriptor, or on Windows (which has none) a named section.
+ */
+function sharedAnon() {
+  if (WINDOWS) {
+    const tagname = `memmap-wait-test-${process.pid}-${Math.random().toString(36).slice(2)}`;
+    return { map: new MMap(-1, LENGTH, { tagname }), spec: { tagname, length: LENGTH }, fd: undefined };
+  }
+  const map = new MMap(-1, LENGTH, { shareable: true });
+  return { map, spec: { fd: 3, length: LENGTH }, fd: map.fd };
+}
+
+/** Notifies `index` every 2 ms until one call wakes `want` waiters (or `ms` pass); that call's count. */
+async function notifyUntil(m, index, want = 1, ms = 10_000) {
+  const started = performance.now();
+  for (;;) {
+    const woken = m.notify(index);
+    if (woken >= want || performance.now() - started > ms) return woken;
+    await sleep(2);
+  }
+}
+
+/** test/fixtures/wait-peer.mjs in a child process, mapping `spec` (with `fd` as its descriptor 3). */
+async function peer(spec, fd) {
+  const child = spawn(process.execPath, [PEER, JSON.stringify(spec)], {
+    stdio: ["pipe", "pipe", "pipe", ...(fd === undefined ? [] : [fd])],
+  });
+  const closed = once(child, "close");
+  let stderr = "";
+  child.stderr.setEncoding("utf8").on("data", (s) => (stderr += s));
+  const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
+  const next = async () => {
+    const r = await lines.next();
+    if (r.done) throw new Error(`the peer ended: ${stderr}`);
+    return JSON.parse(r.value);
+  };
+  assert.deepEqual(await next(), { ready: true });
+  return {
+    next,
+    send: (cmd) => child.stdin.write(`${JSON.stringify(cmd)}\n`),
+    async finish() {
+      child.stdin.end(`${JSON.stringify({ op: "exit" })}\n`);
+      const timer = setTimeout(() => child.kill("SIGKILL"), 10_000);
+      const [code, signal] = await closed;
+      clearTimeout(timer);
+      assert.deepEqual({ code, signal, stderr }, { code: 0, signal: null, stderr: "" });
+    },
+  };
+}
+
+// ------------------------------------------------------------------ arguments
+
+test("wait/waitAsync/notify validate their arguments: class and code, nothing changed", async () => {
+  const m = new MMap(-1, 16);
+  try {
+    for (const call of [(...a) => m.wait(...a), (...a) => m.notify(...a)]) {
+      throwsCode(() => call("0", 0), TypeError, "ERR_INVALID_ARG_TYPE");
+      throwsCode(() => call(undefined, 0), TypeError, "ERR_INVALID_ARG_TYPE");
+      throwsCode(() => call(1.5, 0), RangeError, "ERR_OUT_OF_RANGE");
+      throwsCode(() => call(-4, 0), RangeError, "ERR_OUT_OF_RANGE");
+      throwsCode(() => call(2, 0), RangeError, "ERR_INVALID_ARG_VALUE");
+      throwsCode(() => call(16, 0), RangeError, "ERR_OUT_OF_RANGE");
+      throwsCode(() => call(2 ** 60, 0), RangeError, "ERR_OUT_OF_RANGE");
+    }
+    throwsCode(() => m.wait(0, "0"), TypeError, "ERR_INVALID_ARG_TYPE");
+    throwsCode(() => m.wait(0, 0n), TypeError, "ERR_INVALID_ARG_TYPE");
+    throwsCode(() => m.wait(0, 0.5), RangeError, "ERR_OUT_OF_RANGE");
+    throwsCode(() => m.wait(0, 2 ** 31), RangeError, "ERR_OUT_OF_RANGE");
+    throwsCode(() => m.wait(0, -(2 ** 31) - 1), RangeError, "ERR_OUT_OF_RANGE");
+    throwsCode(() => m.wait(0, 0, "10"), TypeError, "ERR_INVALID_ARG_TYPE");
+    throwsCode(() => m.wait(0, 0, null), TypeError, "ERR_INVALID_ARG_TYPE");
+    throwsCode(() => m.wait(0, 0, NaN), RangeError, "ERR_OUT_OF_RANGE");
+    throwsCode(() => m.wait(0, 0, -1), RangeError, "ERR_OUT_OF_RANGE");
+    throwsCode(() => m.wait(0, 0, -Infinity), RangeError, "ERR_OUT_OF_RANGE");
+    throwsCode(() => m.notify(0, "1"), TypeError, "ERR_INVALID_ARG_TYPE");
+    throwsCode(() => m.notify(0, -1), RangeError, "ERR_OUT_OF_RANGE");
+    throwsCode(() => m.notify(0, 1.5), RangeError, "ERR_OUT_OF_RANGE");
+    throwsCode(() => m.notify(0, NaN), RangeError, "ERR_OUT_OF_RANGE");
+    // The promise twin rejects (never throws) with the same errors.
+    await rejectsCode(m.waitAsync("0", 0), TypeError, "ERR_INVALID_ARG_TYPE");
+    await rejectsCode(m.waitAsync(6, 0), RangeError, "ERR_INVALID_ARG_VALUE");
+    await rejectsCode(m.waitAsync(12 + 4, 0), RangeError, "ERR_OUT_OF_RANGE");
+    await rejectsCode(m.waitAsync(0, 2 ** 32), RangeError, "ERR_OUT_OF_RANGE");
+    await rejectsCode(m.waitAsync(0, 0, NaN), RangeError, "ERR_OUT_OF_RANGE");
+    assert.deepEqual([...m.slice(0, 16)], Array(16).fill(0));
+    assert.equal(m.tell(), 0);
+    // The last Int32 of the map is in range; a map shorter than 4 bytes has none.
+    assert.equal(m.wait(12, 1), "not-equal");
+    const tiny = new MMap(-1, 3);
+    throwsCode(() => tiny.wait(0, 0, 0), RangeError, "ERR_OUT_OF_RANGE");
+    tiny.close();
+  } finally {
+    m.close();
+  }
+  throwsCode(() => m.wait(0, 0, 0), Error, "ERR_MMAP_CLOSED");
+  throwsCode(() => m.notify(0), Error, "ERR_MMAP_CLOSED");
+  await rejectsCode(m.waitAsync(0, 0, 0), Error, "ERR_MMAP_CLOSED");
+  // Arguments are checked before the map's state, as elsewhere.
+  throwsCode(() => m.wait(1, 0), RangeError, "ERR_INVALID_ARG_VALUE");
+});
+
+// ------------------------------------------------------------------ one thread
+
+test("wait returns not-equal at once, and times out as Atomics.wait does", () => {
+  const m = new MMap(-1, 64);
+  try {
+    store(m, 8, -7);
+    assert.equal(m.wait(8, -7 + 1), "not-equal");
+    assert.equal(m.wait(8, -7, 0), "timed-out");
+    assert.equal(m.wait(8, -7, 0.25), "timed-out");
+    let started = performance.now();
+    assert.equal(m.wait(8, -7, 30), "timed-out");
+    assert.ok(performance.now() - started >= 29, "slept its timeout");
+    started = performance.now();
+    assert.equal(m.wait(8, -7, 2.5), "timed-out");
+    assert.ok(performance.now() - started >= 2, "a fractional timeout is kept");
+    assert.equal(m.notify(8), 0, "nobody waits");
+    assert.equal(m.notify(8, 0), 0);
+  } finally {
+    m.close();
+  }
+});
+
+test("waitAsync settles on notify, on timeout, and with not-equal; the event loop runs meanwhile", async () => {
+  const m = new MMap(-1, 64);
+  try {
+    assert.equal(await m.waitAsync(0, 1), "not-equal");
+    assert.equal(await m.waitAsync(0, 0, 20), "timed-out");
+    const p = m.waitAsync(4, 0);
+    let ticks = 0;
+    const timer = setInterval(() => ticks++, 5);
+    await sleep(50);
+    clearInterval(timer);
+    assert.ok(ticks >= 3, `timers ran while waitAsync slept (${ticks})`);
+    store(m, 4, 1);
+    assert.equal(await notifyUntil(m, 4), 1);
+    assert.equal(await p, "ok");
+    assert.equal(native.waitPending(), 0);
+  } finally {
+    m.close();
+  }
+});
+
+test("notify wakes as many as it says, and says how many (private anonymous memory)", async () => {
+  const m = new MMap(-1, 64);
+  try {
+    const all = [m.waitAsync(16, 0), m.waitAsync(16, 0), m.waitAsync(16, 0)];
+    const other = m.waitAsync(20, 0, 5000);
+    await sleep(300); // the three threads are asleep by now
+    const two = m.notify(16, 2);
+    assert.ok(two <= 2, `notify(16, 2) woke ${two}`);
+    let total = two;
+    while (total < 3) total += await notifyUntil(m, 16, 1);
+    assert.equal(total, 3, "each waiter woken once, and counted once");
+    assert.deepEqual(await Promise.all(all), ["ok", "ok", "ok"]);
+    assert.equal(m.notify(16), 0);
+    assert.equal(await notifyUntil(m, 20), 1, "another word is another queue");
+    assert.equal(await other, "ok");
+  } finally {
+    m.close();
+  }
+});
+
+test("two maps of one file in one thread: a notify through one wakes a wait through the other", async () => {
+  const { path: p, map: a } = fileMap();
+  const b = MMap.open(p);
+  try {
+    const waiting = a.waitAsync(64, 0, 10_000);
+    assert.equal(await notifyUntil(b, 64), 1);
+    assert.equal(await waiting, "ok");
+  } finally {
+    a.close();
+    b.close();
+  }
+});
+
+test("many pending waitAsync calls do not hold up libuv's pool (fs, crypto)", async () => {
+  const m = new MMap(-1, 64);
+  try {
+    const pending = Array.from({ length: 12 }, () => m.waitAsync(0, 0));
+    await sleep(20);
+    const started = performance.now();
+    await fs.promises.readFile(fileURLToPath(import.meta.url));
+    await promisify(pbkdf2)("secret", "salt", 1000, 32, "sha256");
+    assert.ok(performance.now() - started < 5000, "the pool is free");
+    assert.equal(native.waitPending(), 12);
+    m.close();
+    const results = await Promise.allSettled(pending);
+    assert.ok(results.every((r) => r.status === "rejected" && r.reason.code === "ERR_MMAP_CLOSED"));
+  } finally {
+    m.close();
+  }
+});
+
+test("close() settles pending waitAsync calls with ERR_MMAP_CLOSED at once; resize() is refused meanwhile", async () => {
+  const { map: m } = fileMap();
+  const p = m.waitAsync(0, 0);
+  const q = m.waitAsync(4, 0, 60_000);
+  throwsCode(() => m.resize(LENGTH * 2), Error, "ERR_MMAP_BUSY");
+  assert.equal(m.length, LENGTH, "the failed resize changed nothing");
+  const started = performance.now();
+  m.close();
+  await rejectsCode(p, Error, "ERR_MMAP_CLOSED");
+  await rejectsCode(q, Error, "ERR_MMAP_CLOSED");
+  assert.ok(performance.now() - started < 1000);
+  // Settled ones are gone from the addon's list once their threads are done.
+  for (let i = 0; native.waitPending() > 0 && i < 200; i++) await sleep(5);
+  assert.equal(native.waitPending(), 0);
+});
+
+test("resize() works again once waitAsync has settled", async () => {
+  const { map: m } = fileMap();
+  try {
+    const p = m.waitAsync(0, 0);
+    assert.equal(await notifyUntil(m, 0), 1);
+    assert.equal(await p, "ok");
+    m.resize(LENGTH * 2);
+    assert.equal(m.length, LENGTH * 2);
+    assert.equal(await m.waitAsync(LENGTH * 2 - 4, 0, 1), "timed-out");
+  } finally {
+    m.close();
+  }
+});
+
+// ------------------------------------------------------------------ threads
+
+/**
+ * A worker running `body` with `m`, the memory of sharedAnon() (`data` its spec and fd), and
+ * `parentPort` in scope (an async function body: `await` works in it).
+ */
+function sharedWorker(data, body) {
+  const source = `(async () => {
+    const { MMap } = await import(${JSON.stringify(DIST)});
+    const { workerData, parentPort } = await import("node:worker_threads");
+    const m = workerData.tagname ? new MMap(-1, workerData.length, { tagname: workerData.tagname }) : new MMap(workerData.fd, workerData.length);
+    ${body}
+  })();`;
+  return new Worker(source, { eval: true, workerData: data });
+}
+
+test("a worker sleeping in wait() on shared memory is woken by the main thread", async () => {
+  const { map: m, spec, fd } = sharedAnon();
+  const w = sharedWorker({ ...spec, fd }, `parentPort.postMessage(m.wait(32, 0, 10000)); m.close();`);
+  try {
+    const result = once(w, "message");
+    assert.equal(await notifyUntil(m, 32), 1);
+    assert.deepEqual(await result, ["ok"]);
+    await once(w, "exit");
+  } finally {
+    m.close();
+  }
+});
+
+test("worker.terminate() ends a worker sleeping in wait() with no timeout, promptly", async () => {
+  const { map: m, spec, fd } = sharedAnon();
+  const w = sharedWorker({ ...spec, fd }, `parentPort.postMessage("sleeping"); m.wait(0, 0);`);
+  try {
+    await once(w, "message");
+    await sleep(50);
+    const started = performance.now();
+    await w.terminate();
+    assert.ok(performance.now() - started < 2000, "terminate() did not wait for a notify");
+  } finally {
+    m.close();
+  }
+});
+
+test("a worker that exits with waitAsync calls pending gives their maps back (nothing crashes)", async () => {
+  const { map: m, spec, fd } = sharedAnon();
+  try {
+    for (const end of ["process.exit(0)", "terminate"]) {
+      const w = sharedWorker(
+        { ...spec, fd },
+        `m.waitAsync(0, 0); m.waitAsync(4, 0, 100000); parentPort.postMessage("pending");
+         ${end === "terminate" ? "" : `setTimeout(() => ${end}, 20);`}`,
+      );
+      await once(w, "message");
+      if (end === "terminate") await w.terminate();
+      else assert.deepEqual(await once(w, "exit"), [0]);
+    }
+    // The memory is fine and still waitable here.
+    assert.equal(m.wait(0, 0, 1), "timed-out");
+  } finally {
+    m.close();
+  }
+});
+
+// ------------------------------------------------------------------ processes
+
+test("across processes: a wait in another process wakes on notify (a file mapped MAP_SHARED)", async () => {
+  const { path: p, map: m } = fileMap();
+  const other = await peer({ path: p, length: LENGTH });
+  try {
+    other.send({ op: "wait", index: 8, value: 0, timeout: 20_000 });
+    assert.equal(await notifyUntil(m, 8), 1, "notify counts the other process's waiter");
+    assert.equal((await other.next()).result, "ok");
+    // The other direction: this process waits, the other notifies.
+    const mine = m.waitAsync(12, 0, 20_000);
+    other.send({ op: "notifyUntil", index: 12, want: 1, ms: 10_000 });
+    assert.equal((await other.next()).woken, 1);
+    assert.equal(await mine, "ok");
+    // A value stored by the other process is seen (not-equal).
+    other.send({ op: "store", index: 16, value: 42 });
+    await other.next();
+    assert.equal(m.wait(16, 0), "not-equal");
+    assert.equal(m.wait(16, 42, 0), "timed-out");
+  } finally {
+    await other.finish();
+    m.close();
+  }
+});
+
+test("across processes: shareable anonymous memory (Windows: a tagname)", async () => {
+  const { map: m, spec, fd } = sharedAnon();
+  const other = await peer(spec, fd);
+  try {
+    other.send({ op: "waitAsync", index: 0, value: 0, timeout: 20_000 });
+    other.send({ op: "wait", index: 4, value: 0, timeout: 20_000 });
+    assert.equal(await notifyUntil(m, 4), 1);
+    assert.equal((await other.next()).result, "ok");
+    assert.equal(await notifyUntil(m, 0), 1);
+    assert.equal((await other.next()).result, "ok");
+  } finally {
+    await other.finish();
+    m.close();
+  }
+});
+
+test("across processes: a read-only map waits on the file's word and is woken by a writer", async () => {
+  const { path: p, map: m } = fileMap();
+  const other = await peer({ path: p, length: LENGTH, access: ACCESS_READ });
+  try {
+    other.send({ op: "wait", index: 100, value: 0, timeout: 20_000 });
+    assert.equal(await notifyUntil(m, 100), 1);
+    assert.equal((await other.next()).result, "ok");
+  } finally {
+    await other.finish();
+    m.close();
+  }
+});
+
+test("across processes: an ACCESS_COPY map is private, and no other process can wake it", async () => {
+  const { path: p, map: m } = fileMap();
+  const other = await peer({ path: p, length: LENGTH, access: ACCESS_COPY });
+  try {
+    other.send({ op: "wait", index: 0, value: 0, timeout: 400 });
+    const started = performance.now();
+    while (performance.now() - started < 300) {
+      assert.equal(m.notify(0), 0, "the copy's waiter is not this file's");
+      await sleep(5);
+    }
+    assert.equal((await other.next()).result, "timed-out");
+  } finally {
+    await other.finish();
+    m.close();
+  }
+});
+
+// ------------------------------------------------------------------ the process's life
+
+test("a pending waitAsync keeps the process alive until it settles; none pending keeps nothing alive", () => {
+  const script = (body) => ["--input-type=module", "-e", `import { MMap } from ${JSON.stringify(DIST)};\n${body}`];
+  let r = runNode(script(`const m = new MMap(-1, 64); m.waitAsync(0, 0, 300).then((x) => console.log(x));`), { timeout: 20_000 });
+  assert.deepEqual([r.status, r.stdout, r.stderr], [0, "timed-out\n", ""]);
+  r = runNode(script(`const m = new MMap(-1, 64); console.log(await m.waitAsync(0, 1)); console.log(await m.waitAsync(0, 0, 1));`), {
+    timeout: 20_000,
+  });
+  assert.deepEqual([r.status, r.stdout, r.stderr], [0, "not-equal\ntimed-out\n", ""], "exits once nothing is pending");
+  r = runNode(script(`const m = new MMap(-1, 64); m.waitAsync(0, 0); m.waitAsync(4, 0); setTimeout(() => process.exit(3), 50);`), {
+    timeout: 20_000,
+  });
+  assert.deepEqual([r.status, r.signal, r.stderr], [3, null, ""], "process.exit() with waits pending");
+});
+
+test("MEMMAP_WAIT_SLICED=1 (how macOS and Windows wait): close settles at once, notify and timeouts work", () => {
+  const r = runNode(
+    [
+      "--input-type=module",
+      "-e",
+      `import { MMap } from ${JSON.stringify(DIST)};
+       const m = new MMap(-1, 64);
+       const out = [];
+       const p = m.waitAsync(0, 0, 60000);
+       setTimeout(() => m.notify(0), 250); // after at least two slices
+       out.push(await p);
+       out.push(await m.waitAsync(0, 0, 150));
+       // a word changed between two slices, without a notify, ends the wait as a wake-up
+       const q = m.waitAsync(0, 0, 60000);
+       setTimeout(() => m.setSlice(0, 4, Buffer.from([1, 0, 0, 0])), 50);
+       out.push(await q);
+       const c = m.waitAsync(4, 0);
+       const started = performance.now();
+       setTimeout(() => m.close(), 10);
+       out.push(await c.catch((e) => e.code), performance.now() - started < 100);
+       console.log(JSON.stringify(out));`,
+    ],
+    { env: { ...process.env, MEMMAP_WAIT_SLICED: "1" }, timeout: 20_000 },
+  );
+  assert.equal(r.stderr, "");
+  assert.deepEqual(JSON.parse(r.stdout), ["ok", "timed-out", "ok", "ERR_MMAP_CLOSED", true]);
+});
+
+// ------------------------------------------------------------------ macOS, here
+
+test("native/wait-darwin.c compiles (syntax, against this system's headers: macOS is not here)", (t) => {
+  if (WINDOWS) return t.skip("no C compiler under Wine");
+  const cc = process.env.CC || "gcc";
+  const flags = ["-std=c11", "-Wall", "-Wextra", "-Werror", "-Wno-unused-parameter", "-fsyntax-only"];
+  const r = spawnSync(cc, [...flags, path.join(root, "native", "wait-darwin.c")], { encoding: "utf8" });
+  if (r.error) return t.skip(`${cc} is missing`);
+  assert.equal(r.status, 0, r.stderr);
+});
+
+// ------------------------------------------------------------------ examples
+
+/** Runs an example; returns its stdout (asserting a clean exit). */
+function example(name, args) {
+  const r = runNode([path.join(root, "examples", name), ...args], { cwd: root, timeout: 120_000 });
+  assert.deepEqual([r.status, r.signal, r.stderr], [0, null, ""], r.stdout);
+  return r.stdout;
+}
+
+const MESSAGES = 1_000_000;
+
+for (const where of ["process", "worker"]) {
+  const flag = where === "worker" ? ["--worker"] : [];
+
+  test(`examples/mutex.mjs: ${MESSAGES} increments under a mutex shared with a ${where}, none lost`, (t) => {
+    if (!VIEWS) return t.skip("the example uses Atomics on a view, which the copying mode has not");
+    const out = example("mutex.mjs", [...flag, "--count", String(MESSAGES)]);
+    assert.match(out, new RegExp(`^counter: ${MESSAGES} \\(expected ${MESSAGES}\\)$`, "m"));
+  });
+
+  test(`examples/ring.mjs: ${MESSAGES} messages through a ring shared with a ${where}; the consumer sleeps when idle`, (t) => {
+    if (!VIEWS) return t.skip("the example uses Atomics on a view, which the copying mode has not");
+    const out = example("ring.mjs", [...flag, "--count", String(MESSAGES), "--idle", "1000"]);
+    const produced = /^producer: (\d+) messages, checksum (0x[0-9a-f]{8})$/m.exec(out);
+    const consumed = /^consumer: (\d+) messages in order, none lost or repeated, checksum (0x[0-9a-f]{8})$/m.exec(out);
+    assert.ok(produced && consumed, out);
+    assert.deepEqual([consumed[1], consumed[2]], [String(MESSAGES), produced[2]], "the same messages, in order");
+    // The producer stopped for 1 s: the consumer slept through it, using (almost) no CPU.
+    const slept = /longest sleep (\d+) ms, using ([\d.]+) ms of CPU$/m.exec(out);
+    assert.ok(slept, out);
+    assert.ok(Number(slept[1]) >= 900, `slept through the pause: ${slept[0]}`);
+    assert.ok(Number(slept[2]) < 100, `near zero CPU while asleep (a spinning consumer would use ~1000 ms): ${slept[0]}`);
+  });
+}
