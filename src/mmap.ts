@@ -16,7 +16,7 @@ import type { Memory } from "./memory/index.js";
 import { openMap, openMapAsync, type OpenOptions } from "./open.js";
 import { planMap, type MMapOptions } from "./plan.js";
 import { lock, prefetch, residency } from "./residency.js";
-import { compile, requireGlobal, Scanner, type MMapMatch } from "./search.js";
+import { compile, requireGlobal, Scanner, searchOnce, type MMapMatch } from "./search.js";
 import { adjust, clampRange, sliceArgs, sliceIndices } from "./slices.js";
 import { notifyOn, settleWaits, waitOn, waitOnAsync, type WaitResult } from "./waiting.js";
 import { unlinkTag } from "./tags.js";
@@ -581,7 +581,7 @@ export class MMap implements Iterable<number> {
     const rx = compile(regexp, "regexp");
     const [s, e] = this.#searchBounds(start, end);
     if (e < s) return null;
-    return new Scanner(rx, this.#mem, e).next(s);
+    return searchOnce(rx, this.#mem, s, e);
   }
 
   /**

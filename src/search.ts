@@ -26,7 +26,7 @@
  * @module
  */
 import { invalidArgType, invalidArgValue, stateError, type MMapError } from "./errors.js";
-import { patternOf, type PatternInfo, type Reach } from "./pattern.js";
+import { patternOf, type Reach } from "./pattern.js";
 import { platform } from "./platform.js";
 
 /**
@@ -97,10 +97,13 @@ function searchLimit(at: number, why: string): MMapError {
 const compiled = new WeakMap<RegExp, RegExp>();
 /** What a Scanner keeps of a compiled clone: its analysis, and with a literal prefix a sticky twin and the prefix's bytes. */
 interface Analysis {
-  readonly info: PatternInfo;
+  readonly rx: RegExp;
+  readonly reach: Reach | null;
+  readonly prefix: string;
+  readonly lead: Uint8Array;
   readonly sticky: RegExp | null;
   readonly prefixBytes: Uint8Array;
-  /** The positions of `info.lead` after the prefix, fewest possible bytes first (the likeliest to fail). */
+  /** The positions of `lead` after the prefix, fewest possible bytes first (the likeliest to fail). */
   readonly checks: Int32Array;
 }
 const analyses = new WeakMap<RegExp, Analysis>();
@@ -117,7 +120,15 @@ function analysisOf(rx: RegExp): Analysis {
       positions.push({ at, size });
     }
     positions.sort((x, y) => x.size - y.size || x.at - y.at);
-    a = { info, sticky, prefixBytes: Buffer.from(info.prefix, "latin1"), checks: Int32Array.from(positions, (x) => x.at) };
+    a = {
+      rx,
+      reach: info.reach,
+      prefix: info.prefix,
+      lead: info.lead,
+      sticky,
+      prefixBytes: Buffer.from(info.prefix, "latin1"),
+      checks: Int32Array.from(positions, (x) => x.at),
+    };
     analyses.set(rx, a);
   }
   return a;
@@ -259,19 +270,91 @@ function startDecided(text: string, ws: number, p: number, reach: Reach): boolea
 }
 
 /**
+ * The engine's first match in `str` (the map's [base, base + str.length)) at or after `from`.
+ * With a literal prefix, the engine runs only where the prefix occurs and the bytes after it
+ * may begin a match: no match starts anywhere else, so the result is the plain exec's. A
+ * prefix of two bytes or more in the map's own text is found by the native search (a vector
+ * filter on its first and last byte, at memory speed), a single byte by the string's
+ * indexOf; occurrences closer together than the engine's own scan would pay for hand the
+ * rest of the text back to it.
+ */
+function execFrom(a: Analysis, src: TextSource, str: string, from: number, base: number, live: boolean): RegExpExecArray | null {
+  const rx = a.rx;
+  const sticky = a.sticky;
+  if (sticky === null) {
+    rx.lastIndex = from;
+    return rx.exec(str);
+  }
+  const prefix = a.prefix;
+  const native = live && prefix.length >= 2;
+  const lead = a.lead;
+  const checks = a.checks;
+  const last = (lead.length >> 8) - 1;
+  const n = str.length;
+  let k = from;
+  let since = from;
+  let tries = 0;
+  for (;;) {
+    if (native) {
+      const at = k + prefix.length > n ? -1 : src.find(a.prefixBytes, base + k, base + n, false);
+      k = at < 0 ? -1 : at - base;
+    } else {
+      k = str.indexOf(prefix, k);
+    }
+    if (k < 0) return null;
+    // The positions after the prefix whose bytes every match constrains, checked here, the
+    // likeliest to fail first.
+    let j = 0;
+    if (k + last < n) while (j < checks.length && lead[((checks[j] as number) << 8) + str.charCodeAt(k + (checks[j] as number))] === 1) j++;
+    if (j === checks.length) {
+      sticky.lastIndex = k;
+      const m = sticky.exec(str);
+      if (m !== null) return m;
+    }
+    k++;
+    if (++tries === 64) {
+      if (k - since < 64 * (native ? DENSE_NATIVE : SPARSE)) {
+        rx.lastIndex = k;
+        return rx.exec(str);
+      }
+      tries = 0;
+      since = k;
+    }
+  }
+}
+
+/**
+ * The first match at or after `p` in the text [0, end) as one string `str` (the definition
+ * itself); a string over the map is verified after it is read.
+ */
+function whole(a: Analysis, src: TextSource, str: string, p: number, end: number, live: boolean): MMapMatch | null {
+  const m = execFrom(a, src, str, p, 0, live);
+  let out: MMapMatch | null = null;
+  if (m !== null) {
+    out = toMatch(m, 0);
+    forgetLastMatch();
+  }
+  src.verify(0, end);
+  return out;
+}
+
+/**
+ * The first match of `rx` (a compiled clone) at or after `s` inside [0, e) of the map: the
+ * one-string case without a Scanner, the rest with one.
+ */
+export function searchOnce(rx: RegExp, src: TextSource, s: number, e: number): MMapMatch | null {
+  if (src.liveText() && e <= SEARCH_WINDOW) return whole(analysisOf(rx), src, src.text(0, e), s, e, true);
+  return new Scanner(rx, src, e).next(s);
+}
+
+/**
  * Finds matches from a position onwards inside [0, end). One per search; matchAll keeps one
  * for its iteration (where text is copied, it keeps the last window between matches).
  */
 export class Scanner {
-  readonly #rx: RegExp;
+  readonly #a: Analysis;
   readonly #src: TextSource;
   readonly #end: number;
-  readonly #reach: Reach | null;
-  readonly #prefix: string;
-  readonly #prefixBytes: Uint8Array;
-  readonly #lead: Uint8Array;
-  readonly #checks: Int32Array;
-  readonly #sticky: RegExp | null;
   /** The copied window kept between calls: [#ws, #we) as #str, decided up to #decided. */
   #ws = 0;
   #we = -1;
@@ -279,70 +362,9 @@ export class Scanner {
   #decided = -1;
 
   constructor(rx: RegExp, src: TextSource, end: number) {
-    this.#rx = rx;
+    this.#a = analysisOf(rx);
     this.#src = src;
     this.#end = end;
-    const { info, sticky, prefixBytes, checks } = analysisOf(rx);
-    this.#checks = checks;
-    this.#reach = info.reach;
-    this.#prefix = info.prefix;
-    this.#prefixBytes = prefixBytes;
-    this.#lead = info.lead;
-    this.#sticky = sticky;
-  }
-
-  /**
-   * The engine's first match in `str` (the map's [base, base + str.length)) at or after `from`.
-   * With a literal prefix, the engine runs only where the prefix occurs and the bytes after it
-   * may begin a match: no match starts anywhere else, so the result is the plain exec's. A
-   * prefix of two bytes or more in the map's own text is found by the native search (a vector
-   * filter on its first and last byte, at memory speed), a single byte by the string's
-   * indexOf; occurrences closer together than the engine's own scan would pay for hand the
-   * rest of the text back to it.
-   */
-  #exec(str: string, from: number, base: number, live: boolean): RegExpExecArray | null {
-    const rx = this.#rx;
-    const sticky = this.#sticky;
-    if (sticky === null) {
-      rx.lastIndex = from;
-      return rx.exec(str);
-    }
-    const prefix = this.#prefix;
-    const native = live && prefix.length >= 2;
-    const lead = this.#lead;
-    const checks = this.#checks;
-    const last = (lead.length >> 8) - 1;
-    const n = str.length;
-    let k = from;
-    let since = from;
-    let tries = 0;
-    for (;;) {
-      if (native) {
-        const at = k + prefix.length > n ? -1 : this.#src.find(this.#prefixBytes, base + k, base + n, false);
-        k = at < 0 ? -1 : at - base;
-      } else {
-        k = str.indexOf(prefix, k);
-      }
-      if (k < 0) return null;
-      // The positions after the prefix whose bytes every match constrains, checked here, the
-      // likeliest to fail first.
-      let j = 0;
-      if (k + last < n) while (j < checks.length && lead[((checks[j] as number) << 8) + str.charCodeAt(k + (checks[j] as number))] === 1) j++;
-      if (j === checks.length) {
-        sticky.lastIndex = k;
-        const m = sticky.exec(str);
-        if (m !== null) return m;
-      }
-      k++;
-      if (++tries === 64) {
-        if (k - since < 64 * (native ? DENSE_NATIVE : SPARSE)) {
-          rx.lastIndex = k;
-          return rx.exec(str);
-        }
-        tries = 0;
-        since = k;
-      }
-    }
   }
 
   /** The first match starting at or after `p` (p <= end), or `null`. */
@@ -350,7 +372,7 @@ export class Scanner {
     const e = this.#end;
     const src = this.#src;
     if (src.liveText()) return e <= SEARCH_WINDOW ? this.#whole(p, src.text(0, e)) : this.#windows(p, true);
-    if (e > SEARCH_WINDOW || this.#reach !== null) return this.#windows(p, false);
+    if (e > SEARCH_WINDOW || this.#a.reach !== null) return this.#windows(p, false);
     // A copy of the whole text: the only text that decides a pattern pattern.ts cannot follow.
     if (this.#we === e && this.#ws === 0) return this.#checked(this.#whole(p, this.#str), p);
     this.#keep(0, e, src.text(0, e), e);
@@ -366,14 +388,7 @@ export class Scanner {
 
   /** The text [0, end) as one string: the definition itself. */
   #whole(p: number, str: string): MMapMatch | null {
-    const m = this.#exec(str, p, 0, this.#src.liveText());
-    let out: MMapMatch | null = null;
-    if (m !== null) {
-      out = toMatch(m, 0);
-      forgetLastMatch();
-    }
-    this.#src.verify(0, this.#end);
-    return out;
+    return whole(this.#a, this.#src, str, p, this.#end, this.#src.liveText());
   }
 
   /**
@@ -390,10 +405,10 @@ export class Scanner {
 
   /** The search in windows that each decide part of the text (module comment). */
   #windows(p: number, live: boolean): MMapMatch | null {
-    const reach = this.#reach;
-    if (reach === null) throw searchLimit(p, `memmap cannot bound what /${this.#rx.source}/ reads`);
+    const reach = this.#a.reach;
+    if (reach === null) throw searchLimit(p, `memmap cannot bound what /${this.#a.rx.source}/ reads`);
     const e = this.#end;
-    const rx = this.#rx;
+    const rx = this.#a.rx;
     const src = this.#src;
     let size = FIRST_COPY;
     let behind = Math.min(FIRST_BEHIND, SEARCH_LOOKBEHIND);
@@ -426,7 +441,7 @@ export class Scanner {
       }
       const final = we === e;
       let decided = final ? e : lastDecided(str, ws, Math.max(p, we - SEARCH_MAX_MATCH), we, reach);
-      const m = this.#exec(str, p - ws, ws, live);
+      const m = execFrom(this.#a, src, str, p - ws, ws, live);
       let out: MMapMatch | null = null;
       if (m !== null) {
         if (m.index + ws <= decided) out = toMatch(m, ws);
