@@ -43,15 +43,20 @@ if (process.argv[2] === "--child") {
 } else {
   const tag = `memmap-guide-${process.pid}`;
   const m = new MMap(-1, 4096, { tagname: tag }); // a new tag: 4096 bytes of zeros
-  const child = spawn(process.execPath, [fileURLToPath(import.meta.url), "--child", tag], { stdio: "inherit" });
-  const turn = m.view(Int32Array, TURN, 1);
-  put(m, "hello from the parent");
-  Atomics.store(turn, 0, 1);
-  m.notify(TURN); // wakes the child if it already sleeps; if not, it will see turn 1 and not sleep
-  // Wait without blocking the event loop (the child's exit is an event of this loop).
-  while (Atomics.load(turn, 0) !== 2) await m.waitAsync(TURN, 1, 10_000);
-  console.log(`the parent read: ${take(m)}`);
-  await once(child, "exit");
-  m.close();
-  console.log(`name removed: ${MMap.unlinkTag(tag) || process.platform === "win32"}`);
+  try {
+    const turn = m.view(Int32Array, TURN, 1);
+    const child = spawn(process.execPath, [fileURLToPath(import.meta.url), "--child", tag], { stdio: "inherit" });
+    put(m, "hello from the parent");
+    Atomics.store(turn, 0, 1);
+    m.notify(TURN); // wakes the child if it already sleeps; if not, it will see turn 1 and not sleep
+    // Wait without blocking the event loop (the child's exit is an event of this loop).
+    while (Atomics.load(turn, 0) !== 2) await m.waitAsync(TURN, 1, 10_000);
+    console.log(`the parent read: ${take(m)}`);
+    await once(child, "exit");
+  } finally {
+    m.close();
+    // The name outlives every map of it until it is removed (POSIX); Windows removes it with the last map.
+    const removed = MMap.unlinkTag(tag);
+    console.log(`name removed: ${removed || process.platform === "win32"}`);
+  }
 }

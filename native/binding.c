@@ -107,32 +107,35 @@ static napi_value js_map(napi_env env, napi_callback_info info) {
   return handle != NULL ? handle : ret_int(env, rc);
 }
 
-/* view(handle, start, length) -> ArrayBuffer | null (the runtime refused an
- * external ArrayBuffer) | -errno. Zero-copy: the ArrayBuffer is the mapped
- * memory itself, detached by unmap/remap. */
+/* view(handle, start, length, exposed) -> ArrayBuffer | null (the runtime
+ * refused an external ArrayBuffer) | -errno. Zero-copy: the ArrayBuffer is
+ * the mapped memory itself, detached by unmap/remap. `exposed`: it may reach
+ * user code (region_view). */
 static napi_value js_view(napi_env env, napi_callback_info info) {
-  GET_ARGS(3);
+  GET_ARGS(4);
   region *r;
   int err;
   double length = num(env, argv[2]);
   uint8_t *at = region_range(env, argv[0], num(env, argv[1]), length, &r, &err);
   if (at == NULL) return ret_int(env, err);
-  return region_view(env, r, at, (size_t)length);
+  bool exposed = true;
+  napi_get_value_bool(env, argv[3], &exposed);
+  return region_view(env, r, at, (size_t)length, exposed);
 }
 
-/* unmap(handle) -> 0 | -EBADF: detaches every view, unmaps, closes the owned
- * fd. If a thread-pool job is using the memory, the unmap happens when it ends. */
+/* unmap(handle) -> 0 | 1 | -EBADF: detaches every view, closes the owned fd
+ * and lets go of the file; if a thread-pool job is using the memory, when it
+ * ends. 1 while ranges stay reserved for their holders (region_unmap). */
 static napi_value js_unmap(napi_env env, napi_callback_info info) {
   GET_ARGS(1);
   region *r = region_get(env, argv[0]);
   if (r == NULL) return ret_int(env, -EBADF);
-  region_unmap(env, r);
-  return ret_int(env, 0);
+  return ret_int(env, region_unmap(env, r));
 }
 
-/* remap(handle, newLength, portable) -> 0 | -errno. Detaches every view
- * first; on failure the mapping is unchanged (on Windows it may have moved,
- * or, if it could not be mapped again, be gone: see mm_remap). */
+/* remap(handle, newLength, portable) -> 0 | -errno. Detaches every view once
+ * it succeeded; on failure nothing changed (on Windows the map may be gone,
+ * if it could not be mapped again: see mm_remap). */
 static napi_value js_remap(napi_env env, napi_callback_info info) {
   GET_ARGS(3);
   int err;
@@ -260,6 +263,7 @@ static napi_value make_capabilities(napi_env env) {
       {"madvise", mm_has_madvise()},
       {"memfd", mm_has_memfd()},
       {"tagname", mm_has_tagname()},
+      {"placeholders", mm_has_placeholders()},
       {"tagObjects", mm_has_tag_objects()},
   };
   napi_value obj, b;

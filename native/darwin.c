@@ -20,9 +20,24 @@
 
 int mm__has_mremap(void) { return 0; }
 
-int mm__remap_native(void *addr, size_t old_length, size_t new_length, void **out) {
+int mm__grow_in_place(void *addr, size_t old_length, size_t new_length) {
+  (void)addr; (void)old_length; (void)new_length;
+  return -ENOTSUP;
+}
+
+int mm__grow_anywhere(void *addr, size_t old_length, size_t new_length, void **out) {
   (void)addr; (void)old_length; (void)new_length; (void)out;
   return -ENOTSUP;
+}
+
+int mm__move_keep(void *from, size_t length, void *to) {
+  (void)from; (void)length; (void)to;
+  return -EINVAL;
+}
+
+int mm__move_grow(void *from, size_t old_length, size_t new_length, void *to) {
+  (void)from; (void)old_length; (void)new_length; (void)to;
+  return -EINVAL;
 }
 
 int mm__memfd(void) {

@@ -9,6 +9,9 @@
  *   file, as on POSIX systems. Later stray writes do not fault at all.
  * - A file that shrinks under a view cannot happen: Windows refuses to cut a
  *   file that a view maps (ERROR_USER_MAPPED_FILE).
+ * - EXCEPTION_ACCESS_VIOLATION, any access, in a range that left a mapping
+ *   (win32.c: a view becoming a placeholder, then zeros): the access runs
+ *   again once the zeros are there (mm__retired_fault).
  * - EXCEPTION_IN_PAGE_ERROR (the disk or network failed to read the page, or
  *   a full disk could not take a page written into a hole of a sparse file;
  *   ExceptionInformation[2] holds the NTSTATUS) has no page to put in its
@@ -27,10 +30,11 @@ static volatile LONG installed = 0;
 
 static LONG CALLBACK on_exception(EXCEPTION_POINTERS *ep) {
   const EXCEPTION_RECORD *er = ep->ExceptionRecord;
-  if (er->ExceptionCode != EXCEPTION_ACCESS_VIOLATION || er->NumberParameters < 2 ||
-      er->ExceptionInformation[0] != 1 /* a write */)
-    return EXCEPTION_CONTINUE_SEARCH;
+  if (er->ExceptionCode != EXCEPTION_ACCESS_VIOLATION || er->NumberParameters < 2) return EXCEPTION_CONTINUE_SEARCH;
   uintptr_t addr = (uintptr_t)er->ExceptionInformation[1];
+  /* Any access to a range that left a mapping: it waits for the zeros. */
+  if (mm__retired_fault(addr)) return EXCEPTION_CONTINUE_EXECUTION;
+  if (er->ExceptionInformation[0] != 1 /* a write */) return EXCEPTION_CONTINUE_SEARCH;
   mm_guard *g = mm__guard_find(addr);
   if (g == NULL || !mm__contain_write(g, addr)) return EXCEPTION_CONTINUE_SEARCH;
   return EXCEPTION_CONTINUE_EXECUTION;

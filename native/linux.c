@@ -1,5 +1,6 @@
 /*
- * linux.c: the Linux parts of mm.h (mremap, memfd_create, fallocate).
+ * linux.c: the Linux parts of mm.h (mremap, MREMAP_DONTUNMAP, memfd_create,
+ * fallocate).
  */
 #define _GNU_SOURCE
 #include "platform.h"
@@ -19,11 +20,32 @@
 
 int mm__has_mremap(void) { return 1; }
 
-int mm__remap_native(void *addr, size_t old_length, size_t new_length, void **out) {
+/* Older headers lack it (Linux 5.7; shared and file mappings since 5.13). */
+#ifndef MREMAP_DONTUNMAP
+#define MREMAP_DONTUNMAP 4
+#endif
+
+int mm__grow_in_place(void *addr, size_t old_length, size_t new_length) {
+  return mremap(addr, old_length, new_length, 0) == MAP_FAILED ? -errno : 0;
+}
+
+int mm__grow_anywhere(void *addr, size_t old_length, size_t new_length, void **out) {
   void *p = mremap(addr, old_length, new_length, MREMAP_MAYMOVE);
   if (p == MAP_FAILED) return -errno;
   *out = p;
   return 0;
+}
+
+int mm__move_keep(void *from, size_t length, void *to) {
+  /* The kernel moves the page tables (no copy) and leaves `from` mapped;
+   * EINVAL before Linux 5.13 for shared and file mappings. */
+  void *p = mremap(from, length, length, MREMAP_MAYMOVE | MREMAP_FIXED | MREMAP_DONTUNMAP, to);
+  return p == MAP_FAILED ? -errno : 0;
+}
+
+int mm__move_grow(void *from, size_t old_length, size_t new_length, void *to) {
+  void *p = mremap(from, old_length, new_length, MREMAP_MAYMOVE | MREMAP_FIXED, to);
+  return p == MAP_FAILED ? -errno : 0;
 }
 
 int mm__memfd(void) {

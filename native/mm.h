@@ -48,32 +48,43 @@ void *memrchr(const void *s, int c, size_t n);
  * mm_tag_open gives). */
 int mm_map(size_t length, int prot, int flags, int fd, int64_t offset, const char *tag, void **out);
 
-/* Unmap [addr, addr+length). */
+/* Unmap [addr, addr+length): a mapping of mm_map, or a placeholder of
+ * mm_placeholder. */
 int mm_unmap(void *addr, size_t length);
 
-/* Resize a mapping. On success *out holds the (possibly moved) address and
- * the old range must no longer be used. On failure the old mapping is intact
- * and *out holds its address: unchanged on POSIX systems; on Windows, where
- * a file cannot change size under a view, the old view is unmapped and mapped
- * again (at the same address when possible), and *out is NULL in the unlikely
- * case it could not be (the region is then gone).
+/* Replaces the whole pages of [addr, addr+length) with a placeholder,
+ * atomically: no thread ever finds the range unmapped, and no other mapping
+ * can take its addresses. A placeholder reads zeros, takes writes (they reach
+ * nothing: private memory of this process), and maps no file; it stays until
+ * mm_unmap. On failure the range is as it was (still mapped). POSIX: one
+ * mmap(MAP_FIXED) of private anonymous memory; Windows: see win32.c. */
+int mm_placeholder(void *addr, size_t length);
+
+/* Resize a mapping. `keep` says that something may still hold an address of
+ * the old mapping: then none is unmapped, and what the old mapping leaves
+ * over stays mapped for the caller to retire (mm_placeholder, or mm_unmap
+ * once nothing can use it any more). Without `keep`, nothing is left over:
+ * what the old mapping leaves is unmapped here (the fast way: one mremap).
+ * On success *out holds the address of the mapping of new_length bytes:
+ * - *out == addr: it stayed in place. When it shrank, the whole pages of
+ *   [addr + new_length, addr + old_length) are left over, still mapped as
+ *   they were; when it grew, nothing is.
+ * - *out != addr: it moved; the whole old range [addr, addr + old_length) is
+ *   left over, still mapped (reading the file or zeros).
+ * On failure (POSIX) nothing changed: the mapping is intact at addr, and
+ * *out == addr; except, should the kernel refuse to move pages back where
+ * they were, a mapping moved and not resized: *out is its new address and
+ * the old range is left over. Windows, where a file cannot change size under a view, unmaps
+ * the view to resize the file and maps it again (win32.c says how the range
+ * stays reserved meanwhile); on failure it maps the old size again at the
+ * same address, and *out is NULL in the unlikely case it could not (the
+ * region is then gone, its range a placeholder).
  * Windows also sets the file to offset + new_length; on POSIX systems the
- * caller does (src/mmap.ts, ftruncate before the remap).
- * `portable` selects the path taken where mremap(2) does not exist:
- * map anew, copy private contents, unmap the old range. */
+ * caller does (src/mapping.ts, ftruncate before the remap).
+ * `portable` selects the path taken where mremap(2) does not exist: map
+ * anew, copy a private mapping's contents. */
 int mm_remap(void *addr, size_t old_length, size_t new_length, int prot,
-             int flags, int fd, int64_t offset, int portable, void **out);
-
-/* Replaces [addr, addr+length) (a mapping made by mm_map or mm_remap; addr
- * page-aligned) with a reservation: memory that reads zeros, belongs to no
- * file and takes no memory, and keeps the addresses taken, so that nothing
- * else is mapped there, until mm_unmap(addr, length) releases them. Done in
- * one system call: there is no moment when the range is free. -ENOTSUP where
- * the system cannot (Windows: the caller then keeps the mapping itself). */
-int mm_reserve(void *addr, size_t length);
-
-/* Whether mm_reserve can (1) or always says -ENOTSUP (0). */
-int mm_has_reserve(void);
+             int flags, int fd, int64_t offset, int portable, int keep, void **out);
 
 /* The address of a function the runtime exports (a Node-API function newer
  * than the version memmap is built for: the ones posix.c names), or NULL
@@ -184,6 +195,12 @@ int mm_has_mremap(void);
 int mm_has_madvise(void);
 int mm_has_memfd(void);
 int mm_has_tagname(void);
+
+/* Whether retired ranges become placeholders atomically (mm_placeholder): 1
+ * on POSIX systems; on Windows where VirtualAlloc2 and its kin exist and work
+ * (win32.c), else 0: a retired view is unmapped and its addresses reserved
+ * again at once, which another thread could take in between. */
+int mm_has_placeholders(void);
 
 /* The system call mm_remap names when it fails: the native path (portable
  * 0) or the portable one (portable 1). */

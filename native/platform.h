@@ -16,9 +16,22 @@
 
 /* 1 where mremap(2) exists; 0 makes mm_remap take the portable path. */
 int mm__has_mremap(void);
-/* mremap(2) of [addr, addr+old_length) to new_length, allowed to move; *out
- * receives the new address. Only called where mm__has_mremap() is 1. */
-int mm__remap_native(void *addr, size_t old_length, size_t new_length, void **out);
+/* Grows the mapping at addr from old_length to new_length where it is,
+ * without moving it (mremap(2) without MREMAP_MAYMOVE); 0, or -ENOMEM where
+ * the addresses after it are taken. Only called where mm__has_mremap() is 1. */
+int mm__grow_in_place(void *addr, size_t old_length, size_t new_length);
+/* The same, or moved where there is room (MREMAP_MAYMOVE: the old range is
+ * unmapped); *out receives the address. Only where mm__has_mremap() is 1. */
+int mm__grow_anywhere(void *addr, size_t old_length, size_t new_length, void **out);
+/* Moves the pages of [from, from+length) to `to` (replacing what is mapped
+ * there), and leaves `from` mapped (MREMAP_DONTUNMAP): private anonymous
+ * memory reads zeros there afterwards, a file mapping still maps the file.
+ * 0, or -errno: -EINVAL where the system cannot (the caller copies instead). */
+int mm__move_keep(void *from, size_t length, void *to);
+/* Moves the mapping [from, from+old_length) to `to`, grown to new_length
+ * (replacing what is mapped there, unmapping `from`): mremap(2) with
+ * MREMAP_FIXED. Only called where mm__move_keep succeeded. */
+int mm__move_grow(void *from, size_t old_length, size_t new_length, void *to);
 /* A close-on-exec descriptor of a new, empty, anonymous shared-memory file,
  * or -errno (posix.c's mm_memfd sizes it). */
 int mm__memfd(void);
@@ -71,12 +84,17 @@ uintptr_t mm__thread_id(void);
 /* Lets another thread run (while waiting for a fault handler). */
 void mm__yield(void);
 
-/* --- Provided by win32.c for wait-win32.c. --- */
+/* --- Provided by win32.c for wait-win32.c and fault-win32.c. --- */
 
 /* 1 when the view holding addr maps memory that other processes can map too
  * (a named section, or a file, not copy-on-write), with its identity in id:
  * the same in every process that maps it. 0 for memory of this process only. */
 int mm__view_identity(const void *addr, uint64_t id[2]);
+
+/* A fault at addr inside a range that left a mapping (mm_placeholder, a
+ * resize): 1 when handled and the access is to run again (the zeros are on
+ * their way, or a page of them was committed now), 0 when not such a range. */
+int mm__retired_fault(uintptr_t addr);
 
 /* --- Provided by guard.c, used by the fault handler of each OS. --- */
 

@@ -52,48 +52,109 @@ static size_t round_up(size_t n) {
   return (n + page - 1) / page * page;
 }
 
-/* The path for systems without mremap(2), also used on Linux when forced.
- * Shrinking unmaps the tail in place. Growing maps a new range first, so a
- * failure leaves the old mapping untouched; a private mapping's contents are
- * copied over (a shared one sees the same pages through the new range). */
-static int remap_portable(void *addr, size_t old_length, size_t new_length, int prot,
-                          int flags, int fd, int64_t offset, void **out) {
-  size_t old_span = round_up(old_length), new_span = round_up(new_length);
-  if (new_span <= old_span) {
-    if (new_span < old_span && munmap((char *)addr + new_span, old_span - new_span) != 0)
-      return -errno;
-    *out = addr;
-    return 0;
-  }
+/* Private zero pages over [addr, addr+length), replacing what is there in
+ * one system call (the kernel swaps the mappings under its lock: no thread
+ * finds a hole); MAP_NORESERVE: reserving commit for zeros that may never be
+ * written would only make strict overcommit refuse it. Async-signal-safe. */
+static int zeros_fixed(void *addr, size_t length) {
+  void *p = mmap(addr, length, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED,
+                 -1, 0);
+  return p == MAP_FAILED ? -errno : 0;
+}
+
+int mm_placeholder(void *addr, size_t length) { return zeros_fixed(addr, round_up(length)); }
+
+/* `length` bytes of fd from `offset` (anonymous memory when fd < 0) at `at`,
+ * replacing what is mapped there, as mm_map maps them. */
+static int map_fixed(void *at, size_t length, int prot, int flags, int fd, int64_t offset) {
+  void *p = mmap(at, length, prot, map_flags(prot, flags, fd) | MAP_FIXED, fd, (off_t)offset);
+  return p == MAP_FAILED ? -errno : 0;
+}
+
+/* Growing by mapping anew, the path of systems without mremap(2) (also used on
+ * Linux when forced, or where the kernel cannot move a mapping and keep its
+ * old range): a new mapping of new_length bytes; a private mapping's contents
+ * copied over (a shared one sees the same pages through the new range). The
+ * old mapping is untouched: left over on success, intact on failure. */
+static int grow_by_copy(void *addr, size_t old_length, size_t new_length, int prot, int flags, int fd,
+                        int64_t offset, void **out) {
   if (fd < 0 && !(flags & MAP_PRIVATE)) return -EINVAL; /* shared anonymous memory cannot grow */
   void *fresh = mmap(NULL, new_length, prot, map_flags(prot, flags, fd), fd, (off_t)offset);
   if (fresh == MAP_FAILED) return -errno;
   /* Copy whole pages, as mremap keeps them: bytes past old_length on its
    * last page reappear when a shrunk map grows again. Sound: the old span is
-   * mapped and readable (prot always includes PROT_READ, see src/mmap.ts),
+   * mapped and readable (prot always includes PROT_READ, see src/mapping.ts),
    * and old_span <= new_span, the span of the new mapping. */
+  size_t old_span = round_up(old_length);
   if (flags & MAP_PRIVATE) memcpy(fresh, addr, old_span < new_length ? old_span : new_length);
-  munmap(addr, old_span);
   *out = fresh;
   return 0;
 }
 
+/* Growing by moving, where the addresses after the mapping are taken, in one
+ * piece (one kernel mapping: a later resize can grow or move it again), and
+ * with every step that can fail before anything of the old mapping changes:
+ * 1. the destination reserved whole, its new part mapped as it will be (so the
+ *    address space and the commit it takes are had);
+ * 2. the old pages moved (not copied) to a stop of this function's own,
+ *    leaving the old range mapped (mm__move_keep);
+ * 3. from there moved into the destination and grown (mm__move_grow), which
+ *    replaces the reservation at once.
+ * Should step 3 still fail (the commit taken by another process meanwhile),
+ * the pages go back where they were (mm__move_grow again, to addr), and only
+ * if even that fails is the mapping left moved: *out is then the stop.
+ * -EINVAL where the kernel cannot move and keep (the caller copies). */
+static int grow_by_move(void *addr, size_t old_length, size_t new_length, int prot, int flags, int fd,
+                        int64_t offset, void **out) {
+  if (fd < 0 && !(flags & MAP_PRIVATE)) return -EINVAL;
+  size_t old_span = round_up(old_length), new_span = round_up(new_length);
+  const int reserve = MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE;
+  uint8_t *dst = mmap(NULL, new_span, PROT_NONE, reserve, -1, 0);
+  if (dst == MAP_FAILED) return -errno;
+  uint8_t *stop = MAP_FAILED;
+  /* Sound: [dst, dst+new_span) and [stop, stop+old_span) are this function's
+   * own reservations, which nothing else knows of; old_span < new_span. */
+  int rc = map_fixed(dst + old_span, new_span - old_span, prot, flags, fd, offset + (int64_t)old_span);
+  if (rc == 0 && (stop = mmap(NULL, old_span, PROT_NONE, reserve, -1, 0)) == MAP_FAILED) rc = -errno;
+  if (rc == 0 && (rc = mm__move_keep(addr, old_span, stop)) == 0) {
+    rc = mm__move_grow(stop, old_span, new_length, dst);
+    if (rc == 0) {
+      *out = dst;
+      return 0;
+    }
+    if (mm__move_grow(stop, old_span, old_span, addr) != 0) {
+      munmap(dst, new_span);
+      *out = stop; /* moved, not grown: the old range is left over */
+      return rc;
+    }
+    stop = MAP_FAILED; /* moved back over it */
+  }
+  if (stop != MAP_FAILED) munmap(stop, old_span);
+  munmap(dst, new_span);
+  return rc;
+}
+
 int mm_remap(void *addr, size_t old_length, size_t new_length, int prot, int flags, int fd,
-             int64_t offset, int portable, void **out) {
-  if (portable || !mm__has_mremap())
-    return remap_portable(addr, old_length, new_length, prot, flags, fd, offset, out);
-  return mm__remap_native(addr, old_length, new_length, out);
+             int64_t offset, int portable, int keep, void **out) {
+  size_t old_span = round_up(old_length), new_span = round_up(new_length);
+  *out = addr;
+  /* Shrinking (or staying within the same pages): nothing to map; the pages
+   * past the new size are left over, or unmapped. */
+  if (new_span <= old_span) {
+    if (!keep && new_span < old_span && munmap((uint8_t *)addr + new_span, old_span - new_span) != 0) return -errno;
+    return 0;
+  }
+  if (!portable && mm__has_mremap()) {
+    if (!keep) return mm__grow_anywhere(addr, old_length, new_length, out);
+    int rc = mm__grow_in_place(addr, old_length, new_length);
+    if (rc != -ENOMEM) return rc; /* grown, or refused for a reason that moving would not fix */
+    rc = grow_by_move(addr, old_length, new_length, prot, flags, fd, offset, out);
+    if (rc != -EINVAL) return rc;
+  }
+  int rc = grow_by_copy(addr, old_length, new_length, prot, flags, fd, offset, out);
+  if (rc == 0 && !keep) munmap(addr, old_span);
+  return rc;
 }
-
-int mm_reserve(void *addr, size_t length) {
-  /* MAP_FIXED replaces whatever is mapped there in one step; PROT_READ so
-   * that a stale reader finds zeros rather than a fault; MAP_NORESERVE: no
-   * commit charge for memory that is never written. */
-  void *p = mmap(addr, round_up(length), PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE, -1, 0);
-  return p == MAP_FAILED ? -errno : 0;
-}
-
-int mm_has_reserve(void) { return 1; }
 
 /* The runtime functions memmap may use where they exist, as weak references:
  * the dynamic linker leaves one NULL where no loaded object (the node, bun or
@@ -112,6 +173,7 @@ int mm_has_mremap(void) { return mm__has_mremap(); }
 int mm_has_madvise(void) { return 1; }
 int mm_has_memfd(void) { return 1; }
 int mm_has_tagname(void) { return 1; }
+int mm_has_placeholders(void) { return 1; }
 
 const char *mm_remap_syscall(int portable) {
   return portable || !mm__has_mremap() ? "mmap" : "mremap";
@@ -125,10 +187,7 @@ int mm__protect_private(void *addr, size_t length) {
   return mprotect(addr, length, PROT_READ | PROT_WRITE) == 0 ? 0 : -errno;
 }
 
-int mm__map_zeros(void *addr, size_t length) {
-  void *p = mmap(addr, length, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
-  return p == MAP_FAILED ? -errno : 0;
-}
+int mm__map_zeros(void *addr, size_t length) { return zeros_fixed(addr, length); }
 
 int mm__map_file_again(void *addr, size_t length, int prot, int flags, int fd, int64_t offset,
                        int writable) {

@@ -12,7 +12,6 @@
 #include <errno.h>
 #include <stdbool.h>
 #include <stdlib.h>
-#include <string.h>
 
 /* ------------------------------------------------------------------------ */
 /* Handles                                                                  */
@@ -102,56 +101,120 @@ int region_fd(region *r) {
   return r->fd;
 }
 
-/* A range a region let go of while holders that cannot be detached may
- * still read it (region.h: holds): reserved until the last one is gone. */
-typedef struct reserved {
-  uint8_t *addr;
-  size_t length;
-  struct reserved *next;
-} reserved;
+/* ------------------------------------------------------------------------ */
+/* Holds and retired ranges (the address rule, region.h)                    */
 
-/* Lets go of [addr, addr+length), mapped for r until now: unmapped, or while
- * holds > 0 reserved (reading zeros, its addresses kept from every other
- * mapping) and listed on r->reserved. Where it cannot be reserved, the
- * mapping itself stays until then; out of memory for the list entry, it
- * stays taken for good: never freed early. */
-static void region_let_go(region *r, uint8_t *addr, size_t length) {
-  if (r->holds == 0) {
+/* A range the mapping left (close, reclaim, a move, a shrink) that holds may
+ * still use: a placeholder until the last of them goes. */
+struct piece {
+  uint8_t *addr;
+  size_t length;   /* whole pages */
+  uint32_t holds;  /* holds that overlapped it when it was retired, not yet dropped */
+  piece *next;
+};
+
+/* The whole pages of a mapping of `length` bytes. */
+static size_t page_span(size_t length) {
+  size_t page = (size_t)mm_pagesize();
+  return (length + page - 1) / page * page;
+}
+
+static int overlaps(const region_holder *h, const uint8_t *addr, size_t length) {
+  return h->start < (uintptr_t)addr + length && (uintptr_t)addr < h->end;
+}
+
+void region_hold(region *r, region_holder *h, const uint8_t *at, size_t length) {
+  h->owner = r;
+  h->start = (uintptr_t)at;
+  h->end = (uintptr_t)at + length;
+  h->prev = NULL;
+  h->next = r->holds;
+  if (r->holds) r->holds->prev = h;
+  r->holds = h;
+  r->refs++;
+}
+
+/* Retires [addr, addr+length) (whole pages), which the mapping no longer
+ * has: unmapped when no hold overlaps it, else a placeholder until the last
+ * of those holds goes. */
+static void region_retire(region *r, uint8_t *addr, size_t length) {
+  uint32_t n = 0;
+  for (region_holder *h = r->holds; h != NULL; h = h->next) n += (uint32_t)overlaps(h, addr, length);
+  if (n == 0) {
     mm_unmap(addr, length);
     return;
   }
-  mm_reserve(addr, length);
-  reserved *k = malloc(sizeof *k);
-  if (k == NULL) return;
-  k->addr = addr;
-  k->length = length;
-  k->next = r->reserved;
-  r->reserved = k;
+  /* Where no placeholder can be put (no memory left for the kernel's
+   * bookkeeping), the old mapping stays as it is: a holder may then still
+   * reach the file, but never unmapped memory or another mapping. */
+  mm_placeholder(addr, length);
+  piece *p = malloc(sizeof *p);
+  if (p == NULL) return; /* cannot be remembered: reserved for the life of the process */
+  *p = (piece){addr, length, n, r->pieces};
+  r->pieces = p;
 }
 
-/* Unmaps, stops guarding, closes the descriptor: once, whoever comes first. */
-static void region_release_memory(region *r) {
-  region_unlink(r);
-  /* The guard first: its removal waits for a fault handler at work on the
-   * mapping, which must not map anything into the range once it is free. */
-  if (r->guard != NULL) {
-    mm_guard_remove(r->guard);
-    r->guard = NULL;
+static void region_maybe_free(napi_env env, region *r);
+
+void region_unhold(napi_env env, region_holder *h) {
+  region *r = h->owner;
+  if (h->prev) h->prev->next = h->next; else r->holds = h->next;
+  if (h->next) h->next->prev = h->prev;
+  for (piece **pp = &r->pieces; *pp != NULL;) {
+    piece *p = *pp;
+    if (overlaps(h, p->addr, p->length) && --p->holds == 0) {
+      mm_unmap(p->addr, p->length);
+      *pp = p->next;
+      free(p);
+    } else {
+      pp = &p->next;
+    }
   }
+  if (r->addr == NULL && r->pieces == NULL) region_unlink(r);
+  r->refs--;
+  region_maybe_free(env, r);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Release and free                                                         */
+
+/* Lets go of the file: its mapping's range retired (with `all`, unmapped
+ * whatever holds it, and every piece too: the environment is going away and
+ * no JavaScript, and no request of Node's thread pool, runs in it any more),
+ * fault containment stopped, the descriptor closed. Once, whoever comes first. */
+static void region_release_file(region *r, int all) {
+  /* Fault handlers keep off the range while it changes (one at work on it
+   * finishes first), and never map anything into it once it is retired. */
+  if (r->guard != NULL) mm_guard_hold(r->guard);
   if (r->addr != NULL) {
-    region_let_go(r, r->addr, r->length);
+    if (all) mm_unmap(r->addr, page_span(r->length));
+    else region_retire(r, r->addr, page_span(r->length));
     r->addr = NULL;
   }
+  if (r->guard != NULL) {
+    mm_guard_remove(r->guard);
+    mm_guard_unhold(r->guard);
+    r->guard = NULL;
+  }
+  /* Closed only while it still names the map's file (region_fd). */
   if (region_fd(r) >= 0) mm_close(r->fd);
   r->fd = -1;
+  while (all && r->pieces != NULL) {
+    piece *p = r->pieces;
+    r->pieces = p->next;
+    mm_unmap(p->addr, p->length);
+    free(p);
+  }
+  if (r->pieces == NULL) region_unlink(r);
 }
 
-/* env is NULL from region_unhold (no Node-API call there); refs == 0 means
- * the handle's finalizer has run, and deleted the weak reference already. */
+/* Makes no Node-API call: env is NULL when a holder's finalizer runs inside
+ * a garbage collection or after the environment ended (text.c). refs == 0
+ * means the handle's finalizer has run and deleted the weak reference. */
 static void region_maybe_free(napi_env env, region *r) {
+  (void)env;
   if (r->refs == 0 && r->busy == 0) {
-    region_release_memory(r);
-    if (r->self && env != NULL) napi_delete_reference(env, r->self);
+    region_release_file(r, 0); /* no hold is left: nothing is kept */
     free(r);
   }
 }
@@ -159,9 +222,9 @@ static void region_maybe_free(napi_env env, region *r) {
 static void handle_finalize(napi_env env, void *data, void *hint) {
   (void)hint;
   region *r = data;
-  /* The weak reference has nothing left to tell: delete it here, on the
-   * JavaScript thread, rather than when the struct is freed, which a holder's
-   * finalizer may do inside a garbage collection (region_unhold). */
+  /* The weak reference has nothing left to tell: deleted here, on the
+   * JavaScript thread, rather than when the struct is freed, which a
+   * holder's finalizer may do where no Node-API call is allowed. */
   if (r->self != NULL) {
     napi_delete_reference(env, r->self);
     r->self = NULL;
@@ -173,12 +236,12 @@ static void handle_finalize(napi_env env, void *data, void *hint) {
 
 static void state_finalize(napi_env env, void *data, void *hint) {
   (void)hint;
-  /* The environment is going away and no JavaScript runs in it any more:
-   * release what is left; finalizers that still come only free the structs. */
+  /* The environment is going away: release what is left; finalizers that
+   * still come only free the structs. */
   env_state *st = data;
   for (region *r = st->regions, *next; r != NULL; r = next) {
     next = r->next;
-    if (r->busy == 0) region_release_memory(r);
+    if (r->busy == 0) region_release_file(r, 1);
     else region_unlink(r);
   }
   if (st->fault_mirror_ref != NULL) napi_delete_reference(env, st->fault_mirror_ref);
@@ -220,12 +283,12 @@ napi_value region_adopt(napi_env env, const region *want, int guard, int *err) {
   if (guard != 0) mm_fault_ensure();
   if (guard != 0 &&
       (r->guard = mm_guard_add(r->addr, r->length, guard, want->fd, r->offset, r->prot, r->flags)) == NULL) {
-    region_release_memory(r);
+    region_release_file(r, 0);
     free(r);
     return NULL;
   }
   if (napi_create_external(env, r, handle_finalize, NULL, &handle) != napi_ok) {
-    region_release_memory(r);
+    region_release_file(r, 0);
     free(r);
     return NULL;
   }
@@ -233,7 +296,7 @@ napi_value region_adopt(napi_env env, const region *want, int guard, int *err) {
   if (napi_type_tag_object(env, handle, &tag) != napi_ok) {
     /* An untagged handle would be refused by every call: give the memory back
      * now, and leave the empty struct to the handle's finalizer. */
-    region_release_memory(r);
+    region_release_file(r, 0);
     return NULL;
   }
   r->fd = want->fd;
@@ -253,11 +316,19 @@ napi_value region_adopt(napi_env env, const region *want, int guard, int *err) {
 enum { VIEW_CREATING, VIEW_LIVE, VIEW_ORPHAN };
 
 /* One ArrayBuffer over a region. While VIEW_LIVE it is on owner->views and
- * holds one of owner->refs. */
+ * holds one of owner->refs; an exposed one also holds its range (`hold`)
+ * until nothing can use its pointer (view_settle). */
 struct view {
+  region_holder hold; /* exposed views: the range, while `held` */
   region *owner;
-  int state; /* VIEW_CREATING until region_view has linked it into owner->views */
-  napi_ref ref; /* weak: does not keep the ArrayBuffer alive */
+  int state;        /* VIEW_CREATING until region_view has linked it into owner->views */
+  uint8_t exposed;  /* may reach user code */
+  uint8_t held;     /* hold is on owner->holds */
+  uint8_t memory_gone; /* the ArrayBuffer's memory was released: its finalizer ran */
+  uint8_t object_gone; /* the ArrayBuffer object was collected: its finalizer ran */
+  uint8_t detached; /* memmap detached it while it was attached, so its memory went with that */
+  uint8_t pending;  /* finalizers still to come: the memory's, and the object's when exposed */
+  napi_ref ref;     /* weak: does not keep the ArrayBuffer alive */
   view *prev, *next;
 };
 
@@ -282,17 +353,25 @@ napi_status external_arraybuffer(napi_env env, void *data, size_t length, napi_f
   return st;
 }
 
-static void view_finalize(napi_env env, void *data, void *hint) {
-  (void)data;
-  view *v = hint;
-  region *r = v->owner;
-  /* Some runtimes call the finalizer synchronously when creating the
-   * ArrayBuffer fails; region_view then still owns v and frees it. */
-  if (v->state == VIEW_CREATING) return;
-  if (v->state == VIEW_ORPHAN) {
-    free(v);
-    return;
+/* Drops an exposed view's hold once nothing can use its pointer: its object
+ * collected (nothing holds the object, so no job of Node's thread pool uses
+ * it), and its memory released, or never moved out of it (memmap detached
+ * it while attached: nothing else had it). See the address rule (region.h). */
+static void view_settle(napi_env env, view *v) {
+  if (!v->held || !(v->memory_gone || v->detached)) return;
+  if (!v->object_gone) {
+    napi_value ab = NULL;
+    if (napi_get_reference_value(env, v->ref, &ab) != napi_ok || ab != NULL) return;
   }
+  v->held = 0;
+  region_unhold(env, &v->hold); /* never frees owner: v still counts in its refs */
+}
+
+/* One of v's finalizers ran: settle it; after the last, free it. */
+static void view_finalized(napi_env env, view *v) {
+  view_settle(env, v);
+  if (--v->pending > 0) return;
+  region *r = v->owner;
   if (v->prev) v->prev->next = v->next; else r->views = v->next;
   if (v->next) v->next->prev = v->prev;
   napi_delete_reference(env, v->ref);
@@ -301,15 +380,41 @@ static void view_finalize(napi_env env, void *data, void *hint) {
   region_maybe_free(env, r);
 }
 
-napi_value region_view(napi_env env, region *r, uint8_t *at, size_t length) {
+/* The ArrayBuffer's memory was released (the object collected, or detached
+ * with no other owner of its memory left: memmap's detach, or the end of an
+ * ArrayBuffer that a transfer() moved it into). */
+static void view_memory_finalize(napi_env env, void *data, void *hint) {
+  (void)data;
+  view *v = hint;
+  /* Some runtimes call the finalizer synchronously when creating the
+   * ArrayBuffer fails; region_view then still owns v and frees it. */
+  if (v->state == VIEW_CREATING) return;
+  if (v->state == VIEW_ORPHAN) {
+    free(v);
+    return;
+  }
+  v->memory_gone = 1;
+  view_finalized(env, v);
+}
+
+/* The ArrayBuffer object of an exposed view was collected. */
+static void view_object_finalize(napi_env env, void *data, void *hint) {
+  (void)hint;
+  view *v = data;
+  v->object_gone = 1;
+  view_finalized(env, v);
+}
+
+napi_value region_view(napi_env env, region *r, uint8_t *at, size_t length, int exposed) {
   view *v = calloc(1, sizeof *v);
   if (v == NULL) return ret_int(env, -ENOMEM);
   v->owner = r;
   v->state = VIEW_CREATING;
   napi_value ab;
-  /* Sound: [at, at+length) is inside the live mapping (region_range), and the
-   * ArrayBuffer is on r->views, detached before that memory changes. */
-  if (external_arraybuffer(env, at, length, view_finalize, v, &ab) != napi_ok) {
+  /* Sound: [at, at+length) is inside the live mapping (region_range); it is
+   * detached before the file is released and after the mapping changes, and
+   * an exposed one holds its range (the address rule, region.h). */
+  if (external_arraybuffer(env, at, length, view_memory_finalize, v, &ab) != napi_ok) {
     free(v);
     return ab; /* null */
   }
@@ -320,6 +425,15 @@ napi_value region_view(napi_env env, region *r, uint8_t *at, size_t length) {
     napi_detach_arraybuffer(env, ab);
     return ret_int(env, -ENOMEM);
   }
+  v->pending = 1;
+  if (exposed) {
+    v->exposed = 1;
+    /* Without the object's finalizer, reclaim still learns from the weak
+     * reference that the object was collected. */
+    if (napi_add_finalizer(env, ab, v, view_object_finalize, NULL, NULL) == napi_ok) v->pending++;
+    region_hold(r, &v->hold, at, length);
+    v->held = 1;
+  }
   v->state = VIEW_LIVE;
   v->next = r->views;
   if (r->views) r->views->prev = v;
@@ -328,104 +442,93 @@ napi_value region_view(napi_env env, region *r, uint8_t *at, size_t length) {
   return ab;
 }
 
-/* Detach every ArrayBuffer handed out over r: afterwards none can reach it. */
+/* Detaches every ArrayBuffer handed out over r that memmap can still reach
+ * and that is still attached; afterwards none of those can reach the memory.
+ * One that someone else detached (transfer()) holds its range until its
+ * memory is released. */
 static void region_detach_views(napi_env env, region *r) {
-  for (view *v = r->views; v != NULL; v = v->next) {
-    napi_value ab;
+  for (view *v = r->views, *next; v != NULL; v = next) {
+    next = v->next;
+    napi_value ab = NULL;
     bool detached = true;
-    if (napi_get_reference_value(env, v->ref, &ab) == napi_ok && ab != NULL &&
-        napi_is_detached_arraybuffer(env, ab, &detached) == napi_ok && !detached) {
-      napi_detach_arraybuffer(env, ab);
+    if (napi_get_reference_value(env, v->ref, &ab) != napi_ok || ab == NULL) {
+      view_settle(env, v);
+      continue;
     }
+    if (napi_is_detached_arraybuffer(env, ab, &detached) != napi_ok || detached) continue;
+    v->detached = 1;
+    /* Not used after a successful detach: a runtime that runs the memory's
+     * finalizer synchronously may free v in it. A failed one ran nothing. */
+    if (napi_detach_arraybuffer(env, ab) != napi_ok) v->detached = 0;
   }
-}
-
-/* ------------------------------------------------------------------------ */
-/* Holders that are not views                                               */
-
-void region_hold(region *r) {
-  r->refs++;
-  r->holds++;
-}
-
-void region_unhold(region *r) {
-  if (--r->holds == 0) {
-    for (reserved *k = r->reserved, *next; k != NULL; k = next) {
-      next = k->next;
-      mm_unmap(k->addr, k->length);
-      free(k);
-    }
-    r->reserved = NULL;
-  }
-  r->refs--;
-  region_maybe_free(NULL, r);
 }
 
 /* ------------------------------------------------------------------------ */
 /* Resize, close, jobs                                                      */
 
-/* mm_remap while holds > 0: what the mapping leaves is let go of
- * (region_let_go), never unmapped. Shrinking lets go of the tail's pages in
- * place; growing maps the new size elsewhere first (a failure changes
- * nothing), copies a private mapping's pages (a shared one sees the same
- * pages), then lets go of the old range. Only where mm_has_reserve (text.c
- * makes no holder elsewhere), so the Windows rules of mm_remap never apply. */
-static int remap_keeping(region *r, size_t length, int fd, void **out) {
-  size_t page = (size_t)mm_pagesize();
-  size_t old_span = (r->length + page - 1) / page * page, new_span = (length + page - 1) / page * page;
-  if (new_span <= old_span) {
-    if (new_span < old_span) region_let_go(r, r->addr + new_span, old_span - new_span);
-    *out = r->addr;
-    return 0;
-  }
-  if (fd < 0 && !(r->flags & MAP_PRIVATE)) return -EINVAL; /* shared anonymous memory cannot grow */
-  void *fresh = NULL;
-  int rc = mm_map(length, r->prot, r->flags, fd, r->offset, NULL, &fresh);
-  if (rc != 0) return rc;
-  /* Sound: the old span is mapped and readable, the new mapping is at least
-   * as long; whole pages, as mremap keeps them (see posix.c). */
-  if (r->flags & MAP_PRIVATE) memcpy(fresh, r->addr, old_span);
-  region_let_go(r, r->addr, r->length);
-  *out = fresh;
-  return 0;
-}
-
 int region_remap(napi_env env, region *r, double length, int portable) {
   if (r->busy > 0) return -EBUSY;
   if (!(length > 0) || length > (double)SIZE_MAX) return -EINVAL;
+  /* A map whose tail the file lost is two mappings (the file, the zeros):
+   * src/ refuses to resize it first (ERR_MMAP_TRUNCATED); so does this. */
+  if (r->guard != NULL && mm_guard_lost_from(r->guard) >= 0) return -ENXIO;
   int fd = region_fd(r);
   if (fd == -EBADF) return -EBADF; /* the file is not the map's any more: change nothing */
-  region_detach_views(env, r);
-  void *addr = r->addr;
+  uint8_t *old = r->addr;
+  size_t n = (size_t)length, old_span = page_span(r->length);
+  void *addr = old;
+  /* Only where a holder may still use the old addresses must they all stay
+   * mapped (and the mapping then move the slower way). */
+  int keep = 0;
+  for (region_holder *h = r->holds; h != NULL && !keep; h = h->next) keep = overlaps(h, old, old_span);
   /* Fault containment keeps off the mapping while it changes (guard.c). */
   if (r->guard != NULL) mm_guard_hold(r->guard);
-  int rc = r->holds > 0 ? remap_keeping(r, (size_t)length, fd, &addr)
-                        : mm_remap(r->addr, r->length, (size_t)length, r->prot, r->flags, fd, r->offset, portable,
-                                   &addr);
-  if (rc == 0 || (addr != NULL && addr != r->addr)) {
+  int rc = mm_remap(old, r->length, n, r->prot, r->flags, fd, r->offset, portable, keep, &addr);
+  if (rc == 0) {
+    /* What the old mapping left over is retired: no address is unmapped
+     * while a view or a holder may use it. */
+    if (!keep) {
+      /* nothing left over */
+    } else if (addr != old) {
+      region_retire(r, old, old_span);
+    } else if (page_span(n) < old_span) {
+      region_retire(r, old + page_span(n), old_span - page_span(n));
+    }
     r->addr = addr;
-    if (rc == 0) r->length = (size_t)length;
+    r->length = n;
+    if (r->guard != NULL) mm_guard_move(r->guard, addr, n);
+  } else if (addr != NULL && addr != old) {
+    /* Moved, not resized (mm_remap could not put it back): the old range is
+     * left over all the same. */
+    region_retire(r, old, old_span);
+    r->addr = addr;
     if (r->guard != NULL) mm_guard_move(r->guard, addr, r->length);
   }
   if (r->guard != NULL) mm_guard_unhold(r->guard);
-  if (rc != 0 && addr == NULL) {
-    r->addr = NULL; /* already unmapped (Windows, see mm_remap) */
-    region_release_memory(r);
+  if (rc == 0 || (addr != NULL && addr != old)) {
+    region_detach_views(env, r);
+  } else if (addr == NULL) {
+    /* Gone (Windows, see mm_remap): what is left of its range is retired. */
+    region_detach_views(env, r);
+    region_retire(r, old, old_span);
+    r->addr = NULL;
+    region_release_file(r, 0);
   }
   return rc;
 }
 
-void region_unmap(napi_env env, region *r) {
+int region_unmap(napi_env env, region *r) {
   region_detach_views(env, r);
   if (r->busy > 0) r->closing = 1;
-  else region_release_memory(r);
+  else region_release_file(r, 0);
+  return r->closing || r->pieces != NULL;
 }
 
 void region_busy(region *r) { r->busy++; }
 
 void region_idle(napi_env env, region *r) {
   r->busy--;
-  if (r->busy == 0 && r->closing) region_release_memory(r);
+  if (r->busy == 0 && r->closing) region_release_file(r, 0);
   region_maybe_free(env, r);
 }
 
@@ -445,16 +548,22 @@ static int region_unreachable(napi_env env, region *r) {
 /* reclaim() -> the number of regions still holding memory or a descriptor.
  * Node-API runs finalizers later, from the event loop; a program that maps in a
  * loop without closing never gets there. After a garbage collection, weak
- * references already tell which regions nobody can reach: release their memory
- * and descriptors now (the finalizers free the bookkeeping later). */
+ * references already tell which regions nobody can reach: let go of their
+ * files and descriptors now, and of the ranges that only views collected since
+ * held (the finalizers free the bookkeeping later). */
 static napi_value js_reclaim(napi_env env, napi_callback_info info) {
   (void)info;
   env_state *st = region_env(env);
   int64_t live = 0;
   for (region *r = st ? st->regions : NULL, *next; r != NULL; r = next) {
     next = r->next;
-    if (r->busy == 0 && region_unreachable(env, r)) region_release_memory(r);
-    else live++;
+    /* Settling may take r off the list; it never frees r (each view counts in refs). */
+    for (view *v = r->views, *w; v != NULL; v = w) {
+      w = v->next;
+      view_settle(env, v);
+    }
+    if (r->addr != NULL && r->busy == 0 && region_unreachable(env, r)) region_release_file(r, 0);
+    if (r->state != NULL) live++;
   }
   return ret_int(env, live);
 }

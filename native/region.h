@@ -1,19 +1,56 @@
 /*
  * region.h: the lifetime of one mapping ("region"), of the JavaScript handle
- * that names it, and of every ArrayBuffer handed out over it ("view").
- * region.c implements it; every glue file reaches a region only through
- * region_get, region_live or region_range.
+ * that names it, of every ArrayBuffer handed out over it ("view"), and of the
+ * addresses it ever had. region.c implements it; every glue file reaches a
+ * region only through region_get, region_live or region_range.
  *
  * The life of a region:
  *   region_adopt     a fresh mapping becomes a region and a type-tagged handle
  *   region_view      zero-copy ArrayBuffers over ranges of it
- *   region_busy/idle a thread-pool job uses its memory (async.c)
- *   region_remap     resized or moved: every view is detached first
- *   region_unmap     closed: every view is detached, the memory unmapped and
- *                    the descriptor closed (at once, or when the last job ends)
- *   reclaim          memory of regions nobody can reach any more, released
- *                    before their finalizers run (src/ calls it after a GC)
+ *   region_busy/idle a memmap job on the thread pool uses its memory (async.c)
+ *   region_hold      anything else that may keep a raw pointer into it
+ *   region_remap     resized: views detached once it succeeded
+ *   region_unmap     closed: views detached, the descriptor closed, the file
+ *                    unmapped (at once, or when the last job ends)
+ *   reclaim          regions nobody can reach any more, released before
+ *                    their finalizers run (src/ calls it after a GC)
  *   finalizers       the handle's and each view's; the last one frees the struct
+ *
+ * The address rule. No address a region ever exposed is unmapped, or given to
+ * another mapping, while anything may still hold a pointer into it: when the
+ * file goes (close, reclaim) or the mapping moves or shrinks (resize), every
+ * range that something may still hold is *retired*: replaced, atomically, by
+ * a placeholder (mm_placeholder: zeros, writes reach nothing, no file) that
+ * stays reserved until the last such holder is gone, and only then unmapped.
+ * A range nothing holds is unmapped at once (and a resize whose old range
+ * nothing holds takes the one-call way). Where no placeholder can be put
+ * (Windows without them, a kernel out of memory), a retired range stays
+ * mapped as it was until its holders are gone. What holds a range:
+ *   - a view handed to JavaScript ("exposed": `buffer`, `subarray`): from its
+ *     making until its ArrayBuffer object has been collected *and* its memory
+ *     released. Both, because each can outlive the other: an ArrayBuffer
+ *     detached (by memmap, at close) drops its memory at once while the
+ *     object, and the raw pointer that Node's thread pool took from it
+ *     (fs.read, crypto.randomFill), live on; ArrayBuffer.prototype.transfer()
+ *     moves the memory into an ArrayBuffer memmap never sees, whose release
+ *     still calls this view's finalizer. A view memmap detached itself, while
+ *     it was still attached, had its memory released by that detach (it had
+ *     not been transferred): for it the object alone counts.
+ *   - a hold (region_hold): any other holder, below.
+ * Views memmap keeps for its own methods ("private": never handed to user
+ * code, only read and written synchronously) are detached and hold nothing.
+ *
+ * A new kind of holder (an external string over the mapping, a job of
+ * another module on the thread pool) takes part through a region_holder that it
+ * embeds: region_hold(r, &h, at, length) when it takes a pointer from
+ * region_range, region_unhold(env, &h) when nothing
+ * can use the pointer any more (its finalizer; the job's completion). Meanwhile
+ * [at, at+length) is never unmapped nor reused: after close() or a moving
+ * resize it reads zeros, so a holder must not need the file's bytes to stay
+ * (an external string whose characters change under V8 must never be
+ * reachable by user code). A job that needs the file itself (msync, a
+ * prefetch) uses region_busy/region_idle instead: while busy, close waits for
+ * it and resize refuses. A holder keeps the struct alive (refs), not the file.
  */
 #ifndef MEMMAP_REGION_H
 #define MEMMAP_REGION_H
@@ -45,6 +82,17 @@ typedef struct {
   napi_ref fault_mirror_ref;
 } env_state;
 
+typedef struct region_holder region_holder;
+typedef struct piece piece; /* private to region.c */
+
+/* A holder of a range of a region's memory (see the address rule above);
+ * embedded in the holder's own struct. */
+struct region_holder {
+  region *owner;
+  uintptr_t start, end; /* the range held */
+  region_holder *prev, *next;
+};
+
 /*
  * One mapping. "Live" means addr != NULL && !closing; only a live region's
  * memory is touched, and region_live / region_range are the one check of it.
@@ -52,39 +100,39 @@ typedef struct {
  * Invariants:
  * - addr != NULL: [addr, addr+length) is mapped, readable, and this region's
  *   alone (writable when prot has PROT_WRITE; a write to a read-only map is
- *   contained by the guard). addr == NULL: the memory is released for good;
- *   then fd == -1, guard == NULL, state == NULL, and nothing maps it again.
+ *   contained by the guard). addr == NULL: the file is released for good;
+ *   then fd == -1, guard == NULL, and nothing maps the file again.
  * - length > 0 is the mapping's byte length. addr and length change only in
- *   region_remap, when busy == 0 and after every view has been detached.
+ *   region_remap, when busy == 0.
+ * - pieces: ranges this region's mapping had and has no more, that some hold
+ *   overlapping them may still use: each is a placeholder (or, where none
+ *   could be put, still the old mapping), disjoint from [addr, addr+length)
+ *   and from every other piece, unmapped when the last of those holds goes.
+ *   A hold made later never overlaps a piece (it comes from region_range).
+ * - holds: every region_holder on r, views' included; each counts in refs.
  * - fd is the descriptor the region owns, or -1; it is used (sized, mapped,
  *   closed) only while it names the file it named when adopted (dev, ino:
  *   region_fd), since JavaScript can close the number and reuse it; it is
- *   closed exactly once,
- *   with the memory (region_unmap, reclaim, the last finalizer, or the end
- *   of the environment).
- * - refs == (1 while the handle's finalizer has not run) + (the number of views
- *   on `views`) + holds. The struct is freed when refs == 0 and busy == 0,
- *   never before: a finalizer or a job may still hold a pointer to it.
- * - holds is the number of holders that are not ArrayBuffers and cannot be
- *   detached (text.c's external strings) over this region's memory, present
- *   or past. While holds > 0, memory the region lets go of (unmap, reclaim,
- *   the range a resize leaves) is reserved (mm_reserve), not unmapped, and
- *   listed on `reserved`; holds returning to 0 unmaps the list. So no address
- *   such a holder points at is ever mapped again by anyone while it lives.
- * - busy is the number of thread-pool jobs using [addr, addr+length) now.
- *   While busy > 0 nothing unmaps or moves the memory: region_remap refuses
- *   (-EBUSY) and region_unmap sets closing instead, leaving the release to the
- *   job that brings busy back to 0 (region_idle).
+ *   closed exactly once, with the file mapping (region_unmap, reclaim, the
+ *   last finalizer, or the end of the environment).
+ * - refs == (1 while the handle's finalizer has not run) + (views on `views`)
+ *   + (holds on `holds`). The struct is freed when refs == 0 and busy == 0,
+ *   never before: a finalizer, a holder or a job may still name it.
+ * - busy is the number of memmap's thread-pool jobs using [addr, addr+length)
+ *   now. While busy > 0 nothing unmaps or moves the memory: region_remap
+ *   refuses (-EBUSY) and region_unmap sets closing instead, leaving the
+ *   release to the job that brings busy back to 0 (region_idle).
  * - closing == 1: unmap was asked while a job used the memory; every view is
- *   already detached, no new work may start, and the memory is released when
+ *   already detached, no new work may start, and the file is released when
  *   busy returns to 0.
- * - every ArrayBuffer on `views` that is not detached lies inside
- *   [addr, addr+length); each is detached before addr or length changes and
- *   before the memory is released.
- * - state is the environment whose list holds r while r holds memory or a
- *   descriptor, NULL after the release; self is a weak reference to the
- *   handle (reclaim asks it whether anyone can still reach the region), deleted
- *   by the handle's finalizer, which sets handle_gone.
+ * - every ArrayBuffer on `views` that memmap can still reach (its object not
+ *   collected) and that is attached lies inside [addr, addr+length), or is an
+ *   exposed view that someone else detached (transferred); each is detached
+ *   after the mapping moved or changed size and before the file is released.
+ * - state is the environment whose list holds r while r holds a mapping, a
+ *   piece or a descriptor, NULL after; self is a weak reference to the handle
+ *   (reclaim asks it whether anyone can still reach the region), deleted by
+ *   the handle's finalizer, which sets handle_gone.
  */
 struct region {
   uint8_t *addr;
@@ -98,10 +146,10 @@ struct region {
   uint32_t busy;
   int closing;
   view *views;
+  region_holder *holds;
+  piece *pieces;
   env_state *state;    /* whose list holds r while it holds memory; NULL after */
   mm_guard *guard;     /* fault containment (guard.c), or NULL */
-  uint32_t holds;      /* holders that are not views (text.c) */
-  struct reserved *reserved; /* ranges let go of while holds > 0 */
   region *prev, *next; /* in state->regions */
   napi_ref self;       /* weak reference to the JavaScript handle, until its finalizer */
   int handle_gone;     /* the handle's finalizer has run */
@@ -135,35 +183,41 @@ uint8_t *region_range(napi_env env, napi_value handle, double start, double leng
 
 /* A zero-copy ArrayBuffer over [at, at+length), a range region_range gave
  * for r: the ArrayBuffer, null (the runtime refused an external ArrayBuffer),
- * or -ENOMEM as a number. It is detached before that memory changes. */
-napi_value region_view(napi_env env, region *r, uint8_t *at, size_t length);
-
-/* Holders of a live region's memory that are not ArrayBuffers (text.c's
- * external strings), which nothing can detach. region_hold takes one of
- * r->refs and one of r->holds; region_unhold gives them back from the
- * holder's finalizer, which may run inside a garbage collection or after the
- * environment is gone: it makes no Node-API call. */
-void region_hold(region *r);
-void region_unhold(region *r);
+ * or -ENOMEM as a number. `exposed`: it may reach user code (it holds its
+ * range, see the address rule); else it is memmap's own, used only
+ * synchronously. Either way it is detached when the mapping changes. */
+napi_value region_view(napi_env env, region *r, uint8_t *at, size_t length, int exposed);
 
 /* Resizes a live region to `length` bytes (mm_remap; `portable` as there):
  * 0, or -EBUSY while a job uses the memory, -EINVAL for a length that is not
- * a positive size, or mm_remap's error. Detaches every view before mm_remap.
- * On failure the region is unchanged, or moved, or (Windows, see mm_remap)
- * released. */
+ * a positive size, -ENXIO when the map lost its tail to a file that shrank,
+ * or mm_remap's error. On success every view is detached, and the ranges the
+ * mapping left are retired (the address rule). On failure nothing changed
+ * (views stay attached), except on Windows where the mapping may be gone
+ * (see mm_remap): then the region is released. */
 int region_remap(napi_env env, region *r, double length, int portable);
 /* The descriptor r owns, while it still names r's file: -1 for none, and
  * -EBADF once someone closed it outside memmap (its number may name another
  * file now: memmap never sizes, maps or closes it then). */
 int region_fd(region *r);
-/* Detaches every view, then unmaps and closes the descriptor; while a job
- * uses the memory, the release waits for it (closing). Idempotent. */
-void region_unmap(napi_env env, region *r);
+/* Detaches every view, closes the descriptor and releases the file mapping
+ * (its range retired); while a job uses the memory, the release waits for it
+ * (closing). Idempotent. Returns 1 while ranges stay reserved for their
+ * holders (the region still holds memory), else 0. */
+int region_unmap(napi_env env, region *r);
 
 /* A thread-pool job starts using a live region's memory / has ended (this
  * performs a deferred unmap and may free r: do not use r afterwards). */
 void region_busy(region *r);
 void region_idle(napi_env env, region *r);
+
+/* A holder takes [at, at+length) of r's memory (a range region_range gave) /
+ * is done with it (may unmap a retired range and free r: do not use r
+ * afterwards). region_unhold makes no Node-API call: env may be NULL, from a
+ * finalizer inside a garbage collection or after the environment ended
+ * (text.c's strings). See the address rule above. */
+void region_hold(region *r, region_holder *h, const uint8_t *at, size_t length);
+void region_unhold(napi_env env, region_holder *h);
 
 /* Wraps foreign memory in an external ArrayBuffer: the one place that does.
  * On failure (a runtime that forbids it, or region_forbid_external) no

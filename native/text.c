@@ -7,17 +7,17 @@
  * export it as experimental); memmap is built for Node-API 8, so it is looked
  * up in the runtime at load (mm_runtime_symbol) and the addon loads where it
  * is missing. Where it is missing, or copies (a runtime whose V8 sandbox
- * forbids external strings, as Electron's), or the system cannot keep the
- * memory reserved under a string (mm_has_reserve), `externalText` is false
- * and src/ copies the text instead.
+ * forbids external strings, as Electron's), or the system cannot retire the
+ * memory under a string atomically (mm_has_placeholders), `externalText` is
+ * false and src/ copies the text instead.
  *
- * Lifetime. Nothing can detach a string. Each one is a holder of its region
- * (region_hold): while it lives, the memory under it stays mapped, or, once
- * the map is closed, resized or reclaimed, reserved (reading zeros, its
- * addresses kept from every other mapping); its finalizer gives the hold back
- * (region_unhold). That finalizer runs inside a garbage collection (Node
- * calls it when V8 disposes of the string), or with a NULL env when the
- * environment ends first: it makes no Node-API call. src/ never lets user
+ * Lifetime. Nothing can detach a string. Each one is a holder of its range
+ * (region_hold, region.h's address rule): while it lives, the memory under it
+ * stays mapped, or, once the map is closed, resized or reclaimed, a
+ * placeholder (reading zeros, its addresses kept from every other mapping);
+ * its finalizer gives the hold back (region_unhold). That finalizer runs
+ * inside a garbage collection (Node calls it when V8 disposes of the string),
+ * or after the environment ended: it makes no Node-API call. src/ never lets user
  * code reach such a string (search.ts: fresh copies of every matched text,
  * the RegExp legacy statics reset after each match).
  */
@@ -26,6 +26,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <stdbool.h>
+#include <stdlib.h>
 
 /* node_api_create_external_string_latin1 (js_native_api.h, Node-API 10). */
 typedef napi_status (*create_latin1_fn)(napi_env env, char *str, size_t length, napi_finalize finalize,
@@ -40,10 +41,17 @@ static int forbidden = 0;
 
 void text_forbid(void) { forbidden = 1; }
 
+/* One string's hold on its range (region_holder, embedded). */
+typedef struct {
+  region_holder h;
+} text_hold;
+
 static void text_finalize(napi_env env, void *data, void *hint) {
   (void)env; /* may be NULL: the environment ended before the string */
   (void)data;
-  region_unhold(hint);
+  text_hold *t = hint;
+  region_unhold(NULL, &t->h);
+  free(t);
 }
 
 /* text(handle, start, length) -> a string of the map's [start, start+length)
@@ -64,9 +72,11 @@ static napi_value js_text(napi_env env, napi_callback_info info) {
   }
   /* Sound: [at, at+length) is inside the live mapping (region_range); the
    * hold keeps those addresses mapped or reserved until the finalizer. */
-  region_hold(r);
+  text_hold *t = malloc(sizeof *t);
+  if (t == NULL) return ret_int(env, -ENOMEM);
+  region_hold(r, &t->h, at, (size_t)length);
   bool copied = false;
-  napi_status st = create_latin1(env, (char *)at, (size_t)length, text_finalize, r, &out, &copied);
+  napi_status st = create_latin1(env, (char *)at, (size_t)length, text_finalize, t, &out, &copied);
   if (st != napi_ok) {
     /* Whether a runtime calls the finalizer after a failure is not said:
      * keep the hold (the range stays taken for good, which is safe), and copy
@@ -87,7 +97,7 @@ static napi_value js_text(napi_env env, napi_callback_info info) {
 
 void mm_register_text(napi_env env, napi_value exports) {
   static const glue_fn fns[] = {{"text", js_text}};
-  if (!forbidden && mm_has_reserve())
+  if (!forbidden && mm_has_placeholders())
     create_latin1 = (create_latin1_fn)mm_runtime_symbol("node_api_create_external_string_latin1");
   GLUE_EXPORT(env, exports, fns);
   napi_value yes;

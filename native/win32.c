@@ -14,6 +14,20 @@
  * file handle, its tag and protections), found by the view's address: mm.h
  * passes only addresses, as on POSIX systems.
  *
+ * Placeholders (Windows 10 1803 and later: VirtualAlloc2, MapViewOfFile3,
+ * UnmapViewOfFile2, taken from kernelbase.dll at run time, and used only once
+ * a probe showed they work, so that the addon loads and behaves where they are
+ * missing or partial, as in Wine 8). Each view is mapped into a placeholder, so
+ * that it can become one again: retiring a range (mm_placeholder) unmaps the
+ * view keeping its addresses reserved, then puts committed zeros in their
+ * place. Between the two the range is reserved but inaccessible: a thread that
+ * touches it meanwhile waits in the exception handler (mm__retired_fault) until
+ * the zeros are there. Resizing a file, which needs its view unmapped, keeps
+ * the old addresses reserved the same way. Without placeholders a retired
+ * view is unmapped and its addresses reserved again at once (VirtualAlloc at
+ * the same address): the same, but for the instant in between, in which
+ * another thread mapping memory could take them (docs/safety.md).
+ *
  * Errors. GetLastError() becomes a negative errno of the C runtime (EACCES,
  * EBUSY, ...): see errno_of. src/errors.ts turns it into Node's error code.
  *
@@ -101,7 +115,110 @@ static int errno_of(DWORD e) {
 static int last_error(void) { return errno_of(GetLastError()); }
 
 /* ------------------------------------------------------------------------ */
+/* Placeholders                                                             */
+
+#ifndef MEM_RESERVE_PLACEHOLDER
+#define MEM_RESERVE_PLACEHOLDER 0x00040000
+#endif
+#ifndef MEM_REPLACE_PLACEHOLDER
+#define MEM_REPLACE_PLACEHOLDER 0x00004000
+#endif
+#ifndef MEM_PRESERVE_PLACEHOLDER
+#define MEM_PRESERVE_PLACEHOLDER 0x00000002
+#endif
+
+typedef PVOID(WINAPI *virtual_alloc2_fn)(HANDLE, PVOID, SIZE_T, ULONG, ULONG, void *, ULONG);
+typedef PVOID(WINAPI *map_view3_fn)(HANDLE, HANDLE, PVOID, ULONG64, SIZE_T, ULONG, ULONG, void *, ULONG);
+typedef BOOL(WINAPI *unmap_view2_fn)(HANDLE, PVOID, ULONG);
+
+static struct {
+  virtual_alloc2_fn alloc2;
+  map_view3_fn map3;
+  unmap_view2_fn unmap2;
+  int usable; /* all three found, and the probe showed them doing what memmap needs */
+} ph;
+
+static size_t page_span(size_t length) {
+  size_t page = (size_t)mm_pagesize();
+  return (length + page - 1) / page * page;
+}
+
+/* A placeholder of `span` bytes (reserved, inaccessible, replaceable). */
+static void *ph_reserve(size_t span) {
+  return ph.alloc2(GetCurrentProcess(), NULL, span, MEM_RESERVE | MEM_RESERVE_PLACEHOLDER, PAGE_NOACCESS, NULL, 0);
+}
+
+/* Committed zeros in place of the placeholder at addr; else (no commit left)
+ * reserved memory that the exception handler commits a page at a time on
+ * first touch (*lazy = 1). NULL when neither could be had. */
+static void *ph_zeros(void *addr, size_t span, int *lazy) {
+  HANDLE proc = GetCurrentProcess();
+  *lazy = 0;
+  void *z = ph.alloc2(proc, addr, span, MEM_RESERVE | MEM_COMMIT | MEM_REPLACE_PLACEHOLDER, PAGE_READWRITE, NULL, 0);
+  if (z != NULL) return z;
+  *lazy = 1;
+  return ph.alloc2(proc, addr, span, MEM_RESERVE | MEM_REPLACE_PLACEHOLDER, PAGE_READWRITE, NULL, 0);
+}
+
+/* The sequence memmap relies on, tried once on a view of 1 page + 1 byte of
+ * pagefile memory: map into a placeholder exactly; unmap keeping it (and the
+ * range really still reserved: Wine 8 reports success and frees it); zeros
+ * in its place. */
+static int ph_works(void) {
+  HANDLE proc = GetCurrentProcess();
+  size_t length = (size_t)mm_pagesize() + 1, span = page_span(length);
+  HANDLE s = CreateFileMappingW(INVALID_HANDLE_VALUE, NULL, PAGE_READWRITE, 0, (DWORD)length, NULL);
+  if (s == NULL) return 0;
+  int ok = 0;
+  uint8_t *p = ph_reserve(span), *v = NULL, *z = NULL;
+  if (p != NULL) v = ph.map3(s, proc, p, 0, length, MEM_REPLACE_PLACEHOLDER, PAGE_READWRITE, NULL, 0);
+  if (v != NULL && v != p) {
+    UnmapViewOfFile(v); /* mapped elsewhere: the placeholder was ignored */
+    v = NULL;
+  }
+  if (v != NULL) {
+    v[0] = 1;
+    MEMORY_BASIC_INFORMATION mbi;
+    int kept = ph.unmap2(proc, v, MEM_PRESERVE_PLACEHOLDER) && VirtualQuery(p, &mbi, sizeof mbi) == sizeof mbi &&
+               mbi.State == MEM_RESERVE && mbi.RegionSize >= span;
+    int lazy = 0;
+    if (kept) z = ph_zeros(p, span, &lazy);
+    ok = z == p && !lazy && p[0] == 0;
+    if (z != NULL) VirtualFree(z, 0, MEM_RELEASE);
+    else if (kept) VirtualFree(p, 0, MEM_RELEASE);
+    /* else: the range is free already (or still a view: leaked, one page) */
+  } else if (p != NULL) {
+    VirtualFree(p, 0, MEM_RELEASE);
+  }
+  CloseHandle(s);
+  return ok;
+}
+
+static BOOL CALLBACK ph_init(PINIT_ONCE once, PVOID param, PVOID *context) {
+  (void)once; (void)param; (void)context;
+  HMODULE kb = GetModuleHandleW(L"kernelbase.dll");
+  if (kb == NULL) return TRUE;
+  ph.alloc2 = (virtual_alloc2_fn)(void *)GetProcAddress(kb, "VirtualAlloc2");
+  ph.map3 = (map_view3_fn)(void *)GetProcAddress(kb, "MapViewOfFile3");
+  ph.unmap2 = (unmap_view2_fn)(void *)GetProcAddress(kb, "UnmapViewOfFile2");
+  ph.usable = ph.alloc2 != NULL && ph.map3 != NULL && ph.unmap2 != NULL && ph_works();
+  return TRUE;
+}
+
+static int ph_usable(void) {
+  static INIT_ONCE once = INIT_ONCE_STATIC_INIT;
+  InitOnceExecuteOnce(&once, ph_init, NULL, NULL);
+  return ph.usable;
+}
+
+int mm_has_placeholders(void) { return ph_usable(); }
+
+/* ------------------------------------------------------------------------ */
 /* Views                                                                    */
+
+/* What a record's range is: a view, or a range that left the mapping
+ * (mm_placeholder, a resize) on its way to zeros, or zeros. */
+enum { REC_VIEW, REC_RETIRING, REC_ZEROS, REC_ZEROS_LAZY };
 
 typedef struct record {
   uint8_t *addr;
@@ -112,11 +229,15 @@ typedef struct record {
   DWORD protect; /* of the section */
   DWORD access;  /* of the view */
   int readonly;  /* the view is protected PAGE_READONLY after mapping */
+  int placeholder;     /* the view was mapped into a placeholder, and can become one again */
+  volatile LONG state; /* REC_*: read by the exception handler */
   struct record *next;
 } record;
 
 static record *records = NULL;
 static SRWLOCK records_lock = SRWLOCK_INIT;
+/* Records not in REC_VIEW state: the exception handler looks only while > 0. */
+static volatile LONG retired = 0;
 
 /* The record of the view that holds addr (its start when exact). */
 static record *record_find(const void *addr, int exact) {
@@ -126,6 +247,13 @@ static record *record_find(const void *addr, int exact) {
   while (r != NULL && !(exact ? r->addr == a : (a >= r->addr && a < r->addr + r->length))) r = r->next;
   ReleaseSRWLockShared(&records_lock);
   return r;
+}
+
+static void record_link(record *rec) {
+  AcquireSRWLockExclusive(&records_lock);
+  rec->next = records;
+  records = rec;
+  ReleaseSRWLockExclusive(&records_lock);
 }
 
 static void record_unlink(record *rec) {
@@ -160,10 +288,37 @@ static int section_create(record *rec, uint64_t size, int fresh) {
   return 0;
 }
 
-/* Maps `length` bytes of rec's section from `offset`, at `want` if possible. */
-static int view_map(record *rec, int64_t offset, size_t length, void *want) {
+/* The page protection of a view mapped with rec->access (MapViewOfFile3
+ * takes a protection, MapViewOfFile an access). */
+static ULONG view_protection(const record *rec) {
+  int exec = (rec->access & FILE_MAP_EXECUTE) != 0;
+  if ((rec->access & ~(DWORD)FILE_MAP_EXECUTE) == FILE_MAP_COPY) return exec ? PAGE_EXECUTE_WRITECOPY : PAGE_WRITECOPY;
+  return exec ? PAGE_EXECUTE_READWRITE : PAGE_READWRITE;
+}
+
+/* Maps `length` bytes of rec's section from `offset`: into the placeholder at
+ * `into` (of page_span(length) bytes: a view unmapped with its placeholder
+ * kept); else, where placeholders work, into a new one (at `want` if those
+ * addresses are free, else anywhere); else at `want` if possible, else
+ * anywhere. */
+static int view_map(record *rec, int64_t offset, size_t length, void *want, void *into) {
   void *p = NULL;
-  if (want != NULL)
+  HANDLE proc = GetCurrentProcess();
+  size_t span = page_span(length);
+  int own = 0; /* `into` is a placeholder made here */
+  rec->placeholder = 0;
+  if (into == NULL && ph_usable()) {
+    if (want != NULL) into = ph.alloc2(proc, want, span, MEM_RESERVE | MEM_RESERVE_PLACEHOLDER, PAGE_NOACCESS, NULL, 0);
+    if (into == NULL) into = ph_reserve(span);
+    own = into != NULL;
+  }
+  if (into != NULL) {
+    p = ph.map3(rec->section, proc, into, (ULONG64)offset, length, MEM_REPLACE_PLACEHOLDER, view_protection(rec), NULL, 0);
+    if (p != NULL) rec->placeholder = 1;
+    else if (own) VirtualFree(into, 0, MEM_RELEASE);
+    else return last_error();
+  }
+  if (p == NULL && want != NULL)
     p = MapViewOfFileEx(rec->section, rec->access, hi32((uint64_t)offset), lo32((uint64_t)offset), length, want);
   if (p == NULL)
     p = MapViewOfFile(rec->section, rec->access, hi32((uint64_t)offset), lo32((uint64_t)offset), length);
@@ -171,7 +326,9 @@ static int view_map(record *rec, int64_t offset, size_t length, void *want) {
   DWORD old;
   if (rec->readonly && !VirtualProtect(p, length, PAGE_READONLY, &old)) {
     int e = last_error();
-    UnmapViewOfFile(p);
+    /* Unmapping keeps the caller's placeholder, frees one made here. */
+    if (rec->placeholder && !own) ph.unmap2(proc, p, MEM_PRESERVE_PLACEHOLDER);
+    else UnmapViewOfFile(p);
     return e;
   }
   rec->addr = p;
@@ -227,15 +384,12 @@ int mm_map(size_t length, int prot, int flags, int fd, int64_t offset, const cha
     protections(rec, prot, flags);
     rc = section_create(rec, (uint64_t)offset + length, 0);
   }
-  if (rc == 0) rc = view_map(rec, offset, length, NULL);
+  if (rc == 0) rc = view_map(rec, offset, length, NULL, NULL);
   if (rc != 0) {
     record_free(rec);
     return rc;
   }
-  AcquireSRWLockExclusive(&records_lock);
-  rec->next = records;
-  records = rec;
-  ReleaseSRWLockExclusive(&records_lock);
+  record_link(rec);
   *out = rec->addr;
   return 0;
 }
@@ -245,9 +399,118 @@ int mm_unmap(void *addr, size_t length) {
   record *rec = record_find(addr, 1);
   if (rec == NULL) return -EINVAL;
   record_unlink(rec);
-  int rc = UnmapViewOfFile(addr) ? 0 : last_error();
+  int rc;
+  if (rec->state == REC_VIEW) {
+    rc = UnmapViewOfFile(addr) ? 0 : last_error(); /* a placeholder under it goes too */
+  } else {
+    rc = VirtualFree(addr, 0, MEM_RELEASE) ? 0 : last_error();
+    InterlockedDecrement(&retired);
+  }
   record_free(rec);
   return rc;
+}
+
+/* Lets go of a view's section and file (the range stays reserved). */
+static void record_drop_section(record *rec) {
+  if (rec->section != NULL) CloseHandle(rec->section);
+  if (rec->file != INVALID_HANDLE_VALUE) CloseHandle(rec->file);
+  rec->section = NULL;
+  rec->file = INVALID_HANDLE_VALUE;
+}
+
+/* A range on its way to zeros (REC_RETIRING, reserved) gets them: committed,
+ * or committed by the exception handler a page at a time on first touch. */
+static int record_fill_zeros(record *rec) {
+  int lazy = 0;
+  if (rec->placeholder) {
+    if (ph_zeros(rec->addr, rec->length, &lazy) == NULL) return last_error(); /* stays RETIRING */
+  } else {
+    lazy = VirtualAlloc(rec->addr, rec->length, MEM_COMMIT, PAGE_READWRITE) == NULL;
+  }
+  InterlockedExchange(&rec->state, lazy ? REC_ZEROS_LAZY : REC_ZEROS);
+  return 0;
+}
+
+/* Unmaps the view at rec->addr keeping its addresses reserved (rec is
+ * REC_RETIRING: a thread touching them waits). With a placeholder that is
+ * one call; without, the view is unmapped and the same addresses reserved
+ * again at once: -EAGAIN when another thread took them in that instant (the
+ * view is gone all the same). Other errors: nothing changed. */
+static int record_keep(record *rec) {
+  if (rec->placeholder)
+    return ph.unmap2(GetCurrentProcess(), rec->addr, MEM_PRESERVE_PLACEHOLDER) ? 0 : last_error();
+  if (!UnmapViewOfFile(rec->addr)) return last_error();
+  return VirtualAlloc(rec->addr, rec->length, MEM_RESERVE, PAGE_NOACCESS) == rec->addr ? 0 : -EAGAIN;
+}
+
+/* Takes a record of a range that left a mapping off the list and frees it
+ * (its memory is someone else's business now). */
+static void record_forget(record *rec) {
+  record_unlink(rec);
+  if (rec->state != REC_VIEW) InterlockedDecrement(&retired);
+  rec->section = NULL; /* never owned */
+  record_free(rec);
+}
+
+int mm_placeholder(void *addr, size_t length) {
+  record *rec = record_find(addr, 1);
+  if (rec == NULL) return -EINVAL;
+  if (rec->state == REC_ZEROS || rec->state == REC_ZEROS_LAZY) return 0;
+  if (rec->state == REC_VIEW) {
+    /* Part of a view cannot be retired (nor does resize ask it here). */
+    if (page_span(length) != page_span(rec->length)) return -ENOTSUP;
+    size_t view_length = rec->length;
+    InterlockedIncrement(&retired);
+    rec->length = page_span(view_length);
+    InterlockedExchange(&rec->state, REC_RETIRING); /* from here, a touch waits in the handler */
+    int rc = record_keep(rec);
+    if (rc != 0 && rc != -EAGAIN) {
+      rec->length = view_length;
+      InterlockedExchange(&rec->state, REC_VIEW);
+      InterlockedDecrement(&retired);
+      return rc;
+    }
+    record_drop_section(rec);
+    if (rc == -EAGAIN) {
+      record_forget(rec); /* unmapped, and its addresses taken meanwhile (no placeholders) */
+      return rc;
+    }
+  }
+  return record_fill_zeros(rec);
+}
+
+/* A record for a range that left a mapping, in `state` (REC_VIEW: the old
+ * view itself, with its section; REC_RETIRING: its placeholder). */
+static record *record_left(const record *from, int state) {
+  record *lo = calloc(1, sizeof *lo);
+  if (lo == NULL) return NULL;
+  lo->addr = from->addr;
+  lo->length = state == REC_VIEW ? from->length : page_span(from->length);
+  lo->section = state == REC_VIEW ? from->section : NULL;
+  lo->file = INVALID_HANDLE_VALUE;
+  lo->readonly = from->readonly;
+  lo->placeholder = from->placeholder;
+  lo->state = state;
+  if (state != REC_VIEW) InterlockedIncrement(&retired);
+  return lo;
+}
+
+int mm__retired_fault(uintptr_t addr) {
+  if (InterlockedCompareExchange(&retired, 0, 0) == 0) return 0;
+  int state = -1;
+  uintptr_t page = (uintptr_t)mm_pagesize(), at = addr & ~(page - 1);
+  AcquireSRWLockShared(&records_lock);
+  for (record *r = records; r != NULL; r = r->next) {
+    if (addr >= (uintptr_t)r->addr && addr < (uintptr_t)r->addr + r->length) {
+      state = (int)r->state;
+      /* Sound: [at, at+page) lies inside the reserved range of a lazy record. */
+      if (state == REC_ZEROS_LAZY && VirtualAlloc((void *)at, page, MEM_COMMIT, PAGE_READWRITE) == NULL) state = -1;
+      break;
+    }
+  }
+  ReleaseSRWLockShared(&records_lock);
+  if (state == REC_RETIRING) SwitchToThread(); /* the zeros are on their way: try again */
+  return state == REC_RETIRING || state == REC_ZEROS || state == REC_ZEROS_LAZY;
 }
 
 static int file_size(HANDLE h, int64_t *size) {
@@ -263,60 +526,124 @@ static int set_file_size(HANDLE h, int64_t size) {
   return SetFileInformationByHandle(h, FileEndOfFileInfo, &info, sizeof info) ? 0 : last_error();
 }
 
-/* Anonymous (pagefile) memory: a new section, the data copied over. A named
- * one cannot be: its name is held by the section in use. */
-static int remap_anonymous(record *rec, size_t new_length, int64_t offset) {
+/* Anonymous (pagefile) memory: a new section, the data copied over; the old
+ * view is left over, with its section, for the caller to retire (mm.h). A
+ * named one cannot be: its name is held by the section in use. */
+static int remap_anonymous(record *rec, size_t new_length, int64_t offset, int keep) {
   record fresh = *rec;
   fresh.section = NULL;
+  record *left = record_left(rec, REC_VIEW);
+  if (left == NULL) return -ENOMEM;
   int rc = section_create(&fresh, (uint64_t)offset + new_length, 1);
-  if (rc == 0 && (rc = view_map(&fresh, offset, new_length, NULL)) != 0) CloseHandle(fresh.section);
-  if (rc != 0) return rc;
+  if (rc == 0 && (rc = view_map(&fresh, offset, new_length, NULL, NULL)) != 0) CloseHandle(fresh.section);
+  if (rc != 0) {
+    free(left);
+    return rc;
+  }
   /* Sound: both views are mapped, readable and writable (a resize needs a writable map), and
    * the copy stops at the shorter of the two lengths. */
   memcpy(fresh.addr, rec->addr, rec->length < new_length ? rec->length : new_length);
-  UnmapViewOfFile(rec->addr);
-  CloseHandle(rec->section);
+  if (keep) {
+    record_link(left);
+  } else {
+    UnmapViewOfFile(left->addr);
+    CloseHandle(left->section);
+    left->section = NULL;
+    record_free(left);
+  }
   rec->section = fresh.section;
   rec->addr = fresh.addr;
   rec->length = new_length;
+  rec->placeholder = fresh.placeholder;
   return 0;
 }
 
-/* A file: Windows sizes a file only while no view maps the part that goes, so
- * the view and section are closed, the file sized, and both made anew. On
- * failure the old size and view come back (see mm.h). */
-static int remap_file(record *rec, size_t new_length, int64_t offset) {
-  int64_t old_size = 0;
-  int rc = file_size(rec->file, &old_size);
-  if (rc != 0) return rc;
+/* A file whose old view nothing holds: unmapped, the file sized, section and
+ * view made anew (at the same address when possible); on failure the old size
+ * and view come back, at the same address unless another thread took it. */
+static int remap_file_anew(record *rec, size_t new_length, int64_t offset, int64_t old_size) {
   void *old_addr = rec->addr;
   size_t old_length = rec->length;
   UnmapViewOfFile(old_addr);
   CloseHandle(rec->section);
   rec->section = NULL;
-  rc = set_file_size(rec->file, offset + (int64_t)new_length);
+  int rc = set_file_size(rec->file, offset + (int64_t)new_length);
   if (rc == 0) rc = section_create(rec, (uint64_t)offset + new_length, 1);
-  if (rc == 0 && (rc = view_map(rec, offset, new_length, old_addr)) != 0) {
+  if (rc == 0 && (rc = view_map(rec, offset, new_length, old_addr, NULL)) != 0) {
     CloseHandle(rec->section);
     rec->section = NULL;
   }
   if (rc == 0) return 0;
-  /* Put back what was there. */
   set_file_size(rec->file, old_size);
+  if (section_create(rec, (uint64_t)offset + old_length, 0) != 0 || view_map(rec, offset, old_length, old_addr, NULL) != 0)
+    rec->addr = NULL;
+  return rc;
+}
+
+/* A file: Windows sizes a file only while no view maps the part that goes, so
+ * the view and section are closed, the file sized, and both made anew. On
+ * failure the old size and view come back (see mm.h). */
+static int remap_file(record *rec, size_t new_length, int64_t offset, int keep) {
+  int64_t old_size = 0;
+  int rc = file_size(rec->file, &old_size);
+  if (rc != 0) return rc;
+  void *old_addr = rec->addr;
+  size_t old_length = rec->length;
+  if (!keep) return remap_file_anew(rec, new_length, offset, old_size);
+  /* The old addresses stay reserved throughout (a thread touching them waits
+   * in the handler), and are left over for the caller (mm.h). */
+  record *left = record_left(rec, REC_RETIRING);
+  if (left == NULL) return -ENOMEM;
+  AcquireSRWLockExclusive(&records_lock);
+  rec->addr = NULL; /* the handler finds `left` at these addresses now */
+  left->next = records;
+  records = left;
+  ReleaseSRWLockExclusive(&records_lock);
+  rc = record_keep(left);
+  if (rc == -EAGAIN) {
+    record_forget(left); /* the view is gone and its addresses too: as before placeholders */
+    left = NULL;
+  } else if (rc != 0) {
+    record_forget(left);
+    rec->addr = old_addr; /* nothing changed */
+    return rc;
+  }
+  CloseHandle(rec->section);
+  rec->section = NULL;
+  rc = set_file_size(rec->file, offset + (int64_t)new_length);
+  if (rc == 0) rc = section_create(rec, (uint64_t)offset + new_length, 1);
+  if (rc == 0 && (rc = view_map(rec, offset, new_length, left != NULL ? NULL : old_addr, NULL)) != 0) {
+    CloseHandle(rec->section);
+    rec->section = NULL;
+  }
+  if (rc == 0) return 0;
+  /* Put back what was there, at the same address: into the placeholder kept,
+   * or where the reservation was (let go of first: another thread could take
+   * the addresses in that instant, and the view then lands elsewhere). */
+  set_file_size(rec->file, old_size);
+  void *into = left != NULL && left->placeholder ? old_addr : NULL;
+  if (left != NULL && into == NULL) {
+    VirtualFree(old_addr, 0, MEM_RELEASE);
+    record_forget(left);
+    left = NULL;
+  }
   if (section_create(rec, (uint64_t)offset + old_length, 0) != 0 ||
-      view_map(rec, offset, old_length, old_addr) != 0) {
+      view_map(rec, offset, old_length, old_addr, into) != 0) {
     rec->addr = NULL;
   }
+  if (left != NULL && rec->addr != NULL) record_forget(left);
+  else if (left != NULL) record_fill_zeros(left); /* gone: zeros (or, failing that, the range stays reserved) */
   return rc;
 }
 
 int mm_remap(void *addr, size_t old_length, size_t new_length, int prot, int flags, int fd,
-             int64_t offset, int portable, void **out) {
+             int64_t offset, int portable, int keep, void **out) {
   (void)old_length; (void)prot; (void)flags; (void)fd; (void)portable;
   record *rec = record_find(addr, 1);
+  if (rec != NULL && rec->state != REC_VIEW) rec = NULL;
   if (rec == NULL) return -EINVAL;
-  int rc = rec->file == INVALID_HANDLE_VALUE ? remap_anonymous(rec, new_length, offset)
-                                              : remap_file(rec, new_length, offset);
+  int rc = rec->file == INVALID_HANDLE_VALUE ? remap_anonymous(rec, new_length, offset, keep)
+                                              : remap_file(rec, new_length, offset, keep);
   *out = rec->addr;
   if (rec->addr == NULL) {
     record_unlink(rec);
@@ -327,14 +654,6 @@ int mm_remap(void *addr, size_t old_length, size_t new_length, int prot, int fla
 
 /* Windows replaces a view atomically only with placeholders (VirtualAlloc2,
  * MapViewOfFile3), which memmap does not use yet. */
-int mm_reserve(void *addr, size_t length) {
-  (void)addr;
-  (void)length;
-  return -ENOTSUP;
-}
-
-int mm_has_reserve(void) { return 0; }
-
 void *mm_runtime_symbol(const char *name) {
   /* node.exe exports its Node-API functions by name. */
   return (void *)GetProcAddress(GetModuleHandleW(NULL), name);

@@ -26,6 +26,12 @@ export interface Capabilities {
   readonly memfd: boolean;
   /** Named mappings (`tagname`). */
   readonly tagname: boolean;
+  /**
+   * Ranges a mapping leaves (close, resize) become placeholders that read zeros until nothing
+   * holds them, atomically (POSIX; Windows 10 1803 and later). Without: unmapped and reserved
+   * again at once.
+   */
+  readonly placeholders: boolean;
   /** A tag is an object of its own with a descriptor (POSIX shared memory), not a name of the mapping (Windows). */
   readonly tagObjects: boolean;
   /** The longest tag in bytes the system takes; 0 where the system checks it itself. */
@@ -43,7 +49,13 @@ export interface Binding {
   memfd(size: number): number;
   /** `tagname` names the mapping (Windows; where tags are objects, src/tags.ts opens them and maps their descriptor). */
   map(fd: number, length: number, prot: number, flags: number, offset: number, ownedFd: number, tagname?: string): Handle | number;
-  view(handle: Handle, start: number, length: number): ArrayBuffer | null | number;
+  /**
+   * An external ArrayBuffer over [start, start + length) of the map; null where the runtime refuses
+   * one. `exposed`: it may reach user code, and its addresses stay reserved until nothing can use
+   * them (native/region.h); memmap's own views (false) are only used synchronously by the methods.
+   */
+  view(handle: Handle, start: number, length: number, exposed: boolean): ArrayBuffer | null | number;
+  /** Closes: 0, or 1 while ranges of the map stay reserved for views that may still use them. */
   unmap(handle: Handle): number;
   remap(handle: Handle, length: number, portable: boolean): number;
   /**

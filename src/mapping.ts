@@ -167,21 +167,26 @@ export class Mapping {
     return h === null ? -1 : Math.max(-1, native.fd(h));
   }
 
-  /** Detaches every view, unmaps (once any thread-pool job using the memory is done), closes the descriptor. Idempotent. */
+  /**
+   * Detaches every view, lets go of the file (once any thread-pool job using the memory is done)
+   * and closes the descriptor. Idempotent. A map whose views someone may still use keeps its
+   * addresses reserved until they are gone: it still counts for the reclaiming policy meanwhile.
+   */
   close(): void {
     const h = this.mem.handle;
     if (h === null) return;
     this.mem.release();
-    native.unmap(h);
-    unmapped();
+    if (native.unmap(h) === 0) unmapped();
   }
 
   /**
    * Resizes to `n` bytes (the caller checked Python's rules), the file first where the system
-   * does not size it itself. Every view made before is detached, whether or not it succeeds.
+   * does not size it itself. On success every view made before is detached (those that escaped
+   * detaching read zeros where the mapping no longer is); a failure changes nothing.
    * @throws {TypeError} `ERR_MMAP_NOT_RESIZABLE` for shared anonymous memory that cannot grow.
-   * @throws {Error} `ERR_MMAP_BUSY`, `ERR_MMAP_TRUNCATED`, or a system error (the map is closed
-   *   when the system lost it: see the invariants).
+   * @throws {Error} `ERR_MMAP_BUSY`, `ERR_MMAP_TRUNCATED` (the file lost part of the map: checked
+   *   before anything changes), or a system error (the map is closed when the system lost it:
+   *   see the invariants).
    */
   resize(n: number): void {
     const mem = this.mem;
@@ -192,6 +197,8 @@ export class Mapping {
       throw notResizable("to expand a shared anonymous mapping on Linux (make it with shareable: true to grow it)");
     }
     if (native.busy(h) > 0) throw stateError("ERR_MMAP_BUSY", "mmap can't resize while flushAsync(), waitAsync() or prefetch() is in progress");
+    // A loss seen only through a view has moved the fault counter without telling this map yet.
+    mem.refresh();
     mem.assertWhole();
     // The file first, in both directions: a failing ftruncate then changes nothing at all,
     // and the map never holds a page the file does not back once it has followed.
@@ -205,7 +212,8 @@ export class Mapping {
       if (t < 0) throw systemError(t, "ftruncate");
     }
     const r = native.remap(h, n, platform.portableRemap);
-    mem.reset(r < 0 ? old : n); // the addon detached every view either way
+    // Views detached on success (and in the rare failure that moved the mapping): forget them.
+    mem.reset(r < 0 ? old : n);
     if (r < 0) {
       if (sizeFile) native.truncate(fd, fileSize); // undo (a shrink's lost tail cannot come back)
       if (native.live(h) === 0) this.close(); // the system could not map it again: it is gone

@@ -196,9 +196,11 @@ export class MMap implements Iterable<number> {
   /**
    * Unmaps the memory and closes the map's descriptor (unless it was closed outside memmap and
    * its number now names another file: that one is left alone). Every view handed out earlier
-   * (`buffer`, `subarray`, `view`) is detached first, so none can reach unmapped memory.
-   * Idempotent. Does not flush: a shared file map's pages reach the file through the kernel.
-   * Pending {@link MMap.waitAsync} calls on the map settle with `ERR_MMAP_CLOSED`.
+   * (`buffer`, `subarray`, `view`) is detached first; one that escaped detaching (moved out by
+   * `ArrayBuffer.prototype.transfer()`, or in the hands of Node's thread pool) reads zeros from
+   * then on, its addresses kept until it is gone: no view ever reaches unmapped memory or another
+   * mapping (docs/safety.md). Idempotent. Does not flush: a shared file map's pages reach the file
+   * through the kernel. Pending {@link MMap.waitAsync} calls on the map settle with `ERR_MMAP_CLOSED`.
    * @throws never.
    */
   close(): void {
@@ -872,12 +874,14 @@ export class MMap implements Iterable<number> {
 
   /**
    * Changes the length of the map to `newsize` bytes; a file-backed map also sets the file to
-   * `offset + newsize` bytes. The position is unchanged. Every view handed out before is detached.
-   * A failed resize leaves the map, the position and the file as they were.
+   * `offset + newsize` bytes. The position is unchanged. Once it has succeeded, every view handed
+   * out before is detached (one that escaped detaching reads zeros where the map no longer is).
+   * A failed resize leaves the map, its views, the position and the file as they were.
    * @throws {TypeError} `ERR_INVALID_ARG_TYPE` for a non-number; `ERR_MMAP_NOT_RESIZABLE` for
    *   `ACCESS_READ`/`ACCESS_COPY` maps, `trackfd: false`, or growing shared anonymous memory.
    * @throws {RangeError} `ERR_OUT_OF_RANGE` for a size below 1 or too large.
    * @throws {Error} `ERR_MMAP_CLOSED`; `ERR_MMAP_BUSY` while a `flushAsync()`, `waitAsync()` or `prefetch()` runs;
+   *   `ERR_MMAP_TRUNCATED` when the file lost part of the map (map the file again);
    *   `ERR_MMAP_FD_CLOSED` when `m.fd` was closed outside memmap (its number may name another file now); a system error
    *   (`syscall` `ftruncate` or `mremap`/`mmap`; on Windows `MapViewOfFile`, e.g. `EBUSY` while
    *   another map of the file or of the tag is open).

@@ -127,6 +127,11 @@ export abstract class Tracked {
     if (hi > this.gone) throw this.truncated(lo, hi);
   }
 
+  /** Accounts for pages lost since this map last looked, without throwing (a loss seen only through a view). */
+  refresh(): void {
+    if (FAULTS[0] !== this.seen) this.learn(0, 0);
+  }
+
   /** Throws when any byte of the map is lost (resize refuses a map in that state). */
   assertWhole(): void {
     if (this.gone < this.length) throw this.truncated(0, this.length);

@@ -103,7 +103,7 @@ export function typedView<T extends ArrayBufferView>(mem: Memory, Type: ViewType
   let at = span.byteOffset;
   if (at % size !== 0) {
     // A segment starting at an offset the element size does not divide: a buffer of its own.
-    const own = native.view(mem.open(), off, bytes);
+    const own = native.view(mem.open(), off, bytes, true);
     if (own === null) throw viewsUnavailable();
     if (typeof own === "number") throw systemError(own, "mmap view");
     buffer = own;

@@ -9,6 +9,7 @@ import test from "node:test";
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
+import { spawnSync } from "node:child_process";
 import {
   MMap,
   ACCESS_READ,
@@ -802,3 +803,91 @@ test("the portable resize path (no mremap, forced by MEMMAP_NO_MREMAP=1) gives t
   assert.equal(r.hugeFile.file, pattern(2 * PAGESIZE, 1).toString("hex"));
   assert.equal(r.hugeFile.map, r.hugeFile.file);
 });
+
+// ------------------------------------------------------------------- failures change nothing
+// Issue 11 item 7. Each case runs in a child (the loss is a contained SIGBUS; the portable path
+// and `ulimit -v` are set for the process), on the mremap path and on the portable one.
+
+const FAILURE_SCRIPT = (indexUrl) => `
+import fs from "node:fs";
+import { MMap, MAP_PRIVATE, PAGESIZE } from ${JSON.stringify(indexUrl)};
+const [dir, kind] = process.argv.slice(2);
+const views = process.env.MEMMAP_NO_EXTERNAL_BUFFERS !== "1";
+const errOf = (fn) => { try { fn(); return "ok"; } catch (e) { return e.code; } };
+const out = {};
+if (kind === "lost") {
+  // The file shrinks under a map of 4 pages; only a view touches the lost part.
+  const p = dir + "/lost.bin";
+  fs.writeFileSync(p, Buffer.alloc(4 * PAGESIZE, 0x61));
+  const fd = fs.openSync(p, "r+");
+  const m = new MMap(fd, 0);
+  const v = views ? m.buffer : null;
+  fs.ftruncateSync(fd, PAGESIZE);
+  out.viewRead = views ? v[3 * PAGESIZE] : 0; // contained: zeros (without views, a method finds the loss)
+  if (!views) out.get = errOf(() => m.get(3 * PAGESIZE));
+  out.grow = errOf(() => m.resize(8 * PAGESIZE));
+  out.shrink = errOf(() => m.resize(2 * PAGESIZE));
+  out.after = { size: fs.fstatSync(fd).size, len: m.length, view: views ? v.length : 4 * PAGESIZE, head: m.get(0) };
+  m.close(); fs.closeSync(fd);
+} else {
+  // Under \`ulimit -v\`: resizes that cannot get the address space, of every kind of map.
+  const p = dir + "/limited.bin";
+  fs.writeFileSync(p, Buffer.alloc(2 * PAGESIZE, 0x62));
+  const fd = fs.openSync(p, "r+");
+  for (const [name, m] of [["file", new MMap(fd, 0)], ["private", new MMap(-1, 2 * PAGESIZE, { flags: MAP_PRIVATE })], ["memfd", new MMap(-1, 2 * PAGESIZE, { shareable: true })]]) {
+    if (name !== "file") m.setSlice(0, 2 * PAGESIZE, Buffer.alloc(2 * PAGESIZE, 0x62));
+    const v = views ? m.buffer : null;
+    const r = { huge: errOf(() => m.resize(2 ** 40)) };
+    r.kept = { len: m.length, view: views ? v.length : 2 * PAGESIZE, viewByte: views ? v[PAGESIZE] : 0x62, byte: m.get(PAGESIZE) };
+    if (views) { v[0] = 0x63; r.kept.through = m.get(0); } else r.kept.through = 0x63;
+    if (name === "file") r.fileSize = fs.fstatSync(fd).size;
+    r.later = errOf(() => m.resize(3 * PAGESIZE));
+    r.grown = [m.length, m.get(PAGESIZE), m.get(3 * PAGESIZE - 1)];
+    out[name] = r;
+    m.close();
+  }
+  fs.closeSync(fd);
+}
+process.stdout.write(JSON.stringify(out));
+`;
+
+/** Under `npm run test:asan` (the ASan runtime preloaded into every process). */
+const ASAN = /libasan/.test(process.env.LD_PRELOAD ?? "");
+
+for (const portable of [false, true]) {
+  const how = portable ? " (MEMMAP_NO_MREMAP=1)" : "";
+  const runCase = (kind, shell) => {
+    const dir = tmpdir("memmap-resize-fail-");
+    const script = path.join(dir, "case.mjs");
+    fs.writeFileSync(script, FAILURE_SCRIPT(new URL("../dist/index.js", import.meta.url).href));
+    const env = { ...process.env, MEMMAP_NO_MREMAP: portable ? "1" : "" };
+    const r = shell === undefined
+      ? runNode([script, dir, kind], { env })
+      : spawnSync("bash", ["-c", `${shell} exec "$0" "$@"`, process.execPath, script, dir, kind], { encoding: "utf8", env, timeout: 60_000 });
+    assert.equal(r.signal, null, `child killed by ${r.signal}: ${r.stderr}`);
+    assert.equal(r.status, 0, r.stderr);
+    return JSON.parse(r.stdout);
+  };
+
+  test(`resize() of a map that lost its tail to a shrinking file, seen only through a view, is ERR_MMAP_TRUNCATED before anything changes${how}`, { skip: WINDOWS && "a file cannot shrink under a view on Windows" }, () => {
+    const got = runCase("lost");
+    assert.equal(got.viewRead, 0);
+    if (!VIEWS) assert.equal(got.get, "ERR_MMAP_TRUNCATED");
+    assert.equal(got.grow, "ERR_MMAP_TRUNCATED", "growing: no EFAULT from mremap, no stale loss in a fresh mapping");
+    assert.equal(got.shrink, "ERR_MMAP_TRUNCATED", "shrinking: the file is not grown back with zeros");
+    assert.deepEqual(got.after, { size: PAGESIZE, len: 4 * PAGESIZE, view: 4 * PAGESIZE, head: 0x61 });
+  });
+
+  test(`a resize that fails (ulimit -v) changes nothing: views stay attached, map, file size and contents as they were${how}`, { skip: (WINDOWS && "ulimit -v: POSIX") || (ASAN && "ulimit -v: AddressSanitizer reserves terabytes of shadow memory (npm run test:asan)") }, () => {
+    const got = runCase("limited", "ulimit -v 12000000;");
+    for (const name of ["file", "private", "memfd"]) {
+      const r = got[name];
+      assert.equal(r.huge, name === "file" ? r.huge : "ENOMEM", `${name}: ${r.huge}`);
+      assert.notEqual(r.huge, "ok", `${name}: a 1 TiB resize under ulimit -v fails`);
+      assert.deepEqual(r.kept, { len: 2 * PAGESIZE, view: 2 * PAGESIZE, viewByte: 0x62, byte: 0x62, through: 0x63 }, name);
+      if (name === "file") assert.equal(r.fileSize, 2 * PAGESIZE, "the file's size is put back");
+      assert.equal(r.later, "ok", `${name}: a resize within the limit works afterwards`);
+      assert.deepEqual(r.grown, [3 * PAGESIZE, 0x62, 0], name);
+    }
+  });
+}

@@ -2,6 +2,13 @@
  * Memory reached through views: external ArrayBuffers over the mapping itself. A map that fits
  * in one Buffer gets one view of the whole map, made on first use; a larger one is reached
  * through overlapping segments. Every view is detached by the addon on close or resize.
+ *
+ * Two sets of views, never mixed: memmap's own, which the methods read and write and which never
+ * reach user code (so nobody else can detach, transfer or lend them to a thread), and the exposed
+ * ones that `buffer`, `subarray` and the like hand out. The addon keeps the addresses of an exposed
+ * view reserved until nothing can use them (native/region.h); its own views cost nothing at close.
+ * An exposed view that someone else detached (`ArrayBuffer.prototype.transfer()`) is replaced
+ * by a new one the next time it is asked for.
  * Internal: not exported from the package.
  * @module
  */
@@ -44,14 +51,22 @@ const TEXTS = 4;
 /** text() makes strings over the mapped memory (until the runtime is found to copy them). */
 let externalText = platform.externalText;
 
+/** The views of one set (memmap's own, or exposed): the whole map, or segments of a larger one. */
+interface ViewSet {
+  /** The whole map as one view, once made; null while not made or when the map is larger than one view. */
+  whole: Buffer | null;
+  /** Segment views of a map larger than one view, by index. */
+  segments: Map<number, Buffer> | null;
+}
+
 export class ViewMemory extends Memory {
   readonly #geo: Geometry;
-  /** The whole map as one view, once made; null while not made or when the map is larger than one view. */
-  #whole: Buffer | null = null;
-  /** The same memory as a plain Uint8Array (cheaper to take subarrays of), for copies. */
+  /** memmap's own views: read and written by the methods, never handed out. */
+  readonly #own: ViewSet = { whole: null, segments: null };
+  /** The views handed out to user code, cached. */
+  readonly #exposed: ViewSet = { whole: null, segments: null };
+  /** The same memory as #own.whole, as a plain Uint8Array (cheaper to take subarrays of), for copies. */
   #raw: Uint8Array | null = null;
-  /** Segment views of a map larger than one view, by index. */
-  #segments: Map<number, Buffer> | null = null;
   /**
    * The last few strings over the map that text() made (external strings: each keeps the memory
    * under it mapped, or reserved once the map is closed or resized, until it is collected).
@@ -64,24 +79,32 @@ export class ViewMemory extends Memory {
     this.#geo = geo;
   }
 
-  #makeView(start: number, length: number): Buffer {
+  /** A new view of [start, start + length); `exposed`: one for user code (see the module's comment). */
+  #makeView(start: number, length: number, exposed: boolean): Buffer {
     if (length === 0) return EMPTY;
-    const ab = native.view(this.open(), start, length);
+    const ab = native.view(this.open(), start, length, exposed);
     if (ab === null) throw viewsUnavailable();
     if (typeof ab === "number") throw systemError(ab, "mmap view");
     return Buffer.from(ab);
   }
 
-  /** The whole map as one view, made on first use; null when it is larger than one view may be. Checks closed. */
+  /** The whole map as one of memmap's own views, made on first use; null when it is larger than one view may be. Checks closed. */
   #ensureWhole(): Uint8Array | null {
     const raw = this.#raw;
     if (raw !== null) return raw;
     this.open();
     if (this.length > this.#geo.maxView) return null;
-    const whole = (this.#whole = this.#makeView(0, this.length));
+    const whole = (this.#own.whole = this.#makeView(0, this.length, false));
     const made = (this.#raw = new Uint8Array(whole.buffer, whole.byteOffset, whole.length));
     this.lost();
     return made;
+  }
+
+  /** The whole map as an exposed view, made when first asked for, or again when someone detached it (transfer()). */
+  #exposedWhole(): Buffer {
+    const w = this.#exposed.whole;
+    if (w !== null && w.length !== 0) return w;
+    return (this.#exposed.whole = this.#makeView(0, this.length, true));
   }
 
   protected lost(): void {
@@ -91,29 +114,33 @@ export class ViewMemory extends Memory {
     this.fastW = this.writable ? this.fast : null;
   }
 
-  #segment(k: number): Buffer {
-    let segs = this.#segments;
-    if (segs === null) segs = this.#segments = new Map();
+  /** Segment k of a set (made again if someone detached an exposed one). */
+  #segment(k: number, set: ViewSet = this.#own): Buffer {
+    let segs = set.segments;
+    if (segs === null) segs = set.segments = new Map();
     let s = segs.get(k);
-    if (s === undefined) {
+    if (s === undefined || s.length === 0) {
       const base = k * this.#geo.stride;
-      s = this.#makeView(base, Math.min(this.#geo.segment, this.length - base));
+      s = this.#makeView(base, Math.min(this.#geo.segment, this.length - base), set === this.#exposed);
       segs.set(k, s);
     }
     return s;
   }
 
-  /** A zero-copy view of [a, b), without loss checks. */
-  #span(a: number, b: number): Buffer {
-    const whole = this.#ensureWhole() === null ? null : this.#whole;
-    if (whole !== null) return whole.subarray(a, b);
+  /** A zero-copy view of [a, b), without loss checks: memmap's own, or `exposed`. */
+  #span(a: number, b: number, exposed: boolean): Buffer {
+    if (this.length <= this.#geo.maxView) {
+      if (exposed) return this.#exposedWhole().subarray(a, b);
+      this.#ensureWhole();
+      return (this.#own.whole as Buffer).subarray(a, b);
+    }
     const { segment, stride, maxView } = this.#geo;
     if (b - a <= segment - stride) {
       const k = Math.floor(a / stride);
-      return this.#segment(k).subarray(a - k * stride, b - k * stride);
+      return this.#segment(k, exposed ? this.#exposed : this.#own).subarray(a - k * stride, b - k * stride);
     }
     if (b - a > maxView) throw tooLarge("A view", b - a, maxView);
-    return this.#makeView(a, b - a);
+    return this.#makeView(a, b - a, exposed);
   }
 
   /** Calls fn on consecutive pieces of [a, b), each inside one segment: (view, offset from a). */
@@ -121,7 +148,7 @@ export class ViewMemory extends Memory {
     const step = this.#geo.segment - this.#geo.stride;
     for (let p = a; p < b; ) {
       const q = Math.min(b, p + step);
-      fn(this.#span(p, q), p - a);
+      fn(this.#span(p, q, false), p - a);
       p = q;
     }
   }
@@ -206,7 +233,7 @@ export class ViewMemory extends Memory {
   protected override newline(pos: number, limit: number): number {
     const raw = this.#ensureWhole();
     if (raw !== null && limit === this.length && this.length <= INDEX_OF_MAX) {
-      const nl = (this.#whole as Buffer).indexOf(10, pos);
+      const nl = (this.#own.whole as Buffer).indexOf(10, pos);
       this.verify(pos, nl < 0 ? limit : nl + 1);
       return nl;
     }
@@ -235,7 +262,7 @@ export class ViewMemory extends Memory {
     let text: string;
     const { segment, stride } = this.#geo;
     if (b - a <= segment - stride || (this.length <= this.#geo.maxView && b - a <= this.#geo.maxView)) {
-      text = this.#span(a, b).toString("latin1");
+      text = this.#span(a, b, false).toString("latin1");
     } else {
       const parts: string[] = [];
       this.#pieces(a, b, (piece) => parts.push(piece.toString("latin1")));
@@ -251,16 +278,17 @@ export class ViewMemory extends Memory {
 
   view(a: number, b: number): Buffer {
     this.open();
-    return this.#span(a, b);
+    return this.#span(a, b, true);
   }
 
   whole(): Buffer {
-    if (this.#ensureWhole() === null) {
+    this.open();
+    if (this.length > this.#geo.maxView) {
       throw rangeError(
         `The map of ${this.length} bytes is larger than the largest Buffer this runtime allows (${this.#geo.maxView}); use subarray()`,
       );
     }
-    return this.#whole as Buffer;
+    return this.#exposedWhole();
   }
 
   reset(length: number): void {
@@ -274,8 +302,9 @@ export class ViewMemory extends Memory {
   }
 
   #forget(): void {
-    this.#whole = this.#raw = this.fast = this.fastW = null;
-    this.#segments = null;
+    this.#raw = this.fast = this.fastW = null;
+    this.#own.whole = this.#exposed.whole = null;
+    this.#own.segments = this.#exposed.segments = null;
     this.#texts = [];
   }
 }
