@@ -652,6 +652,13 @@ int mm_remap(void *addr, size_t old_length, size_t new_length, int prot, int fla
   return rc;
 }
 
+/* Windows replaces a view atomically only with placeholders (VirtualAlloc2,
+ * MapViewOfFile3), which memmap does not use yet. */
+void *mm_runtime_symbol(const char *name) {
+  /* node.exe exports its Node-API functions by name. */
+  return (void *)GetProcAddress(GetModuleHandleW(NULL), name);
+}
+
 int mm_remap_sizes_file(void) { return 1; }
 
 int mm_has_mremap(void) { return 0; }

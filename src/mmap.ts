@@ -16,12 +16,13 @@ import type { Memory } from "./memory/index.js";
 import { openMap, openMapAsync, type OpenOptions } from "./open.js";
 import { planMap, type MMapOptions } from "./plan.js";
 import { lock, prefetch, residency } from "./residency.js";
-import { compile, requireGlobal, Scanner, type MMapMatch } from "./search.js";
+import { compile, requireGlobal, Scanner, searchOnce, type MMapMatch } from "./search.js";
 import { adjust, clampRange, sliceArgs, sliceIndices } from "./slices.js";
 import { notifyOn, settleWaits, waitOn, waitOnAsync, type WaitResult } from "./waiting.js";
 import { unlinkTag } from "./tags.js";
 import { typedView, type ViewType } from "./typed.js";
 import {
+  needleBytes,
   optionalInteger,
   ownCopy,
   toBytes,
@@ -544,7 +545,7 @@ export class MMap implements Iterable<number> {
   }
 
   #find(sub: BytesLike, start: unknown, end: unknown, backward: boolean): number {
-    const needle = toBytes(sub, "sub");
+    const needle = needleBytes(sub, "sub");
     const [s, e] = this.#bounds(start, end);
     if (e < s) return -1;
     if (needle.length === 0) return backward ? e : s;
@@ -552,18 +553,26 @@ export class MMap implements Iterable<number> {
     return this.#mem.find(needle, s, e, backward);
   }
 
-  /** Latin-1 text of [a, b), for the scanner. */
-  #text = (a: number, b: number): string => this.#mem.text(a, b);
-
   /**
    * Runs `regexp` over the bytes read as Latin-1 (one byte per character) and returns the
    * first match at or after `start` (default 0) that ends by `end` (default the length), with
-   * byte offsets `index` and `end`; `null` when there is none. Ranges larger than
-   * `SEARCH_WINDOW` are searched in windows: see `SEARCH_MAX_MATCH` for the longest match
-   * found there.
+   * byte offsets `index` and `end`; `null` when there is none. The text is `[0, end)`: a
+   * lookbehind sees before `start`, and `$` matches at `end` (Python's `pos` and `endpos`).
+   *
+   * The expression runs on the mapped bytes themselves where the runtime allows it (Node, Bun
+   * and Deno do): a match near `start` costs microseconds whatever the size of the map. The
+   * matched text and groups are copies. `RegExp.input`, `RegExp.lastMatch`, `RegExp.$1`… are
+   * left as after a match of an empty string.
+   *
+   * Up to `SEARCH_WINDOW` bytes (`[0, end)`; 512 MiB in V8) the result is exactly the RegExp's
+   * over that text as one string. Longer ranges are searched in windows, with the bounds
+   * `SEARCH_MAX_MATCH` and `SEARCH_LOOKBEHIND` describe: a match a window cannot decide is an
+   * `ERR_MMAP_SEARCH_LIMIT` error, never a wrong match.
    * @throws {TypeError} `ERR_INVALID_ARG_TYPE` when `regexp` is not a RegExp or a bound not a number.
    * @throws {RangeError} `ERR_OUT_OF_RANGE` for a non-integer bound.
-   * @throws {Error} `ERR_MMAP_CLOSED` when the map is closed.
+   * @throws {Error} `ERR_MMAP_CLOSED` when the map is closed; `ERR_MMAP_TRUNCATED` when the
+   *   text reaches bytes a shrinking file took away; `ERR_MMAP_SEARCH_LIMIT` (with `position`)
+   *   over a range longer than `SEARCH_WINDOW`, at an attempt no window can decide.
    * @example
    * ```ts
    * const m = mm.search(/ERROR (\d+)/);
@@ -574,16 +583,27 @@ export class MMap implements Iterable<number> {
     const rx = compile(regexp, "regexp");
     const [s, e] = this.#searchBounds(start, end);
     if (e < s) return null;
-    return new Scanner(rx, this.#text, e).next(s);
+    return searchOnce(rx, this.#mem, s, e);
   }
 
   /**
    * Every match of a global `regexp`, in order, as {@link MMap.search} reports them
-   * (an empty match advances by one byte, as `String.prototype.matchAll` does).
+   * (an empty match advances by one byte, as `String.prototype.matchAll` does). Each step reads
+   * the map as it is then: bytes written between steps are seen, a resize limits the rest to
+   * the new length. (Where the text is copied, as in Electron, a step may search the copy an
+   * earlier step made; a match from it is compared with the map before it is yielded.) Costs
+   * the engine's matching plus a constant per match.
    * @throws {TypeError} `ERR_INVALID_ARG_TYPE` when `regexp` is not a RegExp;
    *   `ERR_INVALID_ARG_VALUE` when it is not global.
    * @throws {RangeError} `ERR_OUT_OF_RANGE` for a non-integer bound.
-   * @throws {Error} `ERR_MMAP_CLOSED` when the map is (or becomes) closed.
+   * @throws {Error} `ERR_MMAP_CLOSED` when the map is (or becomes) closed; `ERR_MMAP_TRUNCATED`
+   *   when a step reaches bytes a shrinking file took away (also after the iteration began);
+   *   `ERR_MMAP_SEARCH_LIMIT` as {@link MMap.search}.
+   * @example
+   * ```ts
+   * let lines = 0;
+   * for (const m of mm.matchAll(/\n/g)) lines += m.end - m.index;
+   * ```
    */
   matchAll(regexp: RegExp, start?: number, end?: number): IterableIterator<MMapMatch> {
     // Arguments are checked now, as String.prototype.matchAll does; the matches come lazily.
@@ -597,15 +617,16 @@ export class MMap implements Iterable<number> {
     if (e < s) return;
     let limit = e;
     let length = this.#mem.length;
-    let scanner = new Scanner(rx, this.#text, limit);
+    let scanner = new Scanner(rx, this.#mem, limit);
     for (let p = s; p <= limit; ) {
-      // The scanner holds a copy of the text: a closed map yields nothing more, and a
-      // resized one is read again, up to its new length.
+      // Each step reads the map as it is now (a copy kept between steps is checked against
+      // it): a closed map throws ERR_MMAP_CLOSED, a resized one is read up to its new length,
+      // one whose file shrank throws ERR_MMAP_TRUNCATED when the search reaches the lost bytes.
       if (this.length !== length) {
         length = this.#mem.length;
         limit = Math.min(limit, length);
         if (p > limit) return;
-        scanner = new Scanner(rx, this.#text, limit);
+        scanner = new Scanner(rx, this.#mem, limit);
       }
       const m = scanner.next(p);
       if (m === null) return;

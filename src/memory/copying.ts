@@ -70,6 +70,10 @@ export class CopyMemory extends Memory {
     return this.copy(a, b).toString("latin1");
   }
 
+  liveText(): boolean {
+    return false;
+  }
+
   view(): Buffer {
     this.open();
     throw viewsUnavailable();
