@@ -7,7 +7,7 @@
       "defines": ["NAPI_VERSION=8"],
       "conditions": [
         ["OS!='win'", {"sources": ["native/posix.c", "native/fault.c"]}],
-        ["OS=='win'", {"sources": ["native/win32.c", "native/fault-win32.c"]}],
+        ["OS=='win'", {"sources": ["native/win32.c", "native/win32-system.c", "native/fault-win32.c"]}],
         ["OS=='linux'", {"sources": ["native/linux.c"]}],
         ["OS!='win'", {"sources": ["native/wait.c", "native/wait-posix.c"]}],
         ["OS=='linux'", {"sources": ["native/wait-linux.c"]}],
