@@ -171,6 +171,10 @@ export interface TextSource {
   copy(a: number, b: number): Buffer;
   /** The first offset of `needle` in [s, e) of the map, or -1 (a native, vectorised search). */
   find(needle: Uint8Array, s: number, e: number, backward: boolean): number;
+  /** The map's length now. */
+  readonly length: number;
+  /** Throws ERR_MMAP_CLOSED when the map is closed. */
+  open(): unknown;
 }
 
 const EMPTY_MATCH = /(?:)/;
@@ -468,5 +472,31 @@ export class Scanner {
       }
       throw searchLimit(p, "the pattern may read farther than SEARCH_MAX_MATCH bytes past it");
     }
+  }
+}
+
+/**
+ * `m.matchAll()`'s matches, lazily: each step reads the map as it is then (a copy kept between
+ * steps is checked against it): a closed map throws ERR_MMAP_CLOSED, a resized one is read up to
+ * its new length, one whose file shrank throws ERR_MMAP_TRUNCATED when the search reaches the
+ * lost bytes. An empty match advances by one byte.
+ */
+export function* matchesOf(rx: RegExp, mem: TextSource, s: number, e: number): IterableIterator<MMapMatch> {
+  if (e < s) return;
+  let limit = e;
+  let length = mem.length;
+  let scanner = new Scanner(rx, mem, limit);
+  for (let p = s; p <= limit; ) {
+    mem.open();
+    if (mem.length !== length) {
+      length = mem.length;
+      limit = Math.min(limit, length);
+      if (p > limit) return;
+      scanner = new Scanner(rx, mem, limit);
+    }
+    const m = scanner.next(p);
+    if (m === null) return;
+    yield m;
+    p = m.end > m.index ? m.end : m.end + 1;
   }
 }
