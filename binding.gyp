@@ -2,12 +2,12 @@
   "targets": [
     {
       "target_name": "memmap",
-      "sources": ["native/binding.c", "native/region.c", "native/copy.c", "native/async.c", "native/loss.c", "native/residency.c", "native/tags.c", "native/guard.c", "native/search.c"],
+      "sources": ["native/binding.c", "native/region.c", "native/copy.c", "native/async.c", "native/loss.c", "native/residency.c", "native/tags.c", "native/guard.c", "native/search.c", "native/text.c"],
       "cflags": ["-std=c11", "-Wall", "-Wextra", "-Wno-unused-parameter", "-O2", "-fvisibility=hidden"],
       "defines": ["NAPI_VERSION=8"],
       "conditions": [
         ["OS!='win'", {"sources": ["native/posix.c", "native/fault.c"]}],
-        ["OS=='win'", {"sources": ["native/win32.c", "native/fault-win32.c"]}],
+        ["OS=='win'", {"sources": ["native/win32.c", "native/win32-system.c", "native/fault-win32.c"]}],
         ["OS=='linux'", {"sources": ["native/linux.c"]}],
         ["OS!='win'", {"sources": ["native/wait.c", "native/wait-posix.c"]}],
         ["OS=='linux'", {"sources": ["native/wait-linux.c"]}],

@@ -46,13 +46,14 @@ if (process.argv[2] === "--child") {
   try {
     const turn = m.view(Int32Array, TURN, 1);
     const child = spawn(process.execPath, [fileURLToPath(import.meta.url), "--child", tag], { stdio: "inherit" });
+    const exited = once(child, "exit"); // listened to now: the child may end before the parent gets there
     put(m, "hello from the parent");
     Atomics.store(turn, 0, 1);
     m.notify(TURN); // wakes the child if it already sleeps; if not, it will see turn 1 and not sleep
     // Wait without blocking the event loop (the child's exit is an event of this loop).
     while (Atomics.load(turn, 0) !== 2) await m.waitAsync(TURN, 1, 10_000);
     console.log(`the parent read: ${take(m)}`);
-    await once(child, "exit");
+    await exited;
   } finally {
     m.close();
     // The name outlives every map of it until it is removed (POSIX); Windows removes it with the last map.

@@ -3,10 +3,11 @@
  *
  * The rooms of the native layer: mm.h the portable OS calls (one file per OS
  * behind it); region.c the lifetime of mappings, handles and views; copy.c
- * the copying mode; async.c jobs on the thread pool; glue.h what the glue
- * files share. This file reads the environment switches, installs the fault
- * handler, makes the per-environment state, registers every room's functions
- * and its own, and publishes constants, capabilities, fdLimit and faults.
+ * the copying mode; async.c jobs on the thread pool; loss.c what a map lost;
+ * text.c strings over mapped memory; glue.h what the glue files share. This
+ * file reads the environment switches, installs the fault handler, makes the
+ * per-environment state, registers every room's functions and its own, and
+ * publishes constants, capabilities, fdLimit and faults.
  *
  * Results: a number >= 0 is success, a negative number is -errno (named in
  * src/errors.ts). Nothing here validates user input: src/ does that before
@@ -325,7 +326,13 @@ NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
   };
   /* MEMMAP_NO_EXTERNAL_BUFFERS=1: behave as a runtime whose V8 sandbox forbids
    * external ArrayBuffers (Electron), so the copying mode is tested on any Node. */
-  if (switch_on("MEMMAP_NO_EXTERNAL_BUFFERS")) region_forbid_external();
+  if (switch_on("MEMMAP_NO_EXTERNAL_BUFFERS")) {
+    region_forbid_external();
+    text_forbid();
+  }
+  /* MEMMAP_NO_EXTERNAL_STRINGS=1: regular expressions search copies of the
+   * text, as where the runtime has no external strings (Bun, Deno, ...). */
+  if (switch_on("MEMMAP_NO_EXTERNAL_STRINGS")) text_forbid();
   /* MEMMAP_NO_FAULT_HANDLER=1 leaves SIGSEGV/SIGBUS alone (for debuggers). */
   if (!switch_on("MEMMAP_NO_FAULT_HANDLER")) mm_fault_install();
   /* MEMMAP_WAIT_SLICED=1: waits take the path of systems that cannot watch a
@@ -337,6 +344,7 @@ NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
   mm_register_copy(env, exports);
   mm_register_async(env, exports);
   mm_register_loss(env, exports);
+  mm_register_text(env, exports);
   mm_register_wait(env, exports);
   mm_register_residency(env, exports);
   mm_register_tags(env, exports);

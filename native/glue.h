@@ -1,6 +1,7 @@
 /*
  * glue.h: what every Node-API glue file shares (binding.c, region.c, copy.c,
- * async.c): argument unpacking, results, and the one shape of registration.
+ * async.c, loss.c, text.c): argument unpacking, results, and the one shape
+ * of registration.
  *
  * A glue function turns JavaScript numbers into calls of mm.h on a region
  * (region.h) and returns a number: >= 0 is success, a negative number is
@@ -22,6 +23,7 @@
 #endif
 #include <node_api.h>
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -55,6 +57,17 @@ static inline napi_value ret_int(napi_env env, int64_t n) {
   napi_value v;
   napi_create_int64(env, n, &v);
   return v;
+}
+
+/* Clears an exception a failed Node-API call left pending (the glue returns
+ * numbers and null, never throws). */
+static inline void clear_pending_exception(napi_env env) {
+  bool pending = false;
+  napi_is_exception_pending(env, &pending);
+  if (pending) {
+    napi_value ignored;
+    napi_get_and_clear_last_exception(env, &ignored);
+  }
 }
 
 /* The bytes of a Uint8Array argument (*length of them), or NULL for anything
@@ -91,6 +104,7 @@ void mm_register_region(napi_env env, napi_value exports); /* region.c: reclaim 
 void mm_register_copy(napi_env env, napi_value exports);   /* copy.c: read, write, getByte, ... */
 void mm_register_async(napi_env env, napi_value exports);  /* async.c: syncAsync */
 void mm_register_loss(napi_env env, napi_value exports);   /* loss.c: loss, ensureFaultHandler */
+void mm_register_text(napi_env env, napi_value exports);   /* text.c: text, externalText */
 void mm_register_wait(napi_env env, napi_value exports);   /* wait.c: wait, waitAsync, notify, ... */
 /* wait.c: MEMMAP_WAIT_SLICED=1 cuts every cancellable wait into slices. */
 void wait_force_slices(void);
@@ -122,6 +136,11 @@ typedef int64_t (*job_done)(napi_env env, region *r, int64_t result, napi_value 
  * could be made. */
 napi_value job_on_region(napi_env env, napi_value handle, double start, double length, const char *name,
                          job_run run, const int64_t args[JOB_ARGS], job_done done, napi_value extra);
+
+/* text.c: make no external string (MEMMAP_NO_EXTERNAL_STRINGS=1, or
+ * MEMMAP_NO_EXTERNAL_BUFFERS=1, which stands for a runtime that forbids
+ * both); call before mm_register_text. */
+void text_forbid(void);
 
 /* loss.c: after an msync of r that returned rc: an I/O error of the map not
  * yet reported is reported now (as fsync reports a failed writeback): its

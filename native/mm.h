@@ -86,6 +86,12 @@ int mm_placeholder(void *addr, size_t length);
 int mm_remap(void *addr, size_t old_length, size_t new_length, int prot,
              int flags, int fd, int64_t offset, int portable, int keep, void **out);
 
+/* The address of a function the runtime exports (a Node-API function newer
+ * than the version memmap is built for: the ones posix.c names), or NULL
+ * where it has none: resolved when the addon loads, which it does everywhere
+ * (POSIX: weak references; Windows: GetProcAddress on the executable). */
+void *mm_runtime_symbol(const char *name);
+
 /* msync(2) of [addr, addr+length). */
 int mm_sync(void *addr, size_t length, int flags);
 

@@ -156,6 +156,18 @@ int mm_remap(void *addr, size_t old_length, size_t new_length, int prot, int fla
   return rc;
 }
 
+/* The runtime functions memmap may use where they exist, as weak references:
+ * the dynamic linker leaves one NULL where no loaded object (the node, bun or
+ * deno executable) exports it. dlsym would do the same at the cost of a newer
+ * glibc for the prebuilt addons (dlsym@GLIBC_2.34). */
+extern int node_api_create_external_string_latin1() __attribute__((weak));
+
+void *mm_runtime_symbol(const char *name) {
+  if (strcmp(name, "node_api_create_external_string_latin1") == 0)
+    return (void *)node_api_create_external_string_latin1;
+  return NULL;
+}
+
 int mm_has_mremap(void) { return mm__has_mremap(); }
 
 int mm_has_madvise(void) { return 1; }

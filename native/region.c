@@ -208,10 +208,13 @@ static void region_release_file(region *r, int all) {
   if (r->pieces == NULL) region_unlink(r);
 }
 
+/* Makes no Node-API call: env is NULL when a holder's finalizer runs inside
+ * a garbage collection or after the environment ended (text.c). refs == 0
+ * means the handle's finalizer has run and deleted the weak reference. */
 static void region_maybe_free(napi_env env, region *r) {
+  (void)env;
   if (r->refs == 0 && r->busy == 0) {
     region_release_file(r, 0); /* no hold is left: nothing is kept */
-    if (r->self) napi_delete_reference(env, r->self);
     free(r);
   }
 }
@@ -219,6 +222,14 @@ static void region_maybe_free(napi_env env, region *r) {
 static void handle_finalize(napi_env env, void *data, void *hint) {
   (void)hint;
   region *r = data;
+  /* The weak reference has nothing left to tell: deleted here, on the
+   * JavaScript thread, rather than when the struct is freed, which a
+   * holder's finalizer may do where no Node-API call is allowed. */
+  if (r->self != NULL) {
+    napi_delete_reference(env, r->self);
+    r->self = NULL;
+  }
+  r->handle_gone = 1;
   r->refs--;
   region_maybe_free(env, r);
 }
@@ -527,7 +538,8 @@ void region_idle(napi_env env, region *r) {
 /* True when the JavaScript handle and every view of r have been collected. */
 static int region_unreachable(napi_env env, region *r) {
   napi_value v;
-  if (r->self == NULL || napi_get_reference_value(env, r->self, &v) != napi_ok || v != NULL) return 0;
+  if (!r->handle_gone && (r->self == NULL || napi_get_reference_value(env, r->self, &v) != napi_ok || v != NULL))
+    return 0;
   for (view *w = r->views; w != NULL; w = w->next)
     if (napi_get_reference_value(env, w->ref, &v) != napi_ok || v != NULL) return 0;
   return 1;

@@ -43,7 +43,7 @@
  * A new kind of holder (an external string over the mapping, a job of
  * another module on the thread pool) takes part through a region_holder that it
  * embeds: region_hold(r, &h, at, length) when it takes a pointer from
- * region_range, region_unhold(env, &h) on the JavaScript thread when nothing
+ * region_range, region_unhold(env, &h) when nothing
  * can use the pointer any more (its finalizer; the job's completion). Meanwhile
  * [at, at+length) is never unmapped nor reused: after close() or a moving
  * resize it reads zeros, so a holder must not need the file's bytes to stay
@@ -131,7 +131,8 @@ struct region_holder {
  *   after the mapping moved or changed size and before the file is released.
  * - state is the environment whose list holds r while r holds a mapping, a
  *   piece or a descriptor, NULL after; self is a weak reference to the handle
- *   (reclaim asks it whether anyone can still reach the region).
+ *   (reclaim asks it whether anyone can still reach the region), deleted by
+ *   the handle's finalizer, which sets handle_gone.
  */
 struct region {
   uint8_t *addr;
@@ -150,7 +151,8 @@ struct region {
   env_state *state;    /* whose list holds r while it holds memory; NULL after */
   mm_guard *guard;     /* fault containment (guard.c), or NULL */
   region *prev, *next; /* in state->regions */
-  napi_ref self;       /* weak reference to the JavaScript handle */
+  napi_ref self;       /* weak reference to the JavaScript handle, until its finalizer */
+  int handle_gone;     /* the handle's finalizer has run */
 };
 
 /* Makes this environment's state; 0, or -1 when out of memory. */
@@ -210,8 +212,10 @@ void region_busy(region *r);
 void region_idle(napi_env env, region *r);
 
 /* A holder takes [at, at+length) of r's memory (a range region_range gave) /
- * is done with it (on the JavaScript thread; may unmap a retired range and
- * free r: do not use r afterwards). See the address rule above. */
+ * is done with it (may unmap a retired range and free r: do not use r
+ * afterwards). region_unhold makes no Node-API call: env may be NULL, from a
+ * finalizer inside a garbage collection or after the environment ended
+ * (text.c's strings). See the address rule above. */
 void region_hold(region *r, region_holder *h, const uint8_t *at, size_t length);
 void region_unhold(napi_env env, region_holder *h);
 

@@ -121,6 +121,15 @@ export interface Binding {
    * reported (it stays when it cannot be repaired: no descriptor). 0 or -errno.
    */
   loss(handle: Handle, out: Float64Array, take: boolean): number;
+  /**
+   * A string of the map's [start, start + length) read as Latin-1, over the mapped memory itself
+   * (a Node-API external string, which keeps that memory mapped or reserved while it lives);
+   * null where the runtime makes no such string (copy the text instead); < 0 is -errno.
+   * `length` is at least 1 and at most the runtime's longest string.
+   */
+  text(handle: Handle, start: number, length: number): string | null | number;
+  /** `text` makes strings over mapped memory here (src/platform.ts is the one reader). */
+  readonly externalText: boolean;
   /** Puts memmap's SIGSEGV/SIGBUS handlers back on top if something replaced them; 1 if it did. */
   ensureFaultHandler(): number;
   /**

@@ -3,7 +3,7 @@
  * indices and slices, bounds, access rules and errors — and reads like a table of contents:
  * how memory is reached is src/memory/, the mapping's lifetime src/mapping.ts, the constructor's
  * checks src/plan.ts, loss tracking src/truncation.ts, `MMap.open` src/open.ts; beyond Python,
- * typed views src/typed.ts, residency and locking src/residency.ts, named memory src/tags.ts.
+ * src/extensions.ts (the base class: typed views, waiting, residency, prefetch, locking, named memory).
  * @module
  */
 import type { PathLike } from "node:fs";
@@ -11,18 +11,17 @@ import type { FileHandle } from "node:fs/promises";
 import { inspect, type InspectOptions } from "node:util";
 import { ACCESS_COPY, ACCESS_READ, MS_SYNC, type Access } from "./constants.js";
 import { invalidArgValue, notResizable, rangeError, readOnlyError, stateError } from "./errors.js";
-import { Lines } from "./lines.js";
 import { Mapping } from "./mapping.js";
 import type { Memory } from "./memory/index.js";
 import { openMap, openMapAsync, type OpenOptions } from "./open.js";
 import { planMap, type MMapOptions } from "./plan.js";
-import { lock, prefetch, residency } from "./residency.js";
-import { compile, requireGlobal, Scanner, type MMapMatch } from "./search.js";
-import { adjust, clampRange, sliceArgs, sliceIndices } from "./slices.js";
-import { notifyOn, settleWaits, waitOn, waitOnAsync, type WaitResult } from "./waiting.js";
-import { unlinkTag } from "./tags.js";
-import { typedView, type ViewType } from "./typed.js";
+import { adviceRange } from "./residency.js";
+import { compile, matchesOf, requireGlobal, searchOnce, type MMapMatch } from "./search.js";
+import { adjust, boundsArgs, clampRange, flushRange, sliceArgs, sliceIndices } from "./slices.js";
+import { settleWaits } from "./waiting.js";
+import { MMapExtensions } from "./extensions.js";
 import {
+  needleBytes,
   optionalInteger,
   ownCopy,
   toBytes,
@@ -68,7 +67,7 @@ const INT32_MAX = 2 ** 31 - 1;
  * mm.setSlice(6, mm.length, " world!\n");
  * ```
  */
-export class MMap implements Iterable<number> {
+export class MMap extends MMapExtensions implements Iterable<number> {
   /** How the bytes are reached (and whether the map is closed: `handle` null). */
   readonly #mem: Memory;
   /** The mapping's lifetime: close, resize, flush, size. */
@@ -99,9 +98,11 @@ export class MMap implements Iterable<number> {
    */
   constructor(fd: number | FileHandle, length: number, options?: MMapOptions) {
     const plan = planMap(fd, length, options);
+    const map = Mapping.create(plan, plan.access !== ACCESS_READ);
+    super(map.mem);
     this.#access = plan.access;
-    this.#map = Mapping.create(plan, plan.access !== ACCESS_READ);
-    this.#mem = this.#map.mem;
+    this.#map = map;
+    this.#mem = map.mem;
   }
 
   /**
@@ -135,26 +136,6 @@ export class MMap implements Iterable<number> {
    */
   static async openAsync(path: PathLike, options?: OpenOptions): Promise<MMap> {
     return openMapAsync(path, options, (fd, length, opts) => new MMap(fd, length, opts));
-  }
-
-  /**
-   * Removes the name of named shared memory (`tagname`) on Linux and macOS, where names outlive
-   * their maps: maps open now keep their memory, a new map of the name makes new memory, and the
-   * memory itself goes once its last map is closed. Returns `true` when a name was removed, `false`
-   * when there was none. On Windows a name goes with the last map of it: this does nothing and
-   * returns `false`. See docs/named-memory.md.
-   * @throws {TypeError} `ERR_INVALID_ARG_TYPE` for a non-string.
-   * @throws {RangeError} `ERR_INVALID_ARG_VALUE` for `""` or a name no tag can have.
-   * @throws {Error} a system error (`syscall` `shm_unlink`), e.g. `EACCES`.
-   * @example
-   * ```ts
-   * using shared = new MMap(-1, 4096, { tagname: "my-app-state" });
-   * // … once every process that needs it has mapped it:
-   * MMap.unlinkTag("my-app-state"); // true
-   * ```
-   */
-  static unlinkTag(name: string): boolean {
-    return unlinkTag(name);
   }
 
   // ---------------------------------------------------------------- state
@@ -247,30 +228,6 @@ export class MMap implements Iterable<number> {
     const b = end === undefined ? undefined : validateSliceIndex(end, "end");
     this.#mem.open();
     return this.#mem.view(...clampRange(a, b, this.#mem.length));
-  }
-
-  /**
-   * A `Type` (any TypedArray constructor, or `DataView`) over the map's memory, without copying:
-   * `length` elements (bytes for a DataView) from `byteOffset`, by default as many as fit. Works
-   * at any offset of a map larger than the largest buffer, for views up to that size. Detached
-   * (length 0) by `close()` and `resize()`, as every view. `Type` must be one of the built-in
-   * constructors (`Float16Array` where the runtime has it), not a subclass.
-   * @throws {TypeError} `ERR_INVALID_ARG_TYPE` for a `Type` that is not one of them, or a non-number.
-   * @throws {RangeError} `ERR_INVALID_ARG_VALUE` for a `byteOffset` that is not a multiple of
-   *   `Type.BYTES_PER_ELEMENT`; `ERR_OUT_OF_RANGE` for a negative or non-integer value, a range
-   *   beyond the map, or one larger than the largest buffer.
-   * @throws {Error} `ERR_MMAP_CLOSED` when the map is closed; `ERR_MMAP_VIEWS_UNAVAILABLE` where the
-   *   runtime forbids external buffers.
-   * @example
-   * ```ts
-   * using weights = MMap.open("weights.f32", { access: ACCESS_READ });
-   * const w = weights.view(Float32Array); // every float of the file
-   * let sum = 0;
-   * for (const x of w) sum += x;
-   * ```
-   */
-  view<T extends ArrayBufferView>(Type: ViewType<T>, byteOffset?: number, length?: number): T {
-    return typedView(this.#mem, Type, byteOffset, length);
   }
 
   // ---------------------------------------------------------------- bytes
@@ -394,20 +351,8 @@ export class MMap implements Iterable<number> {
     const p = validateIndex(pos, "pos");
     const w = optionalInteger(whence, "whence", 0, -MAX_SAFE, MAX_SAFE);
     const len = this.length;
-    let where: number;
-    switch (w) {
-      case 0:
-        where = p;
-        break;
-      case 1:
-        where = this.#pos + p;
-        break;
-      case 2:
-        where = len + p;
-        break;
-      default:
-        throw invalidArgValue("whence", w, "must be 0, 1 or 2 (unknown seek type)");
-    }
+    if (w !== 0 && w !== 1 && w !== 2) throw invalidArgValue("whence", w, "must be 0, 1 or 2 (unknown seek type)");
+    const where = (w === 0 ? 0 : w === 1 ? this.#pos : len) + p;
     if (!(where >= 0 && where <= len)) {
       throw rangeError(`seek out of range: position ${where} is outside [0, ${len}]`);
     }
@@ -489,30 +434,6 @@ export class MMap implements Iterable<number> {
   }
 
   /**
-   * The lines of [start, end) (default: the whole map), each with its `\n` (the last may have
-   * none), as zero-copy `Buffer` views of the map; the position does not move. `start` and
-   * `end` follow slice rules (negatives count from the end, out-of-range values are clamped).
-   * Views are detached by `close()` and `resize()` like every other view; where the runtime
-   * allows no views, each line is a copy. Iterating on after `close()` throws
-   * `ERR_MMAP_CLOSED`; after `resize()` it goes on up to the new length; a line the file lost
-   * (it shrank under the map) throws `ERR_MMAP_TRUNCATED` rather than yielding zeros.
-   * @throws {TypeError} `ERR_INVALID_ARG_TYPE` for a non-number bound.
-   * @throws {RangeError} `ERR_OUT_OF_RANGE` for a non-integer bound.
-   * @throws {Error} `ERR_MMAP_CLOSED` when the map is (or becomes) closed; `ERR_MMAP_TRUNCATED`
-   *   (from the iterator) for a line of a file that shrank under the map.
-   * @example
-   * ```ts
-   * using m = MMap.open("access.log", { access: ACCESS_READ });
-   * let errors = 0;
-   * for (const line of m.lines()) if (line.includes("ERROR")) errors++;
-   * ```
-   */
-  lines(start?: number, end?: number): IterableIterator<Buffer> {
-    const [s, e] = this.#searchBounds(start, end);
-    return new Lines(this.#mem, s, Math.max(s, e));
-  }
-
-  /**
    * Writes `data` at the position and advances it; returns the number of bytes written.
    * Nothing is written unless all of it fits before the end.
    * @throws {TypeError} `ERR_INVALID_ARG_TYPE` for a wrong type; `ERR_MMAP_READ_ONLY` on a read-only map.
@@ -534,16 +455,6 @@ export class MMap implements Iterable<number> {
   }
 
   // ---------------------------------------------------------------- search
-
-  /** find/rfind bounds: [start, end) after Python's slice rules, start defaulting to the position. */
-  #bounds(start: unknown, end: unknown): [number, number] {
-    const a = start === undefined ? undefined : validateIndex(start, "start");
-    const b = end === undefined ? undefined : validateIndex(end, "end");
-    const len = this.length;
-    const s = a === undefined ? Math.min(this.#pos, len) : adjust(a, len, 0, len);
-    const e = b === undefined ? len : adjust(b, len, 0, len);
-    return [s, e];
-  }
 
   /**
    * The lowest index at which `sub` is found inside [start, end), or -1. `start` defaults to
@@ -567,26 +478,34 @@ export class MMap implements Iterable<number> {
   }
 
   #find(sub: BytesLike, start: unknown, end: unknown, backward: boolean): number {
-    const needle = toBytes(sub, "sub");
-    const [s, e] = this.#bounds(start, end);
+    const needle = needleBytes(sub, "sub");
+    const [s, e] = boundsArgs(start, end, this.#mem, this.#pos);
     if (e < s) return -1;
     if (needle.length === 0) return backward ? e : s;
     if (needle.length > e - s) return -1;
     return this.#mem.find(needle, s, e, backward);
   }
 
-  /** Latin-1 text of [a, b), for the scanner. */
-  #text = (a: number, b: number): string => this.#mem.text(a, b);
-
   /**
    * Runs `regexp` over the bytes read as Latin-1 (one byte per character) and returns the
    * first match at or after `start` (default 0) that ends by `end` (default the length), with
-   * byte offsets `index` and `end`; `null` when there is none. Ranges larger than
-   * `SEARCH_WINDOW` are searched in windows: see `SEARCH_MAX_MATCH` for the longest match
-   * found there.
+   * byte offsets `index` and `end`; `null` when there is none. The text is `[0, end)`: a
+   * lookbehind sees before `start`, and `$` matches at `end` (Python's `pos` and `endpos`).
+   *
+   * The expression runs on the mapped bytes themselves where the runtime allows it (Node, Bun
+   * and Deno do): a match near `start` costs microseconds whatever the size of the map. The
+   * matched text and groups are copies. `RegExp.input`, `RegExp.lastMatch`, `RegExp.$1`… are
+   * left as after a match of an empty string.
+   *
+   * Up to `SEARCH_WINDOW` bytes (`[0, end)`; 512 MiB in V8) the result is exactly the RegExp's
+   * over that text as one string. Longer ranges are searched in windows, with the bounds
+   * `SEARCH_MAX_MATCH` and `SEARCH_LOOKBEHIND` describe: a match a window cannot decide is an
+   * `ERR_MMAP_SEARCH_LIMIT` error, never a wrong match.
    * @throws {TypeError} `ERR_INVALID_ARG_TYPE` when `regexp` is not a RegExp or a bound not a number.
    * @throws {RangeError} `ERR_OUT_OF_RANGE` for a non-integer bound.
-   * @throws {Error} `ERR_MMAP_CLOSED` when the map is closed.
+   * @throws {Error} `ERR_MMAP_CLOSED` when the map is closed; `ERR_MMAP_TRUNCATED` when the
+   *   text reaches bytes a shrinking file took away; `ERR_MMAP_SEARCH_LIMIT` (with `position`)
+   *   over a range longer than `SEARCH_WINDOW`, at an attempt no window can decide.
    * @example
    * ```ts
    * const m = mm.search(/ERROR (\d+)/);
@@ -595,124 +514,36 @@ export class MMap implements Iterable<number> {
    */
   search(regexp: RegExp, start?: number, end?: number): MMapMatch | null {
     const rx = compile(regexp, "regexp");
-    const [s, e] = this.#searchBounds(start, end);
+    const [s, e] = boundsArgs(start, end, this.#mem, 0);
     if (e < s) return null;
-    return new Scanner(rx, this.#text, e).next(s);
+    return searchOnce(rx, this.#mem, s, e);
   }
 
   /**
    * Every match of a global `regexp`, in order, as {@link MMap.search} reports them
-   * (an empty match advances by one byte, as `String.prototype.matchAll` does).
+   * (an empty match advances by one byte, as `String.prototype.matchAll` does). Each step reads
+   * the map as it is then: bytes written between steps are seen, a resize limits the rest to
+   * the new length. (Where the text is copied, as in Electron, a step may search the copy an
+   * earlier step made; a match from it is compared with the map before it is yielded.) Costs
+   * the engine's matching plus a constant per match.
    * @throws {TypeError} `ERR_INVALID_ARG_TYPE` when `regexp` is not a RegExp;
    *   `ERR_INVALID_ARG_VALUE` when it is not global.
    * @throws {RangeError} `ERR_OUT_OF_RANGE` for a non-integer bound.
-   * @throws {Error} `ERR_MMAP_CLOSED` when the map is (or becomes) closed.
+   * @throws {Error} `ERR_MMAP_CLOSED` when the map is (or becomes) closed; `ERR_MMAP_TRUNCATED`
+   *   when a step reaches bytes a shrinking file took away (also after the iteration began);
+   *   `ERR_MMAP_SEARCH_LIMIT` as {@link MMap.search}.
+   * @example
+   * ```ts
+   * let lines = 0;
+   * for (const m of mm.matchAll(/\n/g)) lines += m.end - m.index;
+   * ```
    */
   matchAll(regexp: RegExp, start?: number, end?: number): IterableIterator<MMapMatch> {
     // Arguments are checked now, as String.prototype.matchAll does; the matches come lazily.
     const rx = compile(regexp, "regexp");
     requireGlobal(regexp, "regexp");
-    const [s, e] = this.#searchBounds(start, end);
-    return this.#matches(rx, s, e);
-  }
-
-  *#matches(rx: RegExp, s: number, e: number): IterableIterator<MMapMatch> {
-    if (e < s) return;
-    let limit = e;
-    let length = this.#mem.length;
-    let scanner = new Scanner(rx, this.#text, limit);
-    for (let p = s; p <= limit; ) {
-      // The scanner holds a copy of the text: a closed map yields nothing more, and a
-      // resized one is read again, up to its new length.
-      if (this.length !== length) {
-        length = this.#mem.length;
-        limit = Math.min(limit, length);
-        if (p > limit) return;
-        scanner = new Scanner(rx, this.#text, limit);
-      }
-      const m = scanner.next(p);
-      if (m === null) return;
-      yield m;
-      p = m.end > m.index ? m.end : m.end + 1;
-    }
-  }
-
-  #searchBounds(start: unknown, end: unknown): [number, number] {
-    const a = start === undefined ? 0 : validateIndex(start, "start");
-    const b = end === undefined ? undefined : validateIndex(end, "end");
-    const len = this.length;
-    return [adjust(a, len, 0, len), b === undefined ? len : adjust(b, len, 0, len)];
-  }
-
-  // ---------------------------------------------------------------- waiting
-
-  /**
-   * `Atomics.wait` on the map, across processes: if the `Int32` at byte offset `index` holds
-   * `value`, sleeps until {@link MMap.notify} wakes it (from this process or another that maps
-   * the same memory) or `timeout` milliseconds pass; returns `"ok"`, `"not-equal"` (it did not
-   * hold `value`: no sleep) or `"timed-out"`. Across processes for shared maps (a file mapped
-   * `MAP_SHARED`, `shareable`, `tagname`); across the threads of this process for every map.
-   * Blocks the calling thread, the event loop included when called on the main thread (as
-   * `Atomics.wait` would): see {@link MMap.waitAsync}. `value` is an int32 (for a `Uint32Array`
-   * value `v`, pass `v | 0`); `timeout` is a number >= 0, fractions allowed, `Infinity` (the
-   * default) for none. The comparison and the sleep are one step: a notify that follows a store
-   * of a new value is never lost. As with a futex, check the condition again after `"ok"`.
-   * Which processes a notify reaches, per kind of map: docs/python.md.
-   * @throws {TypeError} `ERR_INVALID_ARG_TYPE` for a non-number.
-   * @throws {RangeError} `ERR_OUT_OF_RANGE` for a non-integer `index` or `value`, an `index` outside
-   *   the map, a `value` outside the int32 range, a negative or NaN `timeout`; `ERR_INVALID_ARG_VALUE`
-   *   for an `index` that is not a multiple of 4.
-   * @throws {Error} `ERR_MMAP_CLOSED` when the map is closed; `ERR_MMAP_TRUNCATED` when the word's
-   *   page was lost (the file shrank); a system error (`syscall` `wait`) when the system refuses.
-   * @example
-   * ```ts
-   * const flag = new Int32Array(mm.buffer.buffer, mm.buffer.byteOffset, 1);
-   * if (Atomics.load(flag, 0) === 0) mm.wait(0, 0, 1000); // "ok", "not-equal" or "timed-out"
-   * ```
-   */
-  wait(index: number, value: number, timeout?: number): WaitResult {
-    return waitOn(this.#mem, index, value, timeout);
-  }
-
-  /**
-   * {@link MMap.wait} without blocking: a promise of `"ok"`, `"not-equal"` or `"timed-out"`. The
-   * sleep happens on a thread of memmap's own, one per pending call (never on libuv's pool, so
-   * that pending waits do not hold up `fs` or `crypto`), and keeps the map mapped meanwhile. A
-   * pending call keeps the event loop alive; `close()` settles it with `ERR_MMAP_CLOSED`, and
-   * `resize()` throws `ERR_MMAP_BUSY` until it settles.
-   * @throws {TypeError} (rejects) `ERR_INVALID_ARG_TYPE` for a non-number.
-   * @throws {RangeError} (rejects) as {@link MMap.wait}.
-   * @throws {Error} (rejects) `ERR_MMAP_CLOSED` when the map is closed, or gets closed while the call
-   *   waits; `ERR_MMAP_TRUNCATED`; a system error (`syscall` `waitAsync`), e.g. `EAGAIN` when no
-   *   thread can be started.
-   * @example
-   * ```ts
-   * const result = await mm.waitAsync(0, 0, 5000); // "ok" once another process calls notify(0)
-   * ```
-   */
-  waitAsync(index: number, value: number, timeout?: number): Promise<WaitResult> {
-    return waitOnAsync(this.#mem, index, value, timeout);
-  }
-
-  /**
-   * `Atomics.notify` on the map, across processes: wakes up to `count` (an integer >= 0; all by
-   * default, or `Infinity`) of the threads waiting on the `Int32` at byte offset `index`
-   * ({@link MMap.wait}, {@link MMap.waitAsync}), in this process and in others that map the same
-   * memory. Returns how many it woke (macOS wakes "all" in bounded rounds: see docs/python.md).
-   * Store the new value first (`Atomics.store`), then notify.
-   * @throws {TypeError} `ERR_INVALID_ARG_TYPE` for a non-number.
-   * @throws {RangeError} `ERR_OUT_OF_RANGE` for a non-integer or negative `index` or `count`, or an
-   *   `index` outside the map; `ERR_INVALID_ARG_VALUE` for an `index` that is not a multiple of 4.
-   * @throws {Error} `ERR_MMAP_CLOSED` when the map is closed; a system error (`syscall` `notify`).
-   * @example
-   * ```ts
-   * const word = new Int32Array(mm.buffer.buffer, mm.buffer.byteOffset, 1);
-   * Atomics.store(word, 0, 1);
-   * mm.notify(0); // how many waiters it woke
-   * ```
-   */
-  notify(index: number, count?: number): number {
-    return notifyOn(this.#mem, index, count);
+    const [s, e] = boundsArgs(start, end, this.#mem, 0);
+    return matchesOf(rx, this.#mem, s, e);
   }
 
   // ---------------------------------------------------------------- memory
@@ -747,7 +578,7 @@ export class MMap implements Iterable<number> {
    *   not have reached the file; once, with `ioStart`/`ioEnd`): see docs/safety.md.
    */
   flush(offset?: number, size?: number, options?: FlushOptions): void {
-    const r = this.#flushRange(offset, size, options);
+    const r = this.#flushArgs(offset, size, options);
     if (r !== null) this.#map.sync(r[0], r[1], r[2]);
   }
 
@@ -760,23 +591,17 @@ export class MMap implements Iterable<number> {
    *   map included, as {@link MMap.flush}.
    */
   async flushAsync(offset?: number, size?: number, options?: FlushOptions): Promise<void> {
-    const r = this.#flushRange(offset, size, options);
+    const r = this.#flushArgs(offset, size, options);
     if (r !== null) await this.#map.syncAsync(r[0], r[1], r[2]);
   }
 
   /** [start, length, flags] of a flush, or null when there is nothing to flush (read-only and copy-on-write maps). */
-  #flushRange(offset: unknown, size: unknown, options: unknown): [number, number, number] | null {
+  #flushArgs(offset: unknown, size: unknown, options: unknown): [number, number, number] | null {
     const off = optionalInteger(offset, "offset", 0, -MAX_SAFE, MAX_SAFE);
-    let sz = optionalInteger(size, "size", -1, -MAX_SAFE, MAX_SAFE);
-    const opts = validateOptions(options, "options");
-    const flags = optionalInteger(opts.flags, "options.flags", MS_SYNC, INT32_MIN, INT32_MAX);
-    const len = this.length;
-    if (sz === -1) sz = len - off;
-    if (off < 0 || sz < 0 || off + sz > len) {
-      throw rangeError(`flush values out of range: offset ${off}, size ${sz}, length ${len}`);
-    }
-    if (this.#access === ACCESS_READ || this.#access === ACCESS_COPY) return null;
-    return [off, sz, flags];
+    const sz = optionalInteger(size, "size", -1, -MAX_SAFE, MAX_SAFE);
+    const flags = optionalInteger(validateOptions(options, "options").flags, "options.flags", MS_SYNC, INT32_MIN, INT32_MAX);
+    const range = flushRange(off, sz, this.length);
+    return this.#access === ACCESS_READ || this.#access === ACCESS_COPY ? null : [range[0], range[1], flags];
   }
 
   /**
@@ -789,77 +614,8 @@ export class MMap implements Iterable<number> {
    */
   madvise(option: number, start?: number, length?: number | null): void {
     const opt = validateInteger(option, "option", INT32_MIN, INT32_MAX);
-    const s = optionalInteger(start, "start", 0, -MAX_SAFE, MAX_SAFE);
-    const l = length === null || length === undefined ? undefined : validateInteger(length, "length", -MAX_SAFE, MAX_SAFE);
-    const len = this.length;
-    if (s < 0 || s >= len) throw rangeError(`madvise start out of bounds: ${s} (length ${len})`);
-    let n = l === undefined ? len : l;
-    if (n < 0) throw rangeError(`madvise length invalid: ${n}`);
-    if (n > len - s) n = len - s;
+    const [s, n] = adviceRange(this.#mem, start, length, "madvise");
     this.#map.advise(s, n, opt);
-  }
-
-  /**
-   * Which pages of [start, start + length) are in memory: one entry per page, 1 where it is, 0
-   * where it is not (`mincore`; `QueryWorkingSetEx` on Windows). `start` (default 0) is rounded
-   * down to a page; `length` defaults to the rest of the map and is clipped to it, as `madvise`'s.
-   * @throws {TypeError} `ERR_INVALID_ARG_TYPE` for a non-number.
-   * @throws {RangeError} `ERR_OUT_OF_RANGE` for a non-integer, a start outside the map or a negative length.
-   * @throws {Error} `ERR_MMAP_CLOSED` when closed; a system error (`syscall` `mincore`).
-   * @example
-   * ```ts
-   * const pages = mm.residency();
-   * const inMemory = pages.reduce((n, p) => n + p, 0);
-   * ```
-   */
-  residency(start?: number, length?: number | null): Uint8Array {
-    return residency(this.#mem, start, length);
-  }
-
-  /**
-   * Reads [start, start + length) into memory off the event loop (Linux `MADV_POPULATE_READ` where
-   * the kernel has it, else a read-ahead hint and a read of every page; `PrefetchVirtualMemory` and
-   * a read of every page on Windows); resolves once it is in memory. The range as {@link MMap.residency}'s.
-   * `close()` while it runs is safe (the unmap waits for it); `resize()` throws `ERR_MMAP_BUSY` until it settles.
-   * @throws {TypeError} (rejects) `ERR_INVALID_ARG_TYPE` for a non-number.
-   * @throws {RangeError} (rejects) `ERR_OUT_OF_RANGE` as {@link MMap.residency}.
-   * @throws {Error} (rejects) `ERR_MMAP_CLOSED` when closed before it starts; `ERR_MMAP_TRUNCATED` when
-   *   part of the range is lost (the file shrank under the map); an I/O error of the map (docs/safety.md).
-   * @example
-   * ```ts
-   * await mm.prefetch(); // every page read in, without blocking the event loop
-   * ```
-   */
-  prefetch(start?: number, length?: number | null): Promise<void> {
-    return prefetch(this.#mem, start, length);
-  }
-
-  /**
-   * Keeps the pages of [start, start + length) in memory (`mlock`; `VirtualLock` on Windows), until
-   * `unlock()`, `close()` or the end of the process. The range as {@link MMap.residency}'s.
-   * @throws {TypeError} `ERR_INVALID_ARG_TYPE` for a non-number.
-   * @throws {RangeError} `ERR_OUT_OF_RANGE` as {@link MMap.residency}.
-   * @throws {Error} `ERR_MMAP_CLOSED` when closed; a system error (`syscall` `mlock`): `ENOMEM` or
-   *   `EPERM` beyond the limit on locked memory (`ulimit -l`), `EAGAIN`.
-   * @example
-   * ```ts
-   * mm.lock();
-   * mm.unlock();
-   * ```
-   */
-  lock(start?: number, length?: number | null): void {
-    lock(this.#mem, start, length, true);
-  }
-
-  /**
-   * Lets the pages of [start, start + length) be paged out again (`munlock`; `VirtualUnlock`);
-   * pages that were not locked are no error. The range as {@link MMap.residency}'s.
-   * @throws {TypeError} `ERR_INVALID_ARG_TYPE` for a non-number.
-   * @throws {RangeError} `ERR_OUT_OF_RANGE` as {@link MMap.residency}.
-   * @throws {Error} `ERR_MMAP_CLOSED` when closed; a system error (`syscall` `munlock`).
-   */
-  unlock(start?: number, length?: number | null): void {
-    lock(this.#mem, start, length, false);
   }
 
   /**

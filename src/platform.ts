@@ -21,6 +21,7 @@ function envInteger(name: string): number | undefined {
 
 const maxBuffer = Math.min(bufferConstants.MAX_LENGTH, Number.MAX_SAFE_INTEGER);
 const forcedRemap = env["MEMMAP_NO_MREMAP"] === "1";
+const maxString = bufferConstants.MAX_STRING_LENGTH;
 
 /** The capabilities of this system and runtime, frozen. */
 export interface Platform {
@@ -38,6 +39,25 @@ export interface Platform {
    * `MEMMAP_MAX_VIEW=<bytes>` lowers it (tests: it puts maps of a few KiB on the segment path).
    */
   readonly maxView: number;
+  /**
+   * The runtime makes strings over memory it does not own (Node-API's external Latin-1 strings:
+   * Node >= 20.4, Bun, Deno) and the system can keep such memory reserved after a close: regular
+   * expressions then search the map in place. False where the runtime copies or lacks them
+   * (Electron's V8 sandbox; `MEMMAP_NO_EXTERNAL_STRINGS=1`, read by the addon, forces it, and
+   * `MEMMAP_NO_EXTERNAL_BUFFERS=1` implies it): the text is copied.
+   */
+  readonly externalText: boolean;
+  /**
+   * The longest text a regular expression runs over at once: the runtime's longest string
+   * (about 512 MiB in V8, 2 GiB in JavaScriptCore), unless `MEMMAP_SEARCH_WINDOW=<bytes>` lowers
+   * it (tests: it puts small maps on the path of maps larger than one string).
+   */
+  readonly maxText: number;
+  /**
+   * The JavaScript engine: V8 (Node, Deno, Electron) or JavaScriptCore (Bun). They share the
+   * characters of substrings differently (search.ts makes its copies accordingly).
+   */
+  readonly engine: "v8" | "jsc";
   /** Resizing maps anew (no mremap): macOS, or `MEMMAP_NO_MREMAP=1` on Linux (tests). */
   readonly portableRemap: boolean;
   /** The system call a failed resize names. */
@@ -89,6 +109,9 @@ export const platform: Platform = Object.freeze({
   views: native.faults !== null,
   maxBuffer,
   maxView: Math.min(maxBuffer, envInteger("MEMMAP_MAX_VIEW") ?? maxBuffer),
+  externalText: native.externalText,
+  maxText: Math.min(maxString, envInteger("MEMMAP_SEARCH_WINDOW") ?? maxString),
+  engine: typeof (process.versions as { bun?: string }).bun === "string" ? "jsc" : "v8",
   portableRemap: forcedRemap || !caps.mremap,
   remapSyscall: forcedRemap ? caps.portableRemapSyscall : caps.remapSyscall,
   mapSizesFile: caps.remapSizesFile,

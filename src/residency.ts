@@ -19,23 +19,31 @@ const MAX_SAFE = Number.MAX_SAFE_INTEGER;
 const { EBADF } = osConstants.errno;
 
 /**
- * [start, byte count] of a range given as `madvise()` takes it, the start rounded down to a page:
- * `start` (default 0) inside the map, `length` (default, `null`: the rest) not negative, clipped
- * to the map. A length of 0 gives a count of 0. Checks types first, then that the map is open,
- * then the values against it.
+ * [start, byte count] of a range given as Python's `madvise()` takes it: `start` (default 0)
+ * inside the map, `length` (default, `null`: the rest) not negative, clipped to the map. Checks
+ * types first, then that the map is open, then the values against it.
  * @throws {TypeError} `ERR_INVALID_ARG_TYPE` for a non-number.
  * @throws {RangeError} `ERR_OUT_OF_RANGE` for a non-integer, a start outside the map, a negative length.
  * @throws {Error} `ERR_MMAP_CLOSED` when the map is closed.
  */
-export function pageRange(mem: Memory, start: unknown, length: unknown, what: string): [number, number] {
+export function adviceRange(mem: Memory, start: unknown, length: unknown, what: string): [number, number] {
   const s = optionalInteger(start, "start", 0, -MAX_SAFE, MAX_SAFE);
   const l = length === null || length === undefined ? undefined : validateInteger(length, "length", -MAX_SAFE, MAX_SAFE);
   mem.open();
   const len = mem.length;
   if (s < 0 || s >= len) throw rangeError(`${what} start out of bounds: ${s} (length ${len})`);
-  let n = l === undefined ? len - s : l;
+  const n = l === undefined ? len - s : l;
   if (n < 0) throw rangeError(`${what} length invalid: ${n}`);
-  if (n > len - s) n = len - s;
+  return [s, Math.min(n, len - s)];
+}
+
+/**
+ * adviceRange() with the start rounded down to a page: [page start, byte count]; a length of 0
+ * gives a count of 0.
+ * @throws as {@link adviceRange}.
+ */
+export function pageRange(mem: Memory, start: unknown, length: unknown, what: string): [number, number] {
+  const [s, n] = adviceRange(mem, start, length, what);
   const a = s - (s % PAGESIZE);
   return [a, n === 0 ? 0 : s + n - a];
 }

@@ -1,16 +1,39 @@
 /**
- * Regular-expression search over mapped bytes read as Latin-1 (one byte is
- * one character), reporting byte offsets. Maps larger than the runtime's
- * longest string are searched in windows; see {@link SEARCH_WINDOW}.
+ * Regular-expression search over mapped bytes read as Latin-1 (one byte is one character),
+ * reporting byte offsets.
+ *
+ * The text. Where the runtime makes strings over memory it does not own (Node-API's external
+ * Latin-1 strings: Node, Bun, Deno), the expression runs on the mapped bytes themselves: the
+ * memory layer hands out one string per map (or per window), made in constant time and kept
+ * while the map keeps its size, so a search costs what the engine's matching costs and a match
+ * near `start` costs microseconds whatever the size of the map. Elsewhere (Electron's V8
+ * sandbox) the text is copied, in growing windows where the pattern allows it (see below).
+ *
+ * Safety. No string over mapped memory reaches user code: every matched text and group is a
+ * fresh copy ({@link detach}); the engine's record of the last match, which the legacy statics
+ * `RegExp.input`, `RegExp.lastMatch`, `RegExp.$1`… read, is overwritten by a match on an empty
+ * string ({@link forgetLastMatch}) before control returns; the exec result, whose `input` is
+ * the whole text, is not handed out. Such a string keeps the memory under it mapped, or reserved
+ * once the map is closed or resized, until it is collected (native/text.c).
+ *
+ * Windows. A text [0, end) no longer than the runtime's longest string ({@link SEARCH_WINDOW})
+ * is one string: every result is by definition the one of the whole text. A longer one is
+ * searched in windows, and a window only reports what it decides exactly as the whole text
+ * would: src/pattern.ts bounds, from the pattern, the bytes one match attempt may read; a window
+ * that does not reach `end` trusts only the attempts whose reads end inside it, and one that
+ * does not start at 0 only those whose reads start inside it. An attempt that no window of the
+ * allowed size can decide is an `ERR_MMAP_SEARCH_LIMIT` error, never a guess.
  * @module
  */
-import { invalidArgType, invalidArgValue } from "./errors.js";
+import { invalidArgType, invalidArgValue, stateError, type MMapError } from "./errors.js";
+import { patternOf, type Reach } from "./pattern.js";
+import { platform } from "./platform.js";
 
 /**
- * One match: `[0]` the matched text, `[1…]` the groups, `groups` the named
- * ones, `index`/`end` the byte offsets of the match in the map
- * (`end - index === match[0].length`). With the `d` flag, `indices` holds
- * byte offsets too.
+ * One match: `[0]` the matched text, `[1…]` the groups, `groups` the named ones, `index`/`end`
+ * the byte offsets of the match in the map (`end - index === match[0].length`). With the `d`
+ * flag, `indices` holds byte offsets too. Every string in it is a copy: it stays as it is after
+ * the map changes or closes.
  */
 export interface MMapMatch extends Array<string> {
   /** The matched text. */
@@ -25,17 +48,99 @@ export interface MMapMatch extends Array<string> {
   indices?: Array<[number, number] | undefined> & { groups?: Record<string, [number, number] | undefined> };
 }
 
-/** How many bytes one window of text holds (256 MiB). A range this size or smaller is searched as one string. */
-export const SEARCH_WINDOW = 256 * 1024 * 1024;
 /**
- * Over a range larger than {@link SEARCH_WINDOW}: a match, with whatever its
- * lookahead reads after it, must fit in this many bytes (16 MiB) to be found.
+ * The longest text a regular expression runs over as one string: the runtime's longest string
+ * (536,870,888 bytes in V8, that is Node and Deno; 2 GiB − 1 in Bun). `search` and `matchAll`
+ * over `[0, end)` no longer than this find exactly what the RegExp finds in that text as one
+ * string, with no limit on the length of a match. Longer ranges are searched in windows of
+ * this size: see {@link SEARCH_MAX_MATCH} and {@link SEARCH_LOOKBEHIND}.
  */
-export const SEARCH_MAX_MATCH = 16 * 1024 * 1024;
-/** How many bytes before the search position a lookbehind (or `\b`) may look at (64 KiB). */
-export const SEARCH_LOOKBEHIND = 64 * 1024;
+export const SEARCH_WINDOW: number = platform.maxText;
+/**
+ * Over a range longer than {@link SEARCH_WINDOW}: one match attempt is always decided when what
+ * it may read ends within this many bytes after it (SEARCH_WINDOW / 8: 64 MiB in V8). What an
+ * attempt may read is bounded from the pattern: its fixed parts, and its repetitions (`*`, `+`,
+ * `{n,}`) only as far as the bytes they can match run on; e.g. `/[a-z]+ [a-z]+\n/` reads at
+ * most up to the third byte outside a–z, `/ERROR \d+/` up to the seventh non-digit, and where
+ * every match begins by consuming a byte, an attempt at a byte no match begins with reads only
+ * that byte. Longer attempts are decided where a window happens to hold them whole; otherwise
+ * `search` and `matchAll` throw `ERR_MMAP_SEARCH_LIMIT` when they reach one, never guessing: a
+ * match that would run past a window (`/A[\s\S]*$/` after an `A`) is refused with a code.
+ */
+export const SEARCH_MAX_MATCH: number = Math.floor(SEARCH_WINDOW / 8);
+/**
+ * Over a range longer than {@link SEARCH_WINDOW}: how far before itself (in bytes) one match
+ * attempt may read, through a lookbehind, and always be decided (SEARCH_WINDOW / 8: 64 MiB in
+ * V8), bounded from the pattern as for {@link SEARCH_MAX_MATCH}. Assertions that look at one
+ * byte (`\b`, `^` and `$` with the `m` flag) always work.
+ */
+export const SEARCH_LOOKBEHIND: number = Math.floor(SEARCH_WINDOW / 8);
+
+/** Windows of the live text start at multiples of this (a search loop meets each window once). */
+const GRID = Math.max(1, Math.floor(SEARCH_WINDOW / 2));
+/** The first window of copied text (copies grow fourfold while they decide nothing). */
+const FIRST_COPY = 64 * 1024;
+/** The first context copied before the start for a lookbehind. */
+const FIRST_BEHIND = 4 * 1024;
+
+/** `ERR_MMAP_SEARCH_LIMIT`: an attempt at `at` that no window can decide. */
+function searchLimit(at: number, why: string): MMapError {
+  const err = stateError(
+    "ERR_MMAP_SEARCH_LIMIT",
+    `cannot decide a match at byte ${at} inside a window of ${SEARCH_WINDOW} bytes: ${why} ` +
+      "(see SEARCH_WINDOW, SEARCH_MAX_MATCH, SEARCH_LOOKBEHIND)",
+  ) as MMapError & { position: number };
+  err.position = at;
+  return err;
+}
 
 const compiled = new WeakMap<RegExp, RegExp>();
+/** What a Scanner keeps of a compiled clone: its analysis, and with a literal prefix a sticky twin and the prefix's bytes. */
+interface Analysis {
+  readonly rx: RegExp;
+  readonly reach: Reach | null;
+  readonly prefix: string;
+  readonly lead: Uint8Array;
+  readonly sticky: RegExp | null;
+  readonly prefixBytes: Uint8Array;
+  /** The positions of `lead` after the prefix, fewest possible bytes first (the likeliest to fail). */
+  readonly checks: Int32Array;
+}
+const analyses = new WeakMap<RegExp, Analysis>();
+
+function analysisOf(rx: RegExp): Analysis {
+  let a = analyses.get(rx);
+  if (a === undefined) {
+    const info = patternOf(rx);
+    const sticky = info.prefix === "" || rx.sticky ? null : new RegExp(rx.source, rx.flags.replace("g", "y"));
+    const positions: { at: number; size: number }[] = [];
+    for (let at = info.prefix.length; at < info.lead.length >> 8; at++) {
+      let size = 0;
+      for (let b = 0; b < 256; b++) size += info.lead[(at << 8) + b] as number;
+      positions.push({ at, size });
+    }
+    positions.sort((x, y) => x.size - y.size || x.at - y.at);
+    a = {
+      rx,
+      reach: info.reach,
+      prefix: info.prefix,
+      lead: info.lead,
+      sticky,
+      prefixBytes: Buffer.from(info.prefix, "latin1"),
+      checks: Int32Array.from(positions, (x) => x.at),
+    };
+    analyses.set(rx, a);
+  }
+  return a;
+}
+
+/**
+ * A single-byte prefix is searched for by the engine's own scan once its occurrences come
+ * closer than this many bytes apart on average (a call per occurrence costs more than the scan).
+ */
+const SPARSE = 16;
+/** The same for a longer prefix found by the native search (a call costs more than indexOf). */
+const DENSE_NATIVE = 256;
 
 /** The internal clone of `re`: the same pattern with `g` (or `y` if `re` is sticky). */
 export function compile(re: unknown, name: string): RegExp {
@@ -55,69 +160,343 @@ export function requireGlobal(re: RegExp, name: string): void {
   if (!re.global) throw invalidArgValue(name, re, "must be a global RegExp (with the g flag)", TypeError);
 }
 
-/** Reads [start, end) of the map as a Latin-1 string. */
-export type TextSource = (start: number, end: number) => string;
+/** Where the text comes from: the map's memory layer (src/memory/). */
+export interface TextSource {
+  /** [a, b) as Latin-1 text: a string over the map itself where {@link liveText}, else a copy. */
+  text(a: number, b: number): string;
+  liveText(): boolean;
+  /** After reading [a, b) of the map: throws when part of it turned out to be lost. */
+  verify(a: number, b: number): void;
+  /** A copy of [a, b) of the map. */
+  copy(a: number, b: number): Buffer;
+  /** The first offset of `needle` in [s, e) of the map, or -1 (a native, vectorised search). */
+  find(needle: Uint8Array, s: number, e: number, backward: boolean): number;
+  /** The map's length now. */
+  readonly length: number;
+  /** Throws ERR_MMAP_CLOSED when the map is closed. */
+  open(): unknown;
+}
+
+const EMPTY_MATCH = /(?:)/;
 
 /**
- * Finds matches from a position onwards inside [0, end), keeping the last
- * window of text so that successive calls (matchAll) do not rebuild it.
+ * Overwrites the realm's record of the last match (what `RegExp.input`, `RegExp.lastMatch`,
+ * `RegExp.$1`… `RegExp.leftContext` read) with an empty match of an empty string: a successful
+ * exec records its text, here a string over mapped memory, which user code must not reach.
  */
-export class Scanner {
-  #rx: RegExp;
-  #text: TextSource;
-  #end: number;
-  #ws = 0;
-  #we = -1;
-  #str = "";
+function forgetLastMatch(): void {
+  EMPTY_MATCH.test("");
+}
 
-  constructor(rx: RegExp, text: TextSource, end: number) {
-    this.#rx = rx;
-    this.#text = text;
-    this.#end = end;
+/**
+ * Substrings at least this long may share their parent's characters: V8 copies shorter ones
+ * (its sliced strings start at 13 characters), JavaScriptCore only one character.
+ */
+const SHARED_MIN = platform.engine === "v8" ? 13 : 2;
+
+/**
+ * A copy of `s` sharing no memory with it. V8 makes a substring of the text a view of its parent
+ * (a sliced string); a concatenation sliced again is flattened into a new string first, so this
+ * one holds its own characters. JavaScriptCore slices a concatenation inside the part the slice
+ * falls in, so there the characters go through a Buffer (a copy by definition).
+ */
+const detach: (s: string) => string =
+  platform.engine === "v8" ? (s) => (" " + s).slice(1) : (s) => Buffer.from(s, "latin1").toString("latin1");
+
+/** The match handed to the caller: fresh strings, byte offsets from `base`. */
+function toMatch(m: RegExpExecArray, base: number): MMapMatch {
+  const out = m.slice() as MMapMatch; // a plain array: not the exec result, whose `input` is the text
+  for (let k = 0; k < out.length; k++) {
+    const s = out[k];
+    if (s !== undefined && s.length >= SHARED_MIN) out[k] = detach(s);
   }
-
-  /** The first match starting at or after `p`, or `null`. */
-  next(p: number): MMapMatch | null {
-    const rx = this.#rx;
-    for (;;) {
-      if (!this.#covers(p)) this.#load(p);
-      const ws = this.#ws;
-      const final = this.#we === this.#end;
-      const trusted = final ? Infinity : this.#we - SEARCH_MAX_MATCH;
-      rx.lastIndex = p - ws;
-      const m = rx.exec(this.#str);
-      if (m !== null && (final || ws + m.index < trusted)) return toMatch(m, ws);
-      if (rx.sticky || final) return null;
-      p = Math.max(p, trusted);
+  out.index = m.index + base;
+  out.end = out.index + (m[0] as string).length;
+  const groups = m.groups;
+  if (groups !== undefined) {
+    for (const name in groups) {
+      const s = groups[name];
+      if (s !== undefined && s.length >= SHARED_MIN) groups[name] = detach(s);
     }
   }
-
-  #covers(p: number): boolean {
-    if (this.#we < 0) return false;
-    const needFrom = Math.max(0, p - SEARCH_LOOKBEHIND);
-    const final = this.#we === this.#end;
-    return this.#ws <= needFrom && p >= this.#ws && (final ? p <= this.#we : p < this.#we - SEARCH_MAX_MATCH);
+  out.groups = groups as Record<string, string> | undefined;
+  const ind = (m as { indices?: MMapMatch["indices"] }).indices;
+  if (ind !== undefined) {
+    if (base !== 0) {
+      for (const pair of ind) if (pair !== undefined) (pair[0] += base), (pair[1] += base);
+    }
+    out.indices = ind;
   }
+  return out;
+}
 
-  #load(p: number): void {
-    const ws = Math.max(0, p - SEARCH_LOOKBEHIND);
-    const we = Math.min(this.#end, p + SEARCH_WINDOW);
-    this.#str = ""; // let the old window go before building the next
-    this.#str = this.#text(ws, we);
-    this.#ws = ws;
-    this.#we = we;
+/**
+ * The last position i in [lo, we) such that [i, we) holds more than `budget` bytes outside
+ * `loose`, or -1: the attempts at or before it read no byte at or past `we` (src/pattern.ts).
+ */
+function lastDecided(text: string, base: number, lo: number, we: number, reach: Reach): number {
+  const { loose, budget } = reach;
+  let count = 0;
+  for (let k = we - 1; k >= lo; k--) {
+    if (loose[text.charCodeAt(k - base)] === 0 && ++count > budget) return k;
+  }
+  return -1;
+}
+
+/**
+ * The first position in [from, to) whose byte can begin a match (`reach.first`), or `to`: the
+ * attempts before it fail having read only their own byte, so the whole text fails them too.
+ */
+function nextStart(text: string, base: number, from: number, to: number, first: Uint8Array): number {
+  let only = -1;
+  for (let b = 0; b < 256; b++) if (first[b] === 1) only = only === -1 ? b : -2;
+  if (only >= 0) {
+    const k = text.indexOf(String.fromCharCode(only), from - base);
+    return k < 0 || k + base > to ? to : k + base;
+  }
+  for (let k = from; k < to; k++) if (first[text.charCodeAt(k - base)] === 1) return k;
+  return to;
+}
+
+/**
+ * Whether the attempts from `p` on read no byte before `ws`, the start of a window that is not
+ * the start of the text: [ws, p) holds the byte before them and, with a lookbehind, more than
+ * `budget` bytes outside `loose`.
+ */
+function startDecided(text: string, ws: number, p: number, reach: Reach): boolean {
+  if (!reach.behind) return p > ws;
+  const { loose, budget } = reach;
+  let count = 0;
+  for (let k = p - 1; k >= ws; k--) {
+    if (loose[text.charCodeAt(k - ws)] === 0 && ++count > budget) return true;
+  }
+  return false;
+}
+
+/**
+ * The engine's first match in `str` (the map's [base, base + str.length)) at or after `from`.
+ * With a literal prefix, the engine runs only where the prefix occurs and the bytes after it
+ * may begin a match: no match starts anywhere else, so the result is the plain exec's. A
+ * prefix of two bytes or more in the map's own text is found by the native search (a vector
+ * filter on its first and last byte, at memory speed), a single byte by the string's
+ * indexOf; occurrences closer together than the engine's own scan would pay for hand the
+ * rest of the text back to it.
+ */
+function execFrom(a: Analysis, src: TextSource, str: string, from: number, base: number, live: boolean): RegExpExecArray | null {
+  const rx = a.rx;
+  const sticky = a.sticky;
+  if (sticky === null) {
+    rx.lastIndex = from;
+    return rx.exec(str);
+  }
+  const prefix = a.prefix;
+  const native = live && prefix.length >= 2;
+  const lead = a.lead;
+  const checks = a.checks;
+  const last = (lead.length >> 8) - 1;
+  const n = str.length;
+  let k = from;
+  let since = from;
+  let tries = 0;
+  for (;;) {
+    if (native) {
+      const at = k + prefix.length > n ? -1 : src.find(a.prefixBytes, base + k, base + n, false);
+      k = at < 0 ? -1 : at - base;
+    } else {
+      k = str.indexOf(prefix, k);
+    }
+    if (k < 0) return null;
+    // The positions after the prefix whose bytes every match constrains, checked here, the
+    // likeliest to fail first.
+    let j = 0;
+    if (k + last < n) while (j < checks.length && lead[((checks[j] as number) << 8) + str.charCodeAt(k + (checks[j] as number))] === 1) j++;
+    if (j === checks.length) {
+      sticky.lastIndex = k;
+      const m = sticky.exec(str);
+      if (m !== null) return m;
+    }
+    k++;
+    if (++tries === 64) {
+      if (k - since < 64 * (native ? DENSE_NATIVE : SPARSE)) {
+        rx.lastIndex = k;
+        return rx.exec(str);
+      }
+      tries = 0;
+      since = k;
+    }
   }
 }
 
-function toMatch(m: RegExpExecArray, base: number): MMapMatch {
-  const out = m as unknown as MMapMatch & { input?: string };
-  out.index = m.index + base;
-  out.end = out.index + (m[0]?.length ?? 0);
-  // The input is the window's text, possibly hundreds of MiB: do not keep it alive.
-  delete out.input;
-  const ind = (m as { indices?: Array<[number, number] | undefined> & { groups?: Record<string, [number, number] | undefined> } }).indices;
-  if (ind !== undefined) {
-    for (const pair of ind) if (pair !== undefined) (pair[0] += base), (pair[1] += base);
+/**
+ * The first match at or after `p` in the text [0, end) as one string `str` (the definition
+ * itself); a string over the map is verified after it is read.
+ */
+function whole(a: Analysis, src: TextSource, str: string, p: number, end: number, live: boolean): MMapMatch | null {
+  const m = execFrom(a, src, str, p, 0, live);
+  let out: MMapMatch | null = null;
+  if (m !== null) {
+    out = toMatch(m, 0);
+    forgetLastMatch();
   }
+  src.verify(0, end);
   return out;
+}
+
+/**
+ * The first match of `rx` (a compiled clone) at or after `s` inside [0, e) of the map: the
+ * one-string case without a Scanner, the rest with one.
+ */
+export function searchOnce(rx: RegExp, src: TextSource, s: number, e: number): MMapMatch | null {
+  if (src.liveText() && e <= SEARCH_WINDOW) return whole(analysisOf(rx), src, src.text(0, e), s, e, true);
+  return new Scanner(rx, src, e).next(s);
+}
+
+/**
+ * Finds matches from a position onwards inside [0, end). One per search; matchAll keeps one
+ * for its iteration (where text is copied, it keeps the last window between matches).
+ */
+export class Scanner {
+  readonly #a: Analysis;
+  readonly #src: TextSource;
+  readonly #end: number;
+  /** The copied window kept between calls: [#ws, #we) as #str, decided up to #decided. */
+  #ws = 0;
+  #we = -1;
+  #str = "";
+  #decided = -1;
+
+  constructor(rx: RegExp, src: TextSource, end: number) {
+    this.#a = analysisOf(rx);
+    this.#src = src;
+    this.#end = end;
+  }
+
+  /** The first match starting at or after `p` (p <= end), or `null`. */
+  next(p: number): MMapMatch | null {
+    const e = this.#end;
+    const src = this.#src;
+    if (src.liveText()) return e <= SEARCH_WINDOW ? this.#whole(p, src.text(0, e)) : this.#windows(p, true);
+    if (e > SEARCH_WINDOW || this.#a.reach !== null) return this.#windows(p, false);
+    // A copy of the whole text: the only text that decides a pattern pattern.ts cannot follow.
+    if (this.#we === e && this.#ws === 0) return this.#checked(this.#whole(p, this.#str), p);
+    this.#keep(0, e, src.text(0, e), e);
+    return this.#whole(p, this.#str);
+  }
+
+  #keep(ws: number, we: number, str: string, decided: number): void {
+    this.#ws = ws;
+    this.#we = we;
+    this.#str = str;
+    this.#decided = decided;
+  }
+
+  /** The text [0, end) as one string: the definition itself. */
+  #whole(p: number, str: string): MMapMatch | null {
+    return whole(this.#a, this.#src, str, p, this.#end, this.#src.liveText());
+  }
+
+  /**
+   * A match found in a copy kept since an earlier call: its bytes are read again from the map (a
+   * page lost since is found there: ERR_MMAP_TRUNCATED); bytes that changed since the copy make
+   * the search start again from `p` on a fresh copy, which is not checked again.
+   */
+  #checked(m: MMapMatch | null, p: number): MMapMatch | null {
+    if (m === null || m.end === m.index) return m;
+    if (this.#src.copy(m.index, m.end).toString("latin1") === m[0]) return m;
+    this.#we = -1;
+    return this.next(p);
+  }
+
+  /** The search in windows that each decide part of the text (module comment). */
+  #windows(p: number, live: boolean): MMapMatch | null {
+    const reach = this.#a.reach;
+    if (reach === null) throw searchLimit(p, `memmap cannot bound what /${this.#a.rx.source}/ reads`);
+    const e = this.#end;
+    const rx = this.#a.rx;
+    const src = this.#src;
+    let size = FIRST_COPY;
+    let behind = Math.min(FIRST_BEHIND, SEARCH_LOOKBEHIND);
+    for (;;) {
+      let ws: number;
+      let we: number;
+      let str: string;
+      let reused = false;
+      if (live) {
+        ws = Math.floor(Math.max(0, p - SEARCH_LOOKBEHIND) / GRID) * GRID;
+        we = Math.min(e, ws + SEARCH_WINDOW);
+        str = src.text(ws, we);
+      } else if (this.#we >= 0 && p >= this.#ws && (p <= this.#decided || this.#we === e) && (this.#ws === 0 || startDecided(this.#str, this.#ws, p, reach))) {
+        ws = this.#ws;
+        we = this.#we;
+        str = this.#str;
+        reused = true;
+      } else {
+        ws = Math.max(0, p - (reach.behind ? behind : 1));
+        we = Math.min(e, p + Math.min(size, SEARCH_WINDOW - (p - ws)));
+        str = src.text(ws, we);
+      }
+      if (ws > 0 && !startDecided(str, ws, p, reach)) {
+        if (!live && behind < SEARCH_LOOKBEHIND) {
+          behind = Math.min(behind * 4, SEARCH_LOOKBEHIND);
+          this.#we = -1;
+          continue;
+        }
+        throw searchLimit(p, "a lookbehind may read farther back than SEARCH_LOOKBEHIND bytes");
+      }
+      const final = we === e;
+      let decided = final ? e : lastDecided(str, ws, Math.max(p, we - SEARCH_MAX_MATCH), we, reach);
+      const m = execFrom(this.#a, src, str, p - ws, ws, live);
+      let out: MMapMatch | null = null;
+      if (m !== null) {
+        if (m.index + ws <= decided) out = toMatch(m, ws);
+        forgetLastMatch();
+      }
+      if (out === null && !final && reach.first !== null) {
+        // The window's attempts failed up to its first match (or its end); those at bytes no match
+        // begins with failed having read only those bytes.
+        const failedTo = m === null ? we : m.index + ws;
+        decided = Math.max(decided, nextStart(str, ws, Math.max(p, decided + 1), failedTo, reach.first) - 1);
+      }
+      if (!live && !reused) this.#keep(ws, we, str, decided);
+      src.verify(ws, we);
+      if (out !== null) return reused ? this.#checked(out, p) : out;
+      if (final || (rx.sticky && p <= decided)) return null;
+      if (decided >= p) {
+        p = decided + 1; // every attempt up to `decided` failed, as over the whole text
+        continue;
+      }
+      if (!live && we - ws < SEARCH_WINDOW && we < e) {
+        size *= 4;
+        this.#we = -1;
+        continue;
+      }
+      throw searchLimit(p, "the pattern may read farther than SEARCH_MAX_MATCH bytes past it");
+    }
+  }
+}
+
+/**
+ * `m.matchAll()`'s matches, lazily: each step reads the map as it is then (a copy kept between
+ * steps is checked against it): a closed map throws ERR_MMAP_CLOSED, a resized one is read up to
+ * its new length, one whose file shrank throws ERR_MMAP_TRUNCATED when the search reaches the
+ * lost bytes. An empty match advances by one byte.
+ */
+export function* matchesOf(rx: RegExp, mem: TextSource, s: number, e: number): IterableIterator<MMapMatch> {
+  if (e < s) return;
+  let limit = e;
+  let length = mem.length;
+  let scanner = new Scanner(rx, mem, limit);
+  for (let p = s; p <= limit; ) {
+    mem.open();
+    if (mem.length !== length) {
+      length = mem.length;
+      limit = Math.min(limit, length);
+      if (p > limit) return;
+      scanner = new Scanner(rx, mem, limit);
+    }
+    const m = scanner.next(p);
+    if (m === null) return;
+    yield m;
+    p = m.end > m.index ? m.end : m.end + 1;
+  }
 }

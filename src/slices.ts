@@ -3,8 +3,8 @@
  * Internal: not exported from the package.
  * @module
  */
-import { invalidArgValue } from "./errors.js";
-import { validateSliceIndex } from "./validate.js";
+import { invalidArgValue, rangeError } from "./errors.js";
+import { validateIndex, validateSliceIndex } from "./validate.js";
 
 /** Python's index adjustment for a sequence of `length`: a negative value counts from the end, then clamp to [lo, hi]. */
 export function adjust(value: number, length: number, lo: number, hi: number): number {
@@ -61,4 +61,41 @@ export function spanOf(slice: Slice): [number, number] {
   if (count === 0) return [start, start];
   const last = start + (count - 1) * step;
   return step > 0 ? [start, last + 1] : [last, start + 1];
+}
+
+/** What boundsArgs() checks against: the map (memory layer), open or closed. */
+export interface Sized {
+  /** Throws ERR_MMAP_CLOSED when closed. */
+  open(): unknown;
+  readonly length: number;
+}
+
+/**
+ * [start, end) of find/rfind/search over `seq`: Python's slice rules for the bounds given,
+ * `start` defaulting to `def` (find: the position; search: 0), `end` to the length. end < start
+ * stays so (nothing to find). Checks the types first, as CPython's argument parsing does, then
+ * that the map is open.
+ * @throws {TypeError} `ERR_INVALID_ARG_TYPE` for a non-number.
+ * @throws {RangeError} `ERR_OUT_OF_RANGE` for a non-integer.
+ * @throws {Error} `ERR_MMAP_CLOSED` when the map is closed.
+ */
+export function boundsArgs(start: unknown, end: unknown, seq: Sized, def: number): [number, number] {
+  const a = start === undefined ? undefined : validateIndex(start, "start");
+  const b = end === undefined ? undefined : validateIndex(end, "end");
+  seq.open();
+  const len = seq.length;
+  return [a === undefined ? Math.min(def, len) : adjust(a, len, 0, len), b === undefined ? len : adjust(b, len, 0, len)];
+}
+
+/**
+ * Python's checks of flush(offset, size) on a map of `length`: [offset, size], `size` -1 for
+ * "to the end" (3.15).
+ * @throws {RangeError} `ERR_OUT_OF_RANGE` when the range falls outside the map.
+ */
+export function flushRange(offset: number, size: number, length: number): [number, number] {
+  const sz = size === -1 ? length - offset : size;
+  if (offset < 0 || sz < 0 || offset + sz > length) {
+    throw rangeError(`flush values out of range: offset ${offset}, size ${sz}, length ${length}`);
+  }
+  return [offset, sz];
 }

@@ -118,6 +118,29 @@ export function toBytes(value: unknown, name: string): Uint8Array {
   throw invalidArgType(name, BYTES, value);
 }
 
+/** Encoded needles of find/rfind, by string: a loop over one string needle encodes it once. */
+const needles = new Map<string, Uint8Array>();
+const NEEDLES = 64;
+const NEEDLE_CHARS = 1024;
+
+/**
+ * {@link toBytes} for a search needle, which is only read: a string is encoded once and its
+ * bytes kept (the last {@link NEEDLES} strings of up to {@link NEEDLE_CHARS} characters), so
+ * that repeated string needles cost what Buffer needles do.
+ */
+export function needleBytes(value: unknown, name: string): Uint8Array {
+  if (typeof value !== "string") return toBytes(value, name);
+  let bytes = needles.get(value);
+  if (bytes === undefined) {
+    bytes = Buffer.from(value, "utf8");
+    if (value.length <= NEEDLE_CHARS) {
+      if (needles.size >= NEEDLES) needles.delete(needles.keys().next().value as string);
+      needles.set(value, bytes);
+    }
+  }
+  return bytes;
+}
+
 /** A copy of `bytes` (a result of {@link toBytes}) that the caller owns: built from its memory, not by iterating it. */
 export function ownCopy(bytes: Uint8Array): Uint8Array {
   return new Uint8Array(bytes);

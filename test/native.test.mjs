@@ -36,6 +36,7 @@ const REFUSED = {
   fd: -1,
   busy: 0,
   live: 0,
+  text: EBADF,
   wait: EBADF,
   waitAsync: EBADF,
   notify: EBADF,

@@ -169,6 +169,29 @@ test("SPEC §2: string arguments are encoded as UTF-8 (write, setSlice, find, rf
   });
 });
 
+test("find/rfind with string needles: the same as their UTF-8 bytes, whether encoded anew or kept from an earlier call", () => {
+  using(new MMap(-1, 8192), (m) => {
+    const words = Array.from({ length: 100 }, (_, i) => `w${i}ö${"x".repeat(i % 7)};`);
+    let at = 0;
+    for (const w of words) at += m.write(w);
+    const bytes = m.slice(0, at);
+    // Each needle three times (kept after the first), and more needles than are kept (64).
+    for (let round = 0; round < 3; round++) {
+      for (const w of words) {
+        const b = Buffer.from(w, "utf8");
+        assert.equal(m.find(w, 0), bytes.indexOf(b), w);
+        assert.equal(m.rfind(w, 0), bytes.lastIndexOf(b), w);
+        assert.equal(m.find(w, 0), m.find(b, 0));
+      }
+    }
+    // A long string is not kept, and still found.
+    const long = "ö".repeat(2000);
+    m.setSlice(4096, 4096 + 4000, long);
+    assert.equal(m.find(long, 0), 4096);
+    assert.equal(m.find(long, 0), 4096);
+  });
+});
+
 // =============================================================================== reference §1
 
 test("ref §1: every public method of CPython's mmap.mmap exists under its JavaScript name; closed is a read-only getter", (t) => {

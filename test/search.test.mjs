@@ -10,6 +10,7 @@
 import test from "node:test";
 import assert from "node:assert/strict";
 import fs from "node:fs";
+import { constants as bufferConstants } from "node:buffer";
 import { MMap, MAP_PRIVATE, ACCESS_READ, PAGESIZE, SEARCH_WINDOW, SEARCH_MAX_MATCH, SEARCH_LOOKBEHIND } from "../dist/index.js";
 import { python, runPython, tmpfile, throwsCode } from "./helpers.mjs";
 
@@ -497,80 +498,78 @@ test("a matchAll iteration never reports a match outside the map after a shrinki
 
 // ------------------------------------------------------------------- windows
 
-test("the window constants are exported", () => {
-  assert.equal(SEARCH_WINDOW, 256 * MiB);
-  assert.equal(SEARCH_MAX_MATCH, 16 * MiB);
-  assert.equal(SEARCH_LOOKBEHIND, 64 * 1024);
-  assert.ok(SEARCH_MAX_MATCH < SEARCH_WINDOW && SEARCH_LOOKBEHIND < SEARCH_MAX_MATCH);
+test("the window constants are exported: the runtime's longest string, and the bounds derived from it", () => {
+  const MAX_STRING = bufferConstants.MAX_STRING_LENGTH;
+  assert.equal(SEARCH_WINDOW, MAX_STRING, "one window is the longest string the runtime makes");
+  assert.equal(SEARCH_MAX_MATCH, Math.floor(SEARCH_WINDOW / 8));
+  assert.equal(SEARCH_LOOKBEHIND, Math.floor(SEARCH_WINDOW / 8));
 });
 
-test("a range larger than SEARCH_WINDOW: matches around the window boundaries are found", () => {
+test("a range larger than SEARCH_WINDOW: matches around the internal boundaries are found, as over the whole text", () => {
   const W = SEARCH_WINDOW;
-  const MM = SEARCH_MAX_MATCH;
-  const T = W - MM; // from here on, the first window's matches are not trusted
-  const L = W + 40 * MiB;
-  // Each window is a string of up to 256 MiB: let the previous one go before the next search.
+  const GRID = Math.floor(W / 2); // windows start at multiples of this (with the map's own text)
+  const L = W + Math.ceil(SEARCH_MAX_MATCH / 2) + 64 * MiB;
+  // Each window of copied text is a string of up to SEARCH_WINDOW bytes: let it go before the next search.
   const release = () => globalThis.gc?.();
   // Anonymous private memory: untouched pages read as zeros and cost nothing.
   const m = new MMap(-1, L, { flags: MAP_PRIVATE });
   try {
+    const zStart = W - Math.floor(SEARCH_MAX_MATCH / 2); // a run of SEARCH_MAX_MATCH bytes across the end of the first window
+    m.setSlice(zStart, zStart + SEARCH_MAX_MATCH, Buffer.alloc(SEARCH_MAX_MATCH, 0x5a));
     const plants = [
-      ["<B1>", T - 10], // before the trust boundary
-      ["<B2>", T - 2], // across the trust boundary
-      ["<B3>", W - 2], // across the end of the first window
-      ["<B4>", W + 3], // just after it
-      ["<B5>", L - 4], // at the very end
+      ["<B1>", GRID - 2], // across the start of the second window
+      ["<B2>", zStart - 10], // before the run
+      ["<B3>", zStart + SEARCH_MAX_MATCH + 3], // after it, in the second window only
+      ["<B4>", L - 4], // at the very end
     ];
     for (const [text, at] of plants) m.setSlice(at, at + text.length, text);
-    const zStart = W + 16 * MiB; // a run of exactly SEARCH_MAX_MATCH bytes
-    m.setSlice(zStart, zStart + MM, Buffer.alloc(MM, 0x5a));
-
-    // search finds each one from the start of the map
     for (const [text, at] of plants) {
       const r = m.search(new RegExp(text));
-      assert.ok(r !== null, text);
-      assert.deepEqual([r.index, r.end, r[0]], [at, at + 4, text], text);
+      assert.deepEqual([r?.index, r?.end, r?.[0]], [at, at + 4, text], text);
       release();
     }
-    // a lookbehind reaching back across the trust boundary
-    const lb = m.search(/(?<=<B)2>/);
-    assert.deepEqual([lb.index, lb.end], [T, T + 2]);
-    release();
-    // the longest match that is guaranteed, found whole
+    const lb = m.search(/(?<=<B)1>/);
+    assert.deepEqual([lb.index, lb.end], [GRID, GRID + 2], "a lookbehind across the start of a window");
     const z = m.search(/Z+/);
-    assert.deepEqual([z.index, z.end], [zStart, zStart + MM]);
+    assert.deepEqual([z.index, z.end], [zStart, zStart + SEARCH_MAX_MATCH], "a run of SEARCH_MAX_MATCH bytes, found whole");
+    assert.equal(z[0].length, SEARCH_MAX_MATCH);
     release();
-    // ... also when it straddles a window's end: from 24 MiB the first window ends at W + 24 MiB
-    const z2 = m.search(/Z+/, 24 * MiB);
-    assert.ok(24 * MiB + W > zStart && 24 * MiB + W < zStart + MM, "the window boundary falls inside the run");
-    assert.deepEqual([z2.index, z2.end], [zStart, zStart + MM]);
+    assert.equal(m.search(/<B4>/, 0, L - 1), null, "the end bound cuts matches");
+    assert.equal(m.search(/<B9>/), null, "absent: the whole range is scanned");
     release();
-    // the end bound cuts matches
-    assert.equal(m.search(/<B5>/, 0, L - 1), null);
-    // not found at all: the whole range is scanned and null returned
-    assert.equal(m.search(/<B9>/), null);
-    release();
-
-    // matchAll yields all of them in order, as over the whole text
-    const re = /<B\d>|Z+/g;
-    const got = [...m.matchAll(re)].map((x) => [x.index, x.end]);
-    const want = [
-      [T - 10, T - 6],
-      [T - 2, T + 2],
-      [W - 2, W + 2],
-      [W + 3, W + 7],
-      [zStart, zStart + MM],
+    const got = [...m.matchAll(/<B\d>|Z+/g)].map((x) => [x.index, x.end]);
+    assert.deepEqual(got, [
+      [GRID - 2, GRID + 2],
+      [zStart - 10, zStart - 6],
+      [zStart, zStart + SEARCH_MAX_MATCH],
+      [zStart + SEARCH_MAX_MATCH + 3, zStart + SEARCH_MAX_MATCH + 7],
       [L - 4, L],
-    ];
-    assert.deepEqual(got, want);
+    ]);
     release();
-    let text = m.slice().toString("latin1"); // one string of the whole map, as the definition
-    assert.deepEqual([...text.matchAll(re)].map((x) => [x.index, x.index + x[0].length]), want);
-    text = null;
-    release();
-    // matchAll with bounds: from inside <B1> to just before the end
-    const some = [...m.matchAll(re, T - 8, L - 1)].map((x) => [x.index, x.end]);
-    assert.deepEqual(some, want.slice(1, -1));
+  } finally {
+    m.close();
+  }
+});
+
+test("a range larger than SEARCH_WINDOW: /A[\\s\\S]*$/ is not cut at the end of a window (issue 11 item 6)", () => {
+  const L = SEARCH_WINDOW + 16 * MiB;
+  const m = new MMap(-1, L, { flags: MAP_PRIVATE });
+  try {
+    m.setSlice(100, 101, "A");
+    // The match runs from the A to the end of the map: longer than the longest string, so it is
+    // refused with a code; before, it ended at the end of an internal window.
+    let r;
+    try {
+      r = m.search(/A[\s\S]*$/);
+    } catch (err) {
+      assert.equal(err.code, "ERR_MMAP_SEARCH_LIMIT", String(err));
+      r = "refused";
+    }
+    assert.ok(r === "refused" || (r !== null && r.index === 100 && r.end === L), `a match ending at ${r?.end} in a map of ${L} bytes`);
+    globalThis.gc?.();
+    // Where the text fits in one string, the same pattern is exact.
+    const one = m.search(/A[\s\S]*$/, 0, 4096);
+    assert.deepEqual([one.index, one.end], [100, 4096]);
   } finally {
     m.close();
   }

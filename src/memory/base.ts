@@ -241,8 +241,17 @@ export abstract class Memory extends Tracked {
   abstract gather(slice: Slice): Buffer;
   /** Writes src[i] at slice.start + i * slice.step (src has slice.count bytes, a copy the caller owns). */
   abstract scatter(slice: Slice, src: Uint8Array): void;
-  /** [a, b) read as Latin-1 text (one byte, one character). */
+  /**
+   * [a, b) read as Latin-1 text (one byte, one character), for regular expressions; throws
+   * `ERR_MMAP_TRUNCATED` when part of it is known lost. Where {@link liveText} is true, a string
+   * over the mapped memory itself, made without copying and the same string while the map keeps
+   * its size: it reads what the map holds at each access, so the caller calls `verify` after
+   * reading it, and never hands it (or a slice of it) to user code. Otherwise a copy.
+   * `b - a` is at most `platform.maxText`.
+   */
   abstract text(a: number, b: number): string;
+  /** Whether {@link text} is a string over the map itself (free to make) rather than a copy. */
+  abstract liveText(): boolean;
   /** A zero-copy view of [a, b). @throws `ERR_MMAP_VIEWS_UNAVAILABLE` without views. */
   abstract view(a: number, b: number): Buffer;
   /** A zero-copy view of the whole map. @throws RangeError when no one Buffer can hold it. */

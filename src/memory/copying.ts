@@ -78,6 +78,10 @@ export class CopyMemory extends Memory {
     return this.copy(a, b);
   }
 
+  liveText(): boolean {
+    return false;
+  }
+
   view(): Buffer {
     this.open();
     throw viewsUnavailable();

@@ -44,6 +44,17 @@ const indexOf = Buffer.prototype.indexOf;
 /** The largest copy (a module-local constant: folded into optimized code). */
 const MAX_COPY = platform.maxBuffer;
 
+/** One string of text() over [a, b) of the map. */
+interface Text {
+  readonly a: number;
+  readonly b: number;
+  readonly s: string;
+}
+/** How many strings text() keeps per map: the whole map, or a window and the next one, and a few more. */
+const TEXTS = 4;
+/** text() makes strings over the mapped memory (until the runtime is found to copy them). */
+let externalText = platform.externalText;
+
 /** The views of one set (memmap's own, or exposed): the whole map, or segments of a larger one. */
 interface ViewSet {
   /** The whole map as one view, once made; null while not made or when the map is larger than one view. */
@@ -62,6 +73,12 @@ export class ViewMemory extends Memory {
   #raw: Uint8Array | null = null;
   /** The same memory as a DataView, for short copies (copyOf); set with #raw. */
   #dv: DataView | null = null;
+  /**
+   * The last few strings over the map that text() made (external strings: each keeps the memory
+   * under it mapped, or reserved once the map is closed or resized, until it is collected).
+   * Forgotten by reset and release, so that a closed or resized map keeps none alive.
+   */
+  #texts: Text[] = [];
 
   constructor(handle: Handle, length: number, writable: boolean, geo: Geometry = DEFAULT_GEOMETRY) {
     super(handle, length, writable);
@@ -251,12 +268,39 @@ export class ViewMemory extends Memory {
   }
 
   text(a: number, b: number): string {
-    // One view of the range where one can hold it; otherwise a copy made from segments.
-    if (b - a > this.#geo.maxView) return this.copy(a, b).toString("latin1");
     this.guard(a, b);
-    const text = this.#span(a, b, false).toString("latin1");
+    if (a === b) return "";
+    const texts = this.#texts;
+    for (let k = 0; k < texts.length; k++) {
+      const t = texts[k] as Text;
+      if (t.a === a && t.b === b) return t.s;
+    }
+    if (externalText) {
+      const s = native.text(this.open(), a, b - a);
+      if (typeof s === "number") throw systemError(s, "text");
+      if (s !== null) {
+        if (texts.length === TEXTS) texts.shift();
+        texts.push({ a, b, s });
+        return s;
+      }
+      externalText = false; // the runtime copied after all: copy from now on
+    }
+    // A copy: from one view of the range where one can hold it, else piece by piece.
+    let text: string;
+    const { segment, stride } = this.#geo;
+    if (b - a <= segment - stride || (this.length <= this.#geo.maxView && b - a <= this.#geo.maxView)) {
+      text = this.#span(a, b, false).toString("latin1");
+    } else {
+      const parts: string[] = [];
+      this.#pieces(a, b, (piece) => parts.push(piece.toString("latin1")));
+      text = parts.join("");
+    }
     this.verify(a, b);
     return text;
+  }
+
+  liveText(): boolean {
+    return externalText;
   }
 
   view(a: number, b: number): Buffer {
@@ -310,5 +354,6 @@ export class ViewMemory extends Memory {
     this.#dv = null;
     this.#own.whole = this.#exposed.whole = null;
     this.#own.segments = this.#exposed.segments = null;
+    this.#texts = [];
   }
 }

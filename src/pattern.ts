@@ -1,0 +1,698 @@
+/**
+ * What a regular expression may read around one match attempt, derived from its source: how
+ * search.ts decides, inside a window of a map's text, which attempts the window answers exactly
+ * as the whole map would.
+ *
+ * The argument. Every byte an attempt at position i reads lies in [a - 1, b], where [a, b) is the
+ * union of the spans its paths consume: the main path from i, each lookaround from where it
+ * starts (lookbehinds backwards), each partial path explored and abandoned included. Bytes
+ * consumed by an unbounded repetition (`*`, `+`, `{n,}`, or a bounded one too long to count) are
+ * bytes its body can match; call the union of those bytes the pattern's `loose` set. Every other
+ * byte is consumed by a fixed part, and a path consumes at most `budget` of those (sums along a
+ * sequence, the largest alternative, a repetition's count times its body, a lookaround's reads
+ * added, a backreference as its group). So [i, b) holds at most `budget` bytes outside `loose`,
+ * and b is at most the position of the (budget + 1)-th byte at or after i that `loose` lacks; on
+ * the other side, without a lookbehind a = i, and with one, [a, i) holds at most `budget` such
+ * bytes. The one extra byte on each side covers assertions (`^`, `$`, `\b`, `\B`) and the read
+ * that fails a repetition. A window that contains all of that, and does not end (or start)
+ * inside it unless the map does, gives that attempt the same result as the whole map.
+ *
+ * The sets come from the engine itself: each single-character atom (a literal, an escape, `.`,
+ * a class) is compiled alone with the flags in force there and tried on the 256 Latin-1
+ * characters, so case folding, `\p{…}`, `v`-mode set operations and Annex B quirks are the
+ * engine's own. A pattern this parser cannot follow (a class of strings in `v` mode, a
+ * backreference to a group that contains it) has no reach: search.ts then refuses to decide
+ * matches in a window that is not the whole text.
+ * The same parse gives the literal prefix every match begins with (see {@link PatternInfo}).
+ * Internal: not exported from the package.
+ * @module
+ */
+
+/** What one attempt of a pattern may read, as the module comment defines it. */
+export interface Reach {
+  /** `loose[b]` is 1 when an unbounded repetition of the pattern can consume the byte b. */
+  readonly loose: Uint8Array;
+  /** At most this many bytes outside `loose` are consumed by one attempt (on either side of its start). */
+  readonly budget: number;
+  /** The pattern has a lookbehind: an attempt may read bytes before its start. */
+  readonly behind: boolean;
+  /**
+   * The bytes a match can begin with, where an attempt at a byte outside them fails having read
+   * only that byte (and the one before it, for a leading assertion): every path consumes a byte
+   * before any lookaround or backreference. Null when that is not so (a match may be empty, a
+   * path may look around first).
+   */
+  readonly first: Uint8Array | null;
+}
+
+/** A repetition whose count times its body's budget exceeds this is counted as unbounded. */
+const COUNT_LIMIT = 4096;
+
+const CHARS: readonly string[] = Array.from({ length: 256 }, (_, c) => String.fromCharCode(c));
+
+/** Flags in force at a point of the pattern (modifier groups change i, s and m locally). */
+interface Context {
+  readonly i: boolean;
+  readonly s: boolean;
+  readonly m: boolean;
+}
+
+type Node =
+  | { readonly kind: "char"; readonly src: string; readonly ctx: Context }
+  | { readonly kind: "assert" }
+  | { readonly kind: "seq"; readonly items: Node[] }
+  | { readonly kind: "alt"; readonly items: Node[] }
+  | { readonly kind: "group"; readonly body: Node; readonly index: number; readonly name: string | undefined }
+  | { readonly kind: "look"; readonly body: Node; readonly behind: boolean }
+  | { readonly kind: "repeat"; readonly body: Node; readonly min: number; readonly max: number }
+  | { readonly kind: "backref"; readonly ref: number | string; readonly ctx: Context };
+
+/** Thrown inside the parser for what it does not follow; caught by {@link reachOf}. */
+class Unsupported extends Error {}
+
+/** Properties of strings (`v` mode): a class with one may match several characters. */
+const STRING_PROPERTIES = new Set([
+  "Basic_Emoji",
+  "Emoji_Keycap_Sequence",
+  "RGI_Emoji_Modifier_Sequence",
+  "RGI_Emoji_Flag_Sequence",
+  "RGI_Emoji_Tag_Sequence",
+  "RGI_Emoji_ZWJ_Sequence",
+  "RGI_Emoji",
+]);
+
+const isDigit = (c: string | undefined): boolean => c !== undefined && c >= "0" && c <= "9";
+const isOctal = (c: string | undefined): boolean => c !== undefined && c >= "0" && c <= "7";
+const isHex = (c: string | undefined): boolean => c !== undefined && /^[0-9a-fA-F]$/.test(c);
+
+/** A recursive-descent parser of ECMAScript regular expressions (with Annex B outside u/v mode). */
+class Parser {
+  #i = 0;
+  readonly #src: string;
+  readonly #unicode: boolean;
+  readonly #sets: boolean;
+  /** Capturing groups in the whole pattern, and whether any has a name (known before parsing). */
+  readonly #groups: number;
+  readonly #named: boolean;
+  #nextGroup = 1;
+  behind = false;
+
+  constructor(src: string, flags: string) {
+    this.#src = src;
+    this.#sets = flags.includes("v");
+    this.#unicode = this.#sets || flags.includes("u");
+    const counted = countGroups(src, this.#sets);
+    this.#groups = counted.count;
+    this.#named = counted.named;
+  }
+
+  parse(ctx: Context): Node {
+    const node = this.#disjunction(ctx);
+    if (this.#i !== this.#src.length) throw new Unsupported(`unexpected ${this.#src[this.#i]}`);
+    return node;
+  }
+
+  #peek(k = 0): string | undefined {
+    return this.#src[this.#i + k];
+  }
+
+  #disjunction(ctx: Context): Node {
+    const items = [this.#alternative(ctx)];
+    while (this.#peek() === "|") {
+      this.#i++;
+      items.push(this.#alternative(ctx));
+    }
+    return items.length === 1 ? (items[0] as Node) : { kind: "alt", items };
+  }
+
+  #alternative(ctx: Context): Node {
+    const items: Node[] = [];
+    for (let c = this.#peek(); c !== undefined && c !== "|" && c !== ")"; c = this.#peek()) items.push(this.#term(ctx));
+    return { kind: "seq", items };
+  }
+
+  #term(ctx: Context): Node {
+    const src = this.#src;
+    const c = src[this.#i] as string;
+    if (c === "^" || c === "$") {
+      this.#i++;
+      return { kind: "assert" };
+    }
+    if (c === "\\" && (this.#peek(1) === "b" || this.#peek(1) === "B")) {
+      this.#i += 2;
+      return { kind: "assert" };
+    }
+    let atom: Node;
+    let quantifiable = true;
+    if (c === "(") {
+      const r = this.#group(ctx);
+      atom = r.node;
+      quantifiable = r.quantifiable;
+    } else if (c === "[") {
+      atom = { kind: "char", src: this.#classSource(), ctx };
+    } else if (c === "\\") {
+      atom = this.#escape(ctx);
+    } else if (c === ".") {
+      this.#i++;
+      atom = { kind: "char", src: ".", ctx };
+    } else if (c === "*" || c === "+" || c === "?") {
+      throw new Unsupported("nothing to repeat");
+    } else if (c === "{" && this.#quantifierAt(this.#i) !== null) {
+      throw new Unsupported("nothing to repeat");
+    } else {
+      // A literal: one code point in u/v mode (a surrogate pair stays whole), else one code unit.
+      const cp = this.#unicode ? (src.codePointAt(this.#i) as number) : src.charCodeAt(this.#i);
+      const text = this.#unicode ? String.fromCodePoint(cp) : (c as string);
+      this.#i += text.length;
+      atom = { kind: "char", src: /[\\^$.*+?()[\]{}|/]/.test(text) ? `\\${text}` : text, ctx };
+    }
+    if (!quantifiable) return atom;
+    const q = this.#quantifierAt(this.#i);
+    if (q === null) return atom;
+    this.#i = q.end;
+    if (this.#peek() === "?") this.#i++;
+    return { kind: "repeat", body: atom, min: q.min, max: q.max };
+  }
+
+  /** A quantifier starting at k: its bounds and where it ends; null when there is none. */
+  #quantifierAt(k: number): { min: number; max: number; end: number } | null {
+    const c = this.#src[k];
+    if (c === "*") return { min: 0, max: Infinity, end: k + 1 };
+    if (c === "+") return { min: 1, max: Infinity, end: k + 1 };
+    if (c === "?") return { min: 0, max: 1, end: k + 1 };
+    if (c !== "{") return null;
+    const m = /^\{(\d+)(,(\d*))?\}/.exec(this.#src.slice(k, k + 64));
+    if (m === null) return null; // Annex B: a brace that is no quantifier is a literal
+    const min = Number(m[1]);
+    const max = m[2] === undefined ? min : m[3] === "" ? Infinity : Number(m[3]);
+    return { min, max, end: k + m[0].length };
+  }
+
+  #group(ctx: Context): { node: Node; quantifiable: boolean } {
+    const src = this.#src;
+    this.#i++; // (
+    let node: Node;
+    let quantifiable = true;
+    if (src.startsWith("?:", this.#i)) {
+      this.#i += 2;
+      node = this.#disjunction(ctx);
+    } else if (src.startsWith("?=", this.#i) || src.startsWith("?!", this.#i)) {
+      this.#i += 2;
+      node = { kind: "look", body: this.#disjunction(ctx), behind: false };
+      quantifiable = !this.#unicode; // Annex B: a lookahead may be repeated outside u/v mode
+    } else if (src.startsWith("?<=", this.#i) || src.startsWith("?<!", this.#i)) {
+      this.#i += 3;
+      this.behind = true;
+      node = { kind: "look", body: this.#disjunction(ctx), behind: true };
+      quantifiable = false;
+    } else if (src.startsWith("?<", this.#i)) {
+      const close = src.indexOf(">", this.#i);
+      if (close < 0) throw new Unsupported("group name");
+      const name = src.slice(this.#i + 2, close);
+      this.#i = close + 1;
+      const index = this.#nextGroup++;
+      node = { kind: "group", body: this.#disjunction(ctx), index, name };
+    } else if (src[this.#i] === "?") {
+      // Modifiers: (?ims-ims:...)
+      const m = /^\?([ims]*)(?:-([ims]*))?:/.exec(src.slice(this.#i, this.#i + 12));
+      if (m === null) throw new Unsupported("group");
+      this.#i += m[0].length;
+      const on = m[1] ?? "";
+      const off = m[2] ?? "";
+      const flag = (f: "i" | "s" | "m", was: boolean): boolean => (on.includes(f) ? true : off.includes(f) ? false : was);
+      node = this.#disjunction({ i: flag("i", ctx.i), s: flag("s", ctx.s), m: flag("m", ctx.m) });
+    } else {
+      const index = this.#nextGroup++;
+      node = { kind: "group", body: this.#disjunction(ctx), index, name: undefined };
+    }
+    if (this.#peek() !== ")") throw new Unsupported("unclosed group");
+    this.#i++;
+    return { node, quantifiable };
+  }
+
+  /**
+   * The source of a class `[...]` starting here. A `]` closes it (even first: `[]` matches
+   * nothing, `[^]` anything); a `[` inside is a literal, except in v mode, where classes nest.
+   */
+  #classSource(): string {
+    const src = this.#src;
+    const start = this.#i;
+    let depth = 1;
+    let k = start + 1;
+    if (src[k] === "^") k++;
+    while (depth > 0) {
+      const c = src[k];
+      if (c === undefined) throw new Unsupported("unclosed class");
+      if (c === "\\") {
+        const next = src[k + 1];
+        if (this.#sets && next === "q" && src[k + 2] === "{") throw new Unsupported("class of strings");
+        if (this.#sets && (next === "p" || next === "P") && src[k + 2] === "{") {
+          if (STRING_PROPERTIES.has(src.slice(k + 3, src.indexOf("}", k)))) throw new Unsupported("property of strings");
+        }
+        k += 2;
+        continue;
+      }
+      if (c === "[" && this.#sets) {
+        depth++;
+        if (src[k + 1] === "^") k++;
+      } else if (c === "]") depth--;
+      k++;
+    }
+    this.#i = k;
+    return src.slice(start, k);
+  }
+
+  #escape(ctx: Context): Node {
+    const src = this.#src;
+    const start = this.#i;
+    const c = src[start + 1];
+    if (c === undefined) throw new Unsupported("trailing backslash");
+    const char = (text: string, length: number): Node => {
+      this.#i = start + length;
+      return { kind: "char", src: text, ctx };
+    };
+    if (c >= "1" && c <= "9") {
+      let k = start + 1;
+      while (isDigit(src[k])) k++;
+      const n = Number(src.slice(start + 1, k));
+      if (this.#unicode || n <= this.#groups) {
+        this.#i = k;
+        return { kind: "backref", ref: n, ctx };
+      }
+      if (c === "8" || c === "9") return char(c, 2); // Annex B: an identity escape
+      return this.#octal(start, ctx);
+    }
+    if (c === "0") {
+      if (!this.#unicode && isOctal(src[start + 2])) return this.#octal(start, ctx);
+      return char("\\x00", 2);
+    }
+    if (c === "k") {
+      if (this.#unicode || this.#named) {
+        const close = src.indexOf(">", start);
+        if (src[start + 2] !== "<" || close < 0) throw new Unsupported("group name");
+        this.#i = close + 1;
+        return { kind: "backref", ref: src.slice(start + 3, close), ctx };
+      }
+      return char("k", 2); // Annex B: an identity escape; "<name>" follows as literals
+    }
+    if (c === "c") {
+      const letter = src[start + 2];
+      if (letter !== undefined && /[A-Za-z]/.test(letter)) return char(src.slice(start, start + 3), 3);
+      // Annex B: a backslash that is not an escape matches itself; the "c" follows as a literal.
+      return char("\\\\", 1);
+    }
+    if (c === "p" || c === "P") {
+      if (!this.#unicode) return char(c, 2);
+      const close = src.indexOf("}", start);
+      if (src[start + 2] !== "{" || close < 0) throw new Unsupported("property");
+      if (STRING_PROPERTIES.has(src.slice(start + 3, close))) throw new Unsupported("property of strings");
+      return char(src.slice(start, close + 1), close + 1 - start);
+    }
+    if (c === "x") {
+      if (isHex(src[start + 2]) && isHex(src[start + 3])) return char(src.slice(start, start + 4), 4);
+      if (this.#unicode) throw new Unsupported("escape");
+      return char("x", 2);
+    }
+    if (c === "u") {
+      if (this.#unicode && src[start + 2] === "{") {
+        const close = src.indexOf("}", start);
+        if (close < 0) throw new Unsupported("escape");
+        return char(src.slice(start, close + 1), close + 1 - start);
+      }
+      if ([2, 3, 4, 5].every((d) => isHex(src[start + d]))) {
+        // In u/v mode an escaped surrogate pair is one code point.
+        if (this.#unicode && src[start + 6] === "\\" && src[start + 7] === "u" && [8, 9, 10, 11].every((d) => isHex(src[start + d]))) {
+          const hi = parseInt(src.slice(start + 2, start + 6), 16);
+          const lo = parseInt(src.slice(start + 8, start + 12), 16);
+          if (hi >= 0xd800 && hi <= 0xdbff && lo >= 0xdc00 && lo <= 0xdfff) return char(src.slice(start, start + 12), 12);
+        }
+        return char(src.slice(start, start + 6), 6);
+      }
+      if (this.#unicode) throw new Unsupported("escape");
+      return char("u", 2);
+    }
+    // \d \D \s \S \w \W \t \n \v \f \r, and identity escapes of one code unit or code point.
+    const cp = this.#unicode ? (src.codePointAt(start + 1) as number) : src.charCodeAt(start + 1);
+    const text = this.#unicode ? String.fromCodePoint(cp) : c;
+    return char(`\\${text}`, 1 + text.length);
+  }
+
+  /** Annex B's legacy octal escape at `start` (the backslash): up to three digits, at most \377. */
+  #octal(start: number, ctx: Context): Node {
+    const src = this.#src;
+    let k = start + 1;
+    const limit = src[k] !== undefined && (src[k] as string) <= "3" ? 3 : 2;
+    let digits = "";
+    while (digits.length < limit && isOctal(src[k])) digits += src[k++];
+    this.#i = k;
+    return { kind: "char", src: `\\x${parseInt(digits, 8).toString(16).padStart(2, "0")}`, ctx };
+  }
+}
+
+/** How many capturing groups the pattern has, and whether any is named (escapes and classes skipped). */
+function countGroups(src: string, sets: boolean): { count: number; named: boolean } {
+  let count = 0;
+  let named = false;
+  let depth = 0; // inside a class
+  for (let k = 0; k < src.length; k++) {
+    const c = src[k];
+    if (c === "\\") {
+      k++;
+    } else if (depth > 0) {
+      if (c === "[" && sets) depth++;
+      else if (c === "]") depth--;
+    } else if (c === "[") {
+      depth = 1;
+    } else if (c === "(") {
+      if (src[k + 1] !== "?") count++;
+      else if (src[k + 2] === "<" && src[k + 3] !== "=" && src[k + 3] !== "!") {
+        count++;
+        named = true;
+      }
+    }
+  }
+  return { count, named };
+}
+
+const charCache = new Map<string, Uint8Array>();
+
+/** The Latin-1 characters the single-character atom `src` matches under `flags` and `ctx`. */
+function charsOf(src: string, unicodeFlag: string, ctx: Context): Uint8Array {
+  const flags = unicodeFlag + (ctx.i ? "i" : "") + (ctx.s ? "s" : "");
+  const key = `${flags}/${src}`;
+  let set = charCache.get(key);
+  if (set === undefined) {
+    set = new Uint8Array(256);
+    // A plain literal outside case folding is itself: no need to ask the engine.
+    if (!ctx.i && src.length === 1 && src !== ".") {
+      const c = src.charCodeAt(0);
+      if (c < 256) set[c] = 1;
+      charCache.set(key, set);
+      return set;
+    }
+    const re = new RegExp(`^(?:${src})$`, flags);
+    for (let c = 0; c < 256; c++) if (re.test(CHARS[c] as string)) set[c] = 1;
+    if (charCache.size > 4096) charCache.clear();
+    charCache.set(key, set);
+  }
+  return set;
+}
+
+let caseClasses: Map<string, Uint8Array[]> | null = null;
+
+/** For each Latin-1 character, the Latin-1 characters a case-insensitive comparison equates with it. */
+function caseClassesOf(unicodeFlag: string): Uint8Array[] {
+  caseClasses ??= new Map();
+  let classes = caseClasses.get(unicodeFlag);
+  if (classes === undefined) {
+    classes = [];
+    for (let c = 0; c < 256; c++) classes.push(charsOf(`\\x${c.toString(16).padStart(2, "0")}`, unicodeFlag, { i: true, s: false, m: false }));
+    caseClasses.set(unicodeFlag, classes);
+  }
+  return classes;
+}
+
+/** What a node costs: its budget along one path, the reads of its lookarounds past that, the characters it can consume. */
+interface Cost {
+  readonly f: number;
+  readonly look: number;
+  readonly chars: Uint8Array;
+}
+
+const NONE: Uint8Array = new Uint8Array(256);
+
+function union(a: Uint8Array, b: Uint8Array): Uint8Array {
+  if (a === NONE) return b;
+  if (b === NONE) return a;
+  const out = new Uint8Array(256);
+  for (let c = 0; c < 256; c++) out[c] = (a[c] as number) | (b[c] as number);
+  return out;
+}
+
+/** Folds a pattern's tree into its reach. */
+class Meter {
+  readonly loose = new Uint8Array(256);
+  readonly #unicodeFlag: string;
+  readonly #groups = new Map<number | string, Node[]>();
+  readonly #costs = new Map<Node, Cost>();
+  readonly #busy = new Set<Node>();
+
+  constructor(root: Node, unicodeFlag: string) {
+    this.#unicodeFlag = unicodeFlag;
+    const index = (n: Node): void => {
+      switch (n.kind) {
+        case "group": {
+          this.#add(n.index, n);
+          if (n.name !== undefined) this.#add(n.name, n);
+          index(n.body);
+          break;
+        }
+        case "seq":
+        case "alt":
+          n.items.forEach(index);
+          break;
+        case "look":
+        case "repeat":
+          index(n.body);
+          break;
+        default:
+      }
+    };
+    index(root);
+  }
+
+  #add(key: number | string, n: Node): void {
+    const list = this.#groups.get(key);
+    if (list === undefined) this.#groups.set(key, [n]);
+    else list.push(n);
+  }
+
+  cost(n: Node): Cost {
+    const known = this.#costs.get(n);
+    if (known !== undefined) return known;
+    if (this.#busy.has(n)) throw new Unsupported("a group that refers to itself");
+    this.#busy.add(n);
+    const c = this.#compute(n);
+    this.#busy.delete(n);
+    this.#costs.set(n, c);
+    return c;
+  }
+
+  #compute(n: Node): Cost {
+    switch (n.kind) {
+      case "char":
+        return { f: 1, look: 0, chars: charsOf(n.src, this.#unicodeFlag, n.ctx) };
+      case "assert":
+        return { f: 0, look: 0, chars: NONE };
+      case "seq": {
+        let f = 0;
+        let look = 0;
+        let chars = NONE;
+        for (const item of n.items) {
+          const c = this.cost(item);
+          f += c.f;
+          look = Math.max(look, c.look);
+          chars = union(chars, c.chars);
+        }
+        return { f, look, chars };
+      }
+      case "alt": {
+        let f = 0;
+        let look = 0;
+        let chars = NONE;
+        for (const item of n.items) {
+          const c = this.cost(item);
+          f = Math.max(f, c.f);
+          look = Math.max(look, c.look);
+          chars = union(chars, c.chars);
+        }
+        return { f, look, chars };
+      }
+      case "group":
+        return this.cost(n.body);
+      case "look": {
+        const c = this.cost(n.body);
+        return { f: 0, look: c.f + c.look, chars: c.chars };
+      }
+      case "repeat": {
+        const c = this.cost(n.body);
+        if (c.f === 0) return { f: 0, look: c.look, chars: c.chars };
+        if (n.max !== Infinity && n.max * c.f <= COUNT_LIMIT) return { f: n.max * c.f, look: c.look, chars: c.chars };
+        for (let b = 0; b < 256; b++) if (c.chars[b]) this.loose[b] = 1;
+        return { f: 0, look: c.look, chars: c.chars };
+      }
+      case "backref": {
+        const groups = this.#groups.get(n.ref) ?? [];
+        let f = 0;
+        let chars = NONE;
+        for (const g of groups) {
+          const c = this.cost(g);
+          f = Math.max(f, c.f);
+          chars = union(chars, c.chars);
+        }
+        if (n.ctx.i && chars !== NONE) {
+          const classes = caseClassesOf(this.#unicodeFlag);
+          const closed = new Uint8Array(256);
+          for (let b = 0; b < 256; b++) if (chars[b]) for (let d = 0; d < 256; d++) if ((classes[b] as Uint8Array)[d]) closed[d] = 1;
+          chars = closed;
+        }
+        return { f, look: 0, chars };
+      }
+    }
+  }
+}
+
+/** What the first byte consumed can be: `null` when a lookaround or backreference may come first. */
+interface First {
+  readonly set: Uint8Array;
+  /** The node may consume nothing. */
+  readonly empty: boolean;
+}
+
+function firstOf(n: Node, meter: Meter): First | null {
+  switch (n.kind) {
+    case "char":
+      return { set: meter.cost(n).chars, empty: false };
+    case "assert":
+      return { set: NONE, empty: true };
+    case "look":
+    case "backref":
+      return null;
+    case "group":
+      return firstOf(n.body, meter);
+    case "repeat": {
+      const f = firstOf(n.body, meter);
+      return f === null ? null : { set: f.set, empty: f.empty || n.min === 0 };
+    }
+    case "seq": {
+      let set = NONE;
+      for (const item of n.items) {
+        const f = firstOf(item, meter);
+        if (f === null) return null;
+        set = union(set, f.set);
+        if (!f.empty) return { set, empty: false };
+      }
+      return { set, empty: true };
+    }
+    case "alt": {
+      let set = NONE;
+      let empty = false;
+      for (const item of n.items) {
+        const f = firstOf(item, meter);
+        if (f === null) return null;
+        set = union(set, f.set);
+        empty ||= f.empty;
+      }
+      return { set, empty };
+    }
+  }
+}
+
+/** How many leading positions {@link leadOf} describes at most. */
+const LEAD = 16;
+
+/**
+ * The sets of bytes at the first positions of every match (after zero-width assertions and
+ * lookarounds, which consume nothing): appends one set per position to `out`; false once the
+ * node may do anything else (an alternation, a repetition of variable count, a backreference),
+ * or at LEAD positions.
+ */
+function leadOf(n: Node, meter: Meter, out: Uint8Array[]): boolean {
+  if (out.length >= LEAD) return false;
+  switch (n.kind) {
+    case "assert":
+    case "look":
+      return true;
+    case "char":
+      out.push(meter.cost(n).chars);
+      return true;
+    case "group":
+      return leadOf(n.body, meter, out);
+    case "seq":
+      for (const item of n.items) if (!leadOf(item, meter, out)) return false;
+      return true;
+    case "repeat": {
+      const body = n.body.kind === "group" ? n.body.body : n.body;
+      if (body.kind !== "char") return false;
+      const set = meter.cost(body).chars;
+      for (let k = 0; k < n.min; k++) {
+        if (out.length >= LEAD) return false;
+        out.push(set);
+      }
+      return n.min === n.max;
+    }
+    default:
+      return false;
+  }
+}
+
+/** The byte a set holds when it holds exactly one, else -1. */
+function only(set: Uint8Array): number {
+  let b = -1;
+  for (let c = 0; c < 256; c++) {
+    if (set[c] === 0) continue;
+    if (b >= 0) return -1;
+    b = c;
+  }
+  return b;
+}
+
+/** What search.ts needs to know of a pattern. */
+export interface PatternInfo {
+  /** What one attempt may read; null for a pattern this module cannot follow. */
+  readonly reach: Reach | null;
+  /**
+   * Bytes (as a Latin-1 string) that every match begins with, possibly none: a match can only
+   * start where they occur, so a search may jump from one occurrence to the next.
+   */
+  readonly prefix: string;
+  /**
+   * The bytes each of the first positions of every match may hold, 256 entries a position
+   * (`lead[256 * k + b]` is 1 when byte b may be at position k), `prefix` included: an
+   * occurrence of the prefix where a later one of them fails cannot start a match.
+   */
+  readonly lead: Uint8Array;
+}
+
+/** By flags and source, so that RegExp objects made anew for each call cost one analysis. */
+const patterns = new Map<string, PatternInfo>();
+const PATTERNS = 256;
+
+/** The analysis of `rx` (module comment), computed once per source and flags. */
+export function patternOf(rx: RegExp): PatternInfo {
+  const flags = rx.flags;
+  const key = `${flags}/${rx.source}`;
+  let info = patterns.get(key);
+  if (info !== undefined) return info;
+  const unicodeFlag = flags.includes("v") ? "v" : flags.includes("u") ? "u" : "";
+  try {
+    const parser = new Parser(rx.source, flags);
+    const root = parser.parse({ i: flags.includes("i"), s: flags.includes("s"), m: flags.includes("m") });
+    const meter = new Meter(root, unicodeFlag);
+    const c = meter.cost(root);
+    const first = firstOf(root, meter);
+    const sets: Uint8Array[] = [];
+    leadOf(root, meter, sets);
+    let prefix = "";
+    for (const set of sets) {
+      const b = only(set);
+      if (b < 0) break;
+      prefix += String.fromCharCode(b);
+    }
+    const lead = new Uint8Array(256 * sets.length);
+    sets.forEach((set, k) => lead.set(set, 256 * k));
+    const reach: Reach = {
+      loose: meter.loose,
+      budget: c.f + c.look,
+      behind: parser.behind,
+      first: first === null || first.empty ? null : first.set,
+    };
+    info = { reach, prefix, lead };
+  } catch (err) {
+    if (!(err instanceof Unsupported)) throw err;
+    info = { reach: null, prefix: "", lead: new Uint8Array(0) };
+  }
+  if (patterns.size >= PATTERNS) patterns.clear();
+  patterns.set(key, info);
+  return info;
+}
