@@ -57,12 +57,15 @@ export class Lines implements IterableIterator<Buffer> {
   #s: number;
   /** The window index the batch's offsets count from. */
   #from = 0;
-  /** Line ends of the batch, from `#from`; `#i` the next one, `#n` how many. */
+  /**
+   * Line ends of the batch, from `#from`; `#i` the next one, `#n` how many, or -1 once every
+   * line has been yielded. (Not a separate boolean: V8 treats a field never written since its
+   * initialisation as a constant of the optimized code, and the first write at the end of the
+   * range would throw that code away.)
+   */
   readonly #ends: Uint32Array;
   #i = 0;
   #n = 0;
-  /** Every line has been yielded. */
-  #done = false;
 
   /** Lines of [start, end) of `mem` (0 <= start, end <= length). */
   constructor(mem: Memory, start: number, end: number) {
@@ -95,7 +98,7 @@ export class Lines implements IterableIterator<Buffer> {
       this.#s = e;
       return { value: new FastBuffer(this.#ab as ArrayBufferLike, this.#abOffset + s, e - s), done: false };
     }
-    if (this.#done) return { value: undefined, done: true };
+    if (this.#n < 0) return { value: undefined, done: true };
     const mem = this.#mem;
     mem.open(); // ERR_MMAP_CLOSED
     for (;;) {
@@ -128,48 +131,62 @@ export class Lines implements IterableIterator<Buffer> {
         this.#end = Math.min(this.#end, this.#length);
       }
       const end = this.#end;
-      if (pos >= end) {
-        this.#n = 0;
-        this.#done = true; // stays done, also after close() or a resize
-        return { value: undefined, done: true };
-      }
-      if (pos >= mem.gone) throw mem.truncated(pos, end);
-      const w = mem.lineWindow(pos);
       let limit = end;
-      if (w === null) {
-        this.#u = NO_WINDOW;
-        this.#ab = null;
-        this.#abOffset = 0;
-        this.#base = 0;
-      } else {
-        // A window from pos (at most MAX_WINDOW bytes) of the view holding it.
-        const n = Math.min(w.base + w.u.length - pos, MAX_WINDOW);
-        const u = new Uint8Array(w.u.buffer, w.u.byteOffset + (pos - w.base), n);
-        this.#u = u;
-        this.#ab = u.buffer;
-        this.#abOffset = u.byteOffset;
-        this.#base = pos;
-        limit = Math.min(limit, pos + n);
+      if (pos < end) {
+        if (pos >= mem.gone) throw mem.truncated(pos, end);
+        const w = mem.lineWindow(pos);
+        if (w === null) {
+          this.#u = NO_WINDOW;
+          this.#ab = null;
+          this.#abOffset = 0;
+          this.#base = 0;
+        } else {
+          // A window from pos (at most MAX_WINDOW bytes) of the view holding it.
+          const n = Math.min(w.base + w.u.length - pos, MAX_WINDOW);
+          const u = new Uint8Array(w.u.buffer, w.u.byteOffset + (pos - w.base), n);
+          this.#u = u;
+          this.#ab = u.buffer;
+          this.#abOffset = u.byteOffset;
+          this.#base = pos;
+          limit = Math.min(limit, pos + n);
+        }
+        limit = Math.min(limit, mem.gone, pos + MAX_WINDOW);
+        this.#s = this.#from = pos - this.#base;
+        this.#i = 0;
+        this.#n = this.#scan(pos, limit);
       }
-      limit = Math.min(limit, mem.gone, pos + MAX_WINDOW);
-      this.#s = this.#from = pos - this.#base;
-      this.#i = 0;
-      this.#n = this.#scan(pos, limit);
-      if (this.#n > 0) continue;
-      // No newline in [pos, limit): the last line, a line longer than the window, or a loss.
-      let b = end;
-      if (limit < end) {
-        if (limit >= mem.gone) throw mem.truncated(pos, end);
-        const nl = mem.nextNewline(limit, Math.min(end, mem.gone));
-        b = nl < 0 ? end : nl + 1;
-      }
-      const value = mem.line(pos, b); // first: if it throws, the next call tries this line again
-      this.#u = NO_WINDOW;
-      this.#ab = null;
-      this.#base = 0;
-      this.#s = b;
-      return { value, done: false };
+      // Called after every batch's scan, so that the end of the range brings no code into
+      // next() that never ran before: V8 would throw away next()'s optimized code there (a
+      // deoptimization) and compile it again in the next loop, whose time that would count.
+      const r = this.#tail(pos, limit, end);
+      if (r !== null) return r;
     }
+  }
+
+  /**
+   * After a batch's scan of [pos, limit): null when it found lines; otherwise the last line, or
+   * the line that runs past the window, or the end of the range.
+   */
+  #tail(pos: number, limit: number, end: number): IteratorResult<Buffer, undefined> | null {
+    if (pos >= end) {
+      this.#n = -1; // stays done, also after close() or a resize
+      return { value: undefined, done: true };
+    }
+    if (this.#n > 0) return null;
+    // No newline in [pos, limit): the last line, a line longer than the window, or a loss.
+    const mem = this.#mem;
+    let b = end;
+    if (limit < end) {
+      if (limit >= mem.gone) throw mem.truncated(pos, end);
+      const nl = mem.nextNewline(limit, Math.min(end, mem.gone));
+      b = nl < 0 ? end : nl + 1;
+    }
+    const value = mem.line(pos, b); // first: if it throws, the next call tries this line again
+    this.#u = NO_WINDOW;
+    this.#ab = null;
+    this.#base = 0;
+    this.#s = b;
+    return { value, done: false };
   }
 
   /** A batch of line ends of [pos, limit); a loss found by the scan itself cuts the range there. */
