@@ -95,7 +95,7 @@ export function allocCopy(n: number): Buffer {
   return new FastBuffer(slab, o, n);
 }
 
-/** A copy of src[a, b) (0 <= a < b <= src.length); `dv` is a DataView over the same bytes as src. */
+/** A copy of src[a, b) (0 <= a <= b <= src.length); `dv` is a DataView over the same bytes as src. */
 export function copyOf(src: Uint8Array, dv: DataView, a: number, b: number): Buffer {
   const n = b - a;
   if (!POOLED || n > SLAB_MAX) {

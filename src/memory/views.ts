@@ -239,13 +239,15 @@ export class ViewMemory extends Memory {
 
   /**
    * readline's path, in one method: one Buffer#indexOf (memchr, trusted on views up to 2^31
-   * bytes), one copy, one loss check for both. Anything else (no view yet, a lost tail, a map
-   * larger than that, the end) goes the general way.
+   * bytes), one copy, one loss check for both. The end of the map takes the same path (no
+   * newline: an empty copy), so that reaching it brings no new code into the optimized caller.
+   * Anything else (no view yet, a lost tail, a map larger than that, a position past the end
+   * of a shrunk map) goes the general way.
    */
   override readLine(pos: number): Buffer {
     const whole = this.#own.whole;
     const len = this.length;
-    if (whole !== null && pos < len && len <= INDEX_OF_MAX && this.gone === Infinity) {
+    if (whole !== null && pos <= len && len <= INDEX_OF_MAX && this.gone === Infinity) {
       const nl = indexOf.call(whole, 10, pos);
       const b = nl < 0 ? len : nl + 1;
       if (b - pos <= MAX_COPY) {
