@@ -155,3 +155,15 @@ export function assertNoViews(m, ...args) {
   throwsCode(() => m.buffer, Error, "ERR_MMAP_VIEWS_UNAVAILABLE");
   throwsCode(() => m.subarray(...args), Error, "ERR_MMAP_VIEWS_UNAVAILABLE");
 }
+
+/** The lines of `bytes` as a readline loop reads them (and m.lines() yields them): split after each "\n", the last may have none. */
+export function splitLines(bytes) {
+  const out = [];
+  for (let p = 0; p < bytes.length; ) {
+    const nl = bytes.indexOf(10, p);
+    const stop = nl < 0 ? bytes.length : nl + 1;
+    out.push(bytes.subarray(p, stop));
+    p = stop;
+  }
+  return out;
+}

@@ -10,7 +10,7 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
 import { MMap, ACCESS_READ, MAP_PRIVATE, PAGESIZE } from "../dist/index.js";
-import { python, runNode, runPython, throwsCode, tmpdir, tmpfd, VIEWS, WINDOWS, fillFrom } from "./helpers.mjs";
+import { python, runNode, runPython, throwsCode, tmpdir, tmpfd, VIEWS, WINDOWS, fillFrom, splitLines } from "./helpers.mjs";
 
 const dir = tmpdir("memmap-lines-");
 
@@ -29,17 +29,6 @@ function mapOf(data, pos = 0) {
   return m;
 }
 
-/** The lines of `bytes` as a readline loop finds them: split after each "\n". */
-function split(bytes) {
-  const out = [];
-  for (let p = 0; p < bytes.length; ) {
-    const nl = bytes.indexOf(10, p);
-    const stop = nl < 0 ? bytes.length : nl + 1;
-    out.push(bytes.subarray(p, stop));
-    p = stop;
-  }
-  return out;
-}
 
 const hex = (lines) => lines.map((l) => Buffer.from(l).toString("hex"));
 
@@ -106,7 +95,7 @@ print(json.dumps([[l.hex() for l in io.BytesIO(data[s:e])] for s, e in req["boun
   const m = own(mapOf(data, 4));
   bounds.forEach(([s, e], i) => {
     assert.deepEqual(hex([...m.lines(s, e)]), py[i], `lines(${s}, ${e})`);
-    assert.deepEqual(hex([...m.lines(s, e)]), hex(split(data.subarray(...[s ?? 0, e ?? data.length].map((x) => (x < 0 ? Math.max(0, data.length + x) : Math.min(x, data.length)))))));
+    assert.deepEqual(hex([...m.lines(s, e)]), hex(splitLines(data.subarray(...[s ?? 0, e ?? data.length].map((x) => (x < 0 ? Math.max(0, data.length + x) : Math.min(x, data.length)))))));
   });
   assert.equal(m.tell(), 4);
 });
