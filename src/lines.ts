@@ -12,7 +12,11 @@
  *   (the read faults, the fault handler maps zeros and counts the loss), and another writer may
  *   have moved the newline;
  * any mismatch takes the slow path, which throws `ERR_MMAP_CLOSED` or `ERR_MMAP_TRUNCATED`, or
- * scans again from the line's start (a resized map: up to its new length).
+ * scans again from the line's start (a resized map: up to its new length; a window someone
+ * detached, e.g. by transferring a line's ArrayBuffer: a new window).
+ *
+ * The windows are the map's exposed views (Memory.lineWindow): the lines are handed to user code,
+ * so their addresses fall under the address rule (native/region.h) as `m.buffer`'s do.
  * Internal: not exported from the package.
  * @module
  */

@@ -95,6 +95,15 @@ anon.unlock(0, PAGESIZE);
 const named = new MMap(-1, 64, { tagname: "memmap-types" });
 const removed: boolean = MMap.unlinkTag("memmap-types");
 void [weights, records, big, pages, fetched, named, removed];
+// lines(): an iterator of Buffers, bounds numbers.
+for (const line of anon.lines()) {
+  const b: Buffer = line;
+  void b;
+}
+const someLines: IterableIterator<Buffer> = anon.lines(0, -1);
+void someLines;
+// @ts-expect-error: bounds are numbers
+anon.lines("0");
 // @ts-expect-error: a view's Type is a TypedArray constructor or DataView
 anon.view(Array);
 // @ts-expect-error: a tag is a string
