@@ -913,6 +913,7 @@ async function ctorAttempt(r, c) {
  * A case of the constructor or open(): the outcome, the file unchanged, no descriptor and no
  * mapping left behind. The V8 heap and the thread pool's malloc arenas map memory of their
  * own at times, so a case whose mapping count grew is tried again: a leak grows it every time.
+ * (It may also fall: a placeholder of an earlier test is unmapped when its holder is collected.)
  */
 async function runCtorCase(r, c) {
   let last;
@@ -921,7 +922,7 @@ async function runCtorCase(r, c) {
     const { before, after } = last;
     assert.equal(after.fds, before.fds, `no descriptor left behind (${before.fds} open before, ${after.fds} after)`);
     assert.equal(after.fileMaps, before.fileMaps, `no mapping of the file left behind (${before.fileMaps} before, ${after.fileMaps} after)`);
-    if (after.maps === before.maps) return;
+    if (after.maps <= before.maps) return; // fewer: something else let go of memory meanwhile
   }
   assert.fail(`a mapping is left behind: ${last.before.maps} mappings before, ${last.after.maps} after (3 tries)`);
 }

@@ -49,7 +49,9 @@ test("the control: a string over the map (kept on purpose) reads zeros after clo
   assert.equal(r.status, 0, r.stderr);
   const report = JSON.parse(r.stdout.trim().split("\n").at(-1));
   if (!report.external) return t.skip("this runtime makes no external strings: the text is copied");
-  assert.deepEqual(report.control, { before: true, zerosAfter: true });
+  // held: the check of the test above (a mapping covering the range) sees the control's range as
+  // held while its string lives (null where /proc/self/maps is missing).
+  assert.deepEqual(report.control, { before: true, zerosAfter: true, held: process.platform === "linux" ? true : null });
 });
 
 test("search and matchAll leave no string over the map in RegExp's legacy statics", () => {

@@ -273,7 +273,12 @@ function sharedWorker(data, body) {
     const m = workerData.tagname ? new MMap(-1, workerData.length, { tagname: workerData.tagname }) : new MMap(workerData.fd, workerData.length);
     ${body}
   })();`;
-  return new Worker(source, { eval: true, workerData: data });
+  const w = new Worker(source, { eval: true, workerData: data });
+  // Listened to from the start: a worker that exits right after its last message has both
+  // events emitted in one turn, before a listener attached after the message would be.
+  w.exited = once(w, "exit");
+  w.exited.catch(() => {}); // an error event rejects it: whoever awaits it sees that
+  return w;
 }
 
 test("a worker sleeping in wait() on shared memory is woken by the main thread", async () => {
@@ -283,7 +288,7 @@ test("a worker sleeping in wait() on shared memory is woken by the main thread",
     const result = once(w, "message");
     assert.equal(await notifyUntil(m, 32), 1);
     assert.deepEqual(await result, ["ok"]);
-    await once(w, "exit");
+    await w.exited;
   } finally {
     m.close();
   }
@@ -314,7 +319,7 @@ test("a worker that exits with waitAsync calls pending gives their maps back (no
       );
       await once(w, "message");
       if (end === "terminate") await w.terminate();
-      else assert.deepEqual(await once(w, "exit"), [0]);
+      else assert.deepEqual(await w.exited, [0]);
     }
     // The memory is fine and still waitable here.
     assert.equal(m.wait(0, 0, 1), "timed-out");
