@@ -5,6 +5,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
+import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
 import { runNode, tmpdir, VIEWS, WINDOWS } from "./helpers.mjs";
 
@@ -50,6 +51,21 @@ function runWithoutViewsFull(name, args = []) {
   return { r, lines: r.stdout.split("\n").slice(0, -1) };
 }
 
+test("grep-log.mjs: find, search, matchAll and lines() over a log, in place", () => {
+  const lines = 200_000;
+  // What the log holds: line i is an error with code i % 7000 when i % 1000 === 999.
+  let firstAt = 0;
+  for (let i = 0; i < 999; i++) firstAt += `2026-12-06T10:00:00Z INFO request ${i} ok\n`.length;
+  const codes = new Set();
+  for (let i = 999; i < lines; i += 1000) codes.add(i % 7000);
+  assert.deepEqual(run("grep-log.mjs", [String(lines)]), [
+    "ERROR lines: 200",
+    `first error: code 999 in request 999 at byte ${firstAt + "2026-12-06T10:00:00Z ".length}`,
+    `distinct codes: ${codes.size}`,
+    'lines that say "failed": 200',
+  ]);
+});
+
 test("typed-data.mjs: a Float32Array view of a map sums what readFileSync sums; a DataView reads records", () => {
   if (!VIEWS) return void assert.deepEqual(runWithoutViews("typed-data.mjs", ["1000"]), []);
   let sum = 0;
@@ -91,4 +107,27 @@ test("prefetch.mjs: a prefetched range is resident; lock and unlock (or the syst
   const out = run("prefetch.mjs");
   assert.deepEqual(out.slice(0, 2), ["pages in the range: 64", "all of them in memory after prefetch: true"]);
   assert.match(out[2], /^locked one page( \(or the system refused: E[A-Z]+\))?$/);
+});
+
+test("docs/guide.md: every ```ts snippet type-checks against the package's types (strict)", () => {
+  const text = fs.readFileSync(path.join(root, "docs", "guide.md"), "utf8");
+  const blocks = [...text.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1]);
+  assert.ok(blocks.length >= 6, `the guide's snippets (${blocks.length})`);
+  // Each snippet inside an async function of its own (they reuse names; some await), in a
+  // module that imports what the guide says every recipe imports.
+  const dir = fs.mkdtempSync(path.join(root, "test", ".guide-"));
+  try {
+    const source = [
+      `import { MMap, ACCESS_READ, ALLOCATIONGRANULARITY, PAGESIZE } from "../../dist/index.js";`,
+      `void ACCESS_READ; void ALLOCATIONGRANULARITY; void PAGESIZE; void MMap;`,
+      ...blocks.map((b, i) => `export async function recipe${i}(): Promise<void> {\n${b}}\n`),
+    ].join("\n");
+    fs.writeFileSync(path.join(dir, "guide.mts"), source);
+    const tsc = createRequire(import.meta.url).resolve("typescript/bin/tsc");
+    const flags = ["--noEmit", "--strict", "--module", "nodenext", "--target", "es2022", "--lib", "es2023,esnext.disposable", "--types", "node", "--skipLibCheck"];
+    const r = runNode([tsc, ...flags, path.join(dir, "guide.mts")], { cwd: root });
+    assert.equal(r.status, 0, r.stdout + r.stderr);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 });
