@@ -19,6 +19,11 @@ function envInteger(name: string): number | undefined {
   return Number(text);
 }
 
+/** A non-negative integer from an environment switch, or undefined when it is unset or not one. */
+function envCount(name: string): number | undefined {
+  return env[name] === "0" ? 0 : envInteger(name);
+}
+
 const maxBuffer = Math.min(bufferConstants.MAX_LENGTH, Number.MAX_SAFE_INTEGER);
 const forcedRemap = env["MEMMAP_NO_MREMAP"] === "1";
 
@@ -38,6 +43,13 @@ export interface Platform {
    * `MEMMAP_MAX_VIEW=<bytes>` lowers it (tests: it puts maps of a few KiB on the segment path).
    */
   readonly maxView: number;
+  /**
+   * memmap's own whole view of a map of up to this many bytes is made at the map's first access;
+   * a larger map is reached through single native calls until it has been used a while (see
+   * src/memory/views.ts). 8 MiB, or `MEMMAP_EAGER_VIEW=<bytes>` (tests: 0 puts every map on the
+   * deferred path first).
+   */
+  readonly eagerView: number;
   /** Resizing maps anew (no mremap): macOS, or `MEMMAP_NO_MREMAP=1` on Linux (tests). */
   readonly portableRemap: boolean;
   /** The system call a failed resize names. */
@@ -89,6 +101,7 @@ export const platform: Platform = Object.freeze({
   views: native.faults !== null,
   maxBuffer,
   maxView: Math.min(maxBuffer, envInteger("MEMMAP_MAX_VIEW") ?? maxBuffer),
+  eagerView: envCount("MEMMAP_EAGER_VIEW") ?? 8 * 1024 * 1024,
   portableRemap: forcedRemap || !caps.mremap,
   remapSyscall: forcedRemap ? caps.portableRemapSyscall : caps.remapSyscall,
   mapSizesFile: caps.remapSizesFile,

@@ -16,7 +16,7 @@ import { native, type Handle } from "../binding.js";
 import { rangeError, systemError } from "../errors.js";
 import { platform } from "../platform.js";
 import { spanOf, type Slice } from "../slices.js";
-import { Memory, copyOf, tooLarge, viewsUnavailable } from "./base.js";
+import { Memory, allocCopy, checked, copyOf, tooLarge, viewsUnavailable } from "./base.js";
 
 /**
  * How a map larger than one Buffer is cut: segment k covers [k * stride, k * stride + segment),
@@ -36,6 +36,18 @@ export function geometry(maxView: number): Geometry {
 }
 
 const DEFAULT_GEOMETRY = geometry(platform.maxView);
+/**
+ * A map larger than platform.eagerView (8 MiB) gets memmap's own whole view only after DEFER_CALLS
+ * accesses since it was mapped or resized; until then each access is one native call (the copying
+ * mode's). V8 counts the whole length of an external ArrayBuffer as memory it could free, and a view
+ * that adds more than 64 MiB starts a full collection at once, whatever the addon tells V8 after
+ * (docs/performance.md, "Mapped memory and V8's garbage collector"): a map touched a few times
+ * between resizes must not pay a collection each time; a map used in earnest pays at most one, when
+ * its view is made, and then runs at full speed.
+ */
+const DEFER_CALLS = 64;
+/** While the view is deferred, text of up to this many bytes is copied out; longer text makes the view. */
+const TEXT_COPY_MAX = 64 * 1024;
 /** Buffer#indexOf is trusted on views up to this length (Node 22+ mishandles offsets from 2^31). */
 const INDEX_OF_MAX = 2 ** 31;
 const EMPTY = Buffer.alloc(0);
@@ -56,10 +68,13 @@ export class ViewMemory extends Memory {
   readonly #exposed: ViewSet = { whole: null, segments: null };
   /** The same memory as #own.whole, as a plain Uint8Array (cheaper to take subarrays of), for copies. */
   #raw: Uint8Array | null = null;
+  /** Accesses left before a map larger than platform.eagerView gets its own whole view (native calls meanwhile). */
+  #defer: number;
 
   constructor(handle: Handle, length: number, writable: boolean, geo: Geometry = DEFAULT_GEOMETRY) {
     super(handle, length, writable);
     this.#geo = geo;
+    this.#defer = length > platform.eagerView ? DEFER_CALLS : 0;
   }
 
   /** A new view of [start, start + length); `exposed`: one for user code (see the module's comment). */
@@ -71,12 +86,19 @@ export class ViewMemory extends Memory {
     return Buffer.from(ab);
   }
 
-  /** The whole map as one of memmap's own views, made on first use; null when it is larger than one view may be. Checks closed. */
+  /**
+   * The whole map as one of memmap's own views, made on first use; null when it is larger than one
+   * view may be (segments), or while the view is deferred (#direct: native calls). Checks closed.
+   */
   #ensureWhole(): Uint8Array | null {
     const raw = this.#raw;
     if (raw !== null) return raw;
     this.open();
     if (this.length > this.#geo.maxView) return null;
+    if (this.#defer > 0) {
+      this.#defer--;
+      return null;
+    }
     const whole = (this.#own.whole = this.#makeView(0, this.length, false));
     const made = (this.#raw = new Uint8Array(whole.buffer, whole.byteOffset, whole.length));
     this.lost();
@@ -136,9 +158,15 @@ export class ViewMemory extends Memory {
     }
   }
 
+  /** After #ensureWhole() gave null: the view is deferred, so bytes go through single native calls. */
+  #direct(): boolean {
+    return this.length <= this.#geo.maxView;
+  }
+
   #get(i: number): number {
     const raw = this.#ensureWhole();
     if (raw !== null) return raw[i] as number;
+    if (this.#direct()) return checked(native.getByte(this.open(), i), "memcpy");
     const k = Math.floor(i / this.#geo.stride);
     return this.#segment(k)[i - k * this.#geo.stride] as number;
   }
@@ -146,6 +174,7 @@ export class ViewMemory extends Memory {
   #set(i: number, v: number): void {
     const raw = this.#ensureWhole();
     if (raw !== null) raw[i] = v;
+    else if (this.#direct()) checked(native.setByte(this.open(), i, v), "memcpy");
     else {
       const k = Math.floor(i / this.#geo.stride);
       this.#segment(k)[i - k * this.#geo.stride] = v;
@@ -173,6 +202,7 @@ export class ViewMemory extends Memory {
     const raw = this.#ensureWhole();
     let out: Buffer;
     if (raw !== null) out = copyOf(raw, a, b);
+    else if (this.#direct()) checked(native.read(this.open(), a, (out = allocCopy(n))), "memcpy");
     else {
       const dest = (out = Buffer.allocUnsafe(n));
       this.#pieces(a, b, (piece, at) => piece.copy(dest, at));
@@ -187,6 +217,7 @@ export class ViewMemory extends Memory {
     this.guard(at, at + n);
     const raw = this.#ensureWhole();
     if (raw !== null) raw.set(src, at);
+    else if (this.#direct()) checked(native.write(this.open(), at, src), "memcpy");
     else this.#pieces(at, at + n, (piece, off) => piece.set(src.subarray(off, off + piece.length)));
     this.verify(at, at + n);
   }
@@ -197,6 +228,7 @@ export class ViewMemory extends Memory {
     const out = Buffer.allocUnsafe(count);
     if (count === 0) return out;
     this.guard(lo, hi);
+    this.#defer = 0; // strided work over a range: the view pays off at once
     const raw = this.#ensureWhole();
     if (raw !== null) for (let i = 0, p = start; i < count; i++, p += step) out[i] = raw[p] as number;
     else for (let i = 0, p = start; i < count; i++, p += step) out[i] = this.#get(p);
@@ -209,6 +241,7 @@ export class ViewMemory extends Memory {
     if (count === 0) return;
     const [lo, hi] = spanOf(slice);
     this.guard(lo, hi);
+    this.#defer = 0;
     for (let i = 0, p = start; i < count; i++, p += step) this.#set(p, src[i] as number);
     this.verify(lo, hi);
   }
@@ -226,6 +259,12 @@ export class ViewMemory extends Memory {
   text(a: number, b: number): string {
     // One view of the range where one can hold it; otherwise a copy made from segments.
     if (b - a > this.#geo.maxView) return this.copy(a, b).toString("latin1");
+    // While the whole view is deferred: a short text is a copy (one native call, one access
+    // counted); a long one (a regular expression's window) is bulk work, for which the view pays off.
+    if (this.#raw === null && this.#defer > 0 && this.length <= this.#geo.maxView) {
+      if (b - a <= TEXT_COPY_MAX) return this.copy(a, b).toString("latin1");
+      this.#defer = 0;
+    }
     this.guard(a, b);
     const text = this.#span(a, b, false).toString("latin1");
     this.verify(a, b);
@@ -249,6 +288,7 @@ export class ViewMemory extends Memory {
 
   reset(length: number): void {
     this.length = length;
+    this.#defer = length > platform.eagerView ? DEFER_CALLS : 0;
     this.#forget();
   }
 
