@@ -150,7 +150,7 @@ struct region {
   env_state *state;    /* whose list holds r while it holds memory; NULL after */
   mm_guard *guard;     /* fault containment (guard.c), or NULL */
   region *prev, *next; /* in state->regions */
-  napi_ref self;       /* weak reference to the JavaScript handle */
+  napi_ref self;       /* weak reference to the JavaScript handle, whose finalizer it runs (deleted with r) */
 };
 
 /* Makes this environment's state; 0, or -1 when out of memory. */
