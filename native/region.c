@@ -94,12 +94,14 @@ static void region_unlink(region *r) {
   r->state = NULL;
 }
 
-int region_fd(region *r) {
+int region_fd_size(region *r, int64_t *size) {
   uint64_t dev, ino;
   if (r->fd < 0) return -1;
-  if (mm_file_id(r->fd, &dev, &ino) != 0 || dev != r->dev || ino != r->ino) return -EBADF;
+  if (mm_file_id(r->fd, &dev, &ino, size) != 0 || dev != r->dev || ino != r->ino) return -EBADF;
   return r->fd;
 }
+
+int region_fd(region *r) { return region_fd_size(r, NULL); }
 
 /* ------------------------------------------------------------------------ */
 /* Holds and retired ranges (the address rule, region.h)                    */
@@ -297,7 +299,7 @@ napi_value region_adopt(napi_env env, const region *want, int guard, int *err) {
     return NULL;
   }
   r->fd = want->fd;
-  if (r->fd >= 0 && mm_file_id(r->fd, &r->dev, &r->ino) != 0) r->dev = r->ino = UINT64_MAX;
+  if (r->fd >= 0 && mm_file_id(r->fd, &r->dev, &r->ino, NULL) != 0) r->dev = r->ino = UINT64_MAX;
   r->state = region_env(env);
   r->next = r->state->regions;
   if (r->next) r->next->prev = r;

@@ -57,8 +57,8 @@ const EBADF = osConstants.errno.EBADF;
  * it was closed outside memmap (the addon checks that the number still names the map's file:
  * once closed, the number may name another file, which memmap must never touch).
  */
-function ownedFd(h: Handle): number {
-  const fd = native.fd(h);
+function ownedFd(h: Handle, size?: Float64Array): number {
+  const fd = native.fd(h, size);
   if (fd === -EBADF) {
     throw stateError(
       "ERR_MMAP_FD_CLOSED",
@@ -192,7 +192,9 @@ export class Mapping {
     const mem = this.mem;
     const h = mem.open();
     const old = mem.length;
-    const fd = ownedFd(h);
+    // The descriptor, checked, and its file's size (statOut[0]) in one fstat: the size is what a
+    // failed resize puts back.
+    const fd = ownedFd(h, statOut);
     if (!platform.growSharedAnonymous && fd < 0 && !(this.flags & MAP_PRIVATE) && n > old) {
       throw notResizable("to expand a shared anonymous mapping on Linux (make it with shareable: true to grow it)");
     }
@@ -205,8 +207,6 @@ export class Mapping {
     const sizeFile = fd >= 0 && !platform.mapSizesFile;
     let fileSize = -1;
     if (sizeFile) {
-      const rc = native.fstat(fd, statOut);
-      if (rc < 0) throw systemError(rc, "fstat");
       fileSize = statOut[0] as number;
       const t = native.truncate(fd, this.offset + n);
       if (t < 0) throw systemError(t, "ftruncate");
@@ -255,8 +255,8 @@ export class Mapping {
   fileSize(): number {
     const h = this.mem.open();
     if (this.anonymous) return this.mem.length;
-    const rc = native.fstat(ownedFd(h), statOut);
-    if (rc < 0) throw systemError(rc, "fstat");
+    const fd = ownedFd(h, statOut); // checks the descriptor and reads the size in one fstat
+    if (fd < 0) throw systemError(-EBADF, "fstat");
     return statOut[0] as number;
   }
 }
