@@ -153,7 +153,7 @@ static napi_value js_fd(napi_env env, napi_callback_info info) {
   GET_ARGS(2);
   int err;
   region *r = region_live(env, argv[0], &err);
-  if (r == NULL) return ret_int(env, -1);
+  if (r == NULL || r->fd < 0) return ret_int(env, -1);
   double *out = NULL;
   size_t len = 0;
   napi_typedarray_type type;

@@ -50,7 +50,11 @@ const statOut = new Float64Array(2);
 /** An I/O error a flush reports, as the addon fills it (see src/truncation.ts). */
 const syncOut = new Float64Array(4);
 
-const EBADF = osConstants.errno.EBADF;
+const { EBADF, EBUSY } = osConstants.errno;
+
+function busyError(): Error {
+  return stateError("ERR_MMAP_BUSY", "mmap can't resize while flushAsync(), waitAsync() or prefetch() is in progress");
+}
 
 /**
  * The descriptor the map owns, for a call that sizes or maps its file: -1 for none; throws when
@@ -198,7 +202,10 @@ export class Mapping {
     if (!platform.growSharedAnonymous && fd < 0 && !(this.flags & MAP_PRIVATE) && n > old) {
       throw notResizable("to expand a shared anonymous mapping on Linux (make it with shareable: true to grow it)");
     }
-    if (native.busy(h) > 0) throw stateError("ERR_MMAP_BUSY", "mmap can't resize while flushAsync(), waitAsync() or prefetch() is in progress");
+    // A job on the memory (flushAsync, waitAsync, prefetch) refuses the resize: asked here for a
+    // map with a file, before the file's size changes; without one, the addon's remap refuses
+    // first thing (-EBUSY, told from a system's EBUSY below), which saves a call per resize.
+    if (fd >= 0 && native.busy(h) > 0) throw busyError();
     // A loss seen only through a view has moved the fault counter without telling this map yet.
     mem.refresh();
     mem.assertWhole();
@@ -212,6 +219,7 @@ export class Mapping {
       if (t < 0) throw systemError(t, "ftruncate");
     }
     const r = native.remap(h, n, platform.portableRemap);
+    if (r === -EBUSY && fd < 0 && native.busy(h) > 0) throw busyError(); // nothing changed
     // Views detached on success (and in the rare failure that moved the mapping): forget them.
     mem.reset(r < 0 ? old : n);
     if (r < 0) {

@@ -44,10 +44,9 @@ export interface Platform {
    */
   readonly maxView: number;
   /**
-   * memmap's own whole view of a map of up to this many bytes is made at the map's first access;
-   * a larger map is reached through single native calls until it has been used a while (see
-   * src/memory/views.ts). 8 MiB, or `MEMMAP_EAGER_VIEW=<bytes>` (tests: 0 puts every map on the
-   * deferred path first).
+   * memmap's own whole view of a map of up to this many bytes is made after its 8th access; a
+   * larger map waits 64 accesses, reached through single native calls meanwhile (see
+   * src/memory/views.ts). 8 MiB, or `MEMMAP_EAGER_VIEW=<bytes>` (tests: 0 makes every map wait 64).
    */
   readonly eagerView: number;
   /** Resizing maps anew (no mremap): macOS, or `MEMMAP_NO_MREMAP=1` on Linux (tests). */

@@ -147,3 +147,20 @@ test("gc: maps that stay small keep their view at once (fast path from the first
     big.close();
   }
 });
+
+test("resize() of anonymous memory while a job uses it: ERR_MMAP_BUSY from the addon's refusal, nothing changed", async () => {
+  const m = new MMap(-1, 4096, { flags: MAP_PRIVATE });
+  try {
+    m.set(0, 7);
+    const p = m.waitAsync(0, 7, 100);
+    throwsCode(() => m.resize(8192), Error, "ERR_MMAP_BUSY");
+    assert.equal(m.length, 4096);
+    assert.equal(m.get(0), 7);
+    assert.equal(await p, "timed-out");
+    m.resize(8192);
+    assert.equal(m.length, 8192);
+    assert.equal(m.get(0), 7);
+  } finally {
+    m.close();
+  }
+});

@@ -37,15 +37,23 @@ export function geometry(maxView: number): Geometry {
 
 const DEFAULT_GEOMETRY = geometry(platform.maxView);
 /**
- * A map larger than platform.eagerView (8 MiB) gets memmap's own whole view only after DEFER_CALLS
- * accesses since it was mapped or resized; until then each access is one native call (the copying
- * mode's). V8 counts the whole length of an external ArrayBuffer as memory it could free, and a view
- * that adds more than 64 MiB starts a full collection at once, whatever the addon tells V8 after
- * (docs/performance.md, "Mapped memory and V8's garbage collector"): a map touched a few times
- * between resizes must not pay a collection each time; a map used in earnest pays at most one, when
- * its view is made, and then runs at full speed.
+ * memmap's own whole view of a map is made only after a few accesses since the map was made or
+ * resized; until then each access is one native call (the copying mode's). The view pays off once
+ * it saves what it costs: for a map of up to platform.eagerView (8 MiB), making it and detaching
+ * it at close() or resize() cost about as much as 8 native calls (callgrind: ~4,000 instructions
+ * against ~450). For a larger map, V8 counts the whole length of an external ArrayBuffer as memory
+ * it could free, and a view that adds more than 64 MiB starts a full collection at once, whatever
+ * the addon tells V8 after (docs/performance.md, "Mapped memory and V8's garbage collector"): such
+ * a map waits 64 accesses. A map touched a few times between resizes (or before close()) makes no
+ * view at all; a map used in earnest makes one and then runs at full speed.
  */
-const DEFER_CALLS = 64;
+const DEFER_SMALL = 8;
+const DEFER_LARGE = 64;
+
+/** The accesses through native calls before a map of `length` bytes gets memmap's own view. */
+function deferFor(length: number): number {
+  return length > platform.eagerView ? DEFER_LARGE : DEFER_SMALL;
+}
 /** While the view is deferred, text of up to this many bytes is copied out; longer text makes the view. */
 const TEXT_COPY_MAX = 64 * 1024;
 /** Buffer#indexOf is trusted on views up to this length (Node 22+ mishandles offsets from 2^31). */
@@ -68,13 +76,13 @@ export class ViewMemory extends Memory {
   readonly #exposed: ViewSet = { whole: null, segments: null };
   /** The same memory as #own.whole, as a plain Uint8Array (cheaper to take subarrays of), for copies. */
   #raw: Uint8Array | null = null;
-  /** Accesses left before a map larger than platform.eagerView gets its own whole view (native calls meanwhile). */
+  /** Accesses left before the map gets memmap's own whole view (native calls meanwhile): see deferFor. */
   #defer: number;
 
   constructor(handle: Handle, length: number, writable: boolean, geo: Geometry = DEFAULT_GEOMETRY) {
     super(handle, length, writable);
     this.#geo = geo;
-    this.#defer = length > platform.eagerView ? DEFER_CALLS : 0;
+    this.#defer = deferFor(length);
   }
 
   /** A new view of [start, start + length); `exposed`: one for user code (see the module's comment). */
@@ -288,7 +296,7 @@ export class ViewMemory extends Memory {
 
   reset(length: number): void {
     this.length = length;
-    this.#defer = length > platform.eagerView ? DEFER_CALLS : 0;
+    this.#defer = deferFor(length);
     this.#forget();
   }
 
