@@ -1,7 +1,8 @@
 /**
  * Memory reached through views: external ArrayBuffers over the mapping itself. A map that fits
- * in one Buffer gets one view of the whole map, made on first use; a larger one is reached
- * through overlapping segments. Every view is detached by the addon on close or resize.
+ * in one Buffer gets one view of the whole map once it has been accessed a few times (single
+ * native calls before: see deferFor); a larger one is reached through overlapping segments.
+ * Every view is detached by the addon on close or resize.
  *
  * Two sets of views, never mixed: memmap's own, which the methods read and write and which never
  * reach user code (so nobody else can detach, transfer or lend them to a thread), and the exposed
@@ -95,7 +96,7 @@ export class ViewMemory extends Memory {
   }
 
   /**
-   * The whole map as one of memmap's own views, made on first use; null when it is larger than one
+   * The whole map as one of memmap's own views, made once deferred; null when it is larger than one
    * view may be (segments), or while the view is deferred (#direct: native calls). Checks closed.
    */
   #ensureWhole(): Uint8Array | null {
