@@ -146,13 +146,25 @@ static napi_value js_remap(napi_env env, napi_callback_info info) {
   return ret_int(env, r == NULL ? err : region_remap(env, r, length, portable));
 }
 
-/* fd(handle) -> the descriptor the region owns, or -1 (none, released, or
- * not a map), or -EBADF when it was closed outside memmap (region_fd). */
+/* fd(handle, out?: Float64Array(1)) -> the descriptor the region owns, or -1
+ * (none, released, or not a map), or -EBADF when it was closed outside memmap
+ * (region_fd). With `out`, a descriptor's file size goes to out[0] (one
+ * fstat for both: resize needs the two together). */
 static napi_value js_fd(napi_env env, napi_callback_info info) {
-  GET_ARGS(1);
+  GET_ARGS(2);
   int err;
   region *r = region_live(env, argv[0], &err);
-  return ret_int(env, r == NULL ? -1 : region_fd(r));
+  if (r == NULL || r->fd < 0) return ret_int(env, -1);
+  double *out = NULL;
+  size_t len = 0;
+  napi_typedarray_type type;
+  if (napi_get_typedarray_info(env, argv[1], &type, &len, (void **)&out, NULL, NULL) != napi_ok ||
+      type != napi_float64_array || len < 1)
+    return ret_int(env, region_fd(r));
+  int64_t size = 0;
+  int fd = region_fd_size(r, &size);
+  if (fd >= 0) out[0] = (double)size;
+  return ret_int(env, fd);
 }
 
 /* busy(handle) -> how many thread-pool jobs are using the region's memory

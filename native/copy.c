@@ -1,8 +1,9 @@
 /*
  * copy.c: the copying mode, for runtimes that refuse external ArrayBuffers
  * (Electron's V8 sandbox, or MEMMAP_NO_EXTERNAL_BUFFERS=1): no view of the
- * map can exist there, so src/ copies through these functions instead. It
- * never calls them where it can use a view. Each call is one memmove or one
+ * map can exist there, so src/ copies through these functions instead. With
+ * views, src/ calls them for the first accesses to a large map, before it
+ * makes the map's view (src/memory/views.ts). Each call is one memmove or one
  * byte, and copies the fault counter where JavaScript reads it (`faults`
  * cannot exist without an external ArrayBuffer).
  */

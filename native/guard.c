@@ -138,7 +138,7 @@ static void counted(void) { atomic_fetch_add(&fault_counter, 1); }
  * file that is not the map's. One fstat, async-signal-safe. */
 static int file_fd(mm_guard *g) {
   uint64_t dev, ino;
-  if (g->fd >= 0 && (mm_file_id(g->fd, &dev, &ino) != 0 || dev != g->dev || ino != g->ino)) g->fd = -1;
+  if (g->fd >= 0 && (mm_file_id(g->fd, &dev, &ino, NULL) != 0 || dev != g->dev || ino != g->ino)) g->fd = -1;
   return g->fd;
 }
 
@@ -292,7 +292,7 @@ mm_guard *mm_guard_add(void *start, size_t length, int flags, int owned_fd, int6
   /* A handler that found this node under its previous use may still hold it. */
   int how = hold_wait(g);
   g->fd = owned_fd;
-  if (owned_fd >= 0 && mm_file_id(owned_fd, &g->dev, &g->ino) != 0) g->fd = -1;
+  if (owned_fd >= 0 && mm_file_id(owned_fd, &g->dev, &g->ino, NULL) != 0) g->fd = -1;
   g->offset = offset;
   g->prot = prot;
   g->map_flags = map_flags;

@@ -149,8 +149,9 @@ int mm_fstat(int fd, int64_t *size, int *regular);
 /* The identity of the file a descriptor names (POSIX: st_dev and st_ino;
  * Windows: the volume serial number and the file index), so that a map can
  * tell whether the number it owns still names its file after someone closed
- * it and the number was reused. 0 or -errno. Async-signal-safe on POSIX. */
-int mm_file_id(int fd, uint64_t *dev, uint64_t *ino);
+ * it and the number was reused; and, when `size` is not NULL, the file's
+ * size, from the same call. 0 or -errno. Async-signal-safe on POSIX. */
+int mm_file_id(int fd, uint64_t *dev, uint64_t *ino, int64_t *size);
 
 /* ftruncate(2). */
 int mm_truncate(int fd, int64_t size);

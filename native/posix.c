@@ -306,11 +306,12 @@ int mm_fstat(int fd, int64_t *size, int *regular) {
   return 0;
 }
 
-int mm_file_id(int fd, uint64_t *dev, uint64_t *ino) {
+int mm_file_id(int fd, uint64_t *dev, uint64_t *ino, int64_t *size) {
   struct stat st;
   if (fstat(fd, &st) != 0) return -errno;
   *dev = (uint64_t)st.st_dev;
   *ino = (uint64_t)st.st_ino;
+  if (size != NULL) *size = (int64_t)st.st_size;
   return 0;
 }
 

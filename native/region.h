@@ -200,6 +200,9 @@ int region_remap(napi_env env, region *r, double length, int portable);
  * -EBADF once someone closed it outside memmap (its number may name another
  * file now: memmap never sizes, maps or closes it then). */
 int region_fd(region *r);
+/* region_fd, and when it names the file (>= 0) and `size` is not NULL, the
+ * file's size, from the same system call. */
+int region_fd_size(region *r, int64_t *size);
 /* Detaches every view, closes the descriptor and releases the file mapping
  * (its range retired); while a job uses the memory, the release waits for it
  * (closing). Idempotent. Returns 1 while ranges stay reserved for their

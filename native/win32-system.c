@@ -213,13 +213,14 @@ int mm_fstat(int fd, int64_t *size, int *regular) {
   return rc;
 }
 
-int mm_file_id(int fd, uint64_t *dev, uint64_t *ino) {
+int mm_file_id(int fd, uint64_t *dev, uint64_t *ino, int64_t *size) {
   HANDLE h = uv_get_osfhandle(fd);
   if (h == INVALID_HANDLE_VALUE) return -EBADF;
   BY_HANDLE_FILE_INFORMATION info;
   if (!GetFileInformationByHandle(h, &info)) return last_error();
   *dev = info.dwVolumeSerialNumber;
   *ino = ((uint64_t)info.nFileIndexHigh << 32) | info.nFileIndexLow;
+  if (size != NULL) *size = (int64_t)(((uint64_t)info.nFileSizeHigh << 32) | info.nFileSizeLow);
   return 0;
 }
 

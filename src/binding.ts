@@ -153,8 +153,11 @@ export interface Binding {
   waitCancel(handle: Handle): number;
   /** How many `waitAsync` calls of this thread have not finished (tests). */
   waitPending(): number;
-  /** The descriptor the region owns (closed with it), or -1: none, or released. */
-  fd(handle: Handle): number;
+  /**
+   * The descriptor the region owns (closed with it), or -1: none, or released; -EBADF when it no
+   * longer names the map's file. With `out`, a descriptor's file size goes to out[0] (the same fstat).
+   */
+  fd(handle: Handle, out?: Float64Array): number;
   /** How many thread-pool jobs use the region's memory now (close defers the unmap; resize refuses). */
   busy(handle: Handle): number;
   /** 1 while the memory is mapped and not being closed; 0 after unmap or a remap that lost it. */

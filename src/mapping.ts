@@ -50,15 +50,19 @@ const statOut = new Float64Array(2);
 /** An I/O error a flush reports, as the addon fills it (see src/truncation.ts). */
 const syncOut = new Float64Array(4);
 
-const EBADF = osConstants.errno.EBADF;
+const { EBADF, EBUSY } = osConstants.errno;
+
+function busyError(): Error {
+  return stateError("ERR_MMAP_BUSY", "mmap can't resize while flushAsync(), waitAsync() or prefetch() is in progress");
+}
 
 /**
  * The descriptor the map owns, for a call that sizes or maps its file: -1 for none; throws when
  * it was closed outside memmap (the addon checks that the number still names the map's file:
  * once closed, the number may name another file, which memmap must never touch).
  */
-function ownedFd(h: Handle): number {
-  const fd = native.fd(h);
+function ownedFd(h: Handle, size?: Float64Array): number {
+  const fd = native.fd(h, size);
   if (fd === -EBADF) {
     throw stateError(
       "ERR_MMAP_FD_CLOSED",
@@ -192,11 +196,16 @@ export class Mapping {
     const mem = this.mem;
     const h = mem.open();
     const old = mem.length;
-    const fd = ownedFd(h);
+    // The descriptor, checked, and its file's size (statOut[0]) in one fstat: the size is what a
+    // failed resize puts back.
+    const fd = ownedFd(h, statOut);
     if (!platform.growSharedAnonymous && fd < 0 && !(this.flags & MAP_PRIVATE) && n > old) {
       throw notResizable("to expand a shared anonymous mapping on Linux (make it with shareable: true to grow it)");
     }
-    if (native.busy(h) > 0) throw stateError("ERR_MMAP_BUSY", "mmap can't resize while flushAsync(), waitAsync() or prefetch() is in progress");
+    // A job on the memory (flushAsync, waitAsync, prefetch) refuses the resize: asked here for a
+    // map with a file, before the file's size changes; without one, the addon's remap refuses
+    // first thing (-EBUSY, told from a system's EBUSY below), which saves a call per resize.
+    if (fd >= 0 && native.busy(h) > 0) throw busyError();
     // A loss seen only through a view has moved the fault counter without telling this map yet.
     mem.refresh();
     mem.assertWhole();
@@ -205,13 +214,12 @@ export class Mapping {
     const sizeFile = fd >= 0 && !platform.mapSizesFile;
     let fileSize = -1;
     if (sizeFile) {
-      const rc = native.fstat(fd, statOut);
-      if (rc < 0) throw systemError(rc, "fstat");
       fileSize = statOut[0] as number;
       const t = native.truncate(fd, this.offset + n);
       if (t < 0) throw systemError(t, "ftruncate");
     }
     const r = native.remap(h, n, platform.portableRemap);
+    if (r === -EBUSY && fd < 0 && native.busy(h) > 0) throw busyError(); // nothing changed
     // Views detached on success (and in the rare failure that moved the mapping): forget them.
     mem.reset(r < 0 ? old : n);
     if (r < 0) {
@@ -255,8 +263,8 @@ export class Mapping {
   fileSize(): number {
     const h = this.mem.open();
     if (this.anonymous) return this.mem.length;
-    const rc = native.fstat(ownedFd(h), statOut);
-    if (rc < 0) throw systemError(rc, "fstat");
+    const fd = ownedFd(h, statOut); // checks the descriptor and reads the size in one fstat
+    if (fd < 0) throw systemError(-EBADF, "fstat");
     return statOut[0] as number;
   }
 }

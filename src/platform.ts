@@ -19,6 +19,11 @@ function envInteger(name: string): number | undefined {
   return Number(text);
 }
 
+/** A non-negative integer from an environment switch, or undefined when it is unset or not one. */
+function envCount(name: string): number | undefined {
+  return env[name] === "0" ? 0 : envInteger(name);
+}
+
 const maxBuffer = Math.min(bufferConstants.MAX_LENGTH, Number.MAX_SAFE_INTEGER);
 const forcedRemap = env["MEMMAP_NO_MREMAP"] === "1";
 const maxString = bufferConstants.MAX_STRING_LENGTH;
@@ -58,6 +63,12 @@ export interface Platform {
    * characters of substrings differently (search.ts makes its copies accordingly).
    */
   readonly engine: "v8" | "jsc";
+  /**
+   * memmap's own whole view of a map of up to this many bytes is made after its 8th access; a
+   * larger map waits 64 accesses, reached through single native calls meanwhile (see
+   * src/memory/views.ts). 8 MiB, or `MEMMAP_EAGER_VIEW=<bytes>` (tests: 0 makes every map wait 64).
+   */
+  readonly eagerView: number;
   /** Resizing maps anew (no mremap): macOS, or `MEMMAP_NO_MREMAP=1` on Linux (tests). */
   readonly portableRemap: boolean;
   /** The system call a failed resize names. */
@@ -112,6 +123,7 @@ export const platform: Platform = Object.freeze({
   externalText: native.externalText,
   maxText: Math.min(maxString, envInteger("MEMMAP_SEARCH_WINDOW") ?? maxString),
   engine: typeof (process.versions as { bun?: string }).bun === "string" ? "jsc" : "v8",
+  eagerView: envCount("MEMMAP_EAGER_VIEW") ?? 8 * 1024 * 1024,
   portableRemap: forcedRemap || !caps.mremap,
   remapSyscall: forcedRemap ? caps.portableRemapSyscall : caps.remapSyscall,
   mapSizesFile: caps.remapSizesFile,

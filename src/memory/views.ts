@@ -1,7 +1,8 @@
 /**
  * Memory reached through views: external ArrayBuffers over the mapping itself. A map that fits
- * in one Buffer gets one view of the whole map, made on first use; a larger one is reached
- * through overlapping segments. Every view is detached by the addon on close or resize.
+ * in one Buffer gets one view of the whole map once it has been accessed a few times (single
+ * native calls before: see deferFor); a larger one is reached through overlapping segments.
+ * Every view is detached by the addon on close or resize.
  *
  * Two sets of views, never mixed: memmap's own, which the methods read and write and which never
  * reach user code (so nobody else can detach, transfer or lend them to a thread), and the exposed
@@ -16,7 +17,7 @@ import { native, type Handle } from "../binding.js";
 import { rangeError, systemError } from "../errors.js";
 import { platform } from "../platform.js";
 import { spanOf, type Slice } from "../slices.js";
-import { Memory, copyOf, tooLarge, viewsUnavailable, type LineWindow } from "./base.js";
+import { Memory, allocCopy, checked, copyOf, tooLarge, viewsUnavailable, type LineWindow } from "./base.js";
 
 /**
  * How a map larger than one Buffer is cut: segment k covers [k * stride, k * stride + segment),
@@ -36,6 +37,26 @@ export function geometry(maxView: number): Geometry {
 }
 
 const DEFAULT_GEOMETRY = geometry(platform.maxView);
+/**
+ * memmap's own whole view of a map is made only after a few accesses since the map was made or
+ * resized; until then each access is one native call (the copying mode's). The view pays off once
+ * it saves what it costs: for a map of up to platform.eagerView (8 MiB), making it and detaching
+ * it at close() or resize() cost about as much as 8 native calls (callgrind: ~4,000 instructions
+ * against ~450). For a larger map, V8 counts the whole length of an external ArrayBuffer as memory
+ * it could free, and a view that adds more than 64 MiB starts a full collection at once, whatever
+ * the addon tells V8 after (docs/performance.md, "Mapped memory and V8's garbage collector"): such
+ * a map waits 64 accesses. A map touched a few times between resizes (or before close()) makes no
+ * view at all; a map used in earnest makes one and then runs at full speed.
+ */
+const DEFER_SMALL = 8;
+const DEFER_LARGE = 64;
+
+/** The accesses through native calls before a map of `length` bytes gets memmap's own view. */
+function deferFor(length: number): number {
+  return length > platform.eagerView ? DEFER_LARGE : DEFER_SMALL;
+}
+/** While the view is deferred, text of up to this many bytes is copied out; longer text makes the view. */
+const TEXT_COPY_MAX = 64 * 1024;
 /** Buffer#indexOf is trusted on views up to this length (Node 22+ mishandles offsets from 2^31). */
 const INDEX_OF_MAX = 2 ** 31;
 const EMPTY = Buffer.alloc(0);
@@ -79,10 +100,13 @@ export class ViewMemory extends Memory {
    * Forgotten by reset and release, so that a closed or resized map keeps none alive.
    */
   #texts: Text[] = [];
+  /** Accesses left before the map gets memmap's own whole view (native calls meanwhile): see deferFor. */
+  #defer: number;
 
   constructor(handle: Handle, length: number, writable: boolean, geo: Geometry = DEFAULT_GEOMETRY) {
     super(handle, length, writable);
     this.#geo = geo;
+    this.#defer = deferFor(length);
   }
 
   /** A new view of [start, start + length); `exposed`: one for user code (see the module's comment). */
@@ -94,12 +118,19 @@ export class ViewMemory extends Memory {
     return Buffer.from(ab);
   }
 
-  /** The whole map as one of memmap's own views, made on first use; null when it is larger than one view may be. Checks closed. */
+  /**
+   * The whole map as one of memmap's own views, made once deferred; null when it is larger than one
+   * view may be (segments), or while the view is deferred (#direct: native calls). Checks closed.
+   */
   #ensureWhole(): Uint8Array | null {
     const raw = this.#raw;
     if (raw !== null) return raw;
     this.open();
     if (this.length > this.#geo.maxView) return null;
+    if (this.#defer > 0) {
+      this.#defer--;
+      return null;
+    }
     const whole = (this.#own.whole = this.#makeView(0, this.length, false));
     const made = (this.#raw = new Uint8Array(whole.buffer, whole.byteOffset, whole.length));
     this.#dv = new DataView(whole.buffer, whole.byteOffset, whole.length);
@@ -138,6 +169,7 @@ export class ViewMemory extends Memory {
   #span(a: number, b: number, exposed: boolean): Buffer {
     if (this.length <= this.#geo.maxView) {
       if (exposed) return this.#exposedWhole().subarray(a, b);
+      this.#defer = 0; // a caller that needs a view of memmap's own: no deferring it
       this.#ensureWhole();
       return (this.#own.whole as Buffer).subarray(a, b);
     }
@@ -160,9 +192,15 @@ export class ViewMemory extends Memory {
     }
   }
 
+  /** After #ensureWhole() gave null: the view is deferred, so bytes go through single native calls. */
+  #direct(): boolean {
+    return this.length <= this.#geo.maxView;
+  }
+
   #get(i: number): number {
     const raw = this.#ensureWhole();
     if (raw !== null) return raw[i] as number;
+    if (this.#direct()) return checked(native.getByte(this.open(), i), "memcpy");
     const k = Math.floor(i / this.#geo.stride);
     return this.#segment(k)[i - k * this.#geo.stride] as number;
   }
@@ -170,6 +208,7 @@ export class ViewMemory extends Memory {
   #set(i: number, v: number): void {
     const raw = this.#ensureWhole();
     if (raw !== null) raw[i] = v;
+    else if (this.#direct()) checked(native.setByte(this.open(), i, v), "memcpy");
     else {
       const k = Math.floor(i / this.#geo.stride);
       this.#segment(k)[i - k * this.#geo.stride] = v;
@@ -197,6 +236,7 @@ export class ViewMemory extends Memory {
     const raw = this.#ensureWhole();
     let out: Buffer;
     if (raw !== null) out = copyOf(raw, this.#dv as DataView, a, b);
+    else if (this.#direct()) checked(native.read(this.open(), a, (out = allocCopy(n))), "memcpy");
     else {
       const dest = (out = Buffer.allocUnsafe(n));
       this.#pieces(a, b, (piece, at) => piece.copy(dest, at));
@@ -211,6 +251,7 @@ export class ViewMemory extends Memory {
     this.guard(at, at + n);
     const raw = this.#ensureWhole();
     if (raw !== null) raw.set(src, at);
+    else if (this.#direct()) checked(native.write(this.open(), at, src), "memcpy");
     else this.#pieces(at, at + n, (piece, off) => piece.set(src.subarray(off, off + piece.length)));
     this.verify(at, at + n);
   }
@@ -221,6 +262,7 @@ export class ViewMemory extends Memory {
     const out = Buffer.allocUnsafe(count);
     if (count === 0) return out;
     this.guard(lo, hi);
+    this.#defer = 0; // strided work over a range: the view pays off at once
     const raw = this.#ensureWhole();
     if (raw !== null) for (let i = 0, p = start; i < count; i++, p += step) out[i] = raw[p] as number;
     else for (let i = 0, p = start; i < count; i++, p += step) out[i] = this.#get(p);
@@ -233,6 +275,7 @@ export class ViewMemory extends Memory {
     if (count === 0) return;
     const [lo, hi] = spanOf(slice);
     this.guard(lo, hi);
+    this.#defer = 0;
     for (let i = 0, p = start; i < count; i++, p += step) this.#set(p, src[i] as number);
     this.verify(lo, hi);
   }
@@ -287,7 +330,17 @@ export class ViewMemory extends Memory {
       }
       externalText = false; // the runtime copied after all: copy from now on
     }
-    // A copy: from one view of the range where one can hold it, else piece by piece.
+    // A copy. While the whole view is deferred: a short text is a copy (one native call, one
+    // access counted); a long one (a regular expression's window) is bulk work, for which the
+    // view pays off. Else from one view of the range where one can hold it, or piece by piece.
+    if (this.#raw === null && this.#defer > 0 && this.length <= this.#geo.maxView) {
+      if (b - a <= TEXT_COPY_MAX) {
+        const copied = this.copy(a, b).toString("latin1");
+        this.verify(a, b);
+        return copied;
+      }
+      this.#defer = 0;
+    }
     let text: string;
     const { segment, stride } = this.#geo;
     if (b - a <= segment - stride || (this.length <= this.#geo.maxView && b - a <= this.#geo.maxView)) {
@@ -343,6 +396,7 @@ export class ViewMemory extends Memory {
 
   reset(length: number): void {
     this.length = length;
+    this.#defer = deferFor(length);
     this.#forget();
   }
 
