@@ -1,6 +1,10 @@
 // Node side of the benchmark suite: memmap, and what a Node user does without mmap (fs).
 //
 //   node bench/node-impl.mjs '<json>'
+//   bun bench/node-impl.mjs '<json>'  /  deno run --allow-all bench/node-impl.mjs '<json>'
+//
+// (bench/run.mjs --runtime=bun|deno: it uses only what the three runtimes share: process.cpuUsage,
+// process.hrtime.bigint, Buffer, node:fs, node:child_process.)
 //
 // The JSON holds { impl: "memmap" | "fs", workload, reps, warmup, params }. Prints
 // { times: [wall ns per rep], cpu: [CPU ns per rep], check } on stdout (and ops, partial: see

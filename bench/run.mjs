@@ -24,6 +24,16 @@
 //                      profiles; the .cpuprofile files stay in bench/profiles/
 //   --json=FILE        also write the raw measurements as JSON
 //   --keep             keep the temporary data directory
+//   --runtime=node|bun|deno
+//                      the JavaScript runtime of memmap's side and Node fs's side (default
+//                      node: this Node, process.execPath). bun and deno are fetched from the
+//                      npm registry into the cache of npm run test:runtimes, as it does
+//                      (scripts/test-runtimes-lib.mjs: fetchBun, fetchDeno); Bun runs
+//                      bench/node-impl.mjs directly, Deno as `deno run --allow-all`. CPython
+//                      and C are the same; the table is printed, docs/ are not written
+//                      (--docs is refused), --profile is Node's only, and the floors are
+//                      measured under that runtime. Compare ratios of runs made close together:
+//                      docs/performance.md, "Bun and Deno"
 //
 // Data files are generated deterministically into a directory under os.tmpdir() and deleted
 // at the end. Each implementation runs as its own process, with the same operation count;
@@ -37,6 +47,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { fetchBun, fetchDeno } from "../scripts/test-runtimes-lib.mjs";
 import { formatSummary } from "./profile.mjs";
 import {
   evaluate,
@@ -67,7 +78,7 @@ const opt = (name) => {
   return a.includes("=") ? a.slice(a.indexOf("=") + 1) : true;
 };
 for (const a of args) {
-  if (!/^--(quick|reps|rounds|clock|only|docs|no-docs|profile|json|keep)(=.*)?$/.test(a)) {
+  if (!/^--(quick|reps|rounds|clock|only|docs|no-docs|profile|json|keep|runtime)(=.*)?$/.test(a)) {
     console.error(`unknown option ${a}\n(see the comment at the top of bench/run.mjs)`);
     process.exit(2);
   }
@@ -97,10 +108,39 @@ if (only) {
   }
 }
 const workloads = WORKLOADS.filter((w) => only === null || only.includes(w.id));
-const writeDocs = opt("no-docs") === true ? false : opt("docs") === true ? true : !quick && only === null;
+const runtimeName = opt("runtime") ?? "node";
+if (!["node", "bun", "deno"].includes(runtimeName)) {
+  console.error(`--runtime=node, bun or deno, not ${runtimeName}`);
+  process.exit(2);
+}
+if (runtimeName !== "node" && (opt("docs") === true || opt("profile") !== undefined)) {
+  console.error(`--docs and --profile are for Node's runs only (not --runtime=${runtimeName})`);
+  process.exit(2);
+}
+const writeDocs = opt("no-docs") === true ? false : opt("docs") === true ? true : !quick && only === null && runtimeName === "node";
 const profileOpt = opt("profile");
 
 const log = (...a) => console.error(...a);
+
+/**
+ * The runtime of the JavaScript sides (memmap, Node fs): { name, bin, version, args }, where
+ * args come before the script.
+ */
+const runtime = (() => {
+  if (runtimeName === "node") return { name: "Node", bin: process.execPath, version: process.version.slice(1), args: [] };
+  try {
+    if (runtimeName === "bun") {
+      const b = fetchBun();
+      return { name: "Bun", bin: b.bin, version: b.version, args: [] };
+    }
+    const d = fetchDeno();
+    return { name: "Deno", bin: d.bin, version: d.version, args: ["run", "--allow-all"] };
+  } catch (err) {
+    console.error(`cannot fetch ${runtimeName}: ${err.message}`);
+    process.exit(1);
+  }
+})();
+if (runtimeName !== "node") log(`memmap and Node fs run on ${runtime.name} ${runtime.version} (${runtime.bin})`);
 
 // -------------------------------------------------------------------------- environment
 
@@ -203,8 +243,8 @@ function spawnImpl(impl, w, reps, warmup, params, extraNodeArgs = []) {
     cmd = baseline;
     argv = cArgs(w.c ?? w.id, reps, warmup, params);
   } else {
-    cmd = process.execPath;
-    argv = [...extraNodeArgs, path.join(here, "node-impl.mjs"), cfg];
+    cmd = runtime.bin;
+    argv = [...runtime.args, ...extraNodeArgs, path.join(here, "node-impl.mjs"), cfg];
   }
   const r = spawnSync(cmd, argv, { env, encoding: "utf8", maxBuffer: 1 << 24, timeout: 600_000 });
   if (r.status !== 0) {
@@ -344,6 +384,7 @@ const machine = {
   memGiB: Math.round(os.totalmem() / 2 ** 30),
   kernel: `${os.type()} ${os.release()}`,
   node: process.version,
+  runtime: `${runtime.name} ${runtime.version}`,
   python: pyVersion,
   cc: ccVersion,
   load: os.loadavg().map((l) => l.toFixed(2)).join(" "),
@@ -352,7 +393,7 @@ const elapsed = (Date.now() - started) / 1000;
 const noise = noiseSummary(rows);
 console.log("");
 console.log(
-  `memmap benchmarks (${quick ? "quick" : "full"}): per-operation medians of ${S.reps} runs in ${S.rounds} interleaved rounds, ${clock === "cpu" ? "CPU time" : "wall-clock time"}; × = speed-up over CPython 3.13 mmap`,
+  `memmap benchmarks (${quick ? "quick" : "full"}, memmap on ${machine.runtime}): per-operation medians of ${S.reps} runs in ${S.rounds} interleaved rounds, ${clock === "cpu" ? "CPU time" : "wall-clock time"}; × = speed-up over CPython 3.13 mmap`,
 );
 console.log(textTable(rows));
 const extrapolated = rows.filter((r) => Object.keys(r.partial).length > 0);
@@ -436,7 +477,14 @@ ${floorsTable(floors, "markdown")}
 npm run bench                 # the full suite (2–4 minutes); rewrites this page
 npm run bench -- --quick      # small sizes, about a minute; prints the table only
 npm run bench -- --only=readline,get --profile   # a subset, then CPU profiles of memmap's side
+npm run bench -- --quick --runtime=bun          # memmap's and Node fs's sides on Bun (or deno)
 \`\`\`
+
+\`--runtime=bun\` or \`--runtime=deno\` runs memmap's side and Node fs's side under that runtime
+instead of Node (CPython and C are unchanged), fetched from the npm registry into the cache of
+\`npm run test:runtimes\` (\`scripts/test-runtimes-lib.mjs\`); Deno runs as \`deno run --allow-all\`.
+Such a run prints its table and never rewrites this page; [performance.md](performance.md#bun-and-deno)
+has the ratios per runtime.
 
 It needs CPython 3.13 (\`PYENV_VERSION=3.13.0 python3\`) and a C compiler (\`cc\`, or \`$CC\`):
 \`bench/baseline.c\` is compiled at bench time into a temporary directory. The data files
@@ -513,7 +561,7 @@ if (profileOpt !== undefined) {
 // Cross-process round trips through wait/notify, beside a pipe between the same two processes
 // and CPython's closest equivalents (bench/pingpong.mjs, which also runs alone): after a run of
 // every workload, printed, and added to docs/benchmarks.md when the run writes it.
-if (only === null) {
+if (only === null && runtimeName === "node") {
   const { pingpong, markdown } = await import("./pingpong.mjs");
   log("ping-pong: wait/notify between two processes, beside a pipe");
   const table = markdown(await pingpong({ rounds: quick ? 20_000 : 100_000, reps: S.reps }));

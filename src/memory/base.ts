@@ -43,6 +43,14 @@ export const FastBuffer = (Buffer as unknown as { [Symbol.species]: new (ab: Arr
   Symbol.species
 ];
 const POOLED = typeof FastBuffer === "function" && FastBuffer !== (Buffer as unknown) && FastBuffer.prototype === Buffer.prototype;
+/**
+ * Buffer#copy, called on a plain Uint8Array source: where there is no FastBuffer (Bun, whose
+ * `Buffer[Symbol.species]` is Buffer itself), a copy is `Buffer.allocUnsafe` and this one native
+ * call. JavaScriptCore's `subarray` makes its result through the species constructor, and
+ * allocUnsafe + `set(src.subarray(a, b))` cost twice as much there (docs/performance.md, "Bun
+ * and Deno").
+ */
+const bufferCopy = Buffer.prototype.copy as (this: Uint8Array, target: Uint8Array, targetStart: number, sourceStart: number, sourceEnd: number) => number;
 
 /*
  * Copies (readline, read, slice) of up to SLAB_MAX bytes are carved out of a shared slab, as
@@ -100,7 +108,8 @@ export function copyOf(src: Uint8Array, dv: DataView, a: number, b: number): Buf
   const n = b - a;
   if (!POOLED || n > SLAB_MAX) {
     const out = Buffer.allocUnsafe(n);
-    out.set(src.subarray(a, b));
+    if (POOLED) out.set(src.subarray(a, b));
+    else bufferCopy.call(src, out, 0, a, b);
     return out;
   }
   // Whole blocks of 16 bytes, past b when n is not a multiple of 16 (but never past the source):
