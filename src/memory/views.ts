@@ -120,14 +120,15 @@ export class ViewMemory extends Memory {
 
   /**
    * The whole map as one of memmap's own views, made once deferred; null when it is larger than one
-   * view may be (segments), or while the view is deferred (#direct: native calls). Checks closed.
+   * view may be (segments), or while the view is deferred (#direct: native calls). `bulk`: work
+   * over a range, for which the view pays off at once: no deferring. Checks closed.
    */
-  #ensureWhole(): Uint8Array | null {
+  #ensureWhole(bulk = false): Uint8Array | null {
     const raw = this.#raw;
     if (raw !== null) return raw;
     this.open();
     if (this.length > this.#geo.maxView) return null;
-    if (this.#defer > 0) {
+    if (this.#defer > 0 && !bulk) {
       this.#defer--;
       return null;
     }
@@ -169,8 +170,7 @@ export class ViewMemory extends Memory {
   #span(a: number, b: number, exposed: boolean): Buffer {
     if (this.length <= this.#geo.maxView) {
       if (exposed) return this.#exposedWhole().subarray(a, b);
-      this.#defer = 0; // a caller that needs a view of memmap's own: no deferring it
-      this.#ensureWhole();
+      this.#ensureWhole(true);
       return (this.#own.whole as Buffer).subarray(a, b);
     }
     const { segment, stride, maxView } = this.#geo;
@@ -262,8 +262,7 @@ export class ViewMemory extends Memory {
     const out = Buffer.allocUnsafe(count);
     if (count === 0) return out;
     this.guard(lo, hi);
-    this.#defer = 0; // strided work over a range: the view pays off at once
-    const raw = this.#ensureWhole();
+    const raw = this.#ensureWhole(true); // strided work over a range: the view pays off at once
     if (raw !== null) for (let i = 0, p = start; i < count; i++, p += step) out[i] = raw[p] as number;
     else for (let i = 0, p = start; i < count; i++, p += step) out[i] = this.#get(p);
     this.verify(lo, hi);
@@ -275,7 +274,7 @@ export class ViewMemory extends Memory {
     if (count === 0) return;
     const [lo, hi] = spanOf(slice);
     this.guard(lo, hi);
-    this.#defer = 0;
+    this.#ensureWhole(true);
     for (let i = 0, p = start; i < count; i++, p += step) this.#set(p, src[i] as number);
     this.verify(lo, hi);
   }
@@ -333,13 +332,8 @@ export class ViewMemory extends Memory {
     // A copy. While the whole view is deferred: a short text is a copy (one native call, one
     // access counted); a long one (a regular expression's window) is bulk work, for which the
     // view pays off. Else from one view of the range where one can hold it, or piece by piece.
-    if (this.#raw === null && this.#defer > 0 && this.length <= this.#geo.maxView) {
-      if (b - a <= TEXT_COPY_MAX) {
-        const copied = this.copy(a, b).toString("latin1");
-        this.verify(a, b);
-        return copied;
-      }
-      this.#defer = 0;
+    if (this.#raw === null && this.#defer > 0 && b - a <= TEXT_COPY_MAX && this.length <= this.#geo.maxView) {
+      return this.copy(a, b).toString("latin1"); // copy() checks for loss itself
     }
     let text: string;
     const { segment, stride } = this.#geo;
