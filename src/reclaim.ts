@@ -70,7 +70,7 @@ export function unmapped(): void {
 const { EMFILE, ENFILE, ENOMEM } = osConstants.errno;
 
 /** Whether -errno `rc` says the process ran out of descriptors or mappings (a neglected map may hold them). */
-export function exhausted(rc: number): boolean {
+function exhausted(rc: number): boolean {
   return rc === -EMFILE || rc === -ENFILE || rc === -ENOMEM;
 }
 

@@ -42,7 +42,7 @@ export function adviceRange(mem: Memory, start: unknown, length: unknown, what: 
  * gives a count of 0.
  * @throws as {@link adviceRange}.
  */
-export function pageRange(mem: Memory, start: unknown, length: unknown, what: string): [number, number] {
+function pageRange(mem: Memory, start: unknown, length: unknown, what: string): [number, number] {
   const [s, n] = adviceRange(mem, start, length, what);
   const a = s - (s % PAGESIZE);
   return [a, n === 0 ? 0 : s + n - a];

@@ -355,7 +355,7 @@ export function searchOnce(rx: RegExp, src: TextSource, s: number, e: number): M
  * Finds matches from a position onwards inside [0, end). One per search; matchAll keeps one
  * for its iteration (where text is copied, it keeps the last window between matches).
  */
-export class Scanner {
+class Scanner {
   readonly #a: Analysis;
   readonly #src: TextSource;
   readonly #end: number;
