@@ -96,6 +96,3 @@ int mm__io_errno(int fd, int64_t offset, size_t length) {
   if (fstatfs(fd, &st) == 0 && st.f_bavail == 0) return ENOSPC;
   return EIO;
 }
-
-/* pthread_self reads a register: safe in a signal handler in practice. */
-uintptr_t mm__thread_id(void) { return (uintptr_t)pthread_self(); }

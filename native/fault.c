@@ -81,12 +81,23 @@ static int is_ours(const struct sigaction *sa) {
   return (sa->sa_flags & SA_SIGINFO) && sa->sa_sigaction == on_fault;
 }
 
-/* Installs on_fault for each signal where it is not the handler now. */
-static int put_on_top(void) {
+/* Installs on_fault for each signal where it is not the handler now. Only
+ * the signals in `ask` (bit 0 SIGSEGV, bit 1 SIGBUS) are asked first: when
+ * ours is on top of those, nothing more (one system call less for a map that
+ * can raise only one of them). */
+static int put_on_top(int ask) {
   static const int sigs[2] = {SIGSEGV, SIGBUS};
   struct sigaction now[2];
-  for (int i = 0; i < 2; i++)
+  int asked = 0;
+  for (int i = 0; i < 2; i++) {
+    if (!(ask & (1 << i))) continue;
     if (sigaction(sigs[i], NULL, &now[i]) != 0) return -errno;
+    if (!is_ours(&now[i])) break;
+    asked |= 1 << i;
+  }
+  if (asked == ask) return 0;
+  for (int i = 0; i < 2; i++)
+    if (!(asked & (1 << i)) && sigaction(sigs[i], NULL, &now[i]) != 0) return -errno;
   if (is_ours(&now[0]) && is_ours(&now[1])) return 0;
   unsigned gen = atomic_load(&generation) + 1;
   for (int i = 0; i < 2; i++)
@@ -110,18 +121,20 @@ int mm_fault_install(void) {
   if (!atomic_compare_exchange_strong(&installed, &expected, 1)) return 0;
   mm_pagesize(); /* computed once here, read in handlers */
   mm__readable_init();
-  return put_on_top() < 0 ? -1 : 0;
+  return put_on_top(3) < 0 ? -1 : 0;
 }
 
-int mm_fault_ensure(void) {
+int mm_fault_ensure(int guard) {
   if (!atomic_load(&installed)) return 0;
+  int ask = guard == 0 ? 3 : ((guard & MM_GUARD_READONLY) ? 1 : 0) | ((guard & MM_GUARD_FILE) ? 2 : 0);
+  if (ask == 0) return 0;
   /* Another JavaScript thread (a worker) may be at it: one at a time. */
   int expected = 0;
   while (!atomic_compare_exchange_weak(&ensuring, &expected, 1)) {
     expected = 0;
     mm__yield();
   }
-  int r = put_on_top();
+  int r = put_on_top(ask);
   atomic_store(&ensuring, 0);
   return r;
 }

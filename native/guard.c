@@ -284,15 +284,16 @@ static mm_guard *claim_new(void) {
   }
 }
 
-mm_guard *mm_guard_add(void *start, size_t length, int flags, int owned_fd, int64_t offset, int prot,
-                       int map_flags) {
+mm_guard *mm_guard_add(void *start, size_t length, int flags, int owned_fd, uint64_t dev, uint64_t ino,
+                       int64_t offset, int prot, int map_flags) {
   mm_guard *g = claim_free();
   if (g == NULL) g = claim_new();
   if (g == NULL) return NULL;
   /* A handler that found this node under its previous use may still hold it. */
   int how = hold_wait(g);
-  g->fd = owned_fd;
-  if (owned_fd >= 0 && mm_file_id(owned_fd, &g->dev, &g->ino, NULL) != 0) g->fd = -1;
+  g->fd = dev == UINT64_MAX && ino == UINT64_MAX ? -1 : owned_fd;
+  g->dev = dev;
+  g->ino = ino;
   g->offset = offset;
   g->prot = prot;
   g->map_flags = map_flags;

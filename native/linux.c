@@ -110,5 +110,3 @@ int mm__io_errno(int fd, int64_t offset, size_t length) {
   if (fstatfs(fd, &st) == 0 && st.f_bavail == 0) return ENOSPC;
   return EIO;
 }
-
-uintptr_t mm__thread_id(void) { return (uintptr_t)syscall(SYS_gettid); }

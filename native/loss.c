@@ -75,7 +75,7 @@ static napi_value js_loss(napi_env env, napi_callback_info info) {
  * put back on top (Node's process.on for those signals replaces them), else 0. */
 static napi_value js_ensure_fault_handler(napi_env env, napi_callback_info info) {
   (void)info;
-  return ret_int(env, mm_fault_ensure());
+  return ret_int(env, mm_fault_ensure(0));
 }
 
 void mm_register_loss(napi_env env, napi_value exports) {

@@ -85,6 +85,10 @@ int mm_placeholder(void *addr, size_t length);
  * anew, copy a private mapping's contents. */
 int mm_remap(void *addr, size_t old_length, size_t new_length, int prot,
              int flags, int fd, int64_t offset, int portable, int keep, void **out);
+/* Whether mm_remap with these arguments may use the descriptor (map the file
+ * afresh, or size it): only then must the caller check that the descriptor
+ * still names the map's file (an fstat) before the call. */
+int mm_remap_uses_fd(size_t old_length, size_t new_length, int portable, int keep);
 
 /* The address of a function the runtime exports (a Node-API function newer
  * than the version memmap is built for: the ones posix.c names), or NULL
@@ -282,15 +286,18 @@ int mm_fault_install(void);
 /* Puts memmap's handlers back on top where something replaced them since
  * (Node's process.on('SIGBUS'), which installs libuv's handler; another
  * addon), chaining to what replaced them. 1 when it did, 0 when they were in
- * place or never installed (MEMMAP_NO_FAULT_HANDLER=1), -errno. */
-int mm_fault_ensure(void);
+ * place or never installed (MEMMAP_NO_FAULT_HANDLER=1), -errno. `guard`:
+ * the MM_GUARD_* flags of a new map, whose signals are asked first (SIGSEGV
+ * for READONLY, SIGBUS for FILE); 0 asks both. */
+int mm_fault_ensure(int guard);
 /* Guards [start, start+length), mapped by mm_map(length, prot, flags, fd,
  * offset) of the file that `owned_fd` (the region's own descriptor, or -1)
- * opens. READONLY: a stray write makes the map writable in private memory.
+ * opens; dev and ino are that file's identity as mm_file_id read it (both
+ * UINT64_MAX when unknown: containment then never uses the descriptor). READONLY: a stray write makes the map writable in private memory.
  * FILE: a SIGBUS past the end of the file loses the map's tail; inside the
  * file it is an I/O error. Returns NULL when out of memory. */
-mm_guard *mm_guard_add(void *start, size_t length, int flags, int owned_fd, int64_t offset, int prot,
-                       int map_flags);
+mm_guard *mm_guard_add(void *start, size_t length, int flags, int owned_fd, uint64_t dev, uint64_t ino,
+                       int64_t offset, int prot, int map_flags);
 /* The mapping moved or changed size (mm_remap); call it while holding g. The
  * flags and the loss record stay. */
 void mm_guard_move(mm_guard *g, void *start, size_t length);

@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <sched.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -156,6 +157,12 @@ int mm_remap(void *addr, size_t old_length, size_t new_length, int prot, int fla
   return rc;
 }
 
+int mm_remap_uses_fd(size_t old_length, size_t new_length, int portable, int keep) {
+  /* As mm_remap decides: a shrink maps nothing, mremap moves the pages. */
+  if (round_up(new_length) <= round_up(old_length)) return 0;
+  return portable || keep || !mm__has_mremap();
+}
+
 /* The runtime functions memmap may use where they exist, as weak references:
  * the dynamic linker leaves one NULL where no loaded object (the node, bun or
  * deno executable) exports it. dlsym would do the same at the cost of a newer
@@ -232,6 +239,12 @@ int mm__readable(const void *addr) {
 }
 
 void mm__yield(void) { sched_yield(); }
+
+/* pthread_self reads the thread pointer (glibc, musl, macOS): no system call,
+ * and safe in a signal handler in practice. Unique among live threads, which
+ * is all the guard's holder needs. gettid(2) was a system call per hold
+ * (three per map + close, two per resize: ~0.2 us each here). */
+uintptr_t mm__thread_id(void) { return (uintptr_t)pthread_self(); }
 
 int mm_sync(void *addr, size_t length, int flags) {
   return msync(addr, length, flags) == 0 ? 0 : -errno;

@@ -282,9 +282,14 @@ napi_value region_adopt(napi_env env, const region *want, int guard, int *err) {
   /* Fault containment: the guard knows the descriptor (to tell a truncation
    * from an I/O error) and how the file was mapped (to map a page again);
    * memmap's handlers go back on top if something replaced them. */
-  if (guard != 0) mm_fault_ensure();
+  if (guard != 0) mm_fault_ensure(guard);
+  /* The file's identity, read once for the region and its guard (an fstat:
+   * each costs ~0.5 us here, a third of a small map's cost beyond CPython). */
+  uint64_t dev = UINT64_MAX, ino = UINT64_MAX;
+  if (want->fd >= 0 && mm_file_id(want->fd, &dev, &ino, NULL) != 0) dev = ino = UINT64_MAX;
   if (guard != 0 &&
-      (r->guard = mm_guard_add(r->addr, r->length, guard, want->fd, r->offset, r->prot, r->flags)) == NULL) {
+      (r->guard = mm_guard_add(r->addr, r->length, guard, want->fd, dev, ino, r->offset, r->prot, r->flags)) ==
+          NULL) {
     region_release_file(r, 0);
     free(r);
     return NULL;
@@ -310,7 +315,8 @@ napi_value region_adopt(napi_env env, const region *want, int guard, int *err) {
     return NULL;
   }
   r->fd = want->fd;
-  if (r->fd >= 0 && mm_file_id(r->fd, &r->dev, &r->ino, NULL) != 0) r->dev = r->ino = UINT64_MAX;
+  r->dev = dev;
+  r->ino = ino;
   r->state = region_env(env);
   r->next = r->state->regions;
   if (r->next) r->next->prev = r;
@@ -481,8 +487,6 @@ int region_remap(napi_env env, region *r, double length, int portable) {
   /* A map whose tail the file lost is two mappings (the file, the zeros):
    * src/ refuses to resize it first (ERR_MMAP_TRUNCATED); so does this. */
   if (r->guard != NULL && mm_guard_lost_from(r->guard) >= 0) return -ENXIO;
-  int fd = region_fd(r);
-  if (fd == -EBADF) return -EBADF; /* the file is not the map's any more: change nothing */
   uint8_t *old = r->addr;
   size_t n = (size_t)length, old_span = page_span(r->length);
   void *addr = old;
@@ -490,6 +494,14 @@ int region_remap(napi_env env, region *r, double length, int portable) {
    * mapped (and the mapping then move the slower way). */
   int keep = 0;
   for (region_holder *h = r->holds; h != NULL && !keep; h = h->next) keep = overlaps(h, old, old_span);
+  /* The descriptor is checked (an fstat) where the remap may use it: a number
+   * closed outside memmap and reused must never be mapped or sized. mremap
+   * itself does not use it (src/mapping.ts checked it before ftruncate). */
+  int fd = -1;
+  if (r->fd >= 0 && mm_remap_uses_fd(r->length, n, portable, keep)) {
+    fd = region_fd(r);
+    if (fd == -EBADF) return -EBADF; /* the file is not the map's any more: change nothing */
+  }
   /* Fault containment keeps off the mapping while it changes (guard.c). */
   if (r->guard != NULL) mm_guard_hold(r->guard);
   int rc = mm_remap(old, r->length, n, r->prot, r->flags, fd, r->offset, portable, keep, &addr);

@@ -95,6 +95,11 @@ void *mm_runtime_symbol(const char *name) {
 
 int mm_remap_sizes_file(void) { return 1; }
 
+int mm_remap_uses_fd(size_t old_length, size_t new_length, int portable, int keep) {
+  (void)old_length; (void)new_length; (void)portable; (void)keep;
+  return 1; /* the remap sizes the file */
+}
+
 int mm_has_mremap(void) { return 0; }
 
 int mm_has_madvise(void) { return 0; }
