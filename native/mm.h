@@ -82,9 +82,16 @@ int mm_placeholder(void *addr, size_t length);
  * Windows also sets the file to offset + new_length; on POSIX systems the
  * caller does (src/mapping.ts, ftruncate before the remap).
  * `portable` selects the path taken where mremap(2) does not exist: map
- * anew, copy a private mapping's contents. */
+ * anew, copy a private mapping's contents.
+ * *room: the headroom, address space reserved right after the mapping's
+ * whole pages (PROT_NONE, no commit; posix.c says why), which only mm_remap
+ * makes, uses and gives back; the caller keeps it with the mapping and
+ * unmaps it with the mapping (mm_unmap of [addr + span, + *room)). 0 where
+ * there is none (Windows, systems without mremap). `new_room`: whether a
+ * growth may reserve new headroom (not for memory locked in RAM). */
 int mm_remap(void *addr, size_t old_length, size_t new_length, int prot,
-             int flags, int fd, int64_t offset, int portable, int keep, void **out);
+             int flags, int fd, int64_t offset, int portable, int keep, void **out, size_t *room,
+             int new_room);
 /* Whether mm_remap with these arguments may use the descriptor (map the file
  * afresh, or size it): only then must the caller check that the descriptor
  * still names the map's file (an fstat) before the call. */

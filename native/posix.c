@@ -135,30 +135,112 @@ static int grow_by_move(void *addr, size_t old_length, size_t new_length, int pr
   return rc;
 }
 
+/* Headroom: address space reserved (PROT_NONE, no commit) right after a
+ * mapping that grew, so that its next growths map the new part in place
+ * (one mmap over the reservation) instead of moving the whole mapping. A
+ * move costs the kernel a walk of the page tables of the whole range and, in
+ * a process with threads (Node's are several), a TLB shootdown on every CPU
+ * they ran on: most of what a resize cost beyond C's. Sized so that a map
+ * doubling at each step moves once every three steps; none on 32-bit
+ * systems, where address space is scarce. */
+static size_t headroom_for(size_t span) {
+  if (sizeof(void *) < 8) return 0;
+  const size_t most = (size_t)1 << 40; /* 1 TiB: far below a 47-bit address space */
+  return span > most / 3 ? 0 : 3 * span;
+}
+
+static const int RESERVE = MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE;
+
+/* Lets go of the headroom after [addr, addr+span): it is this region's own
+ * reservation, which nothing else maps into. */
+static void drop_room(uint8_t *addr, size_t span, size_t *room) {
+  if (*room > 0) munmap(addr + span, *room);
+  *room = 0;
+}
+
+/* Grows into the headroom, in place: the part it needs given back, then
+ * mremap without moving (the mapping stays one kernel mapping, as a plain
+ * mremap leaves it). Should another thread map something into that part
+ * between the two calls, the growth fails (nothing is ever replaced): the
+ * headroom past it is then let go, and the caller moves the mapping. */
+static int grow_into_room(uint8_t *addr, size_t old_length, size_t new_length, size_t *room) {
+  size_t old_span = round_up(old_length), new_span = round_up(new_length), add = new_span - old_span;
+  if (munmap(addr + old_span, add) != 0) return -errno;
+  *room -= add;
+  int rc = mm__grow_in_place(addr, old_length, new_length);
+  if (rc != 0) drop_room(addr, new_span, room);
+  return rc;
+}
+
+/* Moves (where the addresses after it are taken) and grows to new_span +
+ * headroom in one mremap, then turns the part past new_span into the
+ * headroom in place (PROT_NONE over it at once: no hole another thread could
+ * map into, and the commit of a private mapping given back). The old range is
+ * unmapped by the move. -errno, with nothing changed, where the kernel refuses
+ * that size (the caller grows without headroom). Never for memory locked in
+ * RAM (the kernel would fault in the whole headroom first). */
+static int grow_with_room(uint8_t *addr, size_t old_length, size_t new_length, void **out, size_t *room) {
+  size_t new_span = round_up(new_length), extra = headroom_for(new_span);
+  if (extra == 0) return -ENOMEM;
+  void *moved = NULL;
+  int rc = mm__grow_anywhere(addr, old_length, new_span + extra, &moved);
+  if (rc != 0) return rc;
+  uint8_t *p = moved;
+  /* Should even that fail, the part past new_span stays mapped as it is:
+   * still this mapping's own, unreachable, and headroom all the same. */
+  if (mmap(p + new_span, extra, PROT_NONE, RESERVE | MAP_FIXED, -1, 0) == MAP_FAILED &&
+      munmap(p + new_span, extra) == 0)
+    extra = 0;
+  *room = extra;
+  *out = p;
+  return 0;
+}
+
 int mm_remap(void *addr, size_t old_length, size_t new_length, int prot, int flags, int fd,
-             int64_t offset, int portable, int keep, void **out) {
+             int64_t offset, int portable, int keep, void **out, size_t *room, int new_room) {
   size_t old_span = round_up(old_length), new_span = round_up(new_length);
+  uint8_t *at = addr;
   *out = addr;
   /* Shrinking (or staying within the same pages): nothing to map; the pages
-   * past the new size are left over, or unmapped. */
+   * past the new size are left over, or unmapped (into the headroom where
+   * there is one: it then stays next to the mapping). */
   if (new_span <= old_span) {
-    if (!keep && new_span < old_span && munmap((uint8_t *)addr + new_span, old_span - new_span) != 0) return -errno;
+    if (new_span == old_span) return 0;
+    if (keep) {
+      drop_room(at, old_span, room); /* the caller retires the pages left over */
+      return 0;
+    }
+    if (*room > 0 && mmap(at + new_span, old_span - new_span, PROT_NONE, RESERVE | MAP_FIXED, -1, 0) != MAP_FAILED) {
+      *room += old_span - new_span;
+      return 0;
+    }
+    drop_room(at, old_span, room);
+    if (munmap(at + new_span, old_span - new_span) != 0) return -errno;
     return 0;
   }
   if (!portable && mm__has_mremap()) {
-    if (!keep) return mm__grow_anywhere(addr, old_length, new_length, out);
+    /* In place, into the headroom: the old addresses stay as they are (so
+     * also where something holds them). */
+    if (*room >= new_span - old_span && grow_into_room(at, old_length, new_length, room) == 0) return 0;
+    drop_room(at, old_span, room);
+    if (!keep) {
+      if (new_room && grow_with_room(at, old_length, new_length, out, room) == 0) return 0;
+      return mm__grow_anywhere(addr, old_length, new_length, out);
+    }
     int rc = mm__grow_in_place(addr, old_length, new_length);
     if (rc != -ENOMEM) return rc; /* grown, or refused for a reason that moving would not fix */
     rc = grow_by_move(addr, old_length, new_length, prot, flags, fd, offset, out);
     if (rc != -EINVAL) return rc;
   }
+  drop_room(at, old_span, room);
   int rc = grow_by_copy(addr, old_length, new_length, prot, flags, fd, offset, out);
   if (rc == 0 && !keep) munmap(addr, old_span);
   return rc;
 }
 
 int mm_remap_uses_fd(size_t old_length, size_t new_length, int portable, int keep) {
-  /* As mm_remap decides: a shrink maps nothing, mremap moves the pages. */
+  /* As mm_remap decides: a shrink maps nothing; mremap grows in place or
+   * moves the pages, whatever the headroom. */
   if (round_up(new_length) <= round_up(old_length)) return 0;
   return portable || keep || !mm__has_mremap();
 }

@@ -189,6 +189,9 @@ static void region_release_file(region *r, int all) {
    * finishes first), and never map anything into it once it is retired. */
   if (r->guard != NULL) mm_guard_hold(r->guard);
   if (r->addr != NULL) {
+    /* The headroom: nothing can hold any of it (no view reaches past the map). */
+    if (r->room > 0) mm_unmap(r->addr + page_span(r->length), r->room);
+    r->room = 0;
     if (all) mm_unmap(r->addr, page_span(r->length));
     else region_retire(r, r->addr, page_span(r->length));
     r->addr = NULL;
@@ -504,7 +507,7 @@ int region_remap(napi_env env, region *r, double length, int portable) {
   }
   /* Fault containment keeps off the mapping while it changes (guard.c). */
   if (r->guard != NULL) mm_guard_hold(r->guard);
-  int rc = mm_remap(old, r->length, n, r->prot, r->flags, fd, r->offset, portable, keep, &addr);
+  int rc = mm_remap(old, r->length, n, r->prot, r->flags, fd, r->offset, portable, keep, &addr, &r->room, !r->locked);
   if (rc == 0) {
     /* What the old mapping left over is retired: no address is unmapped
      * while a view or a holder may use it. */

@@ -542,8 +542,9 @@ static int remap_file(record *rec, size_t new_length, int64_t offset, int keep) 
 }
 
 int mm_remap(void *addr, size_t old_length, size_t new_length, int prot, int flags, int fd,
-             int64_t offset, int portable, int keep, void **out) {
-  (void)old_length; (void)prot; (void)flags; (void)fd; (void)portable;
+             int64_t offset, int portable, int keep, void **out, size_t *room, int new_room) {
+  (void)old_length; (void)prot; (void)flags; (void)fd; (void)portable; (void)new_room;
+  *room = 0; /* no headroom here: a file cannot change size under a view */
   record *rec = record_find(addr, 1);
   if (rec != NULL && rec->state != REC_VIEW) rec = NULL;
   if (rec == NULL) return -EINVAL;

@@ -1,0 +1,143 @@
+// Headroom (native/posix.c): a map that grows keeps address space reserved right after itself
+// (PROT_NONE, no commit), so that its next growths happen in place instead of moving the whole
+// mapping; shrinking turns the pages let go into headroom. What users can see must not change:
+// contents, zeros where a map grows again, the file's size, errors; and the reservation goes with
+// the map. Read from /proc/self/maps: Linux (the only system with mremap, where headroom exists).
+import test from "node:test";
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import { MMap, MAP_PRIVATE } from "../dist/index.js";
+import { tmpfile } from "./helpers.mjs";
+
+const LINUX = process.platform === "linux";
+const NO_MREMAP = process.env.MEMMAP_NO_MREMAP === "1";
+const skip = (!LINUX && "headroom exists where mremap does: Linux") || (NO_MREMAP && "MEMMAP_NO_MREMAP=1: the portable path keeps no headroom");
+const PAGE = 4096;
+
+/** The lines of /proc/self/maps as { start, end, perms, name }. */
+function mappings() {
+  return fs
+    .readFileSync("/proc/self/maps", "utf8")
+    .split("\n")
+    .filter(Boolean)
+    .map((l) => {
+      const [range, perms, , , , name = ""] = l.split(/\s+/);
+      const [start, end] = range.split("-").map((h) => BigInt("0x" + h));
+      return { start, end, perms, name };
+    });
+}
+
+/** The mapping of `file` (one line: the kernel keeps a grown map one mapping), and what follows it. */
+function around(file) {
+  const all = mappings();
+  const i = all.findIndex((m) => m.name === file);
+  assert.ok(i >= 0, `${file} is mapped`);
+  assert.equal(all.filter((m) => m.name === file).length, 1, "one kernel mapping");
+  return { map: all[i], next: all[i + 1] };
+}
+
+test("a file map doubling from 4 KiB to 64 MiB moves at most every third step, keeps every byte, and the file follows", { skip }, () => {
+  const file = tmpfile(Buffer.alloc(PAGE, 1));
+  const fd = fs.openSync(file, "r+");
+  const m = new MMap(fd, PAGE);
+  fs.closeSync(fd);
+  const starts = new Set();
+  let size = PAGE;
+  let roomy = 0;
+  m.set(0, 7);
+  while (size < 64 << 20) {
+    size *= 2;
+    m.resize(size);
+    m.set(size - 1, size % 251); // the last byte of each size, written through the map
+    const { map, next } = around(file);
+    starts.add(map.start);
+    assert.equal(map.end - map.start, BigInt(size), "the mapping is the map's size");
+    // Headroom, inaccessible, right after the mapping (none once a growth took the last of it).
+    if (next?.start === map.end && next.perms === "---p") roomy++;
+  }
+  // 14 growths: a move reserves three times the new size (room for two more doublings), so at
+  // most 5 distinct addresses, and headroom left after 2 of every 3 growths.
+  assert.ok(starts.size <= 5, `${starts.size} addresses for 14 growths`);
+  assert.ok(roomy >= 9, `headroom after ${roomy} of 14 growths`);
+  assert.equal(m.get(0), 7);
+  for (let s = 2 * PAGE; s <= size; s *= 2) assert.equal(m.get(s - 1), s % 251, `byte ${s - 1}`);
+  assert.equal(m.get(PAGE), 0, "growth reads zeros");
+  assert.equal(fs.statSync(file).size, size);
+  m.flush();
+  const back = fs.readFileSync(file);
+  for (let s = 2 * PAGE; s <= size; s *= 2) assert.equal(back[s - 1], s % 251);
+  m.close();
+});
+
+test("close() gives the headroom back with the mapping", { skip }, () => {
+  const file = tmpfile(Buffer.alloc(PAGE));
+  const m = MMap.open(file, { length: PAGE });
+  m.resize(4 * PAGE);
+  const { map, next } = around(file);
+  assert.equal(next.start, map.end);
+  assert.equal(next.perms, "---p", "headroom after the grown map");
+  assert.equal(next.end - next.start, BigInt(3 * 4 * PAGE), "three times its size");
+  const room = [next.start, next.end];
+  m.close();
+  const left = mappings().filter((x) => x.start < room[1] && x.end > room[0] && x.perms === "---p" && x.name === "");
+  assert.deepEqual(
+    left.filter((x) => x.start === room[0] && x.end === room[1]),
+    [],
+    "the reservation is gone",
+  );
+  assert.equal(mappings().some((x) => x.name === file), false);
+});
+
+test("anonymous private maps: grow, shrink into the headroom, grow again: kept bytes stay, regrown pages read zeros", { skip }, () => {
+  const m = new MMap(-1, PAGE, { flags: MAP_PRIVATE });
+  m.write(Buffer.from("head"));
+  m.resize(16 * PAGE);
+  m.setSlice(15 * PAGE, 16 * PAGE, Buffer.alloc(PAGE, 0xee));
+  m.setSlice(4 * PAGE, 5 * PAGE, Buffer.alloc(PAGE, 0x55));
+  m.resize(3 * PAGE + 10); // pages 4.. go back to the headroom: their bytes are gone
+  assert.equal(m.length, 3 * PAGE + 10);
+  m.resize(16 * PAGE); // in place, into the headroom
+  assert.equal(m.slice(0, 4).toString(), "head");
+  assert.deepEqual(m.slice(4 * PAGE, 5 * PAGE), Buffer.alloc(PAGE), "a page let go and taken again reads zeros");
+  assert.deepEqual(m.slice(15 * PAGE, 16 * PAGE), Buffer.alloc(PAGE));
+  m.setSlice(15 * PAGE, 16 * PAGE, Buffer.alloc(PAGE, 0x11));
+  assert.equal(m.get(16 * PAGE - 1), 0x11);
+  m.close();
+});
+
+test("a file map shrunk and grown again reads the file's zeros where the file was cut", { skip }, () => {
+  const file = tmpfile(Buffer.alloc(PAGE, 0x61));
+  const m = MMap.open(file, { length: PAGE });
+  m.resize(8 * PAGE);
+  m.setSlice(6 * PAGE, 7 * PAGE, Buffer.alloc(PAGE, 0x62));
+  m.resize(2 * PAGE);
+  assert.equal(fs.statSync(file).size, 2 * PAGE);
+  m.resize(8 * PAGE);
+  assert.equal(fs.statSync(file).size, 8 * PAGE);
+  assert.deepEqual(m.slice(6 * PAGE, 7 * PAGE), Buffer.alloc(PAGE));
+  assert.equal(m.get(0), 0x61);
+  m.close();
+  const back = fs.readFileSync(file);
+  assert.equal(back.length, 8 * PAGE);
+  assert.equal(back[0], 0x61);
+  assert.equal(back[6 * PAGE], 0);
+});
+
+test("a map locked in RAM reserves no headroom when it grows (the kernel would fault it all in)", { skip }, (t) => {
+  const m = new MMap(-1, 2 * PAGE, { flags: MAP_PRIVATE });
+  try {
+    m.lock();
+  } catch (e) {
+    m.close();
+    t.skip(`mlock refused here (${e.code})`);
+    return;
+  }
+  const before = mappings().length;
+  m.resize(64 * PAGE);
+  m.set(64 * PAGE - 1, 1);
+  const after = mappings();
+  assert.ok(after.length <= before + 1, "no reservation next to the grown map");
+  assert.ok(!after.some((x) => x.perms === "---p" && x.end - x.start === BigInt(3 * 64 * PAGE)), "no headroom of three times its size");
+  m.unlock();
+  m.close();
+});
