@@ -157,6 +157,11 @@ export const WORKLOADS = [
   {
     id: "readline",
     group: 2,
+    // Two untimed runs on the Node side: V8 optimizes the run's loop before the code after it
+    // has ever run, and throws that away when the first run ends; the second run starts
+    // unoptimized and pays a new compilation (20-35 % of the first timed run here). C and
+    // CPython have nothing to warm.
+    implWarmup: { memmap: 2, fs: 2 },
     title: (S) => `readline: every ~80-byte line of ${sz(S.text)}`,
     ops: () => null, // the line count, known after the run (check)
     opsFromCheck: true,
@@ -168,6 +173,11 @@ export const WORKLOADS = [
   {
     id: "lines",
     group: 2,
+    // Two untimed runs on the Node side: V8 optimizes the run's loop before the code after it
+    // has ever run, and throws that away when the first run ends; the second run starts
+    // unoptimized and pays a new compilation (20-35 % of the first timed run here). C and
+    // CPython have nothing to warm.
+    implWarmup: { memmap: 2, fs: 2 },
     title: (S) => `lines(): every line of ${sz(S.text)}`,
     ops: () => null,
     opsFromCheck: true,

@@ -202,3 +202,32 @@ for (const name of ["methods", "read-only", "truncated"]) {
     }
   });
 }
+
+test("copyOf: every length 0..300 at every alignment 0..35, at the source's end too, gives the source's bytes and nothing more", async () => {
+  const { copyOf } = await import("../dist/memory/base.js");
+  const src = new Uint8Array(4096 + 7);
+  for (let i = 0; i < src.length; i++) src[i] = (i * 131 + 7) & 255;
+  const dv = new DataView(src.buffer);
+  let copies = 0;
+  for (let n = 0; n <= 300; n++) {
+    for (let a = 0; a < 36; a++) {
+      for (const at of [a, src.length - n - a]) {
+        if (at < 0) continue;
+        const out = copyOf(src, dv, at, at + n);
+        assert.equal(out.length, n);
+        assert.ok(Buffer.isBuffer(out));
+        assert.deepEqual(out, Buffer.from(src.subarray(at, at + n)), `n=${n} at=${at}`);
+        copies++;
+      }
+    }
+  }
+  // Copies made in a row never write into one another (each block copy overruns its length).
+  const kept = [];
+  for (let k = 0; k < 3000; k++) {
+    const at = (k * 977) % (src.length - 130);
+    const n = (k * 37) % 130;
+    kept.push([at, n, copyOf(src, dv, at, at + n)]);
+  }
+  for (const [at, n, out] of kept) assert.deepEqual(out, Buffer.from(src.subarray(at, at + n)));
+  assert.ok(copies > 20000);
+});

@@ -58,18 +58,21 @@ const bufferCopy = Buffer.prototype.copy as (this: Uint8Array, target: Uint8Arra
  * alive, as pooled Buffers do. The slab's memory comes uninitialised (allocUnsafeSlow: no
  * zero-fill of 64 KiB every ~800 lines) and every byte handed out is written by the copy.
  *
- * The bytes of a short copy (up to WORD_COPY_MAX) are moved 16 at a time by four 32-bit loads
- * from a DataView over the map (any alignment) and four stores into a Uint32Array over the slab
+ * The bytes of a short copy (up to WORD_COPY_MAX) are moved 32 at a time by eight 32-bit loads
+ * from a DataView over the map (any alignment) and eight stores into a Uint32Array over the slab
  * (carved at multiples of 8): no second typed array over the source and no call into
- * TypedArray.prototype.set. Measured with callgrind (instructions per copy, the loop and the
- * Buffer included; docs/performance.md): 64 bytes 765 against 946 for subarray + set; 77 bytes
- * 930 against 973; the two meet near 96 bytes, above which set() (a memmove) wins.
- * 32-bit words, not 64: Float64 would canonicalise NaN payloads on some engines (JSC), and
- * BigUint64 allocates a BigInt per load in V8 11.
+ * TypedArray.prototype.set. Up to 128 bytes, in blocks of 32 (session of 2026-12-06, measured
+ * as time per line on the bench's text, lines of 40 to 120 bytes, a quarter of them over 96):
+ * readline 76 -> 63 ns, against 16-byte blocks up to 96 bytes, which sent a quarter of the
+ * lines to subarray + set (a second typed array, ~10 ns) and mispredicted the loop's end more
+ * often; seek + read(64) and slice(64) 5-20 % faster too. 64-byte blocks were no faster on those
+ * lines and copy more for short ones.
+ * 32-bit words, not 64: Float64 would canonicalise NaN payloads on some engines (JSC, and V8
+ * may), and BigUint64 allocates a BigInt per load in V8 11.
  */
 const SLAB_SIZE = 64 * 1024;
 const SLAB_MAX = 4 * 1024;
-const WORD_COPY_MAX = 96;
+const WORD_COPY_MAX = 128;
 /** DataView reads in the platform's order, so that a Uint32Array store writes the same bytes. */
 const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 let slab: ArrayBuffer = new ArrayBuffer(0);
@@ -112,20 +115,24 @@ export function copyOf(src: Uint8Array, dv: DataView, a: number, b: number): Buf
     else bufferCopy.call(src, out, 0, a, b);
     return out;
   }
-  // Whole blocks of 16 bytes, past b when n is not a multiple of 16 (but never past the source):
+  // Whole blocks of 32 bytes, past b when n is not a multiple of 32 (but never past the source):
   // no loop for a tail. The bytes past b land in the slab after this copy, where the next copy
   // writes its own before anyone can see them.
-  const m = (n + 15) & ~15;
+  const m = (n + 31) & ~31;
   if (n <= WORD_COPY_MAX && a + m <= src.length) {
     if (slabOffset + m > slabEnd) newSlab();
     const o = slabOffset;
     slabOffset = (o + n + 7) & ~7;
     const w = slabWords;
-    for (let i = 0, j = o >> 2; i < m; i += 16, j += 4) {
+    for (let i = 0, j = o >> 2; i < m; i += 32, j += 8) {
       w[j] = dv.getUint32(a + i, LITTLE_ENDIAN);
       w[j + 1] = dv.getUint32(a + i + 4, LITTLE_ENDIAN);
       w[j + 2] = dv.getUint32(a + i + 8, LITTLE_ENDIAN);
       w[j + 3] = dv.getUint32(a + i + 12, LITTLE_ENDIAN);
+      w[j + 4] = dv.getUint32(a + i + 16, LITTLE_ENDIAN);
+      w[j + 5] = dv.getUint32(a + i + 20, LITTLE_ENDIAN);
+      w[j + 6] = dv.getUint32(a + i + 24, LITTLE_ENDIAN);
+      w[j + 7] = dv.getUint32(a + i + 28, LITTLE_ENDIAN);
     }
     return new FastBuffer(slab, o, n);
   }
