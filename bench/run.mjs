@@ -497,7 +497,7 @@ generated there too, and deleted at the end.
   \`bench/node-impl.mjs\` (memmap and Node fs), \`bench/py_impl.py\` (CPython),
   \`bench/baseline.c\` (C). Setup (opening, mapping, loading the random offsets) is not timed;
   one untimed warm-up run precedes the timed ones in each process, except for the write and
-  cold workloads; more where a row's note says so (the early-match search: 3; resize: 5; the
+  cold workloads; more where a row's note says so (the early-match search: 3; resize: 10; the
   Node side of the line rows: 2, because V8 discards the run loop's optimized code when the
   first run ends and compiles it again during the next). Each side checks its result (found index, line or match count, checksum of
   the bytes read) and the suite warns when they disagree.

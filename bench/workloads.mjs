@@ -296,30 +296,32 @@ export const WORKLOADS = [
   {
     id: "resizefile",
     group: 8,
-    // Five untimed runs first: a sequence is only 18 resizes, so V8 keeps compiling the resize
-    // path (on a background thread, 1–12 ms of CPU a function, which the CPU clock counts) for
-    // the first ~500 sequences; C and CPython are unaffected by the extra runs.
-    warmup: 5,
+    // Ten untimed runs first: a sequence is one map and 18 resizes, so V8 keeps compiling the
+    // resize path and then the map's creation (on a background thread, 1–12 ms of CPU a function,
+    // which the CPU clock counts) for the first ~900 sequences; C and CPython are unaffected by
+    // the extra runs.
+    warmup: 10,
     title: (S) => `resize 4 KiB → ${sz(S.resizeTarget)} by doubling, file`,
     ops: (S) => S.resizeSeqs,
     params: (S, F) => ({ file: F.resize, target: S.resizeTarget, seqs: S.resizeSeqs, touch: 0 }),
     impls: NO_FS,
     target: { kind: "near", ref: "c", tol: 1 / 0.9 - 1 },
-    note: "after 5 untimed runs (V8 compiles the resize path over the first ~500 sequences); one op = the whole doubling sequence (the map not touched: a page written in a file that the next run truncates makes ext4 write it out, seconds of disk waits); C: ftruncate + mremap",
+    note: "after 10 untimed runs (V8 compiles the resize path and the map's creation over the first ~900 sequences); one op = the whole doubling sequence (the map not touched: a page written in a file that the next run truncates makes ext4 write it out, seconds of disk waits); C: ftruncate + mremap",
   },
   {
     id: "resizeanon",
     group: 8,
-    // Five untimed runs first: a sequence is only 18 resizes, so V8 keeps compiling the resize
-    // path (on a background thread, 1–12 ms of CPU a function, which the CPU clock counts) for
-    // the first ~500 sequences; C and CPython are unaffected by the extra runs.
-    warmup: 5,
+    // Ten untimed runs first: a sequence is one map and 18 resizes, so V8 keeps compiling the
+    // resize path and then the map's creation (on a background thread, 1–12 ms of CPU a function,
+    // which the CPU clock counts) for the first ~900 sequences; C and CPython are unaffected by
+    // the extra runs.
+    warmup: 10,
     title: (S) => `resize 4 KiB → ${sz(S.resizeTarget)} by doubling, anonymous`,
     ops: (S) => S.resizeSeqs,
     params: (S) => ({ target: S.resizeTarget, seqs: S.resizeSeqs, touch: 1 }),
     impls: NO_FS,
     target: { kind: "near", ref: "c", tol: 1 / 0.9 - 1 },
-    note: "after 5 untimed runs (V8 compiles the resize path over the first ~500 sequences); one op = the whole doubling sequence, writing the last byte after each resize (the next access, which makes memmap build a view of the new size); C: mremap",
+    note: "after 10 untimed runs (V8 compiles the resize path and the map's creation over the first ~900 sequences); one op = the whole doubling sequence, writing the last byte after each resize (the next access, which makes memmap build a view of the new size); C: mremap",
   },
   // ---------------------------------------------------------------------- 9. move
   {
