@@ -162,9 +162,11 @@ class Prog:
         sp = self.spec["map"]
         m = self.m
         if op == "madvise" and not m.closed and args and args[0] == getattr(mmap, "MADV_REMOVE", None) \
-                and sp["kind"] == "file" and self.read_only(sp) and self.madvise_valid(m, args):
+                and sp["kind"] == "file" and self.read_only(sp) and self.madvise_valid(m, args) \
+                and not (len(args) > 2 and args[2] == 0):
             # "madvise-remove-readonly": through its shared read-only mapping CPython punches a
-            # hole in the file; memmap's read-only file maps are private mappings.
+            # hole in the file; memmap's read-only file maps are private mappings. A length of 0
+            # is compared: the kernel does nothing for either (found by seed 20261206).
             return "madvise-remove-readonly"
         if op != "resize" or m.closed or len(args) != 1:
             return None
