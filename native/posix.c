@@ -158,11 +158,16 @@ static void drop_room(uint8_t *addr, size_t span, size_t *room) {
   *room = 0;
 }
 
-/* Grows into the headroom, in place: the part it needs given back, then
- * mremap without moving (the mapping stays one kernel mapping, as a plain
- * mremap leaves it). Should another thread map something into that part
- * between the two calls, the growth fails (nothing is ever replaced): the
- * headroom past it is then let go, and the caller moves the mapping. */
+/* Grows into the headroom, in place: that part of the reservation given
+ * back, then mremap grows the mapping without moving it, so that it stays one
+ * kernel mapping (a later move needs that) and fails where CPython's resize
+ * fails (EFAULT for a range that an madvise or mlock of part of it split). A
+ * file's next bytes mapped over the reservation would save the munmap, but
+ * the kernel does not join anonymous memory that moved since (its offset is
+ * where it was first mapped), and it would grow a split map that CPython
+ * cannot. Should another thread map something into that part in between, the
+ * growth fails (nothing is replaced). On failure the headroom past the part
+ * is let go (this region's own); the part itself is a hole by then. */
 static int grow_into_room(uint8_t *addr, size_t old_length, size_t new_length, size_t *room) {
   size_t old_span = round_up(old_length), new_span = round_up(new_length), add = new_span - old_span;
   if (munmap(addr + old_span, add) != 0) return -errno;

@@ -497,9 +497,10 @@ int region_remap(napi_env env, region *r, double length, int portable) {
    * mapped (and the mapping then move the slower way). */
   int keep = 0;
   for (region_holder *h = r->holds; h != NULL && !keep; h = h->next) keep = overlaps(h, old, old_span);
-  /* The descriptor is checked (an fstat) where the remap may use it: a number
-   * closed outside memmap and reused must never be mapped or sized. mremap
-   * itself does not use it (src/mapping.ts checked it before ftruncate). */
+  /* The descriptor is checked (an fstat) where the remap may map the file
+   * anew: a number closed outside memmap and reused must never be mapped or
+   * sized. mremap itself does not use it (src/mapping.ts checked it before
+   * ftruncate). */
   int fd = -1;
   if (r->fd >= 0 && mm_remap_uses_fd(r->length, n, portable, keep)) {
     fd = region_fd(r);

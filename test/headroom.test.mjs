@@ -141,3 +141,46 @@ test("a map locked in RAM reserves no headroom when it grows (the kernel would f
   m.unlock();
   m.close();
 });
+
+/** The kernel mappings that make up [start, start + length) of anonymous memory, read from /proc/self/maps. */
+function anonymousPieces(probe) {
+  // The map is found by a byte pattern's page: its address is not exposed, so the test looks for
+  // the one anonymous rw-p range whose size matches, right before the headroom, when there is one.
+  return mappings().filter((x) => x.perms === "rw-p" && x.name === "" && x.end - x.start === BigInt(probe));
+}
+
+test("anonymous private maps doubling from 4 KiB to 1 GiB, a byte written each step: every growth works, every byte kept", { skip }, () => {
+  const m = new MMap(-1, PAGE, { flags: MAP_PRIVATE });
+  let size = PAGE;
+  m.set(0, 9);
+  while (size < 1 << 30) {
+    size *= 2;
+    m.resize(size); // moves need the mapping to be one kernel mapping: growths into the headroom keep it so
+    m.set(size - 1, size % 251);
+  }
+  assert.equal(m.get(0), 9);
+  for (let s = 2 * PAGE; s <= size; s *= 2) assert.equal(m.get(s - 1), s % 251, `byte ${s - 1}`);
+  assert.equal(anonymousPieces(size).length, 1, "one kernel mapping of the map's size");
+  m.close();
+});
+
+test("a map split into several kernel mappings (part of it locked) refuses to grow with EFAULT as CPython does, headroom or not, and nothing changes", { skip }, (t) => {
+  const m = new MMap(-1, 16 * PAGE, { flags: MAP_PRIVATE });
+  m.resize(64 * PAGE); // moved, with headroom for two more doublings
+  m.setSlice(0, 64 * PAGE, Buffer.alloc(64 * PAGE, 0x5a));
+  try {
+    m.lock(4 * PAGE, PAGE); // mlock of one page in the middle: three kernel mappings
+  } catch (e) {
+    m.close();
+    t.skip(`mlock refused here (${e.code})`);
+    return;
+  }
+  for (const n of [128 * PAGE, 4096 * PAGE]) {
+    // 128 pages fit in the headroom (mremap in place refuses the split range), 4096 do not (a move)
+    assert.throws(() => m.resize(n), (e) => e.code === "EFAULT" && e.syscall === "mremap");
+    assert.equal(m.length, 64 * PAGE);
+    assert.deepEqual(m.slice(0, 64 * PAGE), Buffer.alloc(64 * PAGE, 0x5a));
+  }
+  m.unlock(4 * PAGE, PAGE);
+  m.close();
+});
