@@ -144,7 +144,14 @@ static int grow_by_move(void *addr, size_t old_length, size_t new_length, int pr
  * doubling at each step moves once every three steps; none on 32-bit
  * systems, where address space is scarce. */
 static size_t headroom_for(size_t span) {
-  if (sizeof(void *) < 8) return 0;
+  /* Nor under a limit on address space (ulimit -v): the headroom counts
+   * against it, and could make another allocation of the process fail. */
+  static int limited = -1;
+  if (limited < 0) {
+    struct rlimit rl;
+    limited = getrlimit(RLIMIT_AS, &rl) != 0 || rl.rlim_cur != RLIM_INFINITY;
+  }
+  if (limited || sizeof(void *) < 8) return 0;
   const size_t most = (size_t)1 << 40; /* 1 TiB: far below a 47-bit address space */
   return span > most / 3 ? 0 : 3 * span;
 }

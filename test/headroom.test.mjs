@@ -11,7 +11,12 @@ import { tmpfile } from "./helpers.mjs";
 
 const LINUX = process.platform === "linux";
 const NO_MREMAP = process.env.MEMMAP_NO_MREMAP === "1";
-const skip = (!LINUX && "headroom exists where mremap does: Linux") || (NO_MREMAP && "MEMMAP_NO_MREMAP=1: the portable path keeps no headroom");
+/** Whether a limit on address space (ulimit -v) applies: memmap then reserves no headroom. */
+const AS_LIMITED = LINUX && !/^Max address space\s+unlimited/m.test(fs.readFileSync("/proc/self/limits", "utf8"));
+const skip =
+  (!LINUX && "headroom exists where mremap does: Linux") ||
+  (NO_MREMAP && "MEMMAP_NO_MREMAP=1: the portable path keeps no headroom") ||
+  (AS_LIMITED && "a limit on address space (ulimit -v): memmap reserves no headroom");
 const PAGE = 4096;
 
 /** The lines of /proc/self/maps as { start, end, perms, name }. */
