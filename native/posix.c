@@ -136,8 +136,9 @@ static int grow_by_move(void *addr, size_t old_length, size_t new_length, int pr
 }
 
 /* Headroom: address space reserved (PROT_NONE, no commit) right after a
- * mapping that grew, so that its next growths map the new part in place
- * (one mmap over the reservation) instead of moving the whole mapping. A
+ * mapping that grew, so that its next growths happen in place (that part of
+ * the reservation given back, mremap without moving) instead of moving the
+ * whole mapping. A
  * move costs the kernel a walk of the page tables of the whole range and, in
  * a process with threads (Node's are several), a TLB shootdown on every CPU
  * they ran on: most of what a resize cost beyond C's. Sized so that a map
@@ -190,7 +191,9 @@ static int grow_into_room(uint8_t *addr, size_t old_length, size_t new_length, s
  * map into, and the commit of a private mapping given back). The old range is
  * unmapped by the move. -errno, with nothing changed, where the kernel refuses
  * that size (the caller grows without headroom). Never for memory locked in
- * RAM (the kernel would fault in the whole headroom first). */
+ * RAM with memmap's lock() (the kernel would fault in the whole headroom
+ * first); a process that locks all its future memory (mlockall MCL_FUTURE,
+ * which memmap cannot see) pays that fault-in, briefly, on a move. */
 static int grow_with_room(uint8_t *addr, size_t old_length, size_t new_length, void **out, size_t *room) {
   size_t new_span = round_up(new_length), extra = headroom_for(new_span);
   if (extra == 0) return -ENOMEM;
