@@ -11,45 +11,31 @@ import { runNode, tmpdir, VIEWS, WINDOWS } from "./helpers.mjs";
 
 const root = path.join(path.dirname(fileURLToPath(import.meta.url)), "..");
 
-/** Runs examples/<name> with a private TMPDIR; asserts a clean end and nothing left behind; returns stdout lines. */
-function run(name, args = []) {
-  return runFull(name, args).lines;
-}
-
-/** run(), with the child's spawnSync result too. */
-function runFull(name, args = []) {
-  const { r, tmp } = start(name, args);
-  assert.equal(r.signal, null, `${name}: killed by ${r.signal}; stderr: ${r.stderr}`);
-  assert.equal(r.status, 0, `${name}: stderr: ${r.stderr}`);
-  assert.equal(r.stderr, "", name);
-  assert.deepEqual(fs.readdirSync(tmp), [], `${name} removes what it made`);
-  return { r, lines: r.stdout.split("\n").slice(0, -1) };
-}
-
-function start(name, args) {
+/**
+ * Runs examples/<name> with a private TMPDIR; asserts how it ended and that it removed what it
+ * made; returns stdout's lines and the child's spawnSync result. `views: false`: where the
+ * runtime forbids external ArrayBuffers (MEMMAP_NO_EXTERNAL_BUFFERS=1, as Electron's sandbox), a
+ * recipe built on views stops at its first view with ERR_MMAP_VIEWS_UNAVAILABLE (exit 1).
+ */
+function runFull(name, args = [], { views = true } = {}) {
   const tmp = tmpdir("memmap-guide-tmp-");
   const r = runNode([path.join(root, "examples", name), ...args], { cwd: root, timeout: 60_000, env: { ...process.env, TMPDIR: tmp, TEMP: tmp, TMP: tmp } });
-  return { r, tmp };
-}
-
-/**
- * Where the runtime forbids external ArrayBuffers (MEMMAP_NO_EXTERNAL_BUFFERS=1, as Electron's
- * sandbox), a recipe built on views stops at its first view with ERR_MMAP_VIEWS_UNAVAILABLE and
- * still removes what it made; returns stdout lines.
- */
-function runWithoutViews(name, args = []) {
-  return runWithoutViewsFull(name, args).lines;
-}
-
-/** runWithoutViews(), with the child's spawnSync result too. */
-function runWithoutViewsFull(name, args = []) {
-  const { r, tmp } = start(name, args);
   assert.equal(r.signal, null, `${name}: killed by ${r.signal}; stderr: ${r.stderr}`);
-  assert.equal(r.status, 1, `${name}: stderr: ${r.stderr}`);
-  assert.match(r.stderr, /code: 'ERR_MMAP_VIEWS_UNAVAILABLE'/, name);
+  if (views) {
+    assert.equal(r.status, 0, `${name}: stderr: ${r.stderr}`);
+    assert.equal(r.stderr, "", name);
+  } else {
+    assert.equal(r.status, 1, `${name}: stderr: ${r.stderr}`);
+    assert.match(r.stderr, /code: 'ERR_MMAP_VIEWS_UNAVAILABLE'/, name);
+  }
   assert.deepEqual(fs.readdirSync(tmp), [], `${name} removes what it made`);
   return { r, lines: r.stdout.split("\n").slice(0, -1) };
 }
+
+/** runFull()'s lines. */
+const run = (name, args = []) => runFull(name, args).lines;
+/** runFull()'s lines, without views. */
+const runWithoutViews = (name, args = []) => runFull(name, args, { views: false }).lines;
 
 test("grep-log.mjs: find, search, matchAll and lines() over a log, in place", () => {
   const lines = 200_000;
@@ -81,7 +67,7 @@ test("typed-data.mjs: a Float32Array view of a map sums what readFileSync sums; 
 });
 
 test("share-wait.mjs: two processes share memory by name and wait for each other; the name is removed", () => {
-  const { r, lines } = VIEWS ? runFull("share-wait.mjs") : runWithoutViewsFull("share-wait.mjs");
+  const { r, lines } = runFull("share-wait.mjs", [], { views: VIEWS });
   assert.deepEqual(lines, VIEWS ? ['the parent read: the child read "hello from the parent"', "name removed: true"] : ["name removed: true"]);
   // The tag is named after the parent's pid: only this run's is looked for (other runs may be at work).
   if (!WINDOWS && fs.existsSync("/dev/shm")) assert.equal(fs.existsSync(`/dev/shm/memmap-guide-${r.pid}`), false, "nothing left in /dev/shm");
