@@ -65,6 +65,16 @@ static int zeros_fixed(void *addr, size_t length) {
 
 int mm_placeholder(void *addr, size_t length) { return zeros_fixed(addr, round_up(length)); }
 
+/* Address space reserved, inaccessible and without commit: a destination
+ * before anything moves there, or a mapping's headroom (mm_remap). */
+static const int RESERVE = MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE;
+
+/* A reservation over [addr, addr+length), replacing what is there in one
+ * system call (no hole another thread could map into). */
+static int reserve_fixed(void *addr, size_t length) {
+  return mmap(addr, length, PROT_NONE, RESERVE | MAP_FIXED, -1, 0) == MAP_FAILED ? -errno : 0;
+}
+
 /* `length` bytes of fd from `offset` (anonymous memory when fd < 0) at `at`,
  * replacing what is mapped there, as mm_map maps them. */
 static int map_fixed(void *at, size_t length, int prot, int flags, int fd, int64_t offset) {
@@ -109,14 +119,13 @@ static int grow_by_move(void *addr, size_t old_length, size_t new_length, int pr
                         int64_t offset, void **out) {
   if (fd < 0 && !(flags & MAP_PRIVATE)) return -EINVAL;
   size_t old_span = round_up(old_length), new_span = round_up(new_length);
-  const int reserve = MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE;
-  uint8_t *dst = mmap(NULL, new_span, PROT_NONE, reserve, -1, 0);
+  uint8_t *dst = mmap(NULL, new_span, PROT_NONE, RESERVE, -1, 0);
   if (dst == MAP_FAILED) return -errno;
   uint8_t *stop = MAP_FAILED;
   /* Sound: [dst, dst+new_span) and [stop, stop+old_span) are this function's
    * own reservations, which nothing else knows of; old_span < new_span. */
   int rc = map_fixed(dst + old_span, new_span - old_span, prot, flags, fd, offset + (int64_t)old_span);
-  if (rc == 0 && (stop = mmap(NULL, old_span, PROT_NONE, reserve, -1, 0)) == MAP_FAILED) rc = -errno;
+  if (rc == 0 && (stop = mmap(NULL, old_span, PROT_NONE, RESERVE, -1, 0)) == MAP_FAILED) rc = -errno;
   if (rc == 0 && (rc = mm__move_keep(addr, old_span, stop)) == 0) {
     rc = mm__move_grow(stop, old_span, new_length, dst);
     if (rc == 0) {
@@ -135,15 +144,14 @@ static int grow_by_move(void *addr, size_t old_length, size_t new_length, int pr
   return rc;
 }
 
-/* Headroom: address space reserved (PROT_NONE, no commit) right after a
- * mapping that grew, so that its next growths happen in place (that part of
- * the reservation given back, mremap without moving) instead of moving the
- * whole mapping. A
- * move costs the kernel a walk of the page tables of the whole range and, in
- * a process with threads (Node's are several), a TLB shootdown on every CPU
- * they ran on: most of what a resize cost beyond C's. Sized so that a map
- * doubling at each step moves once every three steps; none on 32-bit
- * systems, where address space is scarce. */
+/* Headroom: address space reserved (RESERVE) right after a mapping that
+ * grew, so that its next growths happen in place (that part of the
+ * reservation given back, mremap without moving) instead of moving the whole
+ * mapping. A move costs the kernel a walk of the page tables of the whole
+ * range and, in a process with threads (Node's are several), a TLB shootdown
+ * on every CPU they ran on: most of what a resize cost beyond C's. Sized so
+ * that a map doubling at each step moves once every three steps; none on
+ * 32-bit systems, where address space is scarce. */
 static size_t headroom_for(size_t span) {
   /* Nor under a limit on address space (ulimit -v): the headroom counts
    * against it, and could make another allocation of the process fail. */
@@ -156,8 +164,6 @@ static size_t headroom_for(size_t span) {
   const size_t most = (size_t)1 << 40; /* 1 TiB: far below a 47-bit address space */
   return span > most / 3 ? 0 : 3 * span;
 }
-
-static const int RESERVE = MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE;
 
 /* Lets go of the headroom after [addr, addr+span): it is this region's own
  * reservation, which nothing else maps into. */
@@ -203,9 +209,7 @@ static int grow_with_room(uint8_t *addr, size_t old_length, size_t new_length, v
   uint8_t *p = moved;
   /* Should even that fail, the part past new_span stays mapped as it is:
    * still this mapping's own, unreachable, and headroom all the same. */
-  if (mmap(p + new_span, extra, PROT_NONE, RESERVE | MAP_FIXED, -1, 0) == MAP_FAILED &&
-      munmap(p + new_span, extra) == 0)
-    extra = 0;
+  if (reserve_fixed(p + new_span, extra) != 0 && munmap(p + new_span, extra) == 0) extra = 0;
   *room = extra;
   *out = p;
   return 0;
@@ -225,7 +229,7 @@ int mm_remap(void *addr, size_t old_length, size_t new_length, int prot, int fla
       drop_room(at, old_span, room); /* the caller retires the pages left over */
       return 0;
     }
-    if (*room > 0 && mmap(at + new_span, old_span - new_span, PROT_NONE, RESERVE | MAP_FIXED, -1, 0) != MAP_FAILED) {
+    if (*room > 0 && reserve_fixed(at + new_span, old_span - new_span) == 0) {
       *room += old_span - new_span;
       return 0;
     }
