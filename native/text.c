@@ -41,17 +41,12 @@ static int forbidden = 0;
 
 void text_forbid(void) { forbidden = 1; }
 
-/* One string's hold on its range (region_holder, embedded). */
-typedef struct {
-  region_holder h;
-} text_hold;
-
 static void text_finalize(napi_env env, void *data, void *hint) {
   (void)env; /* may be NULL: the environment ended before the string */
   (void)data;
-  text_hold *t = hint;
-  region_unhold(NULL, &t->h);
-  free(t);
+  region_holder *h = hint; /* one string's hold on its range, made below */
+  region_unhold(NULL, h);
+  free(h);
 }
 
 /* text(handle, start, length) -> a string of the map's [start, start+length)
@@ -72,11 +67,11 @@ static napi_value js_text(napi_env env, napi_callback_info info) {
   }
   /* Sound: [at, at+length) is inside the live mapping (region_range); the
    * hold keeps those addresses mapped or reserved until the finalizer. */
-  text_hold *t = malloc(sizeof *t);
-  if (t == NULL) return ret_int(env, -ENOMEM);
-  region_hold(r, &t->h, at, (size_t)length);
+  region_holder *h = malloc(sizeof *h);
+  if (h == NULL) return ret_int(env, -ENOMEM);
+  region_hold(r, h, at, (size_t)length);
   bool copied = false;
-  napi_status st = create_latin1(env, (char *)at, (size_t)length, text_finalize, t, &out, &copied);
+  napi_status st = create_latin1(env, (char *)at, (size_t)length, text_finalize, h, &out, &copied);
   if (st != napi_ok) {
     /* Whether a runtime calls the finalizer after a failure is not said:
      * keep the hold (the range stays taken for good, which is safe), and copy
