@@ -91,9 +91,12 @@ function newSlab(): void {
   slabEnd = b.byteOffset + SLAB_SIZE;
 }
 
-/** Where n bytes (0 < n <= SLAB_MAX) of the slab start, 8-aligned, now reserved. */
-function carve(n: number): number {
-  if (slabOffset + n > slabEnd) newSlab();
+/**
+ * Where n bytes (0 < n <= SLAB_MAX) of the slab start, 8-aligned, now reserved; `span` >= n bytes
+ * from there may be written (a block copy's overrun, which the next copy overwrites).
+ */
+function carve(n: number, span = n): number {
+  if (slabOffset + span > slabEnd) newSlab();
   const o = slabOffset;
   slabOffset = (o + n + 7) & ~7;
   return o;
@@ -120,9 +123,7 @@ export function copyOf(src: Uint8Array, dv: DataView, a: number, b: number): Buf
   // writes its own before anyone can see them.
   const m = (n + 31) & ~31;
   if (n <= WORD_COPY_MAX && a + m <= src.length) {
-    if (slabOffset + m > slabEnd) newSlab();
-    const o = slabOffset;
-    slabOffset = (o + n + 7) & ~7;
+    const o = carve(n, m);
     const w = slabWords;
     for (let i = 0, j = o >> 2; i < m; i += 32, j += 8) {
       w[j] = dv.getUint32(a + i, LITTLE_ENDIAN);
