@@ -142,6 +142,9 @@ export function more(count, k) {
  */
 export const VIEWS = process.env.MEMMAP_NO_EXTERNAL_BUFFERS !== "1";
 
+/** Running under AddressSanitizer (npm run test:asan preloads libasan). */
+export const ASAN = /libasan/.test(process.env.LD_PRELOAD ?? "");
+
 /** Writes `data` into the map at `at`, without a view (so in both modes). */
 export function fillFrom(m, data, at = 0) {
   m.setSlice(at, at + data.length, data);

@@ -21,7 +21,7 @@ import {
   PAGESIZE,
   ALLOCATIONGRANULARITY,
 } from "../dist/index.js";
-import { python, runPython, tmpfile, tmpdir, throwsCode, runNode, VIEWS, assertNoViews, WINDOWS } from "./helpers.mjs";
+import { python, runPython, tmpfile, tmpdir, throwsCode, runNode, VIEWS, assertNoViews, WINDOWS, ASAN } from "./helpers.mjs";
 
 const NO_PYTHON = "CPython 3.13 (PYENV_VERSION=3.13.0 python3) is not available";
 
@@ -852,7 +852,6 @@ process.stdout.write(JSON.stringify(out));
 `;
 
 /** Under `npm run test:asan` (the ASan runtime preloaded into every process). */
-const ASAN = /libasan/.test(process.env.LD_PRELOAD ?? "");
 
 for (const portable of [false, true]) {
   const how = portable ? " (MEMMAP_NO_MREMAP=1)" : "";
