@@ -28,6 +28,7 @@
 import { invalidArgType, invalidArgValue, stateError, type MMapError } from "./errors.js";
 import { patternOf, type Reach } from "./pattern.js";
 import { platform } from "./platform.js";
+import type { Sized } from "./slices.js";
 
 /**
  * One match: `[0]` the matched text, `[1…]` the groups, `groups` the named ones, `index`/`end`
@@ -161,7 +162,7 @@ export function requireGlobal(re: RegExp, name: string): void {
 }
 
 /** Where the text comes from: the map's memory layer (src/memory/). */
-export interface TextSource {
+export interface TextSource extends Sized {
   /** [a, b) as Latin-1 text: a string over the map itself where {@link liveText}, else a copy. */
   text(a: number, b: number): string;
   liveText(): boolean;
@@ -171,10 +172,6 @@ export interface TextSource {
   copy(a: number, b: number): Buffer;
   /** The first offset of `needle` in [s, e) of the map, or -1 (a native, vectorised search). */
   find(needle: Uint8Array, s: number, e: number, backward: boolean): number;
-  /** The map's length now. */
-  readonly length: number;
-  /** Throws ERR_MMAP_CLOSED when the map is closed. */
-  open(): unknown;
 }
 
 const EMPTY_MATCH = /(?:)/;
