@@ -24,21 +24,23 @@
 /* ------------------------------------------------------------------------ */
 /* Descriptors                                                              */
 
-/* fstat(fd, out: Float64Array(2)) -> 0 | -errno; out = [size, isRegular] */
+/* fstat(fd, out: Float64Array(2 or 4)) -> 0 | -errno; out = [size, isRegular]
+ * and, with 4 elements, the file's identity (dev, ino) as raw 64-bit words
+ * in out[2..3], MM_NO_ID where the system gives it by another call: only
+ * map() reads them, from the same array. */
 static napi_value js_fstat(napi_env env, napi_callback_info info) {
   GET_ARGS(2);
-  double *out = NULL;
   size_t len = 0;
-  napi_typedarray_type type;
-  if (napi_get_typedarray_info(env, argv[1], &type, &len, (void **)&out, NULL, NULL) != napi_ok ||
-      type != napi_float64_array || len < 2)
-    return ret_int(env, -EINVAL);
+  double *out = float64s_of(env, argv[1], 2, &len);
+  if (out == NULL) return ret_int(env, -EINVAL);
   int64_t size = 0;
   int regular = 0;
-  int r = mm_fstat(i32(env, argv[0]), &size, &regular);
+  uint64_t id[2];
+  int r = mm_fstat(i32(env, argv[0]), &size, &regular, &id[0], &id[1]);
   if (r == 0) {
     out[0] = (double)size;
     out[1] = regular;
+    if (len >= 4) memcpy(&out[2], id, sizeof id);
   }
   return ret_int(env, r);
 }
@@ -82,11 +84,13 @@ static char *tag_of(napi_env env, napi_value v, int *failed) {
   return tag;
 }
 
-/* map(fd, length, prot, flags, offset, ownedFd, tagname?) -> handle | -errno.
- * On success the region owns ownedFd (closed with the mapping); on failure
- * the caller still owns it. */
+/* map(fd, length, prot, flags, offset, ownedFd, tagname?, stat?) -> handle |
+ * -errno. On success the region owns ownedFd (closed with the mapping); on
+ * failure the caller still owns it. `stat`: the Float64Array(4) fstat() just
+ * filled for ownedFd, whose identity the region then takes instead of asking
+ * the system again (one fstat fewer per map). */
 static napi_value js_map(napi_env env, napi_callback_info info) {
-  GET_ARGS(7);
+  GET_ARGS(8);
   double length = num(env, argv[1]);
   if (!(length > 0) || length > (double)SIZE_MAX) return ret_int(env, -EINVAL);
   int fd = i32(env, argv[0]);
@@ -94,7 +98,17 @@ static napi_value js_map(napi_env env, napi_callback_info info) {
                  .prot = i32(env, argv[2]),
                  .flags = i32(env, argv[3]),
                  .offset = (int64_t)num(env, argv[4]),
-                 .fd = i32(env, argv[5])};
+                 .fd = i32(env, argv[5]),
+                 .dev = MM_NO_ID,
+                 .ino = MM_NO_ID};
+  size_t len = 0;
+  double *stat = argc > 7 && want.fd >= 0 ? float64s_of(env, argv[7], 4, &len) : NULL;
+  if (stat != NULL) {
+    uint64_t id[2];
+    memcpy(id, &stat[2], sizeof id);
+    want.dev = id[0];
+    want.ino = id[1];
+  }
   void *addr = NULL;
   int failed = 0;
   char *tag = argc > 6 ? tag_of(env, argv[6], &failed) : NULL;
@@ -155,12 +169,9 @@ static napi_value js_fd(napi_env env, napi_callback_info info) {
   int err;
   region *r = region_live(env, argv[0], &err);
   if (r == NULL || r->fd < 0) return ret_int(env, -1);
-  double *out = NULL;
   size_t len = 0;
-  napi_typedarray_type type;
-  if (napi_get_typedarray_info(env, argv[1], &type, &len, (void **)&out, NULL, NULL) != napi_ok ||
-      type != napi_float64_array || len < 1)
-    return ret_int(env, region_fd(r));
+  double *out = float64s_of(env, argv[1], 1, &len);
+  if (out == NULL) return ret_int(env, region_fd(r));
   int64_t size = 0;
   int fd = region_fd_size(r, &size);
   if (fd >= 0) out[0] = (double)size;

@@ -33,7 +33,7 @@
 /* ------------------------------------------------------------------------ */
 /* Arguments and results                                                    */
 
-#define GLUE_MAX_ARGS 7
+#define GLUE_MAX_ARGS 8
 /* Declares argc and argv[n] (n <= GLUE_MAX_ARGS) in a glue function; missing
  * arguments are undefined. */
 #define GET_ARGS(n)                                                              \
@@ -80,6 +80,17 @@ static inline uint8_t *bytes_of(napi_env env, napi_value v, size_t *length) {
   if (napi_get_typedarray_info(env, v, &type, length, &data, NULL, NULL) != napi_ok || type != napi_uint8_array)
     return NULL;
   return *length == 0 ? &none : data;
+}
+
+/* The doubles of a Float64Array argument of at least `min` elements (*length
+ * of them), or NULL for anything else. */
+static inline double *float64s_of(napi_env env, napi_value v, size_t min, size_t *length) {
+  napi_typedarray_type type;
+  void *data = NULL;
+  if (v == NULL || napi_get_typedarray_info(env, v, &type, length, &data, NULL, NULL) != napi_ok ||
+      type != napi_float64_array || *length < min)
+    return NULL;
+  return data;
 }
 
 /* ------------------------------------------------------------------------ */

@@ -15,8 +15,7 @@
 static int64_t region_lost_from(region *r, int64_t lost) {
   if (lost < 0) return -1;
   int64_t size = 0;
-  int regular = 0;
-  if (region_fd(r) >= 0 && mm_fstat(r->fd, &size, &regular) == 0) {
+  if (region_fd_size(r, &size) >= 0) { /* the identity check and the size: one fstat */
     int64_t end = size - r->offset;
     if (end < 0) end = 0;
     if (end < lost) lost = end;
@@ -27,13 +26,8 @@ static int64_t region_lost_from(region *r, int64_t lost) {
 
 /* A Float64Array of at least 4 elements, or NULL. */
 static double *loss_array(napi_env env, napi_value v) {
-  napi_typedarray_type type;
   size_t len = 0;
-  void *data = NULL;
-  if (v == NULL || napi_get_typedarray_info(env, v, &type, &len, &data, NULL, NULL) != napi_ok ||
-      type != napi_float64_array || len < 4)
-    return NULL;
-  return data;
+  return float64s_of(env, v, 4, &len);
 }
 
 /* Fills out = [lostFrom, ioErrno, ioStart, ioEnd] (-1, 0, 0, 0 for none; the

@@ -154,8 +154,11 @@ int mm_has_tag_objects(void);
  * check to the system (Windows). */
 int mm_tag_max(void);
 
-/* fstat(2): the size, and whether the descriptor is a regular file. */
-int mm_fstat(int fd, int64_t *size, int *regular);
+/* fstat(2): the size, whether the descriptor is a regular file, and the
+ * file's identity as mm_file_id reads it, from the same call (POSIX); where
+ * that takes a second call (Windows), *dev and *ino are MM_NO_ID. */
+#define MM_NO_ID UINT64_MAX
+int mm_fstat(int fd, int64_t *size, int *regular, uint64_t *dev, uint64_t *ino);
 
 /* The identity of the file a descriptor names (POSIX: st_dev and st_ino;
  * Windows: the volume serial number and the file index), so that a map can

@@ -412,11 +412,13 @@ int mm_has_tag_objects(void) { return 1; }
 
 int mm_tag_max(void) { return mm__shm_name_max(); }
 
-int mm_fstat(int fd, int64_t *size, int *regular) {
+int mm_fstat(int fd, int64_t *size, int *regular, uint64_t *dev, uint64_t *ino) {
   struct stat st;
   if (fstat(fd, &st) != 0) return -errno;
   *size = (int64_t)st.st_size;
   *regular = S_ISREG(st.st_mode) ? 1 : 0;
+  *dev = (uint64_t)st.st_dev;
+  *ino = (uint64_t)st.st_ino;
   return 0;
 }
 

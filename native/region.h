@@ -162,8 +162,9 @@ int region_env_init(napi_env env);
 /* This environment's state (NULL only if region_env_init failed). */
 env_state *region_env(napi_env env);
 
-/* Takes over a fresh mapping: `want` gives addr, length, prot, flags, offset
- * and fd (the descriptor the region is to own, or -1); `guard` the
+/* Takes over a fresh mapping: `want` gives addr, length, prot, flags, offset,
+ * fd (the descriptor the region is to own, or -1) and the identity of fd's
+ * file (dev, ino; both MM_NO_ID: read it here); `guard` the
  * MM_GUARD_* flags to contain faults with (0: none). Returns the handle, a
  * type-tagged external. On failure returns NULL with *err = -errno; the
  * mapping is unmapped and the caller still owns the descriptor. */

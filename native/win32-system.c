@@ -204,7 +204,8 @@ void *memrchr(const void *s, int c, size_t n) {
 /* ------------------------------------------------------------------------ */
 /* Descriptors                                                              */
 
-int mm_fstat(int fd, int64_t *size, int *regular) {
+int mm_fstat(int fd, int64_t *size, int *regular, uint64_t *dev, uint64_t *ino) {
+  *dev = *ino = MM_NO_ID; /* a second call (mm_file_id) */
   HANDLE h = uv_get_osfhandle(fd);
   if (h == INVALID_HANDLE_VALUE) return -EBADF;
   DWORD type = GetFileType(h);
@@ -323,7 +324,8 @@ int mm__map_file_again(void *addr, size_t length, int prot, int flags, int fd, i
 int64_t mm__file_size(int fd) {
   int64_t size = 0;
   int regular = 0;
-  int rc = mm_fstat(fd, &size, &regular);
+  uint64_t dev, ino;
+  int rc = mm_fstat(fd, &size, &regular, &dev, &ino);
   return rc < 0 ? rc : size;
 }
 

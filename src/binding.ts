@@ -42,13 +42,15 @@ export interface Capabilities {
 }
 
 export interface Binding {
+  /** out = [size, isRegular], and with 4 elements the file's identity as raw words for map(). */
   fstat(fd: number, out: Float64Array): number;
   dup(fd: number): number;
   close(fd: number): number;
   truncate(fd: number, size: number): number;
   memfd(size: number): number;
   /** `tagname` names the mapping (Windows; where tags are objects, src/tags.ts opens them and maps their descriptor). */
-  map(fd: number, length: number, prot: number, flags: number, offset: number, ownedFd: number, tagname?: string): Handle | number;
+  /** `stat`: the array fstat() just filled for `ownedFd` (4 elements): its file's identity is taken from it. */
+  map(fd: number, length: number, prot: number, flags: number, offset: number, ownedFd: number, tagname?: string, stat?: Float64Array): Handle | number;
   /**
    * An external ArrayBuffer over [start, start + length) of the map; null where the runtime refuses
    * one. `exposed`: it may reach user code, and its addresses stay reserved until nothing can use

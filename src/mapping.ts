@@ -46,7 +46,11 @@ const KNOWN_ADVICE = new Set(
 );
 
 const newMapChannel = channel("memmap:new");
-const statOut = new Float64Array(2);
+/**
+ * [size, isRegular, dev, ino] from native.fstat; dev and ino are the file's identity as raw
+ * 64-bit words, which only native.map reads back (from this array).
+ */
+const statOut = new Float64Array(4);
 /** An I/O error a flush reports, as the addon fills it (see src/truncation.ts). */
 const syncOut = new Float64Array(4);
 
@@ -73,20 +77,21 @@ function ownedFd(h: Handle, size?: Float64Array): number {
   return fd;
 }
 
-/** The file's size and whether it is a regular file; null when fstat fails. */
-function statOf(fd: number): { size: number; regular: boolean } | null {
-  if (native.fstat(fd, statOut) !== 0) return null;
-  return { size: statOut[0] as number, regular: statOut[1] === 1 };
+/** fstat of `fd` into statOut: whether it succeeded. */
+function stat(fd: number): boolean {
+  return native.fstat(fd, statOut) === 0;
 }
 
-/** CPython's rule: a map of a regular file lies inside it; length 0 maps the whole file from the offset. */
-function resolveLength(plan: MapPlan): number {
+/**
+ * CPython's rule: a map of a regular file lies inside it; length 0 maps the whole file from the
+ * offset. `statted`: statOut holds an fstat of the file's descriptor (false: it failed, which is
+ * left to dup/mmap, as in CPython; or the map has no file).
+ */
+function resolveLength(plan: MapPlan, statted: boolean): number {
   const { fd, offset } = plan;
   let len = plan.length;
-  const st = fd === -1 ? null : statOf(fd);
-  // A failing fstat is left to dup/mmap, as in CPython.
-  if (st === null || !st.regular) return len;
-  const size = st.size;
+  if (!statted || statOut[1] !== 1) return len;
+  const size = statOut[0] as number;
   // Errors name what the user gave: the path (MMap.open) or the descriptor.
   const file = plan.path === undefined ? `the file of descriptor ${fd}` : `'${plan.path}'`;
   if (len === 0) {
@@ -102,6 +107,28 @@ function resolveLength(plan: MapPlan): number {
   return len;
 }
 
+/**
+ * A file's map that owns a duplicate of the caller's descriptor: the duplicate is made first and
+ * the file-size rule applied through it, so that the one fstat also gives the addon the file's
+ * identity (the file is the same: a duplicate shares the open file). The outcome is CPython's
+ * (fstat, the rule, then dup): when dup fails, the rule's error, if any, comes first.
+ * @returns [the duplicate, the map's length, whether statOut holds the duplicate's fstat]
+ */
+function dupAndResolve(plan: MapPlan): [number, number, boolean] {
+  const fd = withReclaim(() => native.dup(plan.fd), (r) => r);
+  if (fd < 0) {
+    resolveLength(plan, stat(plan.fd));
+    throw systemError(fd, "dup", plan.path);
+  }
+  try {
+    const statted = stat(fd);
+    return [fd, resolveLength(plan, statted), statted];
+  } catch (e) {
+    native.close(fd);
+    throw e;
+  }
+}
+
 /** The descriptor the map will own: a close-on-exec duplicate, a memfd, the adopted one, or -1. */
 function ownedDescriptor(plan: MapPlan, length: number): number {
   if (plan.fd === -1) {
@@ -111,10 +138,7 @@ function ownedDescriptor(plan: MapPlan, length: number): number {
     return fd;
   }
   if (plan.adopt) return plan.fd;
-  if (!plan.trackfd) return -1;
-  const fd = withReclaim(() => native.dup(plan.fd), (r) => r);
-  if (fd < 0) throw systemError(fd, "dup", plan.path);
-  return fd;
+  return -1; // trackfd: false (a duplicate is dupAndResolve's)
 }
 
 export class Mapping {
@@ -144,16 +168,31 @@ export class Mapping {
     }
     // Named shared memory: the tag's memory decides the length (src/tags.ts), and owns the descriptor where it has one.
     const tag = plan.tagname !== undefined && plan.fd === -1 ? openTag(plan) : null;
-    const length = tag === null ? resolveLength(plan) : tag.length;
-    beforeMap();
-    const owned = tag === null ? ownedDescriptor(plan, length) : tag.fd;
+    let length: number;
+    let owned: number;
+    // statOut holds the fstat of `owned` (its file's identity, for the addon): one fstat fewer.
+    let identified = false;
+    if (tag !== null) {
+      length = tag.length;
+      beforeMap();
+      owned = tag.fd;
+    } else if (plan.fd !== -1 && plan.trackfd && !plan.adopt) {
+      beforeMap();
+      [owned, length, identified] = dupAndResolve(plan);
+    } else {
+      const statted = plan.fd !== -1 && stat(plan.fd);
+      length = resolveLength(plan, statted);
+      beforeMap();
+      owned = ownedDescriptor(plan, length);
+      identified = statted && owned === plan.fd;
+    }
     const anonymous = plan.fd === -1 && owned === -1;
     // A descriptor's memory (a tag's object, a memfd) is mapped as a file: never MAP_ANONYMOUS.
     const flags = anonymous ? plan.flags | MAP_ANONYMOUS : owned >= 0 && plan.fd === -1 ? plan.flags & ~MAP_ANONYMOUS : plan.flags;
     const mapFd = plan.fd === -1 ? owned : plan.fd;
     // Every API reads the memory from JavaScript, so it is always mapped readable.
     const h = withReclaim(
-      () => native.map(mapFd, length, plan.prot | PROT_READ, flags, plan.offset, owned, plan.tagname),
+      () => native.map(mapFd, length, plan.prot | PROT_READ, flags, plan.offset, owned, plan.tagname, identified ? statOut : undefined),
       (r) => (typeof r === "number" ? r : 0),
     );
     if (typeof h === "number") {

@@ -669,6 +669,67 @@ describe("bad descriptors", () => {
     }
   });
 
+  // memmap duplicates the descriptor before it applies the file-size rule (one fstat serves both
+  // the rule and the file's identity); CPython applies the rule first. Out of descriptors, the
+  // outcome must still be CPython's: the rule's error for an empty file or a range beyond it,
+  // EMFILE from dup for a good request, and nothing left open.
+  test("out of descriptors: the file-size rule's errors come before dup's EMFILE, as in CPython", { skip: WINDOWS && "ulimit -n" }, async (t) => {
+    const empty = tmpfile("");
+    const full = tmpfile(TEXT);
+    const probe = (lang) =>
+      lang === "node"
+        ? `
+import fs from "node:fs";
+const { MMap } = await import(${JSON.stringify(new URL("../dist/index.js", import.meta.url).href)});
+const e = fs.openSync(process.argv[1], "r+"), f = fs.openSync(process.argv[2], "r+");
+const ls = () => fs.readdirSync("/proc/self/fd").map((x) => { try { return x + ">" + fs.readlinkSync("/proc/self/fd/" + x); } catch { return x; } });
+const before = ls();
+const fill = [];
+try { for (;;) fill.push(fs.openSync(process.argv[2], "r")); } catch (err) { if (err.code !== "EMFILE") throw err; }
+const out = [];
+for (const [fd, len] of [[e, 0], [f, 0], [f, 1 << 20], [f, 10]]) {
+  try { const m = new MMap(fd, len); out.push({ ok: m.length }); m.close(); }
+  catch (err) { out.push(err.syscall ? { errno: err.code, syscall: err.syscall } : { value: err.code }); }
+}
+for (const x of fill) fs.closeSync(x);
+const after = ls();
+process.stdout.write(JSON.stringify({ out, leaked: after.filter((x) => !before.includes(x)) }));
+`
+        : `
+import mmap, os, sys, errno, json
+e = os.open(sys.argv[1], os.O_RDWR); f = os.open(sys.argv[2], os.O_RDWR)
+fill = []
+try:
+    while True: fill.append(os.open(sys.argv[2], os.O_RDONLY))
+except OSError as err:
+    assert err.errno == errno.EMFILE
+out = []
+for fd, n in [(e, 0), (f, 0), (f, 1 << 20), (f, 10)]:
+    try:
+        m = mmap.mmap(fd, n); out.append({"ok": len(m)}); m.close()
+    except OSError as err: out.append({"errno": errno.errorcode[err.errno]})
+    except ValueError: out.append({"value": True})
+print(json.dumps(out))
+`;
+    const node = spawnSync("bash", ["-c", `ulimit -n 64 && exec "${process.execPath}" --input-type=module -e "$0" "$@"`, probe("node"), empty, full], { encoding: "utf8" });
+    assert.equal(node.status, 0, node.stderr);
+    const got = JSON.parse(node.stdout);
+    assert.deepEqual(got.out, [
+      { value: "ERR_INVALID_ARG_VALUE" },
+      { errno: "EMFILE", syscall: "dup" },
+      { value: "ERR_INVALID_ARG_VALUE" },
+      { errno: "EMFILE", syscall: "dup" },
+    ]);
+    assert.deepEqual(got.leaked, [], "no descriptor left open by the failed maps");
+    if (python === null) return t.skip("CPython 3.13 is not available");
+    const py = spawnSync("bash", ["-c", `ulimit -n 64 && exec ${python.cmd} -c "$0" "$@"`, probe("python"), empty, full], { encoding: "utf8", env: python.env });
+    assert.equal(py.status, 0, py.stderr);
+    assert.deepEqual(
+      JSON.parse(py.stdout),
+      got.out.map((r) => ("value" in r ? { value: true } : { errno: r.errno })),
+    );
+  });
+
   test("system errors match CPython 3.13's errno", async (t) => {
     if (python === null) return t.skip("CPython 3.13 is not available");
     const file = tmpfile(TEXT);
