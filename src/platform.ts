@@ -64,9 +64,10 @@ export interface Platform {
    */
   readonly engine: "v8" | "jsc";
   /**
-   * memmap's own whole view of a map of up to this many bytes is made after its 8th access; a
-   * larger map waits 64 accesses, reached through single native calls meanwhile (see
-   * src/memory/views.ts). 8 MiB, or `MEMMAP_EAGER_VIEW=<bytes>` (tests: 0 makes every map wait 64).
+   * memmap's own whole view of a map of up to this many bytes is made after about 8 accesses; a
+   * larger map waits longer (64, or ~16,000 over 64 MiB), reached through single native calls
+   * meanwhile (see src/memory/views.ts). 8 MiB, or `MEMMAP_EAGER_VIEW=<bytes>` (tests: 0 makes
+   * every map wait longer).
    */
   readonly eagerView: number;
   /** Resizing maps anew (no mremap): macOS, or `MEMMAP_NO_MREMAP=1` on Linux (tests). */

@@ -38,22 +38,35 @@ export function geometry(maxView: number): Geometry {
 
 const DEFAULT_GEOMETRY = geometry(platform.maxView);
 /**
- * memmap's own whole view of a map is made only after a few accesses since the map was made or
- * resized; until then each access is one native call (the copying mode's). The view pays off once
- * it saves what it costs: for a map of up to platform.eagerView (8 MiB), making it and detaching
- * it at close() or resize() cost about as much as 8 native calls (callgrind: ~4,000 instructions
- * against ~450). For a larger map, V8 counts the whole length of an external ArrayBuffer as memory
- * it could free, and a view that adds more than 64 MiB starts a full collection at once, whatever
- * the addon tells V8 after (docs/performance.md, "Mapped memory and V8's garbage collector"): such
- * a map waits 64 accesses. A map touched a few times between resizes (or before close()) makes no
- * view at all; a map used in earnest makes one and then runs at full speed.
+ * memmap's own whole view of a map is made only once the native calls made instead would have
+ * cost about what the view costs (the ski-rental rule: never more than twice the better choice);
+ * until then each access is one native call (the copying mode's), counted in units of a byte
+ * access's extra cost over the view (~60 ns; a copy counts COPY_COST, a line LINE_COST).
+ * - Up to platform.eagerView (8 MiB): making the view and detaching it at close() or resize()
+ *   cost about as much as 8 native calls (callgrind: ~4,000 instructions against ~450).
+ * - Up to 64 MiB: the same, but V8 counts the whole length of an external ArrayBuffer as memory
+ *   it could free, and several such views together can start a collection: 64.
+ * - Over 64 MiB: the view alone starts a full collection at once, whatever the addon tells V8
+ *   (docs/performance.md, "Mapped memory and V8's garbage collector"), ~3 ms of the main
+ *   thread's time on an empty heap, more on a large one, and the collector's threads besides:
+ *   as much as ~16,000 byte accesses through native calls (measured on a 1 GiB map: 58 ns more
+ *   a byte, 93 ns a read(64), 205 ns a readline). A map read sparsely (a few thousand random
+ *   reads) then never makes V8 collect; one used in earnest pays the collection once, after at
+ *   most as much again in native calls, and then runs at full speed.
+ * A map touched a few times between resizes (or before close()) makes no view at all.
  */
 const DEFER_SMALL = 8;
 const DEFER_LARGE = 64;
+const DEFER_HUGE = 16384;
+/** A view longer than this starts a full collection as it is made (V8's external-memory step). */
+const COLLECTING_VIEW = 64 * 1024 * 1024;
+/** What a copy (read, slice, write) and a line (readline) count against the deferral: see above. */
+const COPY_COST = 2;
+const LINE_COST = 4;
 
-/** The accesses through native calls before a map of `length` bytes gets memmap's own view. */
+/** The accesses through native calls (in byte-access units) before a map of `length` bytes gets memmap's own view. */
 function deferFor(length: number): number {
-  return length > platform.eagerView ? DEFER_LARGE : DEFER_SMALL;
+  return length > COLLECTING_VIEW ? DEFER_HUGE : length > platform.eagerView ? DEFER_LARGE : DEFER_SMALL;
 }
 /** While the view is deferred, text of up to this many bytes is copied out; longer text makes the view. */
 const TEXT_COPY_MAX = 64 * 1024;
@@ -120,16 +133,17 @@ export class ViewMemory extends Memory {
 
   /**
    * The whole map as one of memmap's own views, made once deferred; null when it is larger than one
-   * view may be (segments), or while the view is deferred (#direct: native calls). `bulk`: work
-   * over a range, for which the view pays off at once: no deferring. Checks closed.
+   * view may be (segments), or while the view is deferred (#direct: native calls), which costs
+   * the deferral `cost`. `bulk`: work over a range, for which the view pays off at once: no
+   * deferring. Checks closed.
    */
-  #ensureWhole(bulk = false): Uint8Array | null {
+  #ensureWhole(bulk = false, cost = 1): Uint8Array | null {
     const raw = this.#raw;
     if (raw !== null) return raw;
     this.open();
     if (this.length > this.#geo.maxView) return null;
     if (this.#defer > 0 && !bulk) {
-      this.#defer--;
+      this.#defer -= cost;
       return null;
     }
     const whole = (this.#own.whole = this.#makeView(0, this.length, false));
@@ -233,7 +247,7 @@ export class ViewMemory extends Memory {
     if (n <= 0) return Buffer.alloc(0);
     if (n > platform.maxBuffer) throw tooLarge("A copy", n);
     this.guard(a, b);
-    const raw = this.#ensureWhole();
+    const raw = this.#ensureWhole(false, COPY_COST);
     let out: Buffer;
     if (raw !== null) out = copyOf(raw, this.#dv as DataView, a, b);
     else if (this.#direct()) checked(native.read(this.open(), a, (out = allocCopy(n))), "memcpy");
@@ -249,7 +263,7 @@ export class ViewMemory extends Memory {
     const n = src.length;
     if (n === 0) return;
     this.guard(at, at + n);
-    const raw = this.#ensureWhole();
+    const raw = this.#ensureWhole(false, COPY_COST);
     if (raw !== null) raw.set(src, at);
     else if (this.#direct()) checked(native.write(this.open(), at, src), "memcpy");
     else this.#pieces(at, at + n, (piece, off) => piece.set(src.subarray(off, off + piece.length)));
@@ -302,7 +316,7 @@ export class ViewMemory extends Memory {
   }
 
   protected override newline(pos: number, limit: number): number {
-    const raw = this.#ensureWhole();
+    const raw = this.#ensureWhole(false, LINE_COST);
     if (raw !== null && limit === this.length && this.length <= INDEX_OF_MAX) {
       const nl = (this.#own.whole as Buffer).indexOf(10, pos);
       this.verify(pos, nl < 0 ? limit : nl + 1);
