@@ -104,6 +104,11 @@ export abstract class Tracked {
     if (FAULTS[0] !== this.seen) this.learn(lo, hi);
   }
 
+  /** verify(i, i + 1), for the one-byte hot paths: `i + 1` is computed only when a page was lost. */
+  verifyAt(i: number): void {
+    if (FAULTS[0] !== this.seen) this.learn(i, i + 1);
+  }
+
   /**
    * Asks the addon what this map lost, and throws if [lo, hi) is part of it: `ERR_MMAP_TRUNCATED`
    * for bytes past the file's end, the I/O error for bytes inside the file that a fault could not
