@@ -46,11 +46,14 @@ const KNOWN_ADVICE = new Set(
 );
 
 const newMapChannel = channel("memmap:new");
+/** [size] of a live map's file, from native.fd (resize, size). */
+const statOut = new Float64Array(2);
 /**
- * [size, isRegular, dev, ino] from native.fstat; dev and ino are the file's identity as raw
- * 64-bit words, which only native.map reads back (from this array).
+ * [size, isRegular, dev, ino] from the fstat that sizes a new map; dev and ino are the file's
+ * identity as raw 64-bit words, which only native.map reads back, from this array (JavaScript
+ * never reads or copies them: a copy could change a NaN's bits). Used by Mapping.create alone.
  */
-const statOut = new Float64Array(4);
+const mapStat = new Float64Array(4);
 /** An I/O error a flush reports, as the addon fills it (see src/truncation.ts). */
 const syncOut = new Float64Array(4);
 
@@ -77,21 +80,21 @@ function ownedFd(h: Handle, size?: Float64Array): number {
   return fd;
 }
 
-/** fstat of `fd` into statOut: whether it succeeded. */
+/** fstat of `fd` into mapStat: whether it succeeded. */
 function stat(fd: number): boolean {
-  return native.fstat(fd, statOut) === 0;
+  return native.fstat(fd, mapStat) === 0;
 }
 
 /**
  * CPython's rule: a map of a regular file lies inside it; length 0 maps the whole file from the
- * offset. `statted`: statOut holds an fstat of the file's descriptor (false: it failed, which is
+ * offset. `statted`: mapStat holds an fstat of the file's descriptor (false: it failed, which is
  * left to dup/mmap, as in CPython; or the map has no file).
  */
 function resolveLength(plan: MapPlan, statted: boolean): number {
   const { fd, offset } = plan;
   let len = plan.length;
-  if (!statted || statOut[1] !== 1) return len;
-  const size = statOut[0] as number;
+  if (!statted || mapStat[1] !== 1) return len;
+  const size = mapStat[0] as number;
   // Errors name what the user gave: the path (MMap.open) or the descriptor.
   const file = plan.path === undefined ? `the file of descriptor ${fd}` : `'${plan.path}'`;
   if (len === 0) {
@@ -112,7 +115,7 @@ function resolveLength(plan: MapPlan, statted: boolean): number {
  * the file-size rule applied through it, so that the one fstat also gives the addon the file's
  * identity (the file is the same: a duplicate shares the open file). The outcome is CPython's
  * (fstat, the rule, then dup): when dup fails, the rule's error, if any, comes first.
- * @returns [the duplicate, the map's length, whether statOut holds the duplicate's fstat]
+ * @returns [the duplicate, the map's length, whether mapStat holds the duplicate's fstat]
  */
 function dupAndResolve(plan: MapPlan): [number, number, boolean] {
   const fd = withReclaim(() => native.dup(plan.fd), (r) => r);
@@ -170,7 +173,7 @@ export class Mapping {
     const tag = plan.tagname !== undefined && plan.fd === -1 ? openTag(plan) : null;
     let length: number;
     let owned: number;
-    // statOut holds the fstat of `owned` (its file's identity, for the addon): one fstat fewer.
+    // mapStat holds the fstat of `owned` (its file's identity, for the addon): one fstat fewer.
     let identified = false;
     if (tag !== null) {
       length = tag.length;
@@ -192,7 +195,7 @@ export class Mapping {
     const mapFd = plan.fd === -1 ? owned : plan.fd;
     // Every API reads the memory from JavaScript, so it is always mapped readable.
     const h = withReclaim(
-      () => native.map(mapFd, length, plan.prot | PROT_READ, flags, plan.offset, owned, plan.tagname, identified ? statOut : undefined),
+      () => native.map(mapFd, length, plan.prot | PROT_READ, flags, plan.offset, owned, plan.tagname, identified ? mapStat : undefined),
       (r) => (typeof r === "number" ? r : 0),
     );
     if (typeof h === "number") {
