@@ -11,6 +11,9 @@
  *   only in {@link Mapping.resize}, on success.
  * - The descriptor the map owns (a duplicate, a memfd, or the one `MMap.open` opened) is the
  *   addon's: it closes it with the mapping, and `fd` asks it.
+ * - The file identity (device, inode) the addon keeps for that descriptor comes from an fstat of
+ *   the descriptor itself: the one that sized the map, passed to `native.map` in `mapStat` only
+ *   when that fstat succeeded on the owned descriptor; otherwise the addon makes its own.
  * Internal: not exported from the package.
  * @module
  */
