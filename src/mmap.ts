@@ -401,7 +401,7 @@ export class MMap extends MMapExtensions implements Iterable<number> {
     let b: number;
     if (u !== null && pos < u.length) {
       b = u[pos] as number; // as in get()
-      mem.verify(pos, pos + 1);
+      mem.verifyAt(pos);
     } else {
       if (pos >= this.length) throw rangeError(`read byte out of range: position ${pos}, length ${mem.length}`);
       b = mem.byteAt(pos);

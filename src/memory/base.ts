@@ -178,7 +178,7 @@ export abstract class Memory extends Tracked {
     const u = this.fastW;
     if (u !== null && typeof i === "number" && i >= 0 && i < u.length && Number.isInteger(i) && typeof v === "number" && (v & 255) === v) {
       u[i] = v;
-      this.verify(i, i + 1);
+      this.verifyAt(i);
       return true;
     }
     return false;
