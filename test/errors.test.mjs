@@ -761,6 +761,39 @@ describe("argument type errors (SPEC §5)", () => {
     }
   });
 
+  // get()'s fast path takes any number and lets the view's own bounds check reject it (what is not
+  // an index reads undefined): once the view exists, every value must still get the answer a
+  // fresh map gives through the slow path, byte or error.
+  test("get() with the view made answers every index as a fresh map does", () => {
+    const values = [0, -0, 15, -1, -16, -17, 16, 1.5, -1.5, 0.5, NaN, Infinity, -Infinity, 2 ** 31, 2 ** 32, 2 ** 53, -(2 ** 53), "1", 1n, null, undefined, true, {}, { valueOf: () => 1 }];
+    const outcome = (m, v) => {
+      try {
+        return { byte: m.get(v) };
+      } catch (e) {
+        return { error: e.constructor.name, code: e.code };
+      }
+    };
+    const warm = new MMap(-1, 16);
+    try {
+      for (let i = 0; i < 16; i++) warm.set(i, 100 + i);
+      for (let k = 0; k < 1000; k++) warm.get(k & 15); // the view, and optimized code for get
+      for (const v of values) {
+        const fresh = new MMap(-1, 16);
+        try {
+          fresh.setSlice(0, 16, Uint8Array.from({ length: 16 }, (_, i) => 100 + i)); // one copy: no view made
+          assert.deepEqual(outcome(warm, v), outcome(fresh, v), `get(${typeof v === "bigint" ? `${v}n` : String(v)})`);
+        } finally {
+          fresh.close();
+        }
+      }
+      assert.equal(warm.get(-0), 100);
+      assert.equal(warm.get(-1), 115);
+    } finally {
+      warm.close();
+    }
+    throwsCode(() => warm.get(0), Error, "ERR_MMAP_CLOSED");
+  });
+
   test("values out of range after validation: RangeError ERR_OUT_OF_RANGE", () => {
     const m = new MMap(-1, 16);
     try {
