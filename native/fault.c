@@ -84,20 +84,21 @@ static int is_ours(const struct sigaction *sa) {
 /* Installs on_fault for each signal where it is not the handler now. Only
  * the signals in `ask` (bit 0 SIGSEGV, bit 1 SIGBUS) are asked first: when
  * ours is on top of those, nothing more (one system call less for a map that
- * can raise only one of them). */
+ * can raise only one of them); else the other is asked too, and both put
+ * back where needed. */
 static int put_on_top(int ask) {
   static const int sigs[2] = {SIGSEGV, SIGBUS};
   struct sigaction now[2];
-  int asked = 0;
-  for (int i = 0; i < 2; i++) {
+  int queried = 0, mine = 1;
+  for (int i = 0; i < 2 && mine; i++) {
     if (!(ask & (1 << i))) continue;
     if (sigaction(sigs[i], NULL, &now[i]) != 0) return -errno;
-    if (!is_ours(&now[i])) break;
-    asked |= 1 << i;
+    queried |= 1 << i;
+    mine = is_ours(&now[i]);
   }
-  if (asked == ask) return 0;
+  if (mine) return 0;
   for (int i = 0; i < 2; i++)
-    if (!(asked & (1 << i)) && sigaction(sigs[i], NULL, &now[i]) != 0) return -errno;
+    if (!(queried & (1 << i)) && sigaction(sigs[i], NULL, &now[i]) != 0) return -errno;
   if (is_ours(&now[0]) && is_ours(&now[1])) return 0;
   unsigned gen = atomic_load(&generation) + 1;
   for (int i = 0; i < 2; i++)

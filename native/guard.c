@@ -291,7 +291,7 @@ mm_guard *mm_guard_add(void *start, size_t length, int flags, int owned_fd, uint
   if (g == NULL) return NULL;
   /* A handler that found this node under its previous use may still hold it. */
   int how = hold_wait(g);
-  g->fd = dev == UINT64_MAX && ino == UINT64_MAX ? -1 : owned_fd;
+  g->fd = dev == MM_NO_ID && ino == MM_NO_ID ? -1 : owned_fd;
   g->dev = dev;
   g->ino = ino;
   g->offset = offset;

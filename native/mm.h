@@ -303,7 +303,8 @@ int mm_fault_ensure(int guard);
 /* Guards [start, start+length), mapped by mm_map(length, prot, flags, fd,
  * offset) of the file that `owned_fd` (the region's own descriptor, or -1)
  * opens; dev and ino are that file's identity as mm_file_id read it (both
- * UINT64_MAX when unknown: containment then never uses the descriptor). READONLY: a stray write makes the map writable in private memory.
+ * MM_NO_ID when unknown: containment then never uses the descriptor).
+ * READONLY: a stray write makes the map writable in private memory.
  * FILE: a SIGBUS past the end of the file loses the map's tail; inside the
  * file it is an I/O error. Returns NULL when out of memory. */
 mm_guard *mm_guard_add(void *start, size_t length, int flags, int owned_fd, uint64_t dev, uint64_t ino,

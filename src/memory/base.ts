@@ -173,7 +173,7 @@ export abstract class Memory extends Tracked {
     this.writable = writable;
   }
 
-  /** Sets the byte at i when the fast path applies (as {@link tryGet}, v a byte, writable); false otherwise. */
+  /** Sets the byte at i when the fast path applies (i an index of the view, v a byte, writable); false otherwise. */
   trySet(i: unknown, v: unknown): boolean {
     const u = this.fastW;
     if (u !== null && typeof i === "number" && i >= 0 && i < u.length && Number.isInteger(i) && typeof v === "number" && (v & 255) === v) {
