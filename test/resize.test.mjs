@@ -851,8 +851,6 @@ if (kind === "lost") {
 process.stdout.write(JSON.stringify(out));
 `;
 
-/** Under `npm run test:asan` (the ASan runtime preloaded into every process). */
-
 for (const portable of [false, true]) {
   const how = portable ? " (MEMMAP_NO_MREMAP=1)" : "";
   const runCase = (kind, shell) => {
