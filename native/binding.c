@@ -84,13 +84,15 @@ static char *tag_of(napi_env env, napi_value v, int *failed) {
   return tag;
 }
 
-/* map(fd, length, prot, flags, offset, ownedFd, tagname?, stat?) -> handle |
- * -errno. On success the region owns ownedFd (closed with the mapping); on
- * failure the caller still owns it. `stat`: the Float64Array(4) fstat() just
- * filled for ownedFd, whose identity the region then takes instead of asking
- * the system again (one fstat fewer per map). */
+/* map(fd, length, prot, flags, offset, ownedFd, tagname?, stat?, reuse?) ->
+ * handle | -errno. On success the region owns ownedFd (closed with the
+ * mapping); on failure the caller still owns it. `stat`: the Float64Array(4)
+ * fstat() just filled for ownedFd, whose identity the region then takes
+ * instead of asking the system again (one fstat fewer per map). `reuse`: a
+ * closed map's handle that no code will use again, which the new map may
+ * take over (region_adopt): the result is then `reuse` itself. */
 static napi_value js_map(napi_env env, napi_callback_info info) {
-  GET_ARGS(8);
+  GET_ARGS(9);
   double length = num(env, argv[1]);
   if (!(length > 0) || length > (double)SIZE_MAX) return ret_int(env, -EINVAL);
   int fd = i32(env, argv[0]);
@@ -117,7 +119,7 @@ static napi_value js_map(napi_env env, napi_callback_info info) {
   if (rc != 0) return ret_int(env, rc);
   want.addr = addr;
   int guard = ((want.prot & PROT_WRITE) ? 0 : MM_GUARD_READONLY) | (fd >= 0 ? MM_GUARD_FILE : 0);
-  napi_value handle = region_adopt(env, &want, guard, &rc);
+  napi_value handle = region_adopt(env, &want, guard, argc > 8 ? argv[8] : NULL, &rc);
   return handle != NULL ? handle : ret_int(env, rc);
 }
 

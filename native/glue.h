@@ -33,7 +33,7 @@
 /* ------------------------------------------------------------------------ */
 /* Arguments and results                                                    */
 
-#define GLUE_MAX_ARGS 8
+#define GLUE_MAX_ARGS 9
 /* Declares argc and argv[n] (n <= GLUE_MAX_ARGS) in a glue function; missing
  * arguments are undefined. */
 #define GET_ARGS(n)                                                              \

@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <stdbool.h>
 #include <stdlib.h>
+#include <string.h>
 
 /* ------------------------------------------------------------------------ */
 /* Handles                                                                  */
@@ -266,8 +267,32 @@ int region_env_init(napi_env env) {
 /* ------------------------------------------------------------------------ */
 /* Creation                                                                 */
 
-napi_value region_adopt(napi_env env, const region *want, int guard, int *err) {
-  region *r = calloc(1, sizeof *r);
+/* The region of `handle` when it may take a new mapping (region_adopt's
+ * `reuse`), else NULL: a handle whose map was closed and let go of
+ * everything, which nothing but the handle counts on (no view, hold, piece,
+ * job or descriptor), and whose finalizer has not run. */
+static region *region_reusable(napi_env env, napi_value handle) {
+  region *r = handle == NULL ? NULL : region_get(env, handle);
+  if (r == NULL || r->state != NULL || r->addr != NULL || r->fd >= 0 || r->refs != 1 || r->busy != 0 ||
+      r->closing || r->views != NULL || r->holds != NULL || r->pieces != NULL || r->guard != NULL ||
+      r->handle_gone || r->self == NULL)
+    return NULL;
+  return r;
+}
+
+napi_value region_adopt(napi_env env, const region *want, int guard, napi_value reuse, int *err) {
+  region *r = region_reusable(env, reuse);
+  int fresh = r == NULL;
+  if (fresh) {
+    r = calloc(1, sizeof *r);
+  } else {
+    /* A released region keeps only its handle (self, and the handle's one
+     * ref): everything else starts over, as in a new struct. */
+    napi_ref self = r->self;
+    memset(r, 0, sizeof *r);
+    r->self = self;
+    r->refs = 1;
+  }
   if (r == NULL) {
     mm_unmap(want->addr, want->length);
     *err = -ENOMEM;
@@ -279,7 +304,7 @@ napi_value region_adopt(napi_env env, const region *want, int guard, int *err) {
   r->flags = want->flags;
   r->offset = want->offset;
   r->fd = -1; /* owned only once the handle exists: on failure the caller keeps it */
-  napi_value handle;
+  napi_value handle = reuse;
   napi_type_tag tag = region_tag();
   *err = -ENOMEM;
   /* Fault containment: the guard knows the descriptor (to tell a truncation
@@ -296,7 +321,7 @@ napi_value region_adopt(napi_env env, const region *want, int guard, int *err) {
       (r->guard = mm_guard_add(r->addr, r->length, guard, want->fd, dev, ino, r->offset, r->prot, r->flags)) ==
           NULL) {
     region_release_file(r, 0);
-    free(r);
+    if (fresh) free(r); /* else released again, as the handle had it */
     return NULL;
   }
   /* One reference does both jobs: the handle's finalizer, and the weak
@@ -304,8 +329,8 @@ napi_value region_adopt(napi_env env, const region *want, int guard, int *err) {
    * deleted by that finalizer). An external with a finalizer of its own plus a second,
    * weak reference cost a third more Node-API bookkeeping per map (measured
    * with callgrind on map + close). */
-  if (napi_create_external(env, r, NULL, NULL, &handle) != napi_ok ||
-      napi_add_finalizer(env, handle, r, handle_finalize, NULL, &r->self) != napi_ok) {
+  if (fresh && (napi_create_external(env, r, NULL, NULL, &handle) != napi_ok ||
+                napi_add_finalizer(env, handle, r, handle_finalize, NULL, &r->self) != napi_ok)) {
     /* The handle, if made, is garbage that nobody was given: r can go. */
     r->self = NULL;
     region_release_file(r, 0);
@@ -313,7 +338,7 @@ napi_value region_adopt(napi_env env, const region *want, int guard, int *err) {
     return NULL;
   }
   r->refs = 1; /* the handle's: from here on its finalizer frees r */
-  if (napi_type_tag_object(env, handle, &tag) != napi_ok) {
+  if (fresh && napi_type_tag_object(env, handle, &tag) != napi_ok) {
     /* An untagged handle would be refused by every call: give the memory back
      * now, and leave the empty struct to the handle's finalizer. */
     region_release_file(r, 0);

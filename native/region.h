@@ -166,9 +166,14 @@ env_state *region_env(napi_env env);
  * fd (the descriptor the region is to own, or -1) and the identity of fd's
  * file (dev, ino; both MM_NO_ID: read it here); `guard` the
  * MM_GUARD_* flags to contain faults with (0: none). Returns the handle, a
- * type-tagged external. On failure returns NULL with *err = -errno; the
- * mapping is unmapped and the caller still owns the descriptor. */
-napi_value region_adopt(napi_env env, const region *want, int guard, int *err);
+ * type-tagged external: `reuse` itself when it is the handle of a region
+ * that was unmapped and that nothing but the handle counts on any more (no
+ * view, hold, piece, job or descriptor), which then takes the new mapping
+ * (no new external, no new finalizer); else a new one. The caller must hold
+ * the only reference to `reuse` that any code will use (src/mapping.ts keeps
+ * closed maps' handles for this). On failure returns NULL with *err = -errno;
+ * the mapping is unmapped and the caller still owns the descriptor. */
+napi_value region_adopt(napi_env env, const region *want, int guard, napi_value reuse, int *err);
 
 /* The region a handle names, released or not; NULL (and nothing read through
  * the value) for anything that is not a handle made by region_adopt of this

@@ -50,7 +50,7 @@ export interface Binding {
   memfd(size: number): number;
   /** `tagname` names the mapping (Windows; where tags are objects, src/tags.ts opens them and maps their descriptor). */
   /** `stat`: the array fstat() just filled for `ownedFd` (4 elements): its file's identity is taken from it. */
-  map(fd: number, length: number, prot: number, flags: number, offset: number, ownedFd: number, tagname?: string, stat?: Float64Array): Handle | number;
+  map(fd: number, length: number, prot: number, flags: number, offset: number, ownedFd: number, tagname?: string, stat?: Float64Array, reuse?: Handle): Handle | number;
   /**
    * An external ArrayBuffer over [start, start + length) of the map; null where the runtime refuses
    * one. `exposed`: it may reach user code, and its addresses stay reserved until nothing can use

@@ -162,6 +162,34 @@ describe("operations on a closed map (behaviour reference §4)", () => {
     });
   }
 
+  // A closed map's handle goes to the next map made (src/mapping.ts, `spare`). The closed map
+  // must still refuse everything, and nothing it is asked may reach the map that took its handle.
+  for (const [kind, make] of KINDS) {
+    test(`${kind}: every method still throws ERR_MMAP_CLOSED once a new map took its handle, which it never touches`, async () => {
+      const { m, done } = make();
+      try {
+        m.close();
+        const taker = new MMap(-1, 16); // made right after the close: it takes m's handle
+        taker.write(Buffer.from("taker's 16 bytes"));
+        for (const [name, op] of operations(m)) {
+          assert.throws(op, (e) => e.code === "ERR_MMAP_CLOSED", name);
+        }
+        await rejectsCode(m.flushAsync(), Error, "ERR_MMAP_CLOSED");
+        await rejectsCode(m.prefetch(), Error, "ERR_MMAP_CLOSED");
+        m.close();
+        m[Symbol.dispose]();
+        assert.equal(m.closed, true);
+        assert.equal(taker.closed, false);
+        assert.equal(taker.size(), 16);
+        assert.equal(taker.slice(0, 16).toString(), "taker's 16 bytes");
+        taker.close();
+      } finally {
+        m.close();
+        done();
+      }
+    });
+  }
+
   test("the same operations succeed while the map is open", () => {
     const fd = fs.openSync(tmpfile("0123456789abcdef"), "r+");
     const m = new MMap(fd, 0);

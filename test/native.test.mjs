@@ -5,11 +5,13 @@
 // and 0 (busy, live, waitCancel: none of its waits) for the queries. The calls run in a child process
 // (test/fixtures/foreign-handles.mjs), whose end is asserted: without the check they would
 // read foreign memory as a mapping.
-import { test } from "node:test";
+import { test, describe } from "node:test";
+import fs from "node:fs";
+import { createRequire } from "node:module";
 import assert from "node:assert/strict";
 import os from "node:os";
 import { fileURLToPath } from "node:url";
-import { runNode } from "./helpers.mjs";
+import { runNode, tmpfile } from "./helpers.mjs";
 
 const FIXTURE = fileURLToPath(new URL("./fixtures/foreign-handles.mjs", import.meta.url));
 const EBADF = -os.constants.errno.EBADF;
@@ -73,6 +75,11 @@ for (const [name, expected] of Object.entries(REFUSED)) {
   });
 }
 
+test("map never takes over a value that is not a closed handle of its own (a new handle every time)", () => {
+  const fresh = "new handle";
+  assert.deepEqual(report.mapReuse, { object: fresh, number: fresh, null: fresh, foreign: fresh, foreignClosed: fresh });
+});
+
 test("the addon's own handles still work, and the foreign map is left intact", () => {
   assert.equal(report.ownWorks, true);
   assert.equal(report.foreignIntact, true);
@@ -113,4 +120,121 @@ test("residency and the tag functions refuse what would make C read or write out
   } finally {
     addon.unmap(h);
   }
+});
+
+// native.map(..., reuse): src/mapping.ts hands the addon the handles of closed maps, to take over
+// for new maps instead of making a new external and finalizer. The addon must take one only when
+// nothing but the handle counts on its region: a live map, a view, a string, a job or a file
+// descriptor still using it would otherwise see another map's memory.
+describe("map() takes over a closed map's handle only when nothing else counts on it", () => {
+  const require = createRequire(import.meta.url);
+  const addon = require(require("node-gyp-build").resolve(fileURLToPath(new URL("..", import.meta.url))));
+  const { PROT_READ, PROT_WRITE, MAP_SHARED, MAP_ANONYMOUS, MS_SYNC, PAGESIZE } = addon.constants;
+  const anon = (length, reuse) => addon.map(-1, length, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, 0, -1, undefined, undefined, reuse);
+  const fill = (h, length, byte) => {
+    for (let i = 0; i < length; i += 512) assert.equal(addon.setByte(h, i, byte), 0);
+  };
+  const holds = (h, length, byte) => {
+    for (let i = 0; i < length; i += 512) if (addon.getByte(h, i) !== byte) return false;
+    return true;
+  };
+
+  test("a closed map's handle is taken over: same handle, the new length and memory, fresh zeros", () => {
+    const h = anon(PAGESIZE);
+    fill(h, PAGESIZE, 7);
+    assert.equal(addon.unmap(h), 0);
+    assert.equal(addon.live(h), 0);
+    const g = anon(4 * PAGESIZE, h);
+    assert.equal(g, h, "the handle was taken over");
+    assert.equal(addon.live(g), 1);
+    assert.ok(holds(g, 4 * PAGESIZE, 0), "a new anonymous map reads zeros");
+    assert.equal(addon.getByte(g, 4 * PAGESIZE - 1), 0);
+    assert.equal(addon.getByte(g, 4 * PAGESIZE), -os.constants.errno.ERANGE, "the new length bounds it");
+    assert.equal(addon.unmap(g), 0);
+  });
+
+  test("a live map's handle is never taken: both maps keep their own memory", () => {
+    const h = anon(PAGESIZE);
+    fill(h, PAGESIZE, 9);
+    const g = anon(PAGESIZE, h);
+    assert.notEqual(g, h);
+    assert.equal(typeof g, "object");
+    fill(g, PAGESIZE, 3);
+    assert.ok(holds(h, PAGESIZE, 9) && holds(g, PAGESIZE, 3));
+    assert.equal(addon.unmap(g), 0);
+    assert.ok(holds(h, PAGESIZE, 9));
+    assert.equal(addon.unmap(h), 0);
+  });
+
+  test("a handle whose view or string may still be in use is not taken", () => {
+    const h = anon(PAGESIZE);
+    fill(h, PAGESIZE, 0x41);
+    // null where the runtime (or MEMMAP_NO_EXTERNAL_BUFFERS / _STRINGS) refuses them
+    const view = addon.view(h, 0, PAGESIZE, true);
+    const text = addon.text(h, 0, 16);
+    assert.equal(addon.unmap(h) >= 0, true);
+    if (view !== null) assert.equal(view.byteLength, 0, "close detached the view");
+    const g = anon(PAGESIZE, h);
+    if (view !== null || typeof text === "string") assert.notEqual(g, h, "the view (not yet collected) or the string still counts on the region");
+    else assert.equal(g, h, "without either, nothing else counts on it");
+    fill(g, PAGESIZE, 0x42);
+    // The string's range was retired (the address rule: zeros now), never given to the new map.
+    if (typeof text === "string") assert.match(text, /^(A{16}|\0{16})$/);
+    assert.equal(addon.unmap(g), 0);
+  });
+
+  test("a handle whose job is still running is not taken; nor afterwards, while its promise holds it", async () => {
+    const h = anon(PAGESIZE);
+    const job = addon.syncAsync(h, 0, PAGESIZE, MS_SYNC);
+    assert.equal(addon.unmap(h), 1, "the release waits for the job");
+    const g = anon(PAGESIZE, h);
+    assert.notEqual(g, h);
+    assert.equal(await job, 0);
+    assert.equal(addon.unmap(g), 0);
+  });
+
+  test("a file map's handle, once closed, is taken by the next map, whose descriptor it then owns", () => {
+    const file = tmpfile();
+    fs.writeFileSync(file, Buffer.alloc(PAGESIZE, 0x61));
+    const fd = fs.openSync(file, "r+");
+    try {
+      const own = addon.dup(fd);
+      const h = addon.map(fd, PAGESIZE, PROT_READ | PROT_WRITE, MAP_SHARED, 0, own);
+      assert.equal(addon.fd(h), own);
+      assert.equal(addon.unmap(h), 0);
+      assert.equal(addon.fd(h), -1);
+      const own2 = addon.dup(fd);
+      const g = addon.map(fd, PAGESIZE, PROT_READ | PROT_WRITE, MAP_SHARED, 0, own2, undefined, undefined, h);
+      assert.equal(g, h);
+      assert.equal(addon.fd(g), own2);
+      assert.equal(addon.getByte(g, 0), 0x61);
+      assert.equal(addon.setByte(g, 1, 0x62), 0);
+      assert.equal(addon.unmap(g), 0);
+      assert.equal(fs.readFileSync(file)[1], 0x62);
+    } finally {
+      fs.closeSync(fd);
+    }
+  });
+
+  test("a value that is not a closed handle of this addon is never taken (a new handle is made)", () => {
+    for (const reuse of [{ __memmapHandle: true }, 42, null, undefined, "handle"]) {
+      const g = anon(PAGESIZE, reuse);
+      assert.equal(typeof g, "object");
+      assert.notEqual(g, reuse);
+      assert.equal(addon.live(g), 1);
+      assert.equal(addon.unmap(g), 0);
+    }
+  });
+
+  test("a failed map leaves the closed handle closed, and takeable", () => {
+    const h = anon(PAGESIZE);
+    assert.equal(addon.unmap(h), 0);
+    const bad = addon.map(-1, PAGESIZE, PROT_READ | PROT_WRITE, MAP_SHARED, 0, -1, undefined, undefined, h); // no file, no MAP_ANONYMOUS
+    assert.equal(typeof bad, "number");
+    assert.ok(bad < 0);
+    assert.equal(addon.live(h), 0);
+    const g = anon(PAGESIZE, h);
+    assert.equal(g, h);
+    assert.equal(addon.unmap(g), 0);
+  });
 });
