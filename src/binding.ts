@@ -280,8 +280,13 @@ function load(): Binding {
   }
 }
 
-/** The addon, loaded once. */
-export const native: Binding = load();
+/**
+ * The addon, loaded once, as a frozen copy: Node-API builds the exports one property at a time,
+ * which leaves V8 a dictionary-mode object, so that every `native.f(...)` in optimized code would
+ * look its function up through the load IC. The copy is in fast mode and its functions are
+ * constants to the compiler (callgrind: a call of `native.busy()` 451 → 368 instructions).
+ */
+export const native: Binding = Object.freeze({ ...load() });
 
 // Node installs libuv's handler for SIGBUS or SIGSEGV, over memmap's, when a listener for that
 // signal is added (and the default action when the last one goes); a fault in a truncated page
