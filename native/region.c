@@ -268,14 +268,16 @@ int region_env_init(napi_env env) {
 /* Creation                                                                 */
 
 /* The region of `handle` when it may take a new mapping (region_adopt's
- * `reuse`), else NULL: a handle whose map was closed and let go of
- * everything, which nothing but the handle counts on (no view, hold, piece,
- * job or descriptor), and whose finalizer has not run. */
+ * `reuse`), else NULL. It must hold nothing and have nothing counting on it
+ * but the handle, which the struct's invariants (region.h) give from four
+ * fields: released (state NULL: no mapping, piece, guard or descriptor is
+ * left; addr checked too, as region_unlink at an environment's end leaves a
+ * busy region's mapping), refs == 1 (every view and every hold counts in
+ * refs), no job (busy 0; closing implies busy), and the handle's finalizer
+ * not run (self). */
 static region *region_reusable(napi_env env, napi_value handle) {
   region *r = handle == NULL ? NULL : region_get(env, handle);
-  if (r == NULL || r->state != NULL || r->addr != NULL || r->fd >= 0 || r->refs != 1 || r->busy != 0 ||
-      r->closing || r->views != NULL || r->holds != NULL || r->pieces != NULL || r->guard != NULL ||
-      r->handle_gone || r->self == NULL)
+  if (r == NULL || r->state != NULL || r->addr != NULL || r->refs != 1 || r->busy != 0 || r->self == NULL)
     return NULL;
   return r;
 }

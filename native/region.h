@@ -172,7 +172,8 @@ env_state *region_env(napi_env env);
  * (no new external, no new finalizer); else a new one. The caller must hold
  * the only reference to `reuse` that any code will use (src/mapping.ts keeps
  * closed maps' handles for this). On failure returns NULL with *err = -errno;
- * the mapping is unmapped and the caller still owns the descriptor. */
+ * the mapping is unmapped, the caller still owns the descriptor, and `reuse`
+ * is as it was: released, and takeable again. */
 napi_value region_adopt(napi_env env, const region *want, int guard, napi_value reuse, int *err);
 
 /* The region a handle names, released or not; NULL (and nothing read through

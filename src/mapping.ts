@@ -216,6 +216,7 @@ export class Mapping {
       (r) => (typeof r === "number" ? r : 0),
     );
     if (typeof h === "number") {
+      if (reuse !== undefined) spare.push(reuse); // a failed map leaves it as it was (the addon's contract)
       if (tag !== null) releaseTag(tag);
       else if (owned >= 0 && !plan.adopt) native.close(owned);
       throw systemError(h, "mmap", plan.path);

@@ -183,6 +183,20 @@ describe("map() takes over a closed map's handle only when nothing else counts o
     assert.equal(addon.unmap(g), 0);
   });
 
+  test("a handle whose own (not exposed) view is not yet collected is not taken", () => {
+    const h = anon(PAGESIZE);
+    const view = addon.view(h, 0, PAGESIZE, false); // memmap's own kind: no range held, only counted
+    assert.equal(addon.unmap(h), 0, "nothing keeps the range: released at once");
+    const g = anon(PAGESIZE, h);
+    if (view !== null) {
+      assert.equal(view.byteLength, 0);
+      assert.notEqual(g, h, "the view still names the region");
+    } else {
+      assert.equal(g, h);
+    }
+    assert.equal(addon.unmap(g), 0);
+  });
+
   test("a handle whose job is still running is not taken; nor afterwards, while its promise holds it", async () => {
     const h = anon(PAGESIZE);
     const job = addon.syncAsync(h, 0, PAGESIZE, MS_SYNC);
