@@ -42,15 +42,29 @@ export interface Capabilities {
 }
 
 export interface Binding {
-  /** out = [size, isRegular], and with 4 elements the file's identity as raw words for map(). */
-  fstat(fd: number, out: Float64Array): number;
+  /**
+   * out = [size, isRegular], and with 4 elements the file's identity as raw words for map(). `out`
+   * is a Float64Array or the ArrayBuffer of one (the buffer costs the addon less to read: the hot
+   * callers pass it).
+   */
+  fstat(fd: number, out: Float64Array | ArrayBuffer): number;
   dup(fd: number): number;
   close(fd: number): number;
   truncate(fd: number, size: number): number;
   memfd(size: number): number;
   /** `tagname` names the mapping (Windows; where tags are objects, src/tags.ts opens them and maps their descriptor). */
-  /** `stat`: the array fstat() just filled for `ownedFd` (4 elements): its file's identity is taken from it. */
-  map(fd: number, length: number, prot: number, flags: number, offset: number, ownedFd: number, tagname?: string, stat?: Float64Array, reuse?: Handle): Handle | number;
+  /** `stat`: the array (or its buffer) fstat() just filled for `ownedFd` (4 elements): its file's identity is taken from it. */
+  map(
+    fd: number,
+    length: number,
+    prot: number,
+    flags: number,
+    offset: number,
+    ownedFd: number,
+    tagname?: string,
+    stat?: Float64Array | ArrayBuffer,
+    reuse?: Handle,
+  ): Handle | number;
   /**
    * An external ArrayBuffer over [start, start + length) of the map; null where the runtime refuses
    * one. `exposed`: it may reach user code, and its addresses stay reserved until nothing can use
@@ -157,9 +171,10 @@ export interface Binding {
   waitPending(): number;
   /**
    * The descriptor the region owns (closed with it), or -1: none, or released; -EBADF when it no
-   * longer names the map's file. With `out`, a descriptor's file size goes to out[0] (the same fstat).
+   * longer names the map's file. With `out` (a Float64Array or its ArrayBuffer), a descriptor's
+   * file size goes to out[0] (the same fstat).
    */
-  fd(handle: Handle, out?: Float64Array): number;
+  fd(handle: Handle, out?: Float64Array | ArrayBuffer): number;
   /** How many thread-pool jobs use the region's memory now (close defers the unmap; resize refuses). */
   busy(handle: Handle): number;
   /** 1 while the memory is mapped and not being closed; 0 after unmap or a remap that lost it. */

@@ -53,14 +53,20 @@ const KNOWN_ADVICE = new Set(
 );
 
 const newMapChannel = channel("memmap:new");
-/** [size] of a live map's file, from native.fd (resize, size). */
-const statOut = new Float64Array(2);
+/**
+ * [size] of a live map's file, from native.fd (resize, size). The addon is handed the ArrayBuffer
+ * (statBuf, mapStatBuf below), which it reads in ~80 instructions where a Float64Array costs ~475
+ * (Node 20's napi_get_typedarray_info tries every typed-array kind): two of them per map + close.
+ */
+const statBuf = new ArrayBuffer(16);
+const statOut = new Float64Array(statBuf);
 /**
  * [size, isRegular, dev, ino] from the fstat that sizes a new map; dev and ino are the file's
  * identity as raw 64-bit words, which only native.map reads back, from this array (JavaScript
  * never reads or copies them: a copy could change a NaN's bits). Used by Mapping.create alone.
  */
-const mapStat = new Float64Array(4);
+const mapStatBuf = new ArrayBuffer(32);
+const mapStat = new Float64Array(mapStatBuf);
 /**
  * Handles of closed maps, for native.map to give to the next maps: a handle it takes over saves
  * making a Node-API external and its finalizer, and the collector the work of finalizing them
@@ -84,7 +90,7 @@ function busyError(): Error {
  * it was closed outside memmap (the addon checks that the number still names the map's file:
  * once closed, the number may name another file, which memmap must never touch).
  */
-function ownedFd(h: Handle, size?: Float64Array): number {
+function ownedFd(h: Handle, size?: ArrayBuffer): number {
   const fd = native.fd(h, size);
   if (fd === -EBADF) {
     throw stateError(
@@ -98,7 +104,7 @@ function ownedFd(h: Handle, size?: Float64Array): number {
 
 /** fstat of `fd` into mapStat: whether it succeeded. */
 function stat(fd: number): boolean {
-  return native.fstat(fd, mapStat) === 0;
+  return native.fstat(fd, mapStatBuf) === 0;
 }
 
 /**
@@ -212,7 +218,7 @@ export class Mapping {
     // Every API reads the memory from JavaScript, so it is always mapped readable.
     const reuse = spare.pop();
     const h = withReclaim(
-      () => native.map(mapFd, length, plan.prot | PROT_READ, flags, plan.offset, owned, plan.tagname, identified ? mapStat : undefined, reuse),
+      () => native.map(mapFd, length, plan.prot | PROT_READ, flags, plan.offset, owned, plan.tagname, identified ? mapStatBuf : undefined, reuse),
       (r) => (typeof r === "number" ? r : 0),
     );
     if (typeof h === "number") {
@@ -261,7 +267,7 @@ export class Mapping {
     const old = mem.length;
     // The descriptor, checked, and its file's size (statOut[0]) in one fstat: the size is what a
     // failed resize puts back.
-    const fd = ownedFd(h, statOut);
+    const fd = ownedFd(h, statBuf);
     if (!platform.growSharedAnonymous && fd < 0 && !(this.flags & MAP_PRIVATE) && n > old) {
       throw notResizable("to expand a shared anonymous mapping on Linux (make it with shareable: true to grow it)");
     }
@@ -326,7 +332,7 @@ export class Mapping {
   fileSize(): number {
     const h = this.mem.open();
     if (this.anonymous) return this.mem.length;
-    const fd = ownedFd(h, statOut); // checks the descriptor and reads the size in one fstat
+    const fd = ownedFd(h, statBuf); // checks the descriptor and reads the size in one fstat
     if (fd < 0) throw systemError(-EBADF, "fstat");
     return statOut[0] as number;
   }

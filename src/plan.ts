@@ -180,7 +180,10 @@ export function planMap(fd: unknown, length: unknown, options: unknown): MapPlan
     if (fileno !== -1) throw invalidArgValue("options.tagname", tagname, "names shared memory: it needs fd -1 on this system");
   }
   const from = typeof options === "object" && options !== null ? opened.get(options) : undefined;
-  return Object.freeze({
+  // Read-only by its type, not frozen: the plan never leaves memmap (the memmap:new event is an
+  // object of its own), and Object.freeze is a runtime call V8 does not inline, ~370 of a map +
+  // close's ~6,000 user-space instructions (callgrind).
+  return {
     fd: fileno,
     length: len,
     offset,
@@ -192,5 +195,5 @@ export function planMap(fd: unknown, length: unknown, options: unknown): MapPlan
     tagname,
     adopt: from?.adopt ?? false,
     path: from?.path,
-  });
+  };
 }

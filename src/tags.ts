@@ -23,7 +23,8 @@ import { withReclaim } from "./reclaim.js";
 const { ENOENT, EEXIST } = osConstants.errno;
 /** Attempts at opening a tag that other processes create and remove meanwhile. */
 const OPEN_ATTEMPTS = 8;
-const statOut = new Float64Array(2);
+const statBuf = new ArrayBuffer(16);
+const statOut = new Float64Array(statBuf);
 
 /**
  * A `tagname` (or `MMap.unlinkTag`'s name), checked: a string; `undefined` for `""`, which names
@@ -110,7 +111,7 @@ function openPosix(plan: MapPlan, tag: string): TagTarget {
   const readonly = plan.access === ACCESS_READ;
   const { fd, created } = openObject(plan, tag, name, readonly);
   try {
-    let rc = native.fstat(fd, statOut);
+    let rc = native.fstat(fd, statBuf);
     if (rc < 0) throw systemError(rc, "fstat");
     let size = statOut[0] as number;
     if (size === 0 && plan.length > 0 && (created || !readonly)) {

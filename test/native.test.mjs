@@ -11,7 +11,7 @@ import { createRequire } from "node:module";
 import assert from "node:assert/strict";
 import os from "node:os";
 import { fileURLToPath } from "node:url";
-import { runNode, tmpfile } from "./helpers.mjs";
+import { runNode, tmpfd, tmpfile } from "./helpers.mjs";
 
 const FIXTURE = fileURLToPath(new URL("./fixtures/foreign-handles.mjs", import.meta.url));
 const EBADF = -os.constants.errno.EBADF;
@@ -120,6 +120,54 @@ test("residency and the tag functions refuse what would make C read or write out
   } finally {
     addon.unmap(h);
   }
+});
+
+// fstat, map and fd take their doubles as a Float64Array or as its ArrayBuffer (src/mapping.ts
+// passes the buffer: the addon reads it for a fraction of a typed array's cost, twice a map).
+// Both forms must carry the same values both ways, and anything else must be refused.
+test("fstat, map and fd read and write their doubles through a Float64Array or its ArrayBuffer alike; anything else is refused", () => {
+  const require = createRequire(import.meta.url);
+  const addon = require(require("node-gyp-build").resolve(fileURLToPath(new URL("..", import.meta.url))));
+  const EINVAL = -os.constants.errno.EINVAL;
+  const { PROT_READ, PROT_WRITE, MAP_SHARED } = addon.constants;
+  const { fd: fdA } = tmpfd(Buffer.alloc(3000, 1));
+  const { fd: fdB } = tmpfd(Buffer.alloc(5000, 2));
+  const detached = new ArrayBuffer(32);
+  structuredClone(detached, { transfer: [detached] });
+  assert.equal(detached.byteLength, 0);
+  for (const make of [(n) => new Float64Array(n), (n) => new ArrayBuffer(8 * n)]) {
+    const out = make(2);
+    assert.equal(addon.fstat(fdA, out), 0);
+    assert.deepEqual([...new Float64Array(out instanceof ArrayBuffer ? out : out.buffer)], [3000, 1]);
+    // The identity map() reads from a 4-element fstat: the right file's keeps the descriptor
+    // trusted; another file's makes fd() refuse it (-EBADF), so the words were read.
+    for (const [statFd, expectSame] of [[fdA, true], [fdB, false]]) {
+      const stat = make(4);
+      assert.equal(addon.fstat(statFd, stat), 0);
+      const own = addon.dup(fdA);
+      const h = addon.map(fdA, 3000, PROT_READ | PROT_WRITE, MAP_SHARED, 0, own, undefined, stat);
+      assert.equal(typeof h, "object");
+      try {
+        const size = make(1);
+        const fd = addon.fd(h, size);
+        if (expectSame) {
+          assert.equal(fd, own);
+          assert.equal(new Float64Array(size instanceof ArrayBuffer ? size : size.buffer)[0], 3000);
+        } else {
+          assert.equal(fd, -os.constants.errno.EBADF);
+        }
+      } finally {
+        assert.equal(addon.unmap(h), 0);
+      }
+    }
+  }
+  // Too short, detached, shared, or not doubles at all: refused, and nothing is written.
+  for (const bad of [new ArrayBuffer(8), new Float64Array(1), detached, new SharedArrayBuffer(16), new Uint8Array(16), new BigUint64Array(2), {}, null]) {
+    assert.equal(addon.fstat(fdA, bad), EINVAL, String(bad?.constructor?.name));
+  }
+  const short = new ArrayBuffer(8);
+  assert.equal(addon.fstat(fdA, short), EINVAL);
+  assert.deepEqual([...new Uint8Array(short)], new Array(8).fill(0));
 });
 
 // native.map(..., reuse): src/mapping.ts hands the addon the handles of closed maps, to take over
