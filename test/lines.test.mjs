@@ -327,3 +327,90 @@ test("a sparse file over 4 GiB: lines at offsets past 2^32", { skip: WINDOWS && 
     fs.rmSync(file, { force: true });
   }
 });
+
+// readline() on maps that one Buffer#indexOf over the whole map cannot serve (larger than one
+// view, or over 2^31 bytes, where Node 22+'s indexOf mishandles large offsets): it searches a
+// window of memmap's own bytes (window k holds [k * stride, k * stride + segment)), falls back
+// to the native search for a line that runs past its window, and forgets the window with the
+// views on resize() and close().
+test("readline() on maps larger than one view (segments: MEMMAP_MAX_VIEW=1000 and 333) reads every line across the windows' edges, and after a resize the new bytes", () => {
+  const code = String.raw`
+    import { MMap, MAP_PRIVATE } from ${JSON.stringify(new URL("../dist/index.js", import.meta.url).href)};
+    const parts = [];
+    for (let i = 0; i < 400; i++) parts.push("k".repeat((i * 37) % 180) + "\n");
+    parts.push("x".repeat(700) + "\n"); // longer than a window leaves a line (segment - stride)
+    for (let i = 0; i < 20; i++) parts.push("y".repeat(i * 7) + "\n");
+    parts.push("end");
+    const data = Buffer.from(parts.join(""), "latin1");
+    const m = new MMap(-1, data.length, { flags: MAP_PRIVATE });
+    m.write(data);
+    const split = (b) => { const o = []; for (let p = 0; p < b.length;) { const nl = b.indexOf(10, p); const s = nl < 0 ? b.length : nl + 1; o.push(b.subarray(p, s).toString("latin1")); p = s; } return o; };
+    const readAll = () => { const o = []; for (;;) { const l = m.readline(); if (l.length === 0) break; o.push(l.toString("latin1")); } return o; };
+    const same = (a, b) => JSON.stringify(a) === JSON.stringify(b);
+    const out = {};
+    m.seek(0);
+    out.all = same(readAll(), split(data));
+    out.tell = m.tell() === data.length;
+    const long = data.indexOf("xxx");
+    out.from = [1, 165, 166, 167, 333, 499, 500, 501, 999, 1000, 1001, long - 1, long + 5, data.length - 3].map((p) => (m.seek(p), same(readAll(), split(data.subarray(p)))));
+    // A resize forgets the window: the bytes read are the resized map's.
+    m.seek(0);
+    m.readline();
+    m.resize(600);
+    m.seek(0);
+    m.write(Buffer.from("ab\ncd\n"));
+    m.seek(0);
+    out.resized = same(readAll(), split(Buffer.concat([Buffer.from("ab\ncd\n"), data.subarray(6, 600)])));
+    m.close();
+    try { m.readline(); out.closed = "no error"; } catch (e) { out.closed = e.code; }
+    console.log(JSON.stringify(out));
+  `;
+  for (const maxView of ["1000", "333"]) {
+    const out = child(code, { MEMMAP_MAX_VIEW: maxView });
+    assert.deepEqual(out, { all: true, tell: true, from: new Array(14).fill(true), resized: true, closed: "ERR_MMAP_CLOSED" }, `MEMMAP_MAX_VIEW=${maxView}`);
+  }
+});
+
+test("readline() on a sparse 3 GiB file (one view over 2^31 bytes): lines across 2 GiB and 3 GiB, the tail without a newline", { skip: WINDOWS && "sparse files: POSIX" }, (t) => {
+  const GiB = 2 ** 30;
+  const size = 3 * GiB + 4096;
+  const file = path.join(dir, "sparse3g.bin");
+  // Blocks of short lines across the windows' edges (1, 2 and 3 GiB), and the file's tail.
+  const blockAt = (at) => {
+    const lines = [];
+    for (let i = 0; i < 40; i++) lines.push(`${at}:${i}:${"q".repeat(i % 9)}\n`);
+    return Buffer.from(lines.join(""), "latin1");
+  };
+  const starts = [GiB - 300, 2 * GiB - 300, 3 * GiB - 300];
+  const tail = Buffer.from("\nthe tail");
+  const fd = fs.openSync(file, "w+");
+  try {
+    fs.ftruncateSync(fd, size);
+    for (const at of starts) {
+      const b = blockAt(at);
+      fs.writeSync(fd, b, 0, b.length, at);
+    }
+    fs.writeSync(fd, tail, 0, tail.length, size - tail.length);
+    if (fs.fstatSync(fd).blocks * 512 >= size / 16) return t.skip("the filesystem does not keep sparse files");
+  } finally {
+    fs.closeSync(fd);
+  }
+  try {
+    const m = own(MMap.open(file, { access: ACCESS_READ }));
+    m.slice(0, 4, 2); // strided work makes memmap's own view of the whole map at once (no deferral)
+    for (const at of starts) {
+      const b = blockAt(at);
+      m.seek(at);
+      const got = [];
+      for (let i = 0; i < 40; i++) got.push(m.readline().toString("latin1"));
+      assert.deepEqual(got, splitLines(b).map((l) => Buffer.from(l).toString("latin1")), `block at ${at}`);
+      assert.equal(m.tell(), at + b.length);
+    }
+    m.seek(size - 8);
+    assert.equal(m.readline().toString("latin1"), "the tail");
+    assert.equal(m.tell(), size);
+    assert.equal(m.readline().length, 0);
+  } finally {
+    fs.rmSync(file, { force: true });
+  }
+});

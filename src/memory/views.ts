@@ -17,7 +17,7 @@ import { native, type Handle } from "../binding.js";
 import { rangeError, systemError } from "../errors.js";
 import { platform } from "../platform.js";
 import { spanOf, type Slice } from "../slices.js";
-import { Memory, allocCopy, checked, copyOf, tooLarge, viewsUnavailable, type LineWindow } from "./base.js";
+import { FastBuffer, Memory, allocCopy, checked, copyOf, tooLarge, viewsUnavailable, type LineWindow } from "./base.js";
 
 /**
  * How a map larger than one Buffer is cut: segment k covers [k * stride, k * stride + segment),
@@ -84,6 +84,20 @@ interface Text {
   readonly b: number;
   readonly s: string;
 }
+/**
+ * A window of the map for readline's newline search when one `Buffer#indexOf` over the whole map
+ * cannot serve (a map over INDEX_OF_MAX bytes, or larger than one view): memmap's own bytes
+ * [base, base + buf.length), as a Buffer (for indexOf), a Uint8Array and a DataView (for copyOf).
+ * Window k starts at k * stride and holds up to `segment` bytes (the geometry's), so a line
+ * starting in it has at least `segment - stride` bytes (1 GiB) to end in before the window does.
+ */
+interface LineSpan {
+  readonly base: number;
+  readonly buf: Buffer;
+  readonly u: Uint8Array;
+  readonly dv: DataView;
+}
+
 /** How many strings text() keeps per map: the whole map, or a window and the next one, and a few more. */
 const TEXTS = 4;
 /** text() makes strings over the mapped memory (until the runtime is found to copy them). */
@@ -115,6 +129,8 @@ export class ViewMemory extends Memory {
   #texts: Text[] = [];
   /** Accesses left before the map gets memmap's own whole view (native calls meanwhile): see deferFor. */
   #defer: number;
+  /** readline's window over a map that one indexOf cannot serve (see LineSpan); forgotten with the views. */
+  #lineSpan: LineSpan | null = null;
 
   constructor(handle: Handle, length: number, writable: boolean, geo: Geometry = DEFAULT_GEOMETRY) {
     super(handle, length, writable);
@@ -311,8 +327,51 @@ export class ViewMemory extends Memory {
         this.verify(pos, b);
         return out;
       }
+    } else if (pos < len && this.gone === Infinity) {
+      // A larger map: the same, in the window holding pos (indexOf's offset stays below 2^31).
+      const w = this.#lineWindowAt(pos);
+      if (w !== null) {
+        const at = pos - w.base;
+        const nl = indexOf.call(w.buf, 10, at);
+        // No newline before the window's end: the line ends the map, or runs on past the window
+        // (a line of over 1 GiB: the general way).
+        const b = nl >= 0 ? w.base + nl + 1 : w.base + w.buf.length === len ? len : -1;
+        if (b >= 0 && b - pos <= MAX_COPY) {
+          const out = copyOf(w.u, w.dv, at, b - w.base);
+          this.verify(pos, b);
+          return out;
+        }
+      }
     }
     return super.readLine(pos);
+  }
+
+  /**
+   * readline's window holding pos (pos < length), made from memmap's own whole view or its
+   * segment k; null while the whole view is deferred (the general way counts the deferral).
+   */
+  #lineWindowAt(pos: number): LineSpan | null {
+    const w = this.#lineSpan;
+    if (w !== null && pos >= w.base && pos - w.base < w.buf.length) return w;
+    const { segment, stride } = this.#geo;
+    const k = Math.floor(pos / stride);
+    const base = k * stride;
+    let ab: ArrayBufferLike;
+    let offset: number;
+    let n: number;
+    if (this.length <= this.#geo.maxView) {
+      const raw = this.#raw;
+      if (raw === null) return null;
+      ab = raw.buffer;
+      offset = raw.byteOffset + base;
+      n = Math.min(segment, this.length - base);
+    } else {
+      const seg = this.#segment(k);
+      ab = seg.buffer;
+      offset = seg.byteOffset;
+      n = seg.length;
+    }
+    return (this.#lineSpan = { base, buf: new FastBuffer(ab, offset, n), u: new Uint8Array(ab, offset, n), dv: new DataView(ab, offset, n) });
   }
 
   protected override newline(pos: number, limit: number): number {
@@ -418,6 +477,7 @@ export class ViewMemory extends Memory {
     this.#dv = null;
     this.#own.whole = this.#exposed.whole = null;
     this.#own.segments = this.#exposed.segments = null;
+    this.#lineSpan = null;
     this.#texts = [];
   }
 }
