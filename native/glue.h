@@ -83,12 +83,13 @@ static inline uint8_t *bytes_of(napi_env env, napi_value v, size_t *length) {
 }
 
 /* The doubles of a Float64Array argument of at least `min` elements (*length
- * of them), or of an ArrayBuffer of at least `min` * 8 bytes (the hot callers
- * pass the buffer: napi_get_arraybuffer_info costs ~80 instructions, where
- * napi_get_typedarray_info tries each typed-array kind in turn and asks for the
- * buffer, ~475 with Node 20), or NULL for anything else (a detached buffer has
- * no bytes: NULL). An ArrayBuffer's memory from the engine's allocator is
- * aligned for doubles; anything else is refused rather than read unaligned. */
+ * of them), or of an ArrayBuffer of at least `min` * 8 bytes, or NULL for
+ * anything else (a detached buffer has no bytes: NULL). The hot callers pass
+ * the buffer: napi_is_arraybuffer and napi_get_arraybuffer_info cost ~100
+ * instructions, where napi_get_typedarray_info tries each typed-array kind in
+ * turn and asks V8 for the buffer (~475 with Node 20). An ArrayBuffer's memory
+ * from the engine's allocator is aligned for doubles; anything else is refused
+ * rather than read unaligned. */
 static inline double *float64s_of(napi_env env, napi_value v, size_t min, size_t *length) {
   if (v == NULL) return NULL;
   void *data = NULL;

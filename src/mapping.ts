@@ -55,7 +55,7 @@ const KNOWN_ADVICE = new Set(
 const newMapChannel = channel("memmap:new");
 /**
  * [size] of a live map's file, from native.fd (resize, size). The addon is handed the ArrayBuffer
- * (statBuf, mapStatBuf below), which it reads in ~80 instructions where a Float64Array costs ~475
+ * (statBuf, mapStatBuf below), which it reads in ~100 instructions where a Float64Array costs ~475
  * (Node 20's napi_get_typedarray_info tries every typed-array kind): two of them per map + close.
  */
 const statBuf = new ArrayBuffer(16);
