@@ -310,56 +310,61 @@ export class ViewMemory extends Memory {
   }
 
   /**
-   * readline's path, in one method: one Buffer#indexOf (memchr, trusted on views up to 2^31
-   * bytes), one copy, one loss check for both. The end of the map takes the same path (no
-   * newline: an empty copy), so that reaching it brings no new code into the optimized caller.
-   * Anything else (no view yet, a lost tail, a map larger than that, a position past the end
-   * of a shrunk map) goes the general way.
+   * readline's path: one Buffer#indexOf (memchr, trusted on views up to 2^31 bytes) over the
+   * whole view, or over the window holding pos in a larger map (see LineSpan), one copy, one
+   * loss check for both. The end of the map takes the same path (no newline: an empty copy), so
+   * that reaching it brings no new code into the optimized caller. Anything else (no view yet,
+   * a lost tail, a line running past its window, a position past the end of a shrunk map) goes
+   * the general way.
    */
   override readLine(pos: number): Buffer {
-    const whole = this.#own.whole;
     const len = this.length;
-    if (whole !== null && pos <= len && len <= INDEX_OF_MAX && this.gone === Infinity) {
-      const nl = indexOf.call(whole, 10, pos);
-      const b = nl < 0 ? len : nl + 1;
-      if (b - pos <= MAX_COPY) {
-        const out = copyOf(this.#raw as Uint8Array, this.#dv as DataView, pos, b);
-        this.verify(pos, b);
-        return out;
-      }
-    } else if (pos < len && this.gone === Infinity) {
-      // A larger map: the same, in the window holding pos (indexOf's offset stays below 2^31).
-      const w = this.#lineWindowAt(pos);
-      if (w !== null) {
-        const at = pos - w.base;
-        const nl = indexOf.call(w.buf, 10, at);
-        // No newline before the window's end: the line ends the map, or runs on past the window
-        // (a line of over 1 GiB: the general way).
-        const b = nl >= 0 ? w.base + nl + 1 : w.base + w.buf.length === len ? len : -1;
-        if (b >= 0 && b - pos <= MAX_COPY) {
-          const out = copyOf(w.u, w.dv, at, b - w.base);
-          this.verify(pos, b);
-          return out;
-        }
-      }
+    if (pos <= len && this.gone === Infinity) {
+      const whole = this.#own.whole;
+      const out =
+        whole !== null && len <= INDEX_OF_MAX
+          ? this.#lineIn(whole, this.#raw as Uint8Array, this.#dv as DataView, 0, pos, len)
+          : this.#lineInWindow(pos, len);
+      if (out !== null) return out;
     }
     return super.readLine(pos);
   }
 
+  /** A map larger than one indexOf serves: readLine's search and copy in the window holding pos. */
+  #lineInWindow(pos: number, len: number): Buffer | null {
+    const w = pos < len ? this.#lineWindowAt(pos) : null;
+    return w === null ? null : this.#lineIn(w.buf, w.u, w.dv, w.base, pos, len);
+  }
+
   /**
-   * readline's window holding pos (pos < length), made from memmap's own whole view or its
-   * segment k; null while the whole view is deferred (the general way counts the deferral).
+   * The line from pos (map offsets) as a copy, found in `buf` (map offset `base`, u and dv over
+   * the same bytes); null when it runs on past `buf` short of the map's end, or is larger than a
+   * copy may be.
+   */
+  #lineIn(buf: Buffer, u: Uint8Array, dv: DataView, base: number, pos: number, len: number): Buffer | null {
+    const at = pos - base;
+    const nl = indexOf.call(buf, 10, at);
+    const b = nl >= 0 ? base + nl + 1 : base + buf.length === len ? len : -1;
+    if (b < 0 || b - pos > MAX_COPY) return null;
+    const out = copyOf(u, dv, at, b - base);
+    this.verify(pos, b);
+    return out;
+  }
+
+  /**
+   * readline's window holding pos (pos < length): window k of the whole view, or segment k;
+   * null while the whole view is deferred (the general way counts the deferral).
    */
   #lineWindowAt(pos: number): LineSpan | null {
     const w = this.#lineSpan;
     if (w !== null && pos >= w.base && pos - w.base < w.buf.length) return w;
-    const { segment, stride } = this.#geo;
+    const { segment, stride, maxView } = this.#geo;
     const k = Math.floor(pos / stride);
     const base = k * stride;
     let ab: ArrayBufferLike;
     let offset: number;
     let n: number;
-    if (this.length <= this.#geo.maxView) {
+    if (this.length <= maxView) {
       const raw = this.#raw;
       if (raw === null) return null;
       ab = raw.buffer;
