@@ -24,10 +24,10 @@
 /* ------------------------------------------------------------------------ */
 /* Descriptors                                                              */
 
-/* fstat(fd, out: Float64Array(2 or 4)) -> 0 | -errno; out = [size, isRegular]
- * and, with 4 elements, the file's identity (dev, ino) as raw 64-bit words
- * in out[2..3], MM_NO_ID where the system gives it by another call: only
- * map() reads them, from the same array. */
+/* fstat(fd, out: Float64Array(2 or 4), or its ArrayBuffer) -> 0 | -errno;
+ * out = [size, isRegular] and, with 4 elements, the file's identity (dev,
+ * ino) as raw 64-bit words in out[2..3], MM_NO_ID where the system gives it
+ * by another call: only map() reads them, from the same array. */
 static napi_value js_fstat(napi_env env, napi_callback_info info) {
   GET_ARGS(2);
   size_t len = 0;
@@ -87,8 +87,8 @@ static char *tag_of(napi_env env, napi_value v, int *failed) {
 /* map(fd, length, prot, flags, offset, ownedFd, tagname?, stat?, reuse?) ->
  * handle | -errno. On success the region owns ownedFd (closed with the
  * mapping); on failure the caller still owns it. `stat`: the Float64Array(4)
- * fstat() just filled for ownedFd, whose identity the region then takes
- * instead of asking the system again (one fstat fewer per map). `reuse`: a
+ * (or its buffer) fstat() just filled for ownedFd, whose identity the region
+ * then takes instead of asking the system again (one fstat fewer per map). `reuse`: a
  * closed map's handle that no code will use again, which the new map may
  * take over (region_adopt): the result is then `reuse` itself. */
 static napi_value js_map(napi_env env, napi_callback_info info) {
@@ -162,10 +162,10 @@ static napi_value js_remap(napi_env env, napi_callback_info info) {
   return ret_int(env, r == NULL ? err : region_remap(env, r, length, portable));
 }
 
-/* fd(handle, out?: Float64Array(1)) -> the descriptor the region owns, or -1
- * (none, released, or not a map), or -EBADF when it was closed outside memmap
- * (region_fd). With `out`, a descriptor's file size goes to out[0] (one
- * fstat for both: resize needs the two together). */
+/* fd(handle, out?: Float64Array(1) or its buffer) -> the descriptor the
+ * region owns, or -1 (none, released, or not a map), or -EBADF when it was
+ * closed outside memmap (region_fd). With `out`, a descriptor's file size
+ * goes to out[0] (one fstat for both: resize needs the two together). */
 static napi_value js_fd(napi_env env, napi_callback_info info) {
   GET_ARGS(2);
   int err;

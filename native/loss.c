@@ -24,7 +24,7 @@ static int64_t region_lost_from(region *r, int64_t lost) {
   return lost;
 }
 
-/* A Float64Array of at least 4 elements, or NULL. */
+/* A Float64Array (or its ArrayBuffer) of at least 4 elements, or NULL. */
 static double *loss_array(napi_env env, napi_value v) {
   size_t len = 0;
   return float64s_of(env, v, 4, &len);
