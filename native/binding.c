@@ -128,15 +128,10 @@ static napi_value js_map(napi_env env, napi_callback_info info) {
  * the mapped memory itself, detached by unmap/remap. `exposed`: it may reach
  * user code (region_view). */
 static napi_value js_view(napi_env env, napi_callback_info info) {
-  GET_ARGS(4);
-  region *r;
-  int err;
-  double length = num(env, argv[2]);
-  uint8_t *at = region_range(env, argv[0], num(env, argv[1]), length, &r, &err);
-  if (at == NULL) return ret_int(env, err);
+  GET_RANGE(4);
   bool exposed = true;
   napi_get_value_bool(env, argv[3], &exposed);
-  return region_view(env, r, at, (size_t)length, exposed);
+  return region_view(env, r, at, length, exposed);
 }
 
 /* unmap(handle) -> 0 | 1 | -EBADF: detaches every view, closes the owned fd
@@ -258,32 +253,22 @@ static napi_value js_move(napi_env env, napi_callback_info info) {
   return ret_int(env, 0);
 }
 
-/* (handle, start, length, arg) -> op(the range, length, arg): 0 | -errno. */
-static napi_value range_op(napi_env env, napi_callback_info info, int (*op)(void *, size_t, int)) {
-  GET_ARGS(4);
-  region *r;
-  int err;
-  double length = num(env, argv[2]);
-  uint8_t *at = region_range(env, argv[0], num(env, argv[1]), length, &r, &err);
-  return ret_int(env, at == NULL ? err : op(at, (size_t)length, i32(env, argv[3])));
-}
-
 /* sync(handle, start, length, flags, out?) -> 0 | -errno; with `out`, an I/O
  * error of the map not yet reported is reported after a successful msync
  * (loss_after_sync: out[1] != 0 then). */
 static napi_value js_sync(napi_env env, napi_callback_info info) {
-  GET_ARGS(5);
-  region *r;
-  int err;
-  double length = num(env, argv[2]);
-  uint8_t *at = region_range(env, argv[0], num(env, argv[1]), length, &r, &err);
-  if (at == NULL) return ret_int(env, err);
-  int rc = mm_sync(at, (size_t)length, i32(env, argv[3]));
+  GET_RANGE(5);
+  int rc = mm_sync(at, length, i32(env, argv[3]));
   return ret_int(env, loss_after_sync(env, r, rc, argc > 4 ? argv[4] : NULL));
 }
 
-/* advise(handle, start, length, advice) -> 0 | -errno */
-static napi_value js_advise(napi_env env, napi_callback_info info) { return range_op(env, info, mm_advise); }
+/* advise(handle, start, length, advice) -> 0 | -errno; a file's headroom
+ * given back first (mm_room_settle: the advice may split the kernel mapping). */
+static napi_value js_advise(napi_env env, napi_callback_info info) {
+  GET_RANGE(4);
+  region_settle_room(r);
+  return ret_int(env, mm_advise(at, length, i32(env, argv[3])));
+}
 
 /* ------------------------------------------------------------------------ */
 /* Constants: every name the platform defines, as CPython exposes them (the   */

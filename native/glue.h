@@ -108,6 +108,28 @@ static inline double *float64s_of(napi_env env, napi_value v, size_t min, size_t
   return data;
 }
 
+/* The range [argv[1], argv[1]+argv[2]) of the region argv[0] names: its
+ * address (region_range: live and in bounds), *length and *r, or NULL and
+ * *err (*length 0). The length is converted only once region_range has found
+ * it in range: converting a NaN or negative double is undefined in C. */
+static inline uint8_t *range_arg(napi_env env, const napi_value *argv, size_t *length, int *err, region **r) {
+  double n = num(env, argv[2]);
+  uint8_t *at = region_range(env, argv[0], num(env, argv[1]), n, r, err);
+  *length = at != NULL ? (size_t)n : 0;
+  return at;
+}
+
+/* GET_ARGS(n), then the range argv[0..2] names (range_arg): declares argv,
+ * r, length and at, and returns its error to JavaScript when the range is
+ * refused. */
+#define GET_RANGE(n)                                                             \
+  GET_ARGS(n);                                                                   \
+  region *r;                                                                     \
+  size_t length;                                                                 \
+  int range_err;                                                                 \
+  uint8_t *at = range_arg(env, argv, &length, &range_err, &r);                   \
+  if (at == NULL) return ret_int(env, range_err)
+
 /* ------------------------------------------------------------------------ */
 /* Registration                                                             */
 

@@ -83,15 +83,23 @@ int mm_placeholder(void *addr, size_t length);
  * caller does (src/mapping.ts, ftruncate before the remap).
  * `portable` selects the path taken where mremap(2) does not exist: map
  * anew, copy a private mapping's contents.
- * *room: the headroom, address space reserved right after the mapping's
- * whole pages (PROT_NONE, no commit; posix.c says why), which only mm_remap
- * makes, uses and gives back; the caller keeps it with the mapping and
- * unmaps it with the mapping (mm_unmap of [addr + span, + *room)). 0 where
- * there is none (Windows, systems without mremap). `new_room`: whether a
- * growth may reserve new headroom (not for memory locked in RAM). */
+ * *room: the headroom, address space right after the mapping's whole pages
+ * (PROT_NONE, no commit; for a shared file mapping the file itself mapped on
+ * past its end; posix.c says why), which only mm_remap makes, uses and gives
+ * back (and mm_room_settle); the caller keeps it with the mapping and unmaps
+ * it with the mapping (mm_unmap of [addr + span, + *room)). 0 where there is
+ * none (Windows, systems without mremap). `new_room`: whether a growth may
+ * reserve new headroom (not for memory locked in RAM). `has_file`: whether
+ * the mapping maps a file (mm_map's fd >= 0), whether or not `fd` is given. */
 int mm_remap(void *addr, size_t old_length, size_t new_length, int prot,
              int flags, int fd, int64_t offset, int portable, int keep, void **out, size_t *room,
-             int new_room);
+             int new_room, int has_file);
+/* Before an madvise or mlock of the mapping [addr, addr+length) (whole or
+ * part): a headroom that is the file mapped past its end, one kernel mapping
+ * with the map, is given back (*room = 0), so that the change cannot split the
+ * map from it, and the next growth goes through mremap, which refuses a map
+ * the change split (EFAULT) as CPython's resize does. Arguments as mm_remap's. */
+void mm_room_settle(void *addr, size_t length, size_t *room, int prot, int flags, int has_file);
 /* Whether mm_remap with these arguments may use the descriptor (map the file
  * afresh, or size it): only then must the caller check that the descriptor
  * still names the map's file (an fstat) before the call. */

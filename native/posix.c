@@ -151,7 +151,31 @@ static int grow_by_move(void *addr, size_t old_length, size_t new_length, int pr
  * range and, in a process with threads (Node's are several), a TLB shootdown
  * on every CPU they ran on: most of what a resize cost beyond C's. Sized so
  * that a map doubling at each step moves once every three steps; none on
- * 32-bit systems, where address space is scarce. */
+ * 32-bit systems, where address space is scarce.
+ *
+ * A shared file mapping's headroom is the file itself, mapped on past its end
+ * as part of the same kernel mapping (file_room): a growth into it is then the
+ * caller's ftruncate and no system call here, since the pages the file grows
+ * into are already mapped, and a shrink keeps the pages let go (now past the
+ * file's end) as headroom. Sound: no method reaches past the map's length (a
+ * page wholly past the end of the file raises SIGBUS, as a reservation raises
+ * SIGSEGV, for foreign code only); the mapping stays one kernel mapping, with
+ * contiguous file offsets, so a later move grows it whole; it takes no commit
+ * (a shared file mapping charges none). What mremap in place did besides
+ * growing, failing with EFAULT on a map that an madvise or mlock of part of
+ * it split (as CPython's resize fails), is kept by mm_room_settle: such a
+ * change gives this headroom back first, so the next growth goes through
+ * mremap again. Not for private file mappings (a writable one charges commit
+ * for its whole size) nor MAP_LOCKED ones (the kernel would lock the pages
+ * the file grows into on every growth, through mremap's populate). */
+static int file_room(int prot, int flags, int has_file) {
+#ifdef MAP_LOCKED
+  if (flags & MAP_LOCKED) return 0;
+#endif
+  int mapped = map_flags(prot, flags, has_file ? 0 : -1);
+  return has_file && (mapped & MAP_SHARED) && !(mapped & MAP_PRIVATE);
+}
+
 static size_t headroom_for(size_t span) {
   /* Nor under a limit on address space (ulimit -v): the headroom counts
    * against it, and could make another allocation of the process fail. */
@@ -175,15 +199,21 @@ static void drop_room(uint8_t *addr, size_t span, size_t *room) {
 /* Grows into the headroom, in place: that part of the reservation given
  * back, then mremap grows the mapping without moving it, so that it stays one
  * kernel mapping (a later move needs that) and fails where CPython's resize
- * fails (EFAULT for a range that an madvise or mlock of part of it split). A
- * file's next bytes mapped over the reservation would save the munmap, but
- * the kernel does not join anonymous memory that moved since (its offset is
- * where it was first mapped), and it would grow a split map that CPython
- * cannot. Should another thread map something into that part in between, the
- * growth fails (nothing is replaced). On failure the headroom past the part
- * is let go (this region's own); the part itself is a hole by then. */
-static int grow_into_room(uint8_t *addr, size_t old_length, size_t new_length, size_t *room) {
+ * fails (EFAULT for a range that an madvise or mlock of part of it split).
+ * Mapping the file's next bytes over the reservation instead would save the
+ * munmap, but the kernel does not join anonymous memory that moved since (its
+ * offset is where it was first mapped), and it would grow a split map that
+ * CPython cannot; a shared file mapping's headroom is the file already
+ * (file_room): nothing to do. Should another thread map something into that
+ * part in between, the growth fails (nothing is replaced). On failure the
+ * headroom past the part is let go (this region's own); the part itself is a
+ * hole by then. */
+static int grow_into_room(uint8_t *addr, size_t old_length, size_t new_length, size_t *room, int file) {
   size_t old_span = round_up(old_length), new_span = round_up(new_length), add = new_span - old_span;
+  if (file) {
+    *room -= add;
+    return 0;
+  }
   if (munmap(addr + old_span, add) != 0) return -errno;
   *room -= add;
   int rc = mm__grow_in_place(addr, old_length, new_length);
@@ -200,36 +230,41 @@ static int grow_into_room(uint8_t *addr, size_t old_length, size_t new_length, s
  * RAM with memmap's lock() (the kernel would fault in the whole headroom
  * first); a process that locks all its future memory (mlockall MCL_FUTURE,
  * which memmap cannot see) pays that fault-in, briefly, on a move. */
-static int grow_with_room(uint8_t *addr, size_t old_length, size_t new_length, void **out, size_t *room) {
+static int grow_with_room(uint8_t *addr, size_t old_length, size_t new_length, void **out, size_t *room,
+                          int file) {
   size_t new_span = round_up(new_length), extra = headroom_for(new_span);
   if (extra == 0) return -ENOMEM;
   void *moved = NULL;
   int rc = mm__grow_anywhere(addr, old_length, new_span + extra, &moved);
   if (rc != 0) return rc;
   uint8_t *p = moved;
-  /* Should even that fail, the part past new_span stays mapped as it is:
-   * still this mapping's own, unreachable, and headroom all the same. */
-  if (reserve_fixed(p + new_span, extra) != 0 && munmap(p + new_span, extra) == 0) extra = 0;
+  /* A shared file mapping's part past new_span is the file past its end, the
+   * headroom as it is (file_room). Should the reservation fail, that part
+   * stays mapped as it is: still this mapping's own, unreachable, and
+   * headroom all the same. */
+  if (!file && reserve_fixed(p + new_span, extra) != 0 && munmap(p + new_span, extra) == 0) extra = 0;
   *room = extra;
   *out = p;
   return 0;
 }
 
 int mm_remap(void *addr, size_t old_length, size_t new_length, int prot, int flags, int fd,
-             int64_t offset, int portable, int keep, void **out, size_t *room, int new_room) {
+             int64_t offset, int portable, int keep, void **out, size_t *room, int new_room, int has_file) {
   size_t old_span = round_up(old_length), new_span = round_up(new_length);
+  int file = file_room(prot, flags, has_file);
   uint8_t *at = addr;
   *out = addr;
   /* Shrinking (or staying within the same pages): nothing to map; the pages
    * past the new size are left over, or unmapped (into the headroom where
-   * there is one: it then stays next to the mapping). */
+   * there is one: it then stays next to the mapping; a shared file mapping's
+   * stay as they are, the file past its end since the caller's ftruncate). */
   if (new_span <= old_span) {
     if (new_span == old_span) return 0;
     if (keep) {
       drop_room(at, old_span, room); /* the caller retires the pages left over */
       return 0;
     }
-    if (*room > 0 && reserve_fixed(at + new_span, old_span - new_span) == 0) {
+    if (*room > 0 && (file || reserve_fixed(at + new_span, old_span - new_span) == 0)) {
       *room += old_span - new_span;
       return 0;
     }
@@ -240,10 +275,10 @@ int mm_remap(void *addr, size_t old_length, size_t new_length, int prot, int fla
   if (!portable && mm__has_mremap()) {
     /* In place, into the headroom: the old addresses stay as they are (so
      * also where something holds them). */
-    if (*room >= new_span - old_span && grow_into_room(at, old_length, new_length, room) == 0) return 0;
+    if (*room >= new_span - old_span && grow_into_room(at, old_length, new_length, room, file) == 0) return 0;
     drop_room(at, old_span, room);
     if (!keep) {
-      if (new_room && grow_with_room(at, old_length, new_length, out, room) == 0) return 0;
+      if (new_room && grow_with_room(at, old_length, new_length, out, room, file) == 0) return 0;
       return mm__grow_anywhere(addr, old_length, new_length, out);
     }
     int rc = mm__grow_in_place(addr, old_length, new_length);
@@ -255,6 +290,10 @@ int mm_remap(void *addr, size_t old_length, size_t new_length, int prot, int fla
   int rc = grow_by_copy(addr, old_length, new_length, prot, flags, fd, offset, out);
   if (rc == 0 && !keep) munmap(addr, old_span);
   return rc;
+}
+
+void mm_room_settle(void *addr, size_t length, size_t *room, int prot, int flags, int has_file) {
+  if (*room > 0 && file_room(prot, flags, has_file)) drop_room(addr, round_up(length), room);
 }
 
 int mm_remap_uses_fd(size_t old_length, size_t new_length, int portable, int keep) {

@@ -537,7 +537,8 @@ int region_remap(napi_env env, region *r, double length, int portable) {
   }
   /* Fault containment keeps off the mapping while it changes (guard.c). */
   if (r->guard != NULL) mm_guard_hold(r->guard);
-  int rc = mm_remap(old, r->length, n, r->prot, r->flags, fd, r->offset, portable, keep, &addr, &r->room, !r->locked);
+  int rc = mm_remap(old, r->length, n, r->prot, r->flags, fd, r->offset, portable, keep, &addr, &r->room, !r->locked,
+                    r->fd >= 0);
   if (rc == 0) {
     /* What the old mapping left over is retired: no address is unmapped
      * while a view or a holder may use it. */
@@ -569,6 +570,12 @@ int region_remap(napi_env env, region *r, double length, int portable) {
     region_release_file(r, 0);
   }
   return rc;
+}
+
+void region_settle_room(region *r) {
+  /* Sound: the headroom lies past the mapping's whole pages, which no view,
+   * holder or job reaches; the guard watches [addr, addr+length) only. */
+  if (r->addr != NULL) mm_room_settle(r->addr, r->length, &r->room, r->prot, r->flags, r->fd >= 0);
 }
 
 int region_unmap(napi_env env, region *r) {

@@ -205,6 +205,9 @@ napi_value region_view(napi_env env, region *r, uint8_t *at, size_t length, int 
  * (views stay attached), except on Windows where the mapping may be gone
  * (see mm_remap): then the region is released. */
 int region_remap(napi_env env, region *r, double length, int portable);
+/* Before an madvise or mlock of a live region (whole or part): its headroom
+ * given back where it is the file mapped past its end (mm_room_settle). */
+void region_settle_room(region *r);
 /* The descriptor r owns, while it still names r's file: -1 for none, and
  * -EBADF once someone closed it outside memmap (its number may name another
  * file now: memmap never sizes, maps or closes it then). */

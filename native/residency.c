@@ -9,25 +9,13 @@
 #include <errno.h>
 #include <stdbool.h>
 
-/* The range [argv[1], argv[1]+argv[2]) of the region argv[0] names: its
- * address (region_range: live and in bounds) and *length, or NULL and *err. */
-static uint8_t *range_arg(napi_env env, const napi_value *argv, size_t *length, int *err, region **r) {
-  double n = num(env, argv[2]);
-  *length = (size_t)n;
-  return region_range(env, argv[0], num(env, argv[1]), n, r, err);
-}
-
 /* residency(handle, start, length, out: Uint8Array) -> 0 | -errno: out[i] is
  * 1 where page i of [start, start+length) is in memory, else 0. `start` is a
  * multiple of the page size (src/ rounds it down), `out` holds one byte per
  * page of the range. */
 static napi_value js_residency(napi_env env, napi_callback_info info) {
-  GET_ARGS(4);
-  size_t length, n = 0, page = (size_t)mm_pagesize();
-  region *r;
-  int err;
-  uint8_t *at = range_arg(env, argv, &length, &err, &r);
-  if (at == NULL) return ret_int(env, err);
+  GET_RANGE(4);
+  size_t n = 0, page = (size_t)mm_pagesize();
   uint8_t *out = bytes_of(env, argv[3], &n);
   size_t pages = (length + page - 1) / page;
   if (out == NULL || n < pages || (uintptr_t)at % page != 0) return ret_int(env, -EINVAL);
@@ -79,17 +67,13 @@ static napi_value js_prefetch(napi_env env, napi_callback_info info) {
 
 /* lock(handle, start, length, lock) -> 0 | -errno: mlock (lock true) or munlock. */
 static napi_value js_lock(napi_env env, napi_callback_info info) {
-  GET_ARGS(4);
-  size_t length;
-  region *r;
-  int err;
-  uint8_t *at = range_arg(env, argv, &length, &err, &r);
-  if (at == NULL) return ret_int(env, err);
+  GET_RANGE(4);
   bool lock = false;
   napi_get_value_bool(env, argv[3], &lock);
   /* For good: a growth of memory locked in RAM must not reserve headroom by
    * growing first (the kernel would fault all of it in), see mm_remap. */
   if (lock) r->locked = 1;
+  region_settle_room(r); /* a file's headroom given back: the change may split the kernel mapping */
   return ret_int(env, lock ? mm_lock(at, length) : mm_unlock(at, length));
 }
 

@@ -54,12 +54,7 @@ static void text_finalize(napi_env env, void *data, void *hint) {
  * here: copy instead) | -errno. length is in [1, the runtime's longest
  * string]: src/ asks for nothing else. */
 static napi_value js_text(napi_env env, napi_callback_info info) {
-  GET_ARGS(3);
-  region *r;
-  int err;
-  double length = num(env, argv[2]);
-  uint8_t *at = region_range(env, argv[0], num(env, argv[1]), length, &r, &err);
-  if (at == NULL) return ret_int(env, err);
+  GET_RANGE(3);
   napi_value out;
   if (create_latin1 == NULL || !(length >= 1 && length <= INT_MAX)) {
     napi_get_null(env, &out);
@@ -69,9 +64,9 @@ static napi_value js_text(napi_env env, napi_callback_info info) {
    * hold keeps those addresses mapped or reserved until the finalizer. */
   region_holder *h = malloc(sizeof *h);
   if (h == NULL) return ret_int(env, -ENOMEM);
-  region_hold(r, h, at, (size_t)length);
+  region_hold(r, h, at, length);
   bool copied = false;
-  napi_status st = create_latin1(env, (char *)at, (size_t)length, text_finalize, h, &out, &copied);
+  napi_status st = create_latin1(env, (char *)at, length, text_finalize, h, &out, &copied);
   if (st != napi_ok) {
     /* Whether a runtime calls the finalizer after a failure is not said:
      * keep the hold (the range stays taken for good, which is safe), and copy

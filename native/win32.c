@@ -541,9 +541,13 @@ static int remap_file(record *rec, size_t new_length, int64_t offset, int keep) 
   return rc;
 }
 
+void mm_room_settle(void *addr, size_t length, size_t *room, int prot, int flags, int has_file) {
+  (void)addr; (void)length; (void)room; (void)prot; (void)flags; (void)has_file; /* never any headroom */
+}
+
 int mm_remap(void *addr, size_t old_length, size_t new_length, int prot, int flags, int fd,
-             int64_t offset, int portable, int keep, void **out, size_t *room, int new_room) {
-  (void)old_length; (void)prot; (void)flags; (void)fd; (void)portable; (void)new_room;
+             int64_t offset, int portable, int keep, void **out, size_t *room, int new_room, int has_file) {
+  (void)old_length; (void)prot; (void)flags; (void)fd; (void)portable; (void)new_room; (void)has_file;
   *room = 0; /* no headroom here: a file cannot change size under a view */
   record *rec = record_find(addr, 1);
   if (rec != NULL && rec->state != REC_VIEW) rec = NULL;

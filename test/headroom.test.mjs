@@ -1,12 +1,15 @@
-// Headroom (native/posix.c): a map that grows keeps address space reserved right after itself
-// (PROT_NONE, no commit), so that its next growths happen in place instead of moving the whole
-// mapping; shrinking turns the pages let go into headroom. What users can see must not change:
-// contents, zeros where a map grows again, the file's size, errors; and the reservation goes with
-// the map. Read from /proc/self/maps: Linux (the only system with mremap, where headroom exists).
+// Headroom (native/posix.c): a map that grows keeps address space right after itself, so that its
+// next growths happen in place instead of moving the whole mapping; shrinking turns the pages let
+// go into headroom. Anonymous memory's headroom is a reservation (PROT_NONE, no commit); a shared
+// file map's is the file itself mapped on past its end, the same kernel mapping (a growth into it
+// is the ftruncate alone). What users can see must not change: contents, zeros where a map grows
+// again, the file's size, errors (EFAULT where CPython's resize meets a split map); and the
+// headroom goes with the map. Read from /proc/self/maps: Linux (the only system with mremap, where
+// headroom exists).
 import test from "node:test";
 import assert from "node:assert/strict";
 import fs from "node:fs";
-import { MMap, MAP_PRIVATE } from "../dist/index.js";
+import { MMap, MAP_PRIVATE, MADV_RANDOM } from "../dist/index.js";
 import { ASAN, tmpfile } from "./helpers.mjs";
 
 const LINUX = process.platform === "linux";
@@ -54,13 +57,16 @@ test("a file map doubling from 4 KiB to 64 MiB moves at most every third step, k
     size *= 2;
     m.resize(size);
     m.set(size - 1, size % 251); // the last byte of each size, written through the map
-    const { map, next } = around(file);
+    const { map } = around(file);
     starts.add(map.start);
-    assert.equal(map.end - map.start, BigInt(size), "the mapping is the map's size");
-    // Headroom, inaccessible, right after the mapping (none once a growth took the last of it).
-    if (next?.start === map.end && next.perms === "---p") roomy++;
+    // The file's one kernel mapping: the map, then its headroom (the file mapped on past its end;
+    // none once a growth took the last of it).
+    assert.ok(map.end - map.start >= BigInt(size), "the mapping holds the map");
+    assert.equal(map.perms, "rw-s");
+    if (map.end - map.start > BigInt(size)) roomy++;
+    assert.equal(fs.fstatSync(m.fd).size, size, "the file is the map's size, not the headroom's");
   }
-  // 14 growths: a move reserves three times the new size (room for two more doublings), so at
+  // 14 growths: a move maps three times the new size more (room for two more doublings), so at
   // most 5 distinct addresses, and headroom left after 2 of every 3 growths.
   assert.ok(starts.size <= 5, `${starts.size} addresses for 14 growths`);
   assert.ok(roomy >= 9, `headroom after ${roomy} of 14 growths`);
@@ -74,23 +80,39 @@ test("a file map doubling from 4 KiB to 64 MiB moves at most every third step, k
   m.close();
 });
 
-test("close() gives the headroom back with the mapping", { skip }, () => {
+test("close() gives the headroom back with the mapping (a file map's: the file mapped past its end)", { skip }, () => {
   const file = tmpfile(Buffer.alloc(PAGE));
   const m = MMap.open(file, { length: PAGE });
   m.resize(4 * PAGE);
-  const { map, next } = around(file);
-  assert.equal(next.start, map.end);
-  assert.equal(next.perms, "---p", "headroom after the grown map");
-  assert.equal(next.end - next.start, BigInt(3 * 4 * PAGE), "three times its size");
-  const room = [next.start, next.end];
+  const { map } = around(file);
+  assert.equal(map.end - map.start, BigInt(4 * PAGE + 3 * 4 * PAGE), "the map, then three times its size");
+  const range = [map.start, map.end];
   m.close();
-  const left = mappings().filter((x) => x.start < room[1] && x.end > room[0] && x.perms === "---p" && x.name === "");
+  assert.equal(mappings().some((x) => x.name === file), false);
   assert.deepEqual(
-    left.filter((x) => x.start === room[0] && x.end === room[1]),
+    mappings().filter((x) => x.start < range[1] && x.end > range[0] && x.name === ""),
     [],
+    "nothing left in its place",
+  );
+});
+
+test("anonymous memory: the headroom is a reservation right after the map, given back by close()", { skip }, () => {
+  const m = new MMap(-1, PAGE, { flags: MAP_PRIVATE });
+  const before = new Set(mappings().map((x) => `${x.start}-${x.end}`));
+  m.resize(4 * PAGE);
+  m.set(4 * PAGE - 1, 1);
+  const fresh = mappings().filter((x) => !before.has(`${x.start}-${x.end}`));
+  const map = fresh.find((x) => x.perms === "rw-p" && x.end - x.start === BigInt(4 * PAGE));
+  assert.ok(map, "the grown map");
+  const room = mappings().find((x) => x.start === map.end);
+  assert.equal(room?.perms, "---p", "inaccessible headroom after it");
+  assert.equal(room.end - room.start, BigInt(3 * 4 * PAGE), "three times its size");
+  m.close();
+  assert.equal(
+    mappings().some((x) => x.start === room.start && x.end === room.end && x.perms === "---p"),
+    false,
     "the reservation is gone",
   );
-  assert.equal(mappings().some((x) => x.name === file), false);
 });
 
 test("anonymous private maps: grow, shrink into the headroom, grow again: kept bytes stay, regrown pages read zeros", { skip }, () => {
@@ -110,14 +132,17 @@ test("anonymous private maps: grow, shrink into the headroom, grow again: kept b
   m.close();
 });
 
-test("a file map shrunk and grown again reads the file's zeros where the file was cut", { skip }, () => {
+test("a file map shrunk and grown again reads the file's zeros where the file was cut, and stays where it is", { skip }, () => {
   const file = tmpfile(Buffer.alloc(PAGE, 0x61));
   const m = MMap.open(file, { length: PAGE });
   m.resize(8 * PAGE);
+  const at = around(file).map.start;
   m.setSlice(6 * PAGE, 7 * PAGE, Buffer.alloc(PAGE, 0x62));
   m.resize(2 * PAGE);
   assert.equal(fs.statSync(file).size, 2 * PAGE);
+  assert.equal(around(file).map.start, at, "the pages let go stay mapped as headroom");
   m.resize(8 * PAGE);
+  assert.equal(around(file).map.start, at, "grown again in place");
   assert.equal(fs.statSync(file).size, 8 * PAGE);
   assert.deepEqual(m.slice(6 * PAGE, 7 * PAGE), Buffer.alloc(PAGE));
   assert.equal(m.get(0), 0x61);
@@ -187,5 +212,78 @@ test("a map split into several kernel mappings (part of it locked) refuses to gr
     assert.deepEqual(m.slice(0, 64 * PAGE), Buffer.alloc(64 * PAGE, 0x5a));
   }
   m.unlock(4 * PAGE, PAGE);
+  m.close();
+});
+
+/** A 16-page file of 0x5a mapped and grown to 64 pages (moved, with the file mapped on as headroom). */
+function grownFileMap() {
+  const file = tmpfile(Buffer.alloc(16 * PAGE, 0x5a));
+  const m = MMap.open(file, { length: 16 * PAGE });
+  m.resize(64 * PAGE);
+  m.setSlice(16 * PAGE, 64 * PAGE, Buffer.alloc(48 * PAGE, 0x5a));
+  return { file, m };
+}
+
+for (const how of ["madvise", "lock"]) {
+  const noLock = how === "lock" && ASAN && "AddressSanitizer makes mlock a no-op: nothing splits the mapping (npm run test:asan)";
+  test(`a file map that ${how === "lock" ? "an mlock" : "an madvise"} of part of it split refuses to grow with EFAULT as CPython does (into its headroom or moving), and nothing changes`, { skip: skip || noLock }, (t) => {
+    const { file, m } = grownFileMap();
+    try {
+      if (how === "lock") m.lock(4 * PAGE, PAGE);
+      else m.madvise(MADV_RANDOM, 4 * PAGE, PAGE);
+    } catch (e) {
+      m.close();
+      t.skip(`${how} refused here (${e.code})`);
+      return;
+    }
+    assert.ok(mappings().filter((x) => x.name === file).length >= 3, "the kernel split the mapping");
+    for (const n of [128 * PAGE, 4096 * PAGE]) {
+      // 128 pages fit in the headroom the map had, 4096 do not (a move): CPython fails both
+      assert.throws(() => m.resize(n), (e) => e.code === "EFAULT" && e.syscall === "mremap");
+      assert.equal(m.length, 64 * PAGE);
+      assert.equal(fs.statSync(file).size, 64 * PAGE, "the file's size put back");
+      assert.deepEqual(m.slice(0, 64 * PAGE), Buffer.alloc(64 * PAGE, 0x5a));
+    }
+    if (how === "lock") m.unlock(4 * PAGE, PAGE);
+    m.close();
+  });
+
+  test(`a file map ${how === "lock" ? "locked" : "advised"} whole still grows, in place and moving, and stays one kernel mapping`, { skip }, (t) => {
+    const { file, m } = grownFileMap();
+    try {
+      if (how === "lock") m.lock();
+      else m.madvise(MADV_RANDOM);
+    } catch (e) {
+      m.close();
+      t.skip(`${how} refused here (${e.code})`);
+      return;
+    }
+    for (const n of [128 * PAGE, 256 * PAGE, 4096 * PAGE]) {
+      m.resize(n);
+      m.set(n - 1, 0x33);
+      assert.equal(fs.statSync(file).size, n);
+      const { map } = around(file); // asserts one kernel mapping
+      assert.ok(map.end - map.start >= BigInt(n));
+    }
+    assert.deepEqual(m.slice(0, 64 * PAGE), Buffer.alloc(64 * PAGE, 0x5a));
+    assert.equal(m.get(128 * PAGE - 1), 0x33);
+    assert.equal(m.get(4096 * PAGE - 1), 0x33);
+    if (how === "lock") m.unlock();
+    m.close();
+  });
+}
+
+test("a private file map's headroom is a reservation, not the file (a writable private mapping would charge commit for it)", { skip }, () => {
+  const file = tmpfile(Buffer.alloc(PAGE, 0x41));
+  const fd = fs.openSync(file, "r+");
+  const m = new MMap(fd, PAGE, { flags: MAP_PRIVATE });
+  fs.closeSync(fd);
+  m.resize(4 * PAGE);
+  m.set(0, 0x42);
+  const { map, next } = around(file);
+  assert.equal(map.end - map.start, BigInt(4 * PAGE), "the mapping is the map's size");
+  assert.equal(next?.start, map.end);
+  assert.equal(next.perms, "---p");
+  assert.equal(fs.readFileSync(file)[0], 0x41, "private: the file keeps its byte");
   m.close();
 });
