@@ -293,6 +293,28 @@ for (const portable of [false, true]) {
   });
 }
 
+each("a file map's headroom is the file past its end: a view transferred before a growth into it still shows the map and writes to the file; a shrink under it reads zeros past the new end", { skip: (!VIEWS && NO_VIEWS) || (WINDOWS && "Windows keeps no headroom") || (process.platform !== "linux" && "headroom exists where mremap does: Linux") }, (t, rt) => {
+  const got = result(child(rt, `
+    const f = fileOf("a", 4 * PAGE, 0x61);
+    const m = mm.MMap.open(f);
+    m.resize(8 * PAGE); // a move: the file mapped on past its end after the map (24 pages)
+    const start = startOf(f);
+    const stolen = steal(m.buffer);
+    m.resize(16 * PAGE); // into the headroom: the ftruncate alone, nothing moves
+    const inPlace = startOf(f) === start;
+    stolen[1] = 0x62; // the map's own range: reaches the map and the file
+    m.flush();
+    const wrote = [m.get(1), fs.readFileSync(f)[1]];
+    m.resize(2 * PAGE); // a shrink under the view: its tail retired, zeros
+    const seen = [stolen[0], stolen[2 * PAGE - 1], stolen[2 * PAGE], stolen[8 * PAGE - 1]];
+    stolen[3 * PAGE] = 0x58; // lands in the retired range, reaches nothing
+    m.resize(64 * PAGE);
+    done({ inPlace, wrote, seen, size: fs.statSync(f).size, head: m.slice(0, 2).toString("latin1"), grown: m.slice(2 * PAGE).every((b) => b === 0) });
+    m.close();
+  `));
+  assert.deepEqual(got, { inPlace: true, wrote: [0x62, 0x62], seen: [0x61, 0x61, 0, 0], size: 64 * PAGE, head: "ab", grown: true });
+});
+
 // ---------------------------------------------------------------- what it costs
 
 each("each closed map whose view escaped costs at most one mapping and no memory for reads; all of it goes with the views", { skip: (!VIEWS && NO_VIEWS) || (WINDOWS && NO_PROC) }, async (t, rt) => {
