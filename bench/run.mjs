@@ -254,6 +254,11 @@ function spawnImpl(impl, w, reps, warmup, params, extraNodeArgs = []) {
   return JSON.parse(lines[lines.length - 1]);
 }
 
+/** Untimed runs before the timed ones: a workload's number, or its function of the sizes. */
+function warmupOf(w) {
+  return typeof w.warmup === "function" ? w.warmup(S) : (w.warmup ?? 1);
+}
+
 /** Operations of repetition i of an implementation's result. */
 function opsOf(w, out, i, check) {
   if (out.ops?.[i] != null) return out.ops[i];
@@ -269,7 +274,7 @@ for (const w of workloads) {
   const totalReps = w.reps ? w.reps(S) : S.reps;
   const rounds = Math.min(S.rounds, totalReps);
   const perRound = Math.ceil(totalReps / rounds);
-  const warmup = w.warmup ?? 1;
+  const warmup = warmupOf(w);
   if (params.file === F.big && !w.id.startsWith("cold")) helper("warm", F.big);
   const impls = IMPLS.filter((i) => w.impls.includes(i));
   // per implementation: every repetition's per-op time, by round; the last check; notes
@@ -542,7 +547,7 @@ if (profileOpt !== undefined) {
     const w = WORKLOADS.find((x) => x.id === id);
     if (!w || !w.impls.includes("memmap")) continue;
     if (w.params(S, F).file === F.big && !id.startsWith("cold")) helper("warm", F.big);
-    const out = spawnImpl("memmap", w, w.reps ? w.reps(S) : S.reps, w.warmup ?? 1, w.params(S, F), [
+    const out = spawnImpl("memmap", w, w.reps ? w.reps(S) : S.reps, warmupOf(w), w.params(S, F), [
       "--cpu-prof",
       `--cpu-prof-dir=${dir}`,
       `--cpu-prof-name=${id}${quick ? "-quick" : ""}.cpuprofile`,

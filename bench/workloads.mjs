@@ -92,8 +92,13 @@ const NEAR_FILTER = { kind: "near", ref: "c", tol: 1 / 0.9 - 1 };
  *   | { kind: "linear", of, factor } (every one must be met).
  * cpythonFrom: borrow the CPython time of another row (reference rows, lines()).
  * clock: "wall" for a workload that waits for the disk (else bench/run.mjs --clock decides).
+ * warmup: untimed runs in each process before the timed ones (default 1), or warmup(S): a
+ *   number of operations turned into runs, so that the quick sizes warm up as far as the full.
  * note: what fs (or C) does where it differs from the operation itself.
  */
+
+/** Untimed runs enough for `ops` operations, `perRun` a run (at least one). */
+const runsFor = (ops, perRun) => Math.max(1, Math.ceil(ops / perRun));
 export const WORKLOADS = [
   // ---------------------------------------------------------------- 1. find / rfind, 1 GiB
   {
@@ -275,21 +280,22 @@ export const WORKLOADS = [
   {
     id: "mapfile",
     group: 7,
-    // Three untimed runs first: V8 compiles the map's creation and close() on a background
-    // thread over the first ~60,000 maps (the CPU clock counts it: the first timed runs took
-    // 10–30 % longer than the later ones); C and CPython are unaffected by the extra runs.
-    warmup: 3,
+    // ~60,000 untimed maps first (3 runs, 12 quick): V8 compiles the map's creation and close()
+    // on a background thread over the first ~60,000 maps (the CPU clock counts it: the first
+    // timed runs took 10–30 % longer than the later ones); C and CPython are unaffected by the
+    // extra runs.
+    warmup: (S) => runsFor(60_000, S.mapCount),
     title: (S) => `map + close a 4 KiB file, ${n(S.mapCount)}×`,
     ops: (S) => S.mapCount,
     params: (S, F) => ({ file: F.small4k, size: 4 * KiB, count: S.mapCount }),
     impls: ALL,
     target: { kind: "cpython", min: 1 },
-    note: "after 3 untimed runs (V8 compiles the map's creation over the first ~60,000 maps); fs: readSync of the 4 KiB instead (no map); C: mmap + munmap",
+    note: "after ~60,000 untimed maps (V8 compiles the map's creation over the first ~60,000); fs: readSync of the 4 KiB instead (no map); C: mmap + munmap",
   },
   {
     id: "mapanon",
     group: 7,
-    warmup: 3, // as mapfile
+    warmup: (S) => runsFor(60_000, S.mapCount), // as mapfile
     title: (S) => `map + close anonymous 1 MiB, ${n(S.mapCount)}×`,
     ops: (S) => S.mapCount,
     params: (S) => ({ size: 1 * MiB, count: S.mapCount }),
@@ -301,32 +307,32 @@ export const WORKLOADS = [
   {
     id: "resizefile",
     group: 8,
-    // Ten untimed runs first: a sequence is one map and 18 resizes, so V8 keeps compiling the
-    // resize path and then the map's creation (on a background thread, 1–12 ms of CPU a function,
-    // which the CPU clock counts) for the first ~900 sequences; C and CPython are unaffected by
-    // the extra runs.
-    warmup: 10,
+    // ~1,000 untimed sequences first (10 runs, 50 quick): a sequence is one map and 18 resizes,
+    // so V8 keeps compiling the resize path and then the map's creation (on a background thread,
+    // 1–12 ms of CPU a function, which the CPU clock counts) for the first ~900 sequences; C and
+    // CPython are unaffected by the extra runs.
+    warmup: (S) => runsFor(1_000, S.resizeSeqs),
     title: (S) => `resize 4 KiB → ${sz(S.resizeTarget)} by doubling, file`,
     ops: (S) => S.resizeSeqs,
     params: (S, F) => ({ file: F.resize, target: S.resizeTarget, seqs: S.resizeSeqs, touch: 0 }),
     impls: NO_FS,
     target: { kind: "near", ref: "c", tol: 1 / 0.9 - 1 },
-    note: "after 10 untimed runs (V8 compiles the resize path and the map's creation over the first ~900 sequences); one op = the whole doubling sequence (the map not touched: a page written in a file that the next run truncates makes ext4 write it out, seconds of disk waits); C: ftruncate + mremap",
+    note: "after ~1,000 untimed sequences (V8 compiles the resize path and the map's creation over the first ~900); one op = the whole doubling sequence (the map not touched: a page written in a file that the next run truncates makes ext4 write it out, seconds of disk waits); C: ftruncate + mremap",
   },
   {
     id: "resizeanon",
     group: 8,
-    // Ten untimed runs first: a sequence is one map and 18 resizes, so V8 keeps compiling the
-    // resize path and then the map's creation (on a background thread, 1–12 ms of CPU a function,
-    // which the CPU clock counts) for the first ~900 sequences; C and CPython are unaffected by
-    // the extra runs.
-    warmup: 10,
+    // ~1,000 untimed sequences first (10 runs, 50 quick): a sequence is one map and 18 resizes,
+    // so V8 keeps compiling the resize path and then the map's creation (on a background thread,
+    // 1–12 ms of CPU a function, which the CPU clock counts) for the first ~900 sequences; C and
+    // CPython are unaffected by the extra runs.
+    warmup: (S) => runsFor(1_000, S.resizeSeqs),
     title: (S) => `resize 4 KiB → ${sz(S.resizeTarget)} by doubling, anonymous`,
     ops: (S) => S.resizeSeqs,
     params: (S) => ({ target: S.resizeTarget, seqs: S.resizeSeqs, touch: 1 }),
     impls: NO_FS,
     target: { kind: "near", ref: "c", tol: 1 / 0.9 - 1 },
-    note: "after 10 untimed runs (V8 compiles the resize path and the map's creation over the first ~900 sequences); one op = the whole doubling sequence, writing the last byte after each resize (the next access, which makes memmap build a view of the new size); C: mremap",
+    note: "after ~1,000 untimed sequences (V8 compiles the resize path and the map's creation over the first ~900); one op = the whole doubling sequence, writing the last byte after each resize (the next access, which makes memmap build a view of the new size); C: mremap",
   },
   // ---------------------------------------------------------------------- 9. move
   {
@@ -348,14 +354,14 @@ export const WORKLOADS = [
     params: (S, F) => ({ file: F.big, size: S.text, pattern: RE.early, count: S.reEarlyCount, budgetMs: S.budgetMs / 4 }),
     impls: PY_MM,
     target: { kind: "cpython", min: 1 },
-    // Seven untimed runs first: V8 optimizes the search path in stages over the first ~12,000
-    // calls, compiling on background threads whose CPU time the clock counts (per run of 2,000
-    // searches, from a fresh process: 8–10 ms of CPU in the first, 4–7 ms up to the fifth or
-    // sixth, 3.0 ms from then, the wall clock 1.5 µs a search); with three, the timed runs still
-    // paid for those compilations. CPython's is the same from the first call, so the extra runs
-    // change nothing on its side.
-    warmup: 7,
-    note: "the same search repeated (the count, or as many as a time budget allows: time per search), after 7 untimed runs (V8 compiles the search path on background threads over the first ~12,000 calls); CPython re.search(rb\"…\", m)",
+    // ~14,000 untimed searches first (7 runs, 70 quick): V8 optimizes the search path in stages
+    // over the first ~12,000 calls, compiling on background threads whose CPU time the clock
+    // counts (per run of 2,000 searches, from a fresh process: 8–10 ms of CPU in the first,
+    // 4–7 ms up to the fifth or sixth, 3.0 ms from then, the wall clock 1.5 µs a search); with
+    // three runs, the timed runs still paid for those compilations. CPython's is the same from
+    // the first call, so the extra runs change nothing on its side.
+    warmup: (S) => runsFor(14_000, S.reEarlyCount),
+    note: "the same search repeated (the count, or as many as a time budget allows: time per search), after ~14,000 untimed searches (V8 compiles the search path on background threads over the first ~12,000 calls); CPython re.search(rb\"…\", m)",
   },
   {
     id: "reLiteral",
