@@ -674,8 +674,8 @@ async function floorImpl(name, p) {
 // ---------------------------------------------------------------------------------- main
 
 const cfg = JSON.parse(process.argv[2]);
-/** How long the event loop idles between the untimed runs and the timed ones. */
-const SETTLE_MS = +(process.env.SETTLE_MS ?? 150);
+/** How long the event loop idles between the untimed runs and the timed ones (MEMMAP_BENCH_SETTLE_MS). */
+const SETTLE_MS = +(process.env.MEMMAP_BENCH_SETTLE_MS ?? 150);
 let setup;
 if (cfg.workload.startsWith("floor-")) setup = (p) => floorImpl(cfg.workload.slice(6), p);
 else {
