@@ -690,15 +690,15 @@ if (made instanceof NotAvailable) {
 }
 const [rep, teardown] = made;
 for (let i = 0; i < (cfg.warmup ?? 1); i++) rep();
-// After the untimed runs, the event loop idles a moment: V8 compiles hot functions on a
-// background thread, and the last ones queued during the warm-up (the map's plan, 9 ms of CPU)
-// would otherwise finish, and be counted by the CPU clock, inside the first timed run. Quick
-// sizes finish their warm-up in ~100 ms, before the compiler thread has caught up: the first
-// timed run of the quick resize row took 6.8 ms of CPU against 1.5 ms for the next ones.
-// One more untimed run then: the first run after the idle moment was itself slower (readline,
-// 16 passes over 4 MiB: 65–93 ms of CPU against 54 for the next ones), the heap having been
-// shrunk meanwhile.
-if ((cfg.warmup ?? 1) > 0 && SETTLE_MS > 0) {
+// For the rows that ask for it (`settle`), the event loop then idles a moment: V8 compiles hot
+// functions on a background thread, and the last ones queued during the warm-up (the map's
+// plan, 9 ms of CPU) would otherwise finish, and be counted by the CPU clock, inside the first
+// timed run. Quick sizes finish their warm-up in ~100 ms, before the compiler thread has caught
+// up: the first timed run of the quick resize row took 6.8 ms of CPU against 1.5 ms for the next
+// ones. One more untimed run follows: the first run after the idle moment was itself slower for
+// allocation-heavy loops (readline over 4 MiB: 65–93 ms of CPU against 54), the heap having been
+// shrunk meanwhile; other rows do not idle at all (readline was ~5 % slower with it).
+if (cfg.settle && (cfg.warmup ?? 1) > 0 && SETTLE_MS > 0) {
   await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
   rep();
 }

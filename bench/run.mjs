@@ -233,7 +233,7 @@ function cArgs(name, reps, warmup, p) {
  * of the work, what it covered; na, why the implementation cannot run the workload.
  */
 function spawnImpl(impl, w, reps, warmup, params, extraNodeArgs = []) {
-  const cfg = JSON.stringify({ impl, workload: w.id, reps, warmup, params: { ...params, baseline } });
+  const cfg = JSON.stringify({ impl, workload: w.id, reps, warmup, settle: w.settle === true, params: { ...params, baseline } });
   let cmd, argv, env = process.env;
   if (impl === "python") {
     cmd = "python3";

@@ -94,6 +94,8 @@ const NEAR_FILTER = { kind: "near", ref: "c", tol: 1 / 0.9 - 1 };
  * clock: "wall" for a workload that waits for the disk (else bench/run.mjs --clock decides).
  * warmup: untimed runs in each process before the timed ones (default 1), or warmup(S): a
  *   number of operations turned into runs, so that the quick sizes warm up as far as the full.
+ * settle: Node's side idles after the warm-up, then makes one more untimed run, so that V8's
+ *   background compilations end before the timed runs (bench/node-impl.mjs).
  * note: what fs (or C) does where it differs from the operation itself.
  */
 
@@ -285,6 +287,7 @@ export const WORKLOADS = [
     // timed runs took 10–30 % longer than the later ones); C and CPython are unaffected by the
     // extra runs.
     warmup: (S) => runsFor(60_000, S.mapCount),
+    settle: true,
     title: (S) => `map + close a 4 KiB file, ${n(S.mapCount)}×`,
     ops: (S) => S.mapCount,
     params: (S, F) => ({ file: F.small4k, size: 4 * KiB, count: S.mapCount }),
@@ -295,7 +298,9 @@ export const WORKLOADS = [
   {
     id: "mapanon",
     group: 7,
-    warmup: (S) => runsFor(60_000, S.mapCount), // as mapfile
+    // as mapfile
+    warmup: (S) => runsFor(60_000, S.mapCount),
+    settle: true,
     title: (S) => `map + close anonymous 1 MiB, ${n(S.mapCount)}×`,
     ops: (S) => S.mapCount,
     params: (S) => ({ size: 1 * MiB, count: S.mapCount }),
@@ -312,6 +317,7 @@ export const WORKLOADS = [
     // 1–12 ms of CPU a function, which the CPU clock counts) for the first ~900 sequences; C and
     // CPython are unaffected by the extra runs.
     warmup: (S) => runsFor(1_000, S.resizeSeqs),
+    settle: true,
     title: (S) => `resize 4 KiB → ${sz(S.resizeTarget)} by doubling, file`,
     ops: (S) => S.resizeSeqs,
     params: (S, F) => ({ file: F.resize, target: S.resizeTarget, seqs: S.resizeSeqs, touch: 0 }),
@@ -327,6 +333,7 @@ export const WORKLOADS = [
     // 1–12 ms of CPU a function, which the CPU clock counts) for the first ~900 sequences; C and
     // CPython are unaffected by the extra runs.
     warmup: (S) => runsFor(1_000, S.resizeSeqs),
+    settle: true,
     title: (S) => `resize 4 KiB → ${sz(S.resizeTarget)} by doubling, anonymous`,
     ops: (S) => S.resizeSeqs,
     params: (S) => ({ target: S.resizeTarget, seqs: S.resizeSeqs, touch: 1 }),
@@ -361,6 +368,7 @@ export const WORKLOADS = [
     // three runs, the timed runs still paid for those compilations. CPython's is the same from
     // the first call, so the extra runs change nothing on its side.
     warmup: (S) => runsFor(14_000, S.reEarlyCount),
+    settle: true,
     note: "the same search repeated (the count, or as many as a time budget allows: time per search), after ~14,000 untimed searches (V8 compiles the search path on background threads over the first ~12,000 calls); CPython re.search(rb\"…\", m)",
   },
   {
