@@ -137,7 +137,7 @@ struct region_holder {
 struct region {
   uint8_t *addr;
   size_t length;
-  size_t room;       /* headroom reserved after the mapping's whole pages (mm_remap), 0 for none */
+  size_t room;       /* headroom after the whole pages (mm_remap: reserved, or the file past its end), or 0 */
   int locked;        /* lock() was asked of some of it: growths reserve no headroom */
   int fd;            /* owned descriptor, or -1 */
   uint64_t dev, ino; /* the identity of fd's file when adopted (region_fd) */
