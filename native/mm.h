@@ -90,7 +90,8 @@ int mm_placeholder(void *addr, size_t length);
  * it with the mapping (mm_unmap of [addr + span, + *room)). 0 where there is
  * none (Windows, systems without mremap). `new_room`: whether a growth may
  * reserve new headroom (not for memory locked in RAM). `has_file`: whether
- * the mapping maps a file (mm_map's fd >= 0), whether or not `fd` is given. */
+ * the mapping maps a file whose descriptor the caller keeps (the file it sizes
+ * before a growth), whether or not `fd` is given. */
 int mm_remap(void *addr, size_t old_length, size_t new_length, int prot,
              int flags, int fd, int64_t offset, int portable, int keep, void **out, size_t *room,
              int new_room, int has_file);

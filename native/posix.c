@@ -169,11 +169,12 @@ static int grow_by_move(void *addr, size_t old_length, size_t new_length, int pr
  * for its whole size) nor MAP_LOCKED ones (the kernel would lock the pages
  * the file grows into on every growth, through mremap's populate). */
 static int file_room(int prot, int flags, int has_file) {
+  if (!has_file) return 0;
 #ifdef MAP_LOCKED
   if (flags & MAP_LOCKED) return 0;
 #endif
-  int mapped = map_flags(prot, flags, has_file ? 0 : -1);
-  return has_file && (mapped & MAP_SHARED) && !(mapped & MAP_PRIVATE);
+  int mapped = map_flags(prot, flags, 0); /* as mm_map mapped the file */
+  return (mapped & MAP_SHARED) && !(mapped & MAP_PRIVATE);
 }
 
 static size_t headroom_for(size_t span) {
