@@ -371,6 +371,96 @@ test("readline() on maps larger than one view (segments: MEMMAP_MAX_VIEW=1000 an
   }
 });
 
+test("readline() searches a string over the map once the map has given 256 lines: every line from every position, newlines written meanwhile, a file shrinking under it; windows (MEMMAP_SEARCH_WINDOW) and segments", { skip: WINDOWS && "truncation and /proc: POSIX" }, () => {
+  const code = String.raw`
+    import fs from "node:fs";
+    import v8 from "node:v8";
+    import vm from "node:vm";
+    import { MMap, ACCESS_READ } from ${JSON.stringify(new URL("../dist/index.js", import.meta.url).href)};
+    v8.setFlagsFromString("--expose-gc");
+    const gc = vm.runInNewContext("gc");
+    const file = process.env.LINES_FILE;
+    const parts = [];
+    for (let i = 0; i < 2000; i++) parts.push("L" + i + " " + "k".repeat((i * 53) % 240) + "\n");
+    parts.push("\n", "\n", "x".repeat(5000) + "\n"); // empty lines; a line longer than a small window
+    for (let i = 0; i < 300; i++) parts.push("t".repeat(i % 17) + "\n");
+    parts.push("the end, without a newline");
+    const data = Buffer.from(parts.join(""), "latin1");
+    fs.writeFileSync(file, data);
+    const split = (b) => { const o = []; for (let p = 0; p < b.length;) { const nl = b.indexOf(10, p); const s = nl < 0 ? b.length : nl + 1; o.push(b.subarray(p, s).toString("latin1")); p = s; } return o; };
+    const same = (a, b) => JSON.stringify(a) === JSON.stringify(b);
+    const out = {};
+    {
+      const m = MMap.open(file);
+      const readAll = () => { const o = []; for (;;) { const l = m.readline(); if (l.length === 0) break; o.push(l.toString("latin1")); } return o; };
+      out.all = same(readAll(), split(data));
+      out.tell = m.tell() === data.length;
+      out.again = same((m.seek(0), readAll()), split(data));
+      const long = data.indexOf("xxx");
+      const from = [0, 1, 149, 150, 151, 299, 300, 301, 2047, 2048, 2049, 4095, 4096, 4097, 65535, 65536, long - 1, long + 7, data.length - 5, data.length - 1];
+      out.from = from.map((p) => (m.seek(p), same(readAll(), split(data.subarray(p)))));
+      // Newlines written after the search's window was made: put in (by write() and through a
+      // view) and taken out ahead of the position; readline reads the map as it is now.
+      const now = Buffer.from(data);
+      m.seek(0);
+      for (let i = 0; i < 400; i++) m.readline();
+      const at = m.tell();
+      const views = process.env.MEMMAP_NO_EXTERNAL_BUFFERS !== "1";
+      const put = (p, byte) => { now[p] = byte; if (views) m.subarray(p, p + 1)[0] = byte; else m.set(p, byte); };
+      put(at + 3, 10);
+      m.seek(at + 20); m.write(Buffer.from("\n")); now[at + 20] = 10;
+      const nl = now.indexOf(10, at + 30);
+      put(nl, 0x2d); // a newline taken out: two lines become one
+      put(data.length - 2, 10);
+      m.seek(at);
+      out.live = same(readAll(), split(now.subarray(at)));
+      m.close();
+    }
+    {
+      // While a string over the map lives, close() keeps the addresses it holds (a placeholder)
+      // until the collector frees it; a map read through Buffer#indexOf keeps none.
+      const m = MMap.open(file, { access: ACCESS_READ });
+      for (let i = 0; i < 300; i++) m.readline();
+      gc();
+      gc(); // the string (if any) is old now: the allocations below cannot free it before the check
+      const mine = fs.readFileSync("/proc/self/maps", "utf8").split("\n").filter((l) => l.endsWith(file)).map((l) => l.split(" ")[0].split("-").map((x) => parseInt(x, 16)));
+      const buf = Buffer.alloc(1 << 20);
+      m.close();
+      const fd = fs.openSync("/proc/self/maps", "r");
+      let n = 0;
+      for (let k; (k = fs.readSync(fd, buf, n, buf.length - n, null)) > 0; ) n += k; // a page a read
+      fs.closeSync(fd);
+      const ranges = buf.subarray(0, n).toString("latin1").split("\n").map((l) => l.split(" ")[0].split("-").map((x) => parseInt(x, 16)));
+      out.held = mine.length === 1 && ranges.some(([a, b]) => a < mine[0][1] && b > mine[0][0]); // the range the string holds
+    }
+    {
+      // The file shrinks under a map whose string window is made: the lines before the loss, then ERR_MMAP_TRUNCATED.
+      const m = MMap.open(file, { access: ACCESS_READ });
+      const bytes = fs.readFileSync(file); // as the first map's writes left it
+      const got = [];
+      for (let i = 0; i < 300; i++) got.push(m.readline().toString("latin1"));
+      const cut = 65536; // past the first 300 lines (~38 KB)
+      fs.truncateSync(file, cut);
+      let code = null;
+      try { for (;;) { const l = m.readline(); if (l.length === 0) break; got.push(l.toString("latin1")); } } catch (e) { code = e.code; }
+      const want = split(bytes.subarray(0, cut));
+      out.truncated = { code, before: same(got, want.slice(0, got.length)), upTo: got.join("").length <= cut, some: got.length > 300 };
+      m.close();
+    }
+    console.log(JSON.stringify(out));
+  `;
+  const file = path.join(dir, "readline-text.txt");
+  const want = { all: true, tell: true, again: true, from: new Array(20).fill(true), live: true, truncated: { code: "ERR_MMAP_TRUNCATED", before: true, upTo: true, some: true } };
+  for (const env of [{}, { MEMMAP_SEARCH_WINDOW: "300" }, { MEMMAP_SEARCH_WINDOW: "4096" }, { MEMMAP_MAX_VIEW: "1000" }, { MEMMAP_NO_EXTERNAL_STRINGS: "1" }]) {
+    const out = child(code, { ...env, LINES_FILE: file });
+    const { held, ...rest } = out;
+    assert.deepEqual(rest, want, JSON.stringify(env));
+    // The string window was made (its hold keeps the range), except where no strings are made.
+    const strings = VIEWS && process.platform === "linux" && env.MEMMAP_NO_EXTERNAL_STRINGS === undefined && process.env.MEMMAP_NO_EXTERNAL_STRINGS !== "1";
+    assert.equal(held, strings, JSON.stringify(env));
+  }
+});
+
 test("readline() on a sparse 3 GiB file (one view over 2^31 bytes): lines across 2 GiB and 3 GiB, the tail without a newline", { skip: WINDOWS && "sparse files: POSIX" }, (t) => {
   const GiB = 2 ** 30;
   const size = 3 * GiB + 4096;

@@ -85,18 +85,34 @@ interface Text {
   readonly s: string;
 }
 /**
- * A window of the map for readline's newline search when one `Buffer#indexOf` over the whole map
- * cannot serve (a map over INDEX_OF_MAX bytes, or larger than one view): memmap's own bytes
- * [base, base + buf.length), as a Buffer (for indexOf), a Uint8Array and a DataView (for copyOf).
- * Window k starts at k * stride and holds up to `segment` bytes (the geometry's), so a line
- * starting in it has at least `segment - stride` bytes (1 GiB) to end in before the window does.
+ * readline's window over the map: memmap's own bytes [base, base + n), where it searches for the
+ * next newline and copies the line from.
+ * - `s`, where the runtime makes strings over mapped memory (externalText): the window as such a
+ *   string (Latin-1, one character a byte), searched with String#indexOf. V8 inlines that search
+ *   and calls memchr directly from it: ~15 ns a line of ~80 bytes, against ~27 ns for
+ *   Buffer#indexOf (Node's wrapper, its argument checks and a call into C++). Windows of up to the
+ *   longest string, half of it apart, once the map has given LINE_TEXT_AFTER lines the other way.
+ * - `buf` otherwise: the window as a Buffer for Buffer#indexOf: the whole view (maps up to
+ *   INDEX_OF_MAX bytes), else window k of the whole view, or segment k.
+ * `u` and `dv` are the same bytes as a Uint8Array and a DataView (for copyOf). A line starting in
+ * a window has at least half of it (or the map's end) to end in; a longer one goes the general way.
  */
 interface LineSpan {
   readonly base: number;
-  readonly buf: Buffer;
+  readonly n: number;
+  readonly s: string | null;
+  readonly buf: Buffer | null;
   readonly u: Uint8Array;
   readonly dv: DataView;
 }
+/**
+ * Lines a map gives through Buffer#indexOf before readline makes its string window: making the
+ * string (a native call and a hold on the range) and retiring the range at close while the
+ * string lives (one more system call) cost ~3 us, what ~250 lines save.
+ */
+const LINE_TEXT_AFTER = 256;
+/** The shortest string window worth making (MEMMAP_SEARCH_WINDOW may make the longest string short). */
+const LINE_TEXT_MIN = 256;
 
 /** How many strings text() keeps per map: the whole map, or a window and the next one, and a few more. */
 const TEXTS = 4;
@@ -129,8 +145,10 @@ export class ViewMemory extends Memory {
   #texts: Text[] = [];
   /** Accesses left before the map gets memmap's own whole view (native calls meanwhile): see deferFor. */
   #defer: number;
-  /** readline's window over a map that one indexOf cannot serve (see LineSpan); forgotten with the views. */
+  /** readline's window (see LineSpan); forgotten with the views. */
   #lineSpan: LineSpan | null = null;
+  /** Lines readline may still give through Buffer#indexOf before it makes its string window. */
+  #linesToText = LINE_TEXT_AFTER;
 
   constructor(handle: Handle, length: number, writable: boolean, geo: Geometry = DEFAULT_GEOMETRY) {
     super(handle, length, writable);
@@ -310,8 +328,7 @@ export class ViewMemory extends Memory {
   }
 
   /**
-   * readline's path: one Buffer#indexOf (memchr, trusted on views up to 2^31 bytes) over the
-   * whole view, or over the window holding pos in a larger map (see LineSpan), one copy, one
+   * readline's path: one newline search in the window holding pos (see LineSpan), one copy, one
    * loss check for both. The end of the map takes the same path (no newline: an empty copy), so
    * that reaching it brings no new code into the optimized caller. Anything else (no view yet,
    * a lost tail, a line running past its window, a position past the end of a shrunk map) goes
@@ -320,63 +337,92 @@ export class ViewMemory extends Memory {
   override readLine(pos: number): Buffer {
     const len = this.length;
     if (pos <= len && this.gone === Infinity) {
-      const whole = this.#own.whole;
+      const w = this.#lineSpan;
       const out =
-        whole !== null && len <= INDEX_OF_MAX
-          ? this.#lineIn(whole, this.#raw as Uint8Array, this.#dv as DataView, 0, pos, len)
+        w !== null && pos >= w.base && (pos - w.base < w.n || w.base + w.n === len)
+          ? this.#lineIn(w, pos, len)
           : this.#lineInWindow(pos, len);
       if (out !== null) return out;
     }
     return super.readLine(pos);
   }
 
-  /** A map larger than one indexOf serves: readLine's search and copy in the window holding pos. */
+  /** readLine when pos is outside the current window: the window holding it, then the line. */
   #lineInWindow(pos: number, len: number): Buffer | null {
     const w = pos < len ? this.#lineWindowAt(pos) : null;
-    return w === null ? null : this.#lineIn(w.buf, w.u, w.dv, w.base, pos, len);
+    return w === null ? null : this.#lineIn(w, pos, len);
   }
 
   /**
-   * The line from pos (map offsets) as a copy, found in `buf` (map offset `base`, u and dv over
-   * the same bytes); null when it runs on past `buf` short of the map's end, or is larger than a
-   * copy may be.
+   * The line from pos (map offsets, inside w) as a copy; null when it runs on past the window
+   * short of the map's end, or is larger than a copy may be.
    */
-  #lineIn(buf: Buffer, u: Uint8Array, dv: DataView, base: number, pos: number, len: number): Buffer | null {
+  #lineIn(w: LineSpan, pos: number, len: number): Buffer | null {
+    const base = w.base;
     const at = pos - base;
-    const nl = indexOf.call(buf, 10, at);
-    const b = nl >= 0 ? base + nl + 1 : base + buf.length === len ? len : -1;
+    const s = w.s;
+    let nl: number;
+    if (s !== null) nl = s.indexOf("\n", at);
+    else {
+      nl = indexOf.call(w.buf as Buffer, 10, at);
+      if (--this.#linesToText === 0) this.#lineSpan = null; // the next line makes the string window
+    }
+    const b = nl >= 0 ? base + nl + 1 : base + w.n === len ? len : -1;
     if (b < 0 || b - pos > MAX_COPY) return null;
-    const out = copyOf(u, dv, at, b - base);
+    const out = copyOf(w.u, w.dv, at, b - base);
     this.verify(pos, b);
     return out;
   }
 
   /**
-   * readline's window holding pos (pos < length): window k of the whole view, or segment k;
-   * null while the whole view is deferred (the general way counts the deferral).
+   * readline's window holding pos (pos < length): a string window once LINE_TEXT_AFTER lines were
+   * read where the runtime makes them, else the Buffer window; null while the whole view is
+   * deferred (the general way counts the deferral).
    */
   #lineWindowAt(pos: number): LineSpan | null {
-    const w = this.#lineSpan;
-    if (w !== null && pos >= w.base && pos - w.base < w.buf.length) return w;
     const { segment, stride, maxView } = this.#geo;
-    const k = Math.floor(pos / stride);
-    const base = k * stride;
+    const len = this.length;
+    if (len <= maxView && this.#raw === null) return null;
+    if (externalText && this.#linesToText <= 0) {
+      // A window must lie inside the segment where it starts (copyOf reads that segment).
+      const most = Math.min(platform.maxText, len <= maxView ? Infinity : segment - stride);
+      if (most >= LINE_TEXT_MIN) {
+        const step = Math.floor(most / 2);
+        const base = len <= most ? 0 : Math.floor(pos / step) * step;
+        const n = Math.min(most, len - base);
+        const t = native.text(this.open(), base, n);
+        if (typeof t === "string") return (this.#lineSpan = this.#lineSpanOf(base, n, t));
+        if (t === null) externalText = false; // the runtime copies: Buffer windows from now on
+        else this.#linesToText = LINE_TEXT_AFTER; // an error (ENOMEM): try again later
+      }
+    }
+    if (len <= maxView && len <= INDEX_OF_MAX) return (this.#lineSpan = this.#lineSpanOf(0, len, null));
+    const base = Math.floor(pos / stride) * stride;
+    return (this.#lineSpan = this.#lineSpanOf(base, Math.min(segment, len - base), null));
+  }
+
+  /** The LineSpan of [base, base + n) (inside the segment where it starts), searched in `s` or a Buffer. */
+  #lineSpanOf(base: number, n: number, s: string | null): LineSpan {
     let ab: ArrayBufferLike;
     let offset: number;
-    let n: number;
-    if (this.length <= maxView) {
-      const raw = this.#raw;
-      if (raw === null) return null;
+    if (this.length <= this.#geo.maxView) {
+      const raw = this.#raw as Uint8Array;
       ab = raw.buffer;
       offset = raw.byteOffset + base;
-      n = Math.min(segment, this.length - base);
     } else {
+      const k = Math.floor(base / this.#geo.stride);
       const seg = this.#segment(k);
       ab = seg.buffer;
-      offset = seg.byteOffset;
-      n = seg.length;
+      offset = seg.byteOffset + (base - k * this.#geo.stride);
     }
-    return (this.#lineSpan = { base, buf: new FastBuffer(ab, offset, n), u: new Uint8Array(ab, offset, n), dv: new DataView(ab, offset, n) });
+    return {
+      base,
+      n,
+      s,
+      buf: s === null ? new FastBuffer(ab, offset, n) : null,
+      u: new Uint8Array(ab, offset, n),
+      dv: new DataView(ab, offset, n),
+    };
   }
 
   protected override newline(pos: number, limit: number): number {
@@ -483,6 +529,7 @@ export class ViewMemory extends Memory {
     this.#own.whole = this.#exposed.whole = null;
     this.#own.segments = this.#exposed.segments = null;
     this.#lineSpan = null;
+    this.#linesToText = LINE_TEXT_AFTER;
     this.#texts = [];
   }
 }
