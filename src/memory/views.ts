@@ -88,10 +88,12 @@ interface Text {
  * readline's window over the map: memmap's own bytes [base, base + n), where it searches for the
  * next newline and copies the line from.
  * - `s`, where the runtime makes strings over mapped memory (externalText): the window as such a
- *   string (Latin-1, one character a byte), searched with String#indexOf. V8 inlines that search
- *   and calls memchr directly from it: ~15 ns a line of ~80 bytes, against ~27 ns for
- *   Buffer#indexOf (Node's wrapper, its argument checks and a call into C++). Windows of up to the
- *   longest string, half of it apart, once the map has given LINE_TEXT_AFTER lines the other way.
+ *   string (Latin-1, one character a byte), searched with String#indexOf, which every engine runs
+ *   natively (V8: a builtin calling memchr). Buffer#indexOf is as fast only where Node makes it a
+ *   fast API call (Node 20); Node 22 and later call into C++ the slow way and Deno's is JavaScript:
+ *   readline 155 -> 69 ns a line on Node 22, 116 -> 74 on Deno, the same on Node 20
+ *   (docs/performance.md). Windows of up to the longest string, half of one apart, once the map
+ *   has given LINE_TEXT_AFTER lines the other way.
  * - `buf` otherwise: the window as a Buffer for Buffer#indexOf: the whole view (maps up to
  *   INDEX_OF_MAX bytes), else window k of the whole view, or segment k.
  * `u` and `dv` are the same bytes as a Uint8Array and a DataView (for copyOf). A line starting in
