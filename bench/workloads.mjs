@@ -328,10 +328,7 @@ export const WORKLOADS = [
   {
     id: "resizeanon",
     group: 8,
-    // ~1,000 untimed sequences first (10 runs, 50 quick): a sequence is one map and 18 resizes,
-    // so V8 keeps compiling the resize path and then the map's creation (on a background thread,
-    // 1–12 ms of CPU a function, which the CPU clock counts) for the first ~900 sequences; C and
-    // CPython are unaffected by the extra runs.
+    // as resizefile
     warmup: (S) => runsFor(1_000, S.resizeSeqs),
     settle: true,
     title: (S) => `resize 4 KiB → ${sz(S.resizeTarget)} by doubling, anonymous`,

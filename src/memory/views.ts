@@ -392,10 +392,9 @@ export class ViewMemory extends Memory {
         const step = Math.floor(most / 2);
         const base = len <= most ? 0 : Math.floor(pos / step) * step;
         const n = Math.min(most, len - base);
-        const t = native.text(this.open(), base, n);
+        const t = this.#mappedText(base, base + n);
         if (typeof t === "string") return (this.#lineSpan = this.#lineSpanOf(base, n, t));
-        if (t === null) externalText = false; // the runtime copies: Buffer windows from now on
-        else this.#linesToText = LINE_TEXT_AFTER; // an error (ENOMEM): try again later
+        if (t !== null) this.#linesToText = LINE_TEXT_AFTER; // an error (ENOMEM): try again later
       }
     }
     if (len <= maxView && len <= INDEX_OF_MAX) return (this.#lineSpan = this.#lineSpanOf(0, len, null));
@@ -437,6 +436,17 @@ export class ViewMemory extends Memory {
     return super.newline(pos, limit);
   }
 
+  /**
+   * A string over [a, b) of the map itself (native.text; a < b): null where the runtime copied
+   * it after all (external strings are then off for good: callers copy, or search Buffers), or
+   * -errno. Checks closed.
+   */
+  #mappedText(a: number, b: number): string | number | null {
+    const s = native.text(this.open(), a, b - a);
+    if (s === null) externalText = false;
+    return s;
+  }
+
   text(a: number, b: number): string {
     this.guard(a, b);
     if (a === b) return "";
@@ -446,14 +456,13 @@ export class ViewMemory extends Memory {
       if (t.a === a && t.b === b) return t.s;
     }
     if (externalText) {
-      const s = native.text(this.open(), a, b - a);
+      const s = this.#mappedText(a, b);
       if (typeof s === "number") throw systemError(s, "text");
       if (s !== null) {
         if (texts.length === TEXTS) texts.shift();
         texts.push({ a, b, s });
         return s;
       }
-      externalText = false; // the runtime copied after all: copy from now on
     }
     // A copy. While the whole view is deferred: a short text is a copy (one native call, one
     // access counted); a long one (a regular expression's window) is bulk work, for which the
