@@ -259,6 +259,20 @@ function warmupOf(w) {
   return typeof w.warmup === "function" ? w.warmup(S) : (w.warmup ?? 1);
 }
 
+/**
+ * The untimed runs of one implementation. A row without a warm-up of its own gives the Node side
+ * (memmap, fs) two: V8 optimizes the run's loop before the code after it has ever run, and throws
+ * that code away when the first run ends, so the second run starts unoptimized and pays a new
+ * compilation (measured in the first timed run after one warm-up: readByte 4.2 against 2.7 ns, a
+ * random get 1.5x, readline 20-35 %; the third run is as fast as the second). CPython's and C's
+ * first timed runs are as fast as their next ones: one warm-up each.
+ */
+function warmupFor(w, impl) {
+  if (w.implWarmup?.[impl] !== undefined) return w.implWarmup[impl];
+  const node = impl === "memmap" || impl === "fs";
+  return node && w.warmup === undefined ? 2 : warmupOf(w);
+}
+
 /** Operations of repetition i of an implementation's result. */
 function opsOf(w, out, i, check) {
   if (out.ops?.[i] != null) return out.ops[i];
@@ -286,7 +300,7 @@ for (const w of workloads) {
       if (x.na !== null || x.failed || round >= (w.implRounds?.[impl] ?? rounds)) continue;
       let out;
       try {
-        out = spawnImpl(impl, w, w.implReps?.[impl] ?? perRound, w.implWarmup?.[impl] ?? warmup, params);
+        out = spawnImpl(impl, w, w.implReps?.[impl] ?? perRound, warmupFor(w, impl), params);
       } catch (err) {
         failures++;
         x.failed = true;
@@ -501,10 +515,11 @@ generated there too, and deleted at the end.
 - Every implementation is its own process and runs the same number of operations:
   \`bench/node-impl.mjs\` (memmap and Node fs), \`bench/py_impl.py\` (CPython),
   \`bench/baseline.c\` (C). Setup (opening, mapping, loading the random offsets) is not timed;
-  one untimed warm-up run precedes the timed ones in each process, except for the write and
-  cold workloads; more where a row's note says so (the early-match search: 3; resize: 10; the
-  Node side of the line rows: 2, because V8 discards the run loop's optimized code when the
-  first run ends and compiles it again during the next). Each side checks its result (found index, line or match count, checksum of
+  untimed warm-up runs precede the timed ones in each process: one for CPython and C, two for
+  the Node side (V8 discards the run loop's optimized code when the first run ends and compiles
+  it again during the next: the first timed run after one warm-up was up to 1.5× slower than the
+  next ones; CPython's and C's are not), none for the write and cold workloads, more where a
+  row's note says so (the early-match search: 3; resize: 10). Each side checks its result (found index, line or match count, checksum of
   the bytes read) and the suite warns when they disagree.
 - Files are warm (read once into the page cache before each workload) except in group 11,
   where each run first evicts the file with \`posix_fadvise(POSIX_FADV_DONTNEED)\`. Group 4
@@ -547,7 +562,7 @@ if (profileOpt !== undefined) {
     const w = WORKLOADS.find((x) => x.id === id);
     if (!w || !w.impls.includes("memmap")) continue;
     if (w.params(S, F).file === F.big && !id.startsWith("cold")) helper("warm", F.big);
-    const out = spawnImpl("memmap", w, w.reps ? w.reps(S) : S.reps, warmupOf(w), w.params(S, F), [
+    const out = spawnImpl("memmap", w, w.reps ? w.reps(S) : S.reps, warmupFor(w, "memmap"), w.params(S, F), [
       "--cpu-prof",
       `--cpu-prof-dir=${dir}`,
       `--cpu-prof-name=${id}${quick ? "-quick" : ""}.cpuprofile`,

@@ -92,8 +92,9 @@ const NEAR_FILTER = { kind: "near", ref: "c", tol: 1 / 0.9 - 1 };
  *   | { kind: "linear", of, factor } (every one must be met).
  * cpythonFrom: borrow the CPython time of another row (reference rows, lines()).
  * clock: "wall" for a workload that waits for the disk (else bench/run.mjs --clock decides).
- * warmup: untimed runs in each process before the timed ones (default 1), or warmup(S): a
- *   number of operations turned into runs, so that the quick sizes warm up as far as the full.
+ * warmup: untimed runs in each process before the timed ones (default: 1 for CPython and C, 2
+ *   for the Node side, bench/run.mjs warmupFor), or warmup(S): a number of operations turned
+ *   into runs, so that the quick sizes warm up as far as the full.
  * settle: Node's side idles after the warm-up, then makes one more untimed run, so that V8's
  *   background compilations end before the timed runs (bench/node-impl.mjs).
  * note: what fs (or C) does where it differs from the operation itself.
@@ -164,11 +165,6 @@ export const WORKLOADS = [
   {
     id: "readline",
     group: 2,
-    // Two untimed runs on the Node side: V8 optimizes the run's loop before the code after it
-    // has ever run, and throws that away when the first run ends; the second run starts
-    // unoptimized and pays a new compilation (20-35 % of the first timed run here). C and
-    // CPython have nothing to warm.
-    implWarmup: { memmap: 2, fs: 2 },
     title: (S) => `readline: every ~80-byte line of ${sz(S.text)}`,
     ops: () => null, // the line count, known after the run (check)
     opsFromCheck: true,
@@ -180,11 +176,6 @@ export const WORKLOADS = [
   {
     id: "lines",
     group: 2,
-    // Two untimed runs on the Node side: V8 optimizes the run's loop before the code after it
-    // has ever run, and throws that away when the first run ends; the second run starts
-    // unoptimized and pays a new compilation (20-35 % of the first timed run here). C and
-    // CPython have nothing to warm.
-    implWarmup: { memmap: 2, fs: 2 },
     title: (S) => `lines(): every line of ${sz(S.text)}`,
     ops: () => null,
     opsFromCheck: true,
