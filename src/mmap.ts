@@ -10,7 +10,7 @@ import type { PathLike } from "node:fs";
 import type { FileHandle } from "node:fs/promises";
 import { inspect, type InspectOptions } from "node:util";
 import { ACCESS_COPY, ACCESS_READ, MS_SYNC, type Access } from "./constants.js";
-import { invalidArgValue, notResizable, rangeError, readOnlyError, stateError } from "./errors.js";
+import { invalidArgValue, notResizable, rangeError, readOnlyError, stateError, type MMapError } from "./errors.js";
 import { Mapping } from "./mapping.js";
 import type { Memory } from "./memory/index.js";
 import { openMap, openMapAsync, type OpenOptions } from "./open.js";
@@ -49,6 +49,11 @@ const ACCESS_NAMES = ["ACCESS_DEFAULT", "ACCESS_READ", "ACCESS_WRITE", "ACCESS_C
 const MAX_SAFE = Number.MAX_SAFE_INTEGER;
 const INT32_MIN = -(2 ** 31);
 const INT32_MAX = 2 ** 31 - 1;
+
+/** setSlice's error when the data and the slice differ in size (CPython: "mmap slice assignment is wrong size"). */
+function wrongSize(given: number, count: number): MMapError {
+  return invalidArgValue("data", `${given} bytes`, `must have the slice's size, ${count} bytes (mmap slice assignment is wrong size)`);
+}
 
 /**
  * A memory-mapped file or anonymous memory: Python's `mmap.mmap` for Node.js.
@@ -316,12 +321,28 @@ export class MMap extends MMapExtensions implements Iterable<number> {
    */
   setSlice(start: number | null | undefined, stop: number | null | undefined, data: BytesLike, step?: number | null): void {
     const bytes = toBytes(data, "data");
+    if (
+      (step === undefined || step === 1) &&
+      typeof start === "number" &&
+      typeof stop === "number" &&
+      Number.isInteger(start) &&
+      Number.isInteger(stop)
+    ) {
+      // The common case, m.setSlice(a, b, data), as in slice(): the checks and errors of the
+      // general path below in the same order, without its arrays.
+      this.#writable("setSlice");
+      const len = this.#mem.length;
+      const a = adjust(start, len, 0, len);
+      const b = adjust(stop, len, 0, len);
+      const count = b > a ? b - a : 0;
+      if (bytes.length !== count) throw wrongSize(bytes.length, count);
+      this.#mem.put(a, bytes);
+      return;
+    }
     const [a, b, st] = sliceArgs(start, stop, step);
     this.#writable("setSlice");
     const sl = sliceIndices(this.#mem.length, a, b, st);
-    if (bytes.length !== sl.count) {
-      throw invalidArgValue("data", `${bytes.length} bytes`, `must have the slice's size, ${sl.count} bytes (mmap slice assignment is wrong size)`);
-    }
+    if (bytes.length !== sl.count) throw wrongSize(bytes.length, sl.count);
     if (sl.step === 1) this.#mem.put(sl.start, bytes);
     else this.#mem.scatter(sl, ownCopy(bytes)); // the source may be a view of this map
   }
