@@ -3,7 +3,9 @@
  * (Electron's V8 sandbox, or MEMMAP_NO_EXTERNAL_BUFFERS=1): no view of the
  * map can exist there, so src/ copies through these functions instead. With
  * views, src/ calls them for the first accesses to a large map, before it
- * makes the map's view (src/memory/views.ts). Each call is one memmove or one
+ * makes the map's view, and for copies of 64 KiB or more, which mm_copy makes
+ * faster than the engine's memmove where the addresses are unlucky
+ * (src/memory/views.ts). Each call is one copy (mm_copy, a memmove) or one
  * byte, and copies the fault counter where JavaScript reads it (`faults`
  * cannot exist without an external ArrayBuffer).
  */
@@ -31,10 +33,10 @@ static napi_value copy_bytes(napi_env env, napi_callback_info info, int into_map
   if (into_map && !(r->prot & PROT_WRITE)) return ret_int(env, -EACCES);
   if (at == NULL) return ret_int(env, err);
   /* Sound: [at, at+n) is inside the live mapping (region_range), and
-   * writable when into_map; bytes holds n bytes. memmove: a Uint8Array over
-   * the map itself cannot exist here, but costs nothing to allow. */
-  if (into_map) memmove(at, bytes, n);
-  else memmove(bytes, at, n);
+   * writable when into_map; bytes holds n bytes. The two may overlap (bytes
+   * a view of the same map): mm_copy is a memmove. */
+  if (into_map) mm_copy(at, bytes, n);
+  else mm_copy(bytes, at, n);
   mirror_faults(r);
   return ret_int(env, 0);
 }

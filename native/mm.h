@@ -238,6 +238,10 @@ int64_t mm_rfind(const uint8_t *hay, size_t n, const uint8_t *needle, size_t k);
  * order, into out[0, k), stopping once cap of them are found; returns k.
  * k < cap: hay holds no '\n' after the last one reported. n < 2^32. */
 size_t mm_line_ends(const uint8_t *hay, size_t n, uint32_t *out, size_t cap);
+/* Copying (search.c): memmove(dst, src, n), faster where glibc's memmove is
+ * slow for the two addresses (a destination just past the source modulo
+ * 4 KiB). The ranges may overlap. */
+void mm_copy(void *dst, const void *src, size_t n);
 
 /* Waiting on a 32-bit word of a mapping (wait-linux.c, wait-darwin.c,
  * wait-win32.c; wait-posix.c has the clock and threads of the POSIX systems).

@@ -21,6 +21,10 @@
  * Line ends (mm_line_ends, for m.lines()) are found in batches, many lines a
  * call: a vector compare of 32 (AVX2) or 16 (SSE2) bytes with '\n', whose
  * bit mask gives every newline of the block; memchr where neither exists.
+ *
+ * Copies (mm_copy, for large copies between the map and JavaScript memory)
+ * are memmove, except where memmove is slow for the two addresses: see
+ * mm_copy below.
  */
 #define _GNU_SOURCE
 #include "mm.h"
@@ -392,4 +396,50 @@ int64_t mm_rfind(const uint8_t *hay, size_t n, const uint8_t *needle, size_t k) 
 size_t mm_line_ends(const uint8_t *hay, size_t n, uint32_t *out, size_t cap) {
   if (cap == 0 || n == 0) return 0;
   return line_kernel_chosen(hay, n, out, cap);
+}
+
+/* ------------------------------------------------------------- copying */
+
+/*
+ * glibc's memmove copies a few KiB and more with `rep movsb` on CPUs that
+ * have fast string moves (ERMS/FSRM), and on this project's machine (AMD
+ * EPYC, glibc 2.36) that instruction slows down by a factor of 2 to 20 when
+ * the destination lies a little past the source modulo 4 KiB: per 64 KiB
+ * copied from memory, 4.3 us at most distances, 26 us at 8 bytes, 11 us at
+ * 16, 5.5 us at 0; per 2 KiB, 0.05 us against 0.15-0.19 below 256 bytes. A
+ * Buffer of 128 KiB or more comes from malloc's own mmap, 16 bytes past a
+ * page, so read(n) at a page-aligned position hit it every time (read(256
+ * KiB): 31.9 us against CPython's 13.3; CPython's bytes start 48 bytes past
+ * the page). A loop of 16-byte loads and stores copies at the same speed at
+ * every distance (4.3 us per 64 KiB, within 15 % of memmove's best for
+ * copies from memory), so mm_copy takes it where the distance is below 256
+ * bytes and the ranges do not overlap, and memmove everywhere else. */
+#define COPY_LOOP_MIN 1024
+#define COPY_NEAR 256
+
+void mm_copy(void *dst, const void *src, size_t n) {
+  uint8_t *d = dst;
+  const uint8_t *s = src;
+#ifdef MM_X86_64
+  uintptr_t du = (uintptr_t)d, su = (uintptr_t)s, distance = du - su;
+  int apart = du + n <= su || su + n <= du;
+  if (n >= COPY_LOOP_MIN && apart && (distance & 4095) < COPY_NEAR) {
+    size_t i = 0;
+    /* Sound: each step reads s[i, i+64) and writes d[i, i+64), i + 64 <= n;
+     * the tail is memcpy of the rest; the ranges do not overlap. */
+    for (; i + 64 <= n; i += 64) {
+      __m128i a = _mm_loadu_si128((const __m128i *)(s + i));
+      __m128i b = _mm_loadu_si128((const __m128i *)(s + i + 16));
+      __m128i c = _mm_loadu_si128((const __m128i *)(s + i + 32));
+      __m128i e = _mm_loadu_si128((const __m128i *)(s + i + 48));
+      _mm_storeu_si128((__m128i *)(d + i), a);
+      _mm_storeu_si128((__m128i *)(d + i + 16), b);
+      _mm_storeu_si128((__m128i *)(d + i + 32), c);
+      _mm_storeu_si128((__m128i *)(d + i + 48), e);
+    }
+    memcpy(d + i, s + i, n - i);
+    return;
+  }
+#endif
+  memmove(d, s, n);
 }
