@@ -17,7 +17,7 @@ import { openMap, openMapAsync, type OpenOptions } from "./open.js";
 import { planMap, type MMapOptions } from "./plan.js";
 import { adviceRange } from "./residency.js";
 import { compile, matchesOf, requireGlobal, searchOnce, type MMapMatch } from "./search.js";
-import { adjust, boundsArgs, clampRange, flushRange, sliceArgs, sliceIndices } from "./slices.js";
+import { adjust, boundsArgs, clampRange, flushRange, plainRange, sliceArgs, sliceIndices } from "./slices.js";
 import { settleWaits } from "./waiting.js";
 import { MMapExtensions } from "./extensions.js";
 import {
@@ -294,17 +294,9 @@ export class MMap extends MMapExtensions implements Iterable<number> {
    */
   slice(start?: number | null, stop?: number | null, step?: number | null): Buffer {
     const mem = this.#mem;
-    if (
-      mem.fast !== null &&
-      (step === undefined || step === 1) &&
-      typeof start === "number" &&
-      typeof stop === "number" &&
-      Number.isInteger(start) &&
-      Number.isInteger(stop)
-    ) {
-      // The common case, m.slice(a, b): no arrays, no general slice arithmetic.
+    if (mem.fast !== null && plainRange(start, stop, step)) {
       const len = mem.length;
-      return mem.copy(adjust(start, len, 0, len), adjust(stop, len, 0, len));
+      return mem.copy(adjust(start as number, len, 0, len), adjust(stop as number, len, 0, len));
     }
     const [a, b, st] = sliceArgs(start, stop, step);
     const sl = sliceIndices(this.length, a, b, st);
@@ -321,19 +313,12 @@ export class MMap extends MMapExtensions implements Iterable<number> {
    */
   setSlice(start: number | null | undefined, stop: number | null | undefined, data: BytesLike, step?: number | null): void {
     const bytes = toBytes(data, "data");
-    if (
-      (step === undefined || step === 1) &&
-      typeof start === "number" &&
-      typeof stop === "number" &&
-      Number.isInteger(start) &&
-      Number.isInteger(stop)
-    ) {
-      // The common case, m.setSlice(a, b, data), as in slice(): the checks and errors of the
-      // general path below in the same order, without its arrays.
+    if (plainRange(start, stop, step)) {
+      // The checks and errors of the general path below, in the same order.
       this.#writable("setSlice");
       const len = this.#mem.length;
-      const a = adjust(start, len, 0, len);
-      const b = adjust(stop, len, 0, len);
+      const a = adjust(start as number, len, 0, len);
+      const b = adjust(stop as number, len, 0, len);
       const count = b > a ? b - a : 0;
       if (bytes.length !== count) throw wrongSize(bytes.length, count);
       this.#mem.put(a, bytes);

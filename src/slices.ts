@@ -20,6 +20,15 @@ export function clampRange(start: number, end: number | undefined, length: numbe
   return [a, Math.max(a, b)];
 }
 
+/**
+ * The common slice `[a:b]`: integer bounds and no step (or 1). slice() and setSlice() take it
+ * without the general slice arithmetic (sliceArgs, sliceIndices: two arrays a call); any other
+ * arguments take the general path, which checks and reports them.
+ */
+export function plainRange(start: unknown, stop: unknown, step: unknown): boolean {
+  return (step === undefined || step === 1) && typeof start === "number" && typeof stop === "number" && Number.isInteger(start) && Number.isInteger(stop);
+}
+
 /** A slice's arguments, type-checked: `undefined` (or `null`) bounds stay undefined; the step defaults to 1. */
 export function sliceArgs(start: unknown, stop: unknown, step: unknown): [number | undefined, number | undefined, number] {
   return [

@@ -293,9 +293,8 @@ export class ViewMemory extends Memory {
     this.guard(a, b);
     const raw = this.#ensureWhole(false, COPY_COST);
     let out: Buffer;
-    if (n >= NATIVE_COPY_MIN) checked(native.read(this.open(), a, (out = Buffer.allocUnsafe(n))), "memcpy");
+    if (n >= NATIVE_COPY_MIN || (raw === null && this.#direct())) checked(native.read(this.open(), a, (out = allocCopy(n))), "memcpy");
     else if (raw !== null) out = copyOf(raw, this.#dv as DataView, a, b);
-    else if (this.#direct()) checked(native.read(this.open(), a, (out = allocCopy(n))), "memcpy");
     else {
       const dest = (out = Buffer.allocUnsafe(n));
       this.#pieces(a, b, (piece, at) => piece.copy(dest, at));
@@ -309,9 +308,8 @@ export class ViewMemory extends Memory {
     if (n === 0) return;
     this.guard(at, at + n);
     const raw = this.#ensureWhole(false, COPY_COST);
-    if (n >= NATIVE_COPY_MIN) checked(native.write(this.open(), at, src), "memcpy");
+    if (n >= NATIVE_COPY_MIN || (raw === null && this.#direct())) checked(native.write(this.open(), at, src), "memcpy");
     else if (raw !== null) raw.set(src, at);
-    else if (this.#direct()) checked(native.write(this.open(), at, src), "memcpy");
     else this.#pieces(at, at + n, (piece, off) => piece.set(src.subarray(off, off + piece.length)));
     this.verify(at, at + n);
   }
