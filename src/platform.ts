@@ -65,7 +65,7 @@ export interface Platform {
   readonly engine: "v8" | "jsc";
   /**
    * memmap's own whole view of a map of up to this many bytes is made after about 8 accesses; a
-   * larger map waits longer (64, or ~16,000 over 64 MiB), reached through single native calls
+   * larger map waits longer (64, or ~16,000 from 32 MiB), reached through single native calls
    * meanwhile (see src/memory/views.ts). 8 MiB, or `MEMMAP_EAGER_VIEW=<bytes>` (tests: 0 makes
    * every map wait longer).
    */

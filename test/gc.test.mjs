@@ -14,7 +14,7 @@ import { VIEWS, WINDOWS, runNode, throwsCode, tmpdir } from "./helpers.mjs";
 const dist = new URL("../dist/index.js", import.meta.url).href;
 const MiB = 1024 * 1024;
 
-/** Runs `body` (an ES module's text, memmap imported as MMap etc.) under --trace-gc: { fullGCs, out }. */
+/** Runs `body` (an ES module's text, memmap imported as MMap etc.) under --trace-gc: { fullGCs, out, lines }. */
 function traced(body, env = {}) {
   const dir = tmpdir("memmap-gc-");
   const file = path.join(dir, "child.mjs");
@@ -25,7 +25,7 @@ function traced(body, env = {}) {
   // "Mark-Compact" (Node 20 to 24; "Mark-Compact (reduce)" too); "Mark-sweep" on older V8.
   const fullGCs = lines.filter((l) => /Mark-Compact|Mark-sweep/.test(l) && !/testing/.test(l));
   const out = lines.filter((l) => l.startsWith("{")).map((l) => JSON.parse(l));
-  return { fullGCs, out: out[0] };
+  return { fullGCs, out: out[0], lines };
 }
 
 // The resize workload of bench/workloads.mjs ("resizeanon"): doubling 4 KiB -> 1 GiB, touching
@@ -197,6 +197,43 @@ console.log(JSON.stringify({ sparse, used, bad }));
   assert.ok(touched.out.sparse < 16 * MiB, `external memory grew by ${touched.out.sparse} bytes over the sparse reads`);
   if (VIEWS) assert.ok(touched.out.used >= 1024 * MiB, `the view was not made: external memory grew by ${touched.out.used} bytes`);
 });
+
+// Maps of 32 MiB up to V8's external-memory step: a view of 64 MiB started a full collection as
+// it was made (after 32 random 4 KiB reads, every run), which a few hundred reads cannot pay
+// back; such maps wait for their view as those over 64 MiB do, and get it when used in earnest.
+for (const mib of [32, 64]) {
+  test(`300 random 4 KiB reads of a ${mib} MiB map start no full collection; 20,000 more accesses make the view`, () => {
+    const body = (touch) => `
+const m = new MMap(-1, ${mib * MiB}, { flags: MAP_PRIVATE });
+for (let k = 0; k < 64; k++) m.set(k * ${(mib / 64) * MiB}, 0x70);
+globalThis.gc();
+const before = process.memoryUsage().external;
+let bad = 0;
+for (let k = 0; k < 300; k++) {
+  const pos = ((k * 2654435761) % ${mib * 256}) * 4096;
+  if (${touch}) { const b = m.slice(pos, pos + 4096); if (b.length !== 4096 || b[0] !== (pos % ${(mib / 64) * MiB} === 0 ? 0x70 : 0)) bad++; }
+}
+console.log("END OF THE SPARSE READS");
+const sparse = process.memoryUsage().external - before;
+for (let k = 0; k < 20000; k++) if (${touch} && m.get((k % 64) * ${(mib / 64) * MiB}) !== 0x70) bad++;
+const used = process.memoryUsage().external - before;
+m.close();
+console.log(JSON.stringify({ sparse, used, bad }));
+`;
+    const run = (touch) => {
+      const r = traced(body(touch));
+      const order = r.lines;
+      const end = order.indexOf("END OF THE SPARSE READS");
+      return { ...r, sparseGCs: r.fullGCs.filter((l) => order.indexOf(l) < end) };
+    };
+    const touched = run(true);
+    const control = run(false);
+    assert.equal(touched.out.bad, 0);
+    assert.ok(touched.sparseGCs.length <= control.sparseGCs.length, `full collections during the sparse reads:\n${touched.sparseGCs.join("\n")}`);
+    assert.ok(touched.out.sparse < 8 * MiB, `external memory grew by ${touched.out.sparse} bytes over the sparse reads`);
+    if (VIEWS) assert.ok(touched.out.used >= mib * MiB, `the view was not made: external memory grew by ${touched.out.used} bytes`);
+  });
+}
 
 test("resize() of anonymous memory while a job uses it: ERR_MMAP_BUSY from the addon's refusal, nothing changed", async () => {
   const m = new MMap(-1, 4096, { flags: MAP_PRIVATE });

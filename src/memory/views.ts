@@ -44,10 +44,14 @@ const DEFAULT_GEOMETRY = geometry(platform.maxView);
  * access's extra cost over the view (~60 ns; a copy counts COPY_COST, a line LINE_COST).
  * - Up to platform.eagerView (8 MiB): making the view and detaching it at close() or resize()
  *   cost about as much as 8 native calls (callgrind: ~4,000 instructions against ~450).
- * - Up to 64 MiB: the same, but V8 counts the whole length of an external ArrayBuffer as memory
+ * - Under 32 MiB: the same, but V8 counts the whole length of an external ArrayBuffer as memory
  *   it could free, and several such views together can start a collection: 64.
- * - Over 64 MiB: the view alone starts a full collection at once, whatever the addon tells V8
- *   (docs/performance.md, "Mapped memory and V8's garbage collector"), ~3 ms of the main
+ * - From 32 MiB: V8 starts a full collection when what it counts grows by more than 64 MiB since
+ *   the last one (docs/performance.md, "Mapped memory and V8's garbage collector"), so a view of
+ *   64 MiB or more starts one as it is made, whatever the addon tells V8 (measured: a 64 MiB view
+ *   made after 32 random reads started one in every run, a 63 MiB one in none, in a process
+ *   doing nothing else), and one of half that step or more needs only as much again from the
+ *   rest of the process (any Buffer, another map's view). A collection costs ~3 ms of the main
  *   thread's time on an empty heap, more on a large one, and the collector's threads besides:
  *   as much as ~16,000 byte accesses through native calls (measured on a 1 GiB map: 58 ns more
  *   a byte, 93 ns a read(64), 205 ns a readline). A map read sparsely (a few thousand random
@@ -58,8 +62,12 @@ const DEFAULT_GEOMETRY = geometry(platform.maxView);
 const DEFER_SMALL = 8;
 const DEFER_LARGE = 64;
 const DEFER_HUGE = 16384;
-/** A view longer than this starts a full collection as it is made (V8's external-memory step). */
-const COLLECTING_VIEW = 64 * 1024 * 1024;
+/**
+ * A view this long or longer takes at least half of V8's external-memory step (64 MiB) at once:
+ * with as much again from anything else in the process, or alone from 64 MiB, it starts a full
+ * collection as it is made.
+ */
+const COLLECTING_VIEW = 32 * 1024 * 1024;
 /** What a copy (read, slice, write) and a line (readline) count against the deferral: see above. */
 const COPY_COST = 2;
 const LINE_COST = 4;
@@ -74,7 +82,7 @@ const NATIVE_COPY_MIN = 64 * 1024;
 
 /** The accesses through native calls (in byte-access units) before a map of `length` bytes gets memmap's own view. */
 function deferFor(length: number): number {
-  return length > COLLECTING_VIEW ? DEFER_HUGE : length > platform.eagerView ? DEFER_LARGE : DEFER_SMALL;
+  return length >= COLLECTING_VIEW ? DEFER_HUGE : length > platform.eagerView ? DEFER_LARGE : DEFER_SMALL;
 }
 /** While the view is deferred, text of up to this many bytes is copied out; longer text makes the view. */
 const TEXT_COPY_MAX = 64 * 1024;
