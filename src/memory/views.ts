@@ -356,10 +356,12 @@ export class ViewMemory extends Memory {
     const len = this.length;
     if (pos <= len && this.gone === Infinity) {
       const w = this.#lineSpan;
-      const out =
-        w !== null && pos >= w.base && (pos - w.base < w.n || w.base + w.n === len)
-          ? this.#lineIn(w, pos, len)
-          : this.#lineInWindow(pos, len);
+      // Both comparisons run on every line: one first reached at the map's end would have no
+      // type feedback there, and V8 would throw the optimized code away at the end of a pass.
+      const end = w === null ? -1 : w.base + w.n;
+      const inside = pos < end;
+      const atEnd = end === len;
+      const out = w !== null && pos >= w.base && (inside || atEnd) ? this.#lineIn(w, pos, len) : this.#lineInWindow(pos, len);
       if (out !== null) return out;
     }
     return super.readLine(pos);
@@ -385,7 +387,8 @@ export class ViewMemory extends Memory {
       nl = indexOf.call(w.buf as Buffer, 10, at);
       if (--this.#linesToText === 0) this.#lineSpan = null; // the next line makes the string window
     }
-    const b = nl >= 0 ? base + nl + 1 : base + w.n === len ? len : -1;
+    const atEnd = base + w.n === len; // on every line: see readLine
+    const b = nl >= 0 ? base + nl + 1 : atEnd ? len : -1;
     if (b < 0 || b - pos > MAX_COPY) return null;
     const out = copyOf(w.u, w.dv, at, b - base);
     this.verify(pos, b);
