@@ -235,6 +235,32 @@ console.log(JSON.stringify({ sparse, used, bad }));
   });
 }
 
+// readline over a large map: the first lines go through native calls (a program reading a header
+// makes no view, and so no collection), and a program reading on gets the view after a few
+// hundred lines (not thousands: lines read natively put off the optimization of the fast path).
+test("readline over a 64 MiB map: 150 lines make no view; a few hundred more make it, with the same lines on both sides", () => {
+  const { out } = traced(`
+const line = (k) => "line " + String(k).padStart(6, "0") + " " + "x".repeat(k % 50) + "\\n";
+let text = "";
+for (let k = 0; text.length < 2 * 1024 * 1024; k++) text += line(k);
+const m = new MMap(-1, ${64 * MiB}, { flags: MAP_PRIVATE });
+m.write(Buffer.from(text, "latin1"));
+m.seek(0);
+globalThis.gc();
+const before = process.memoryUsage().external;
+let bad = 0;
+for (let k = 0; k < 150; k++) if (m.readline().toString("latin1") !== line(k)) bad++;
+const header = process.memoryUsage().external - before;
+for (let k = 150; k < 2000; k++) if (m.readline().toString("latin1") !== line(k)) bad++;
+const read = process.memoryUsage().external - before;
+m.close();
+console.log(JSON.stringify({ header, read, bad }));
+`);
+  assert.equal(out.bad, 0);
+  assert.ok(out.header < 8 * MiB, `150 lines grew external memory by ${out.header} bytes: a view was made`);
+  if (VIEWS) assert.ok(out.read >= 64 * MiB, `2,000 lines made no view: external memory grew by ${out.read} bytes`);
+});
+
 test("resize() of anonymous memory while a job uses it: ERR_MMAP_BUSY from the addon's refusal, nothing changed", async () => {
   const m = new MMap(-1, 4096, { flags: MAP_PRIVATE });
   try {
