@@ -231,7 +231,8 @@ console.log(JSON.stringify({ sparse, used, bad }));
     assert.equal(touched.out.bad, 0);
     assert.ok(touched.sparseGCs.length <= control.sparseGCs.length, `full collections during the sparse reads:\n${touched.sparseGCs.join("\n")}`);
     assert.ok(touched.out.sparse < 8 * MiB, `external memory grew by ${touched.out.sparse} bytes over the sparse reads`);
-    if (VIEWS) assert.ok(touched.out.used >= mib * MiB, `the view was not made: external memory grew by ${touched.out.used} bytes`);
+    // The view adds the map's length; the collector may free a few MiB meanwhile.
+    if (VIEWS) assert.ok(touched.out.used >= (mib - 8) * MiB, `the view was not made: external memory grew by ${touched.out.used} bytes`);
   });
 }
 
@@ -258,7 +259,8 @@ console.log(JSON.stringify({ header, read, bad }));
 `);
   assert.equal(out.bad, 0);
   assert.ok(out.header < 8 * MiB, `150 lines grew external memory by ${out.header} bytes: a view was made`);
-  if (VIEWS) assert.ok(out.read >= 64 * MiB, `2,000 lines made no view: external memory grew by ${out.read} bytes`);
+  // The view adds 64 MiB; the collector may free a few MiB meanwhile (the text's Buffer).
+  if (VIEWS) assert.ok(out.read >= 48 * MiB, `2,000 lines made no view: external memory grew by ${out.read} bytes`);
 });
 
 test("resize() of anonymous memory while a job uses it: ERR_MMAP_BUSY from the addon's refusal, nothing changed", async () => {
