@@ -10,7 +10,7 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
 import { MMap, ACCESS_READ, MAP_PRIVATE, PAGESIZE } from "../dist/index.js";
-import { python, runNode, runPython, throwsCode, tmpdir, tmpfd, VIEWS, WINDOWS, fillFrom, splitLines } from "./helpers.mjs";
+import { ASAN, python, runNode, runPython, throwsCode, tmpdir, tmpfd, VIEWS, WINDOWS, fillFrom, splitLines } from "./helpers.mjs";
 
 const dir = tmpdir("memmap-lines-");
 
@@ -457,9 +457,13 @@ test("readline() searches a string over the map once the map has given 256 lines
     if (WINDOWS) delete want.truncated;
     assert.deepEqual(rest, want, JSON.stringify(env));
     // The string window was made (its hold keeps the range), except where no strings are made.
+    // Under AddressSanitizer only the first is asserted: in 3 of 7 runs of this file there, some
+    // mapping overlapped the closed map's range even without strings (this check cannot tell a
+    // placeholder from whatever the sanitizer's allocator or the runtime maps into a range just
+    // freed; never seen without the sanitizer, nor in 16 later runs with it).
     if (process.platform === "linux") {
       const strings = VIEWS && env.MEMMAP_NO_EXTERNAL_STRINGS === undefined && process.env.MEMMAP_NO_EXTERNAL_STRINGS !== "1";
-      assert.equal(held, strings, JSON.stringify(env));
+      if (strings || !ASAN) assert.equal(held, strings, JSON.stringify(env));
     }
   }
 });
