@@ -147,6 +147,8 @@ const memmap = {
   readline4m: everyLine,
   lines: lineViews,
   lines4m: lineViews,
+  readlineOnce: everyLine,
+  linesOnce: lineViews,
   seekread(p) {
     const m = openRead(p);
     const idx = loadIdx(p.idx, p.count);

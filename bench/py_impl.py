@@ -96,7 +96,7 @@ def readline(m, p):
     return since(t0), n // passes
 
 
-readline4m = readline
+readline4m = readlineOnce = readline
 
 
 def _with_idx(body):

@@ -519,7 +519,9 @@ generated there too, and deleted at the end.
   untimed warm-up runs precede the timed ones in each process: one for CPython and C, two for
   the Node side (V8 discards the run loop's optimized code when the first run ends and compiles
   it again during the next: the first timed run after one warm-up was up to 1.5× slower than the
-  next ones; CPython's and C's are not), none for the write and cold workloads, more where a
+  next ones; CPython's and C's are not), none for the write and cold workloads and the one-pass
+  rows of group 2 (one timed pass in each of two new processes: what a program reading a file
+  once measures, V8's warm-up included), more where a
   row's note says so (the early-match search: 3; resize: 10). Each side checks its result (found index, line or match count, checksum of
   the bytes read) and the suite warns when they disagree.
 - Files are warm (read once into the page cache before each workload) except in group 11,

@@ -185,6 +185,38 @@ export const WORKLOADS = [
     target: { kind: "cpython", min: 2 },
     note: "m.lines(), zero-copy views (SPEC §8), against CPython's readline per line; C: memchr alone",
   },
+  // The same two, once: one timed pass in a fresh process over a fresh map, no untimed run, as a
+  // program that reads a file once measures them (V8's warm-up and the map's first touch
+  // included; CPython and C pay the first touch too). One pass in each of two processes.
+  {
+    id: "readlineOnce",
+    c: "readline",
+    group: 2,
+    title: (S) => `readline: one pass of a fresh process, ${sz(S.text)}`,
+    ops: () => null,
+    opsFromCheck: true,
+    params: (S, F) => ({ file: F.big, size: S.text, passes: 1 }),
+    impls: NO_FS,
+    warmup: 0,
+    reps: (S) => S.rounds,
+    target: { kind: "cpython", min: 1 },
+    note: "no untimed run: the first pass over a new map, in a new process (docs/performance.md, \"One pass in a fresh process\")",
+  },
+  {
+    id: "linesOnce",
+    c: "lines",
+    group: 2,
+    title: (S) => `lines(): one pass of a fresh process, ${sz(S.text)}`,
+    ops: () => null,
+    opsFromCheck: true,
+    params: (S, F) => ({ file: F.big, size: S.text, passes: 1 }),
+    impls: ["memmap", "c"],
+    cpythonFrom: "readlineOnce",
+    warmup: 0,
+    reps: (S) => S.rounds,
+    target: { kind: "cpython", min: 1 },
+    note: "as the row above, against CPython's readline",
+  },
   // ---------------------------------------------------------- 3. random reads, 1 GiB
   {
     id: "seekread",
