@@ -107,6 +107,11 @@ function stat(fd: number): boolean {
   return native.fstat(fd, mapStatBuf) === 0;
 }
 
+/** The file as the user named it, for errors: the path (MMap.open) or the descriptor. */
+function fileOf(plan: MapPlan): string {
+  return plan.path === undefined ? `the file of descriptor ${plan.fd}` : `'${plan.path}'`;
+}
+
 /**
  * CPython's rule: a map of a regular file lies inside it; length 0 maps the whole file from the
  * offset. `statted`: mapStat holds an fstat of the file's descriptor (false: it failed, which is
@@ -117,18 +122,17 @@ function resolveLength(plan: MapPlan, statted: boolean): number {
   let len = plan.length;
   if (!statted || mapStat[1] !== 1) return len;
   const size = mapStat[0] as number;
-  // Errors name what the user gave: the path (MMap.open) or the descriptor (made only for an
-  // error: a number turned into a string costs every map ~1 % of its time).
-  const file = (): string => (plan.path === undefined ? `the file of descriptor ${fd}` : `'${plan.path}'`);
+  // Errors name the file with fileOf, only when they are thrown: a number turned into a string
+  // on every map cost it ~1 % of its time.
   if (len === 0) {
     if (size === 0) {
       if (plan.path !== undefined) throw invalidArgValue("path", plan.path, "is an empty file: cannot mmap an empty file");
       throw invalidArgValue("fd", fd, "is an empty file: cannot mmap an empty file");
     }
-    if (offset >= size) throw invalidArgValue("options.offset", offset, `is not smaller than the size of ${file()}, ${size}`);
+    if (offset >= size) throw invalidArgValue("options.offset", offset, `is not smaller than the size of ${fileOf(plan)}, ${size}`);
     len = size - offset;
   } else if (!platform.mapSizesFile && (offset > size || size - offset < len)) {
-    throw invalidArgValue(plan.path === undefined ? "length" : "options.length", len, `is greater than the size of ${file()} (${size}) minus the offset ${offset}`);
+    throw invalidArgValue(plan.path === undefined ? "length" : "options.length", len, `is greater than the size of ${fileOf(plan)} (${size}) minus the offset ${offset}`);
   }
   return len;
 }
