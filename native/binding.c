@@ -24,30 +24,45 @@
 /* ------------------------------------------------------------------------ */
 /* Descriptors                                                              */
 
-/* fstat(fd, out: Float64Array(2 or 4), or its ArrayBuffer) -> 0 | -errno;
- * out = [size, isRegular] and, with 4 elements, the file's identity (dev,
- * ino) as raw 64-bit words in out[2..3], MM_NO_ID where the system gives it
- * by another call: only map() reads them, from the same array. */
-static napi_value js_fstat(napi_env env, napi_callback_info info) {
-  GET_ARGS(2);
-  size_t len = 0;
-  double *out = float64s_of(env, argv[1], 2, &len);
-  if (out == NULL) return ret_int(env, -EINVAL);
+/* fstat(fd) into out = [size, isRegular] and, with 4 elements or more, the
+ * file's identity (dev, ino) as raw 64-bit words in out[2..3], MM_NO_ID where
+ * the system gives it by another call: only map() reads them, from the same
+ * array. 0 | -errno; out is written only on success. */
+static int stat_into(int fd, double *out, size_t len) {
   int64_t size = 0;
   int regular = 0;
   uint64_t id[2];
-  int r = mm_fstat(i32(env, argv[0]), &size, &regular, &id[0], &id[1]);
+  int r = mm_fstat(fd, &size, &regular, &id[0], &id[1]);
   if (r == 0) {
     out[0] = (double)size;
     out[1] = regular;
     if (len >= 4) memcpy(&out[2], id, sizeof id);
   }
-  return ret_int(env, r);
+  return r;
 }
 
+/* fstat(fd, out: Float64Array(2 or 4), or its ArrayBuffer) -> 0 | -errno (stat_into). */
+static napi_value js_fstat(napi_env env, napi_callback_info info) {
+  GET_ARGS(2);
+  size_t len = 0;
+  double *out = float64s_of(env, argv[1], 2, &len);
+  if (out == NULL) return ret_int(env, -EINVAL);
+  return ret_int(env, stat_into(i32(env, argv[0]), out, len));
+}
+
+/* dup(fd[, out: ArrayBuffer of 5 doubles]) -> the close-on-exec duplicate |
+ * -errno. With `out`, a successful duplicate is also fstat'ed: out[0..3] as
+ * fstat() fills them, out[4] = 0 | -errno of that fstat (one call where a map
+ * of a file made two). */
 static napi_value js_dup(napi_env env, napi_callback_info info) {
-  GET_ARGS(1);
-  return ret_int(env, mm_dup(i32(env, argv[0])));
+  GET_ARGS(2);
+  int fd = mm_dup(i32(env, argv[0]));
+  if (fd >= 0 && argc >= 2) {
+    size_t len = 0;
+    double *out = float64s_of(env, argv[1], 5, &len);
+    if (out != NULL) out[4] = stat_into(fd, out, len);
+  }
+  return ret_int(env, fd);
 }
 
 static napi_value js_close(napi_env env, napi_callback_info info) {

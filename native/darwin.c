@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/mount.h>
 #include <unistd.h>
 
@@ -39,6 +40,8 @@ int mm__move_grow(void *from, size_t old_length, size_t new_length, void *to) {
   (void)from; (void)old_length; (void)new_length; (void)to;
   return -EINVAL;
 }
+
+int mm__fstat(int fd, struct stat *st) { return fstat(fd, st); }
 
 int mm__memfd(void) {
   char name[64];

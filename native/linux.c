@@ -10,6 +10,7 @@
 #include <limits.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/vfs.h>
 #include <unistd.h>
@@ -46,6 +47,21 @@ int mm__move_keep(void *from, size_t length, void *to) {
 int mm__move_grow(void *from, size_t old_length, size_t new_length, void *to) {
   void *p = mremap(from, old_length, new_length, MREMAP_MAYMOVE | MREMAP_FIXED, to);
   return p == MAP_FAILED ? -errno : 0;
+}
+
+/* The fstat system call itself where the kernel's struct stat is the C
+ * library's (64-bit x86 and Arm): glibc's fstat() is fstatat(fd, "",
+ * AT_EMPTY_PATH), for which the kernel reads the empty name from user memory
+ * (on kernels before 6.11, copies it into a page-sized buffer and looks it up).
+ * Measured here (Linux 6.18): 330-338 ns a call against 388-397. A map and its
+ * close make two (the size and identity of the descriptor; the identity again
+ * before close). A kernel or filter without the call (ENOSYS) gets fstat(). */
+int mm__fstat(int fd, struct stat *st) {
+#if defined(SYS_fstat) && defined(__LP64__) && (defined(__x86_64__) || defined(__aarch64__))
+  if (syscall(SYS_fstat, fd, st) == 0) return 0;
+  if (errno != ENOSYS) return -1;
+#endif
+  return fstat(fd, st);
 }
 
 int mm__memfd(void) {

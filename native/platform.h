@@ -52,6 +52,11 @@ int mm__shm_name_max(void);
  * there is none, -EINVAL from a kernel before 5.14, -EFAULT for a page that
  * cannot be read). */
 int mm__populate(void *addr, size_t length);
+/* fstat(2): 0, or -1 with errno set. Async-signal-safe (guard.c's identity
+ * check runs in the fault handler). Linux makes the system call itself; see
+ * linux.c. */
+struct stat;
+int mm__fstat(int fd, struct stat *st);
 
 /* --- Provided by each OS file for fault containment (guard.c calls them
  * from signal handlers: every one is async-signal-safe, system calls only). */

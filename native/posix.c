@@ -349,7 +349,7 @@ int mm__map_file_again(void *addr, size_t length, int prot, int flags, int fd, i
 
 int64_t mm__file_size(int fd) {
   struct stat st;
-  if (fstat(fd, &st) != 0) return -errno;
+  if (mm__fstat(fd, &st) != 0) return -errno;
   return (int64_t)st.st_size;
 }
 
@@ -454,7 +454,7 @@ int mm_tag_max(void) { return mm__shm_name_max(); }
 
 int mm_fstat(int fd, int64_t *size, int *regular, uint64_t *dev, uint64_t *ino) {
   struct stat st;
-  if (fstat(fd, &st) != 0) return -errno;
+  if (mm__fstat(fd, &st) != 0) return -errno;
   *size = (int64_t)st.st_size;
   *regular = S_ISREG(st.st_mode) ? 1 : 0;
   *dev = (uint64_t)st.st_dev;
@@ -464,7 +464,7 @@ int mm_fstat(int fd, int64_t *size, int *regular, uint64_t *dev, uint64_t *ino) 
 
 int mm_file_id(int fd, uint64_t *dev, uint64_t *ino, int64_t *size) {
   struct stat st;
-  if (fstat(fd, &st) != 0) return -errno;
+  if (mm__fstat(fd, &st) != 0) return -errno;
   *dev = (uint64_t)st.st_dev;
   *ino = (uint64_t)st.st_ino;
   if (size != NULL) *size = (int64_t)st.st_size;

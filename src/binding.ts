@@ -48,7 +48,11 @@ export interface Binding {
    * callers pass it).
    */
   fstat(fd: number, out: Float64Array | ArrayBuffer): number;
-  dup(fd: number): number;
+  /**
+   * A close-on-exec duplicate, or -errno. With `out` (an ArrayBuffer of 5 doubles), the
+   * duplicate is also fstat'ed: out[0..3] as fstat() fills them, out[4] that fstat's 0 | -errno.
+   */
+  dup(fd: number, out?: ArrayBuffer): number;
   close(fd: number): number;
   truncate(fd: number, size: number): number;
   memfd(size: number): number;

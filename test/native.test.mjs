@@ -171,6 +171,44 @@ test("fstat, map and fd read and write their doubles through a Float64Array or i
   assert.deepEqual([...new Uint8Array(short)], new Array(8).fill(0));
 });
 
+// dup(fd, out): a file's map duplicates the caller's descriptor and fstats the duplicate in one
+// call (src/mapping.ts dupAndResolve); out[4] tells whether that fstat was made and how it went.
+test("dup(fd, out) also fstats the duplicate: out[0..3] as fstat fills them, out[4] its result; a failed dup writes nothing", () => {
+  const require = createRequire(import.meta.url);
+  const addon = require(require("node-gyp-build").resolve(fileURLToPath(new URL("..", import.meta.url))));
+  const { PROT_READ, PROT_WRITE, MAP_SHARED } = addon.constants;
+  const { fd } = tmpfd(Buffer.alloc(4321, 7));
+  const out = new ArrayBuffer(40);
+  const d = new Float64Array(out);
+  d.fill(1);
+  const own = addon.dup(fd, out);
+  assert.ok(own >= 0 && own !== fd, String(own));
+  assert.deepEqual([d[0], d[1], d[4]], [4321, 1, 0]);
+  // The identity words are the ones fstat gives: map() trusts the descriptor with them.
+  const ref = new ArrayBuffer(32);
+  assert.equal(addon.fstat(own, ref), 0);
+  assert.deepEqual(new Uint8Array(out, 0, 32), new Uint8Array(ref));
+  const h = addon.map(fd, 4321, PROT_READ | PROT_WRITE, MAP_SHARED, 0, own, undefined, out);
+  assert.equal(typeof h, "object");
+  try {
+    assert.equal(addon.fd(h, new ArrayBuffer(8)), own);
+  } finally {
+    assert.equal(addon.unmap(h), 0);
+  }
+  // A descriptor that is not open: -EBADF, and the array is left as it was.
+  d.fill(1);
+  assert.equal(addon.dup(1 << 29, out), -os.constants.errno.EBADF);
+  assert.deepEqual([...d], [1, 1, 1, 1, 1]);
+  // Without an array, or with one too short for the result: the duplicate alone, nothing written.
+  for (const arg of [undefined, new ArrayBuffer(32)]) {
+    const before = arg === undefined ? null : new Uint8Array(arg).slice();
+    const again = addon.dup(fd, arg);
+    assert.ok(again >= 0, String(again));
+    assert.equal(addon.close(again), 0);
+    if (before !== null) assert.deepEqual(new Uint8Array(arg), before);
+  }
+});
+
 // native.map(..., reuse): src/mapping.ts hands the addon the handles of closed maps, to take over
 // for new maps instead of making a new external and finalizer. The addon must take one only when
 // nothing but the handle counts on its region: a live map, a view, a string, a job or a file
