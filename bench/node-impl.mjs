@@ -16,6 +16,15 @@ import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import { MMap, ACCESS_READ, ACCESS_WRITE, MAP_PRIVATE, MADV_RANDOM } from "../dist/index.js";
 
+// bench/run.mjs --detached: the state of a program that has detached an ArrayBuffer (closed or
+// resized a map with views, transferred a buffer): V8 has given up its assumption that none ever
+// is, and checks for it at every typed-array access from then on, in every function it compiles.
+if (process.env.MEMMAP_BENCH_DETACHED === "1") {
+  const ab = new ArrayBuffer(8);
+  structuredClone(ab, { transfer: [ab] });
+  if (ab.byteLength !== 0) throw new Error("MEMMAP_BENCH_DETACHED: the ArrayBuffer was not detached");
+}
+
 // A timed region: const t0 = now(); ...; since(t0) returns the wall time in ns and adds the
 // process's CPU time to cpuSpent (a second clock, which a busy machine disturbs less:
 // bench/run.mjs --clock). elapsed(t0): the wall time so far, for time budgets.

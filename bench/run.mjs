@@ -22,6 +22,12 @@
 //   --profile[=a,b]    afterwards, run memmap's side of these workloads under `node --cpu-prof`
 //                      (default: the three furthest from their targets) and summarise the
 //                      profiles; the .cpuprofile files stay in bench/profiles/
+//   --detached         memmap's and Node fs's processes first detach an ArrayBuffer, as a
+//                      program has done once it closed or resized a map with views, or
+//                      transferred a buffer: V8 then compiles a check for detachment into every
+//                      typed-array access (its ArrayBufferDetaching protector is gone for the
+//                      process). docs/ are not written. docs/performance.md, "readline once an
+//                      ArrayBuffer was detached"
 //   --json=FILE        also write the raw measurements as JSON
 //   --keep             keep the temporary data directory
 //   --runtime=node|bun|deno
@@ -78,7 +84,7 @@ const opt = (name) => {
   return a.includes("=") ? a.slice(a.indexOf("=") + 1) : true;
 };
 for (const a of args) {
-  if (!/^--(quick|reps|rounds|clock|only|docs|no-docs|profile|json|keep|runtime)(=.*)?$/.test(a)) {
+  if (!/^--(quick|reps|rounds|clock|only|docs|no-docs|profile|json|keep|runtime|detached)(=.*)?$/.test(a)) {
     console.error(`unknown option ${a}\n(see the comment at the top of bench/run.mjs)`);
     process.exit(2);
   }
@@ -117,7 +123,12 @@ if (runtimeName !== "node" && (opt("docs") === true || opt("profile") !== undefi
   console.error(`--docs and --profile are for Node's runs only (not --runtime=${runtimeName})`);
   process.exit(2);
 }
-const writeDocs = opt("no-docs") === true ? false : opt("docs") === true ? true : !quick && only === null && runtimeName === "node";
+const detached = opt("detached") === true;
+if (detached && opt("docs") === true) {
+  console.error("--docs is for runs without --detached");
+  process.exit(2);
+}
+const writeDocs = opt("no-docs") === true ? false : opt("docs") === true ? true : !quick && only === null && runtimeName === "node" && !detached;
 const profileOpt = opt("profile");
 
 const log = (...a) => console.error(...a);
@@ -245,6 +256,7 @@ function spawnImpl(impl, w, reps, warmup, params, extraNodeArgs = []) {
   } else {
     cmd = runtime.bin;
     argv = [...runtime.args, ...extraNodeArgs, path.join(here, "node-impl.mjs"), cfg];
+    if (detached) env = { ...process.env, MEMMAP_BENCH_DETACHED: "1" };
   }
   const r = spawnSync(cmd, argv, { env, encoding: "utf8", maxBuffer: 1 << 24, timeout: 600_000 });
   if (r.status !== 0) {
@@ -412,7 +424,7 @@ const elapsed = (Date.now() - started) / 1000;
 const noise = noiseSummary(rows);
 console.log("");
 console.log(
-  `memmap benchmarks (${quick ? "quick" : "full"}, memmap on ${machine.runtime}): per-operation medians of ${S.reps} runs in ${S.rounds} interleaved rounds, ${clock === "cpu" ? "CPU time" : "wall-clock time"}; × = speed-up over CPython 3.13 mmap`,
+  `memmap benchmarks (${quick ? "quick" : "full"}, memmap on ${machine.runtime}${detached ? ", after an ArrayBuffer was detached" : ""}): per-operation medians of ${S.reps} runs in ${S.rounds} interleaved rounds, ${clock === "cpu" ? "CPU time" : "wall-clock time"}; × = speed-up over CPython 3.13 mmap`,
 );
 console.log(textTable(rows));
 const extrapolated = rows.filter((r) => Object.keys(r.partial).length > 0);
