@@ -509,6 +509,7 @@ npm run bench                 # the full suite (2–4 minutes); rewrites this pa
 npm run bench -- --quick      # small sizes, about a minute; prints the table only
 npm run bench -- --only=readline,get --profile   # a subset, then CPU profiles of memmap's side
 npm run bench -- --quick --runtime=bun          # memmap's and Node fs's sides on Bun (or deno)
+npm run bench -- --only=readline,lines --detached  # after an ArrayBuffer was detached (performance.md)
 node bench/others.mjs                           # operations outside this table, against CPython (performance.md)
 \`\`\`
 
