@@ -146,8 +146,11 @@ function resolveLength(plan: MapPlan, statted: boolean): number {
  * @returns [the duplicate, the map's length, whether mapStat holds the duplicate's fstat]
  */
 function dupAndResolve(plan: MapPlan): [number, number, boolean] {
-  // The addon fstats the duplicate in the same call (one Node-API call fewer a map, ~0.1 us).
-  mapStat[4] = 1; // not a result the addon writes: an addon that did not fstat leaves it
+  // The addon fstats the duplicate in the same call: one Node-API call fewer a map (with the raw
+  // fstat of native/linux.c, a map + close went from 5.85 to 5.77 us, ten alternating pairs).
+  // mapStat[4] = 1 is no result the addon writes: an addon built before dup took `out` leaves it,
+  // and the map is then sized by a separate fstat instead of by a stale one.
+  mapStat[4] = 1;
   const fd = withReclaim(() => native.dup(plan.fd, mapStatBuf), (r) => r);
   if (fd < 0) {
     resolveLength(plan, stat(plan.fd));
