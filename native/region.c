@@ -166,7 +166,7 @@ void region_unhold(napi_env env, region_holder *h) {
   for (piece **pp = &r->pieces; *pp != NULL;) {
     piece *p = *pp;
     if (overlaps(h, p->addr, p->length) && --p->holds == 0) {
-      mm_unmap(p->addr, p->length);
+      if (!r->forever) mm_unmap(p->addr, p->length); /* else a placeholder for good (env_ending) */
       *pp = p->next;
       free(p);
     } else {
@@ -193,7 +193,10 @@ static void region_release_file(region *r, int all) {
     /* The headroom: nothing can hold any of it (no view reaches past the map). */
     if (r->room > 0) mm_unmap(r->addr + page_span(r->length), r->room);
     r->room = 0;
-    if (all) mm_unmap(r->addr, page_span(r->length));
+    /* A range that may be used from another thread after this environment
+     * ended (env_ending) becomes zeros for good: nothing tells when it goes. */
+    if (r->forever) mm_placeholder(r->addr, page_span(r->length));
+    else if (all) mm_unmap(r->addr, page_span(r->length));
     else region_retire(r, r->addr, page_span(r->length));
     r->addr = NULL;
   }
@@ -208,7 +211,7 @@ static void region_release_file(region *r, int all) {
   while (all && r->pieces != NULL) {
     piece *p = r->pieces;
     r->pieces = p->next;
-    mm_unmap(p->addr, p->length);
+    if (!r->forever) mm_unmap(p->addr, p->length);
     free(p);
   }
   if (r->pieces == NULL) region_unlink(r);
@@ -427,6 +430,16 @@ static void view_finalized(napi_env env, view *v) {
   region_maybe_free(env, r);
 }
 
+/* True while the environment ends (a worker's end, the process's exit): no
+ * JavaScript may run in it any more, which Node-API reports as a failure of
+ * any call that could run some (NAPI_PREAMBLE: coercing undefined to a
+ * boolean runs none). Elsewhere, and in runtimes that do not report it, 0. */
+static int env_ending(napi_env env) {
+  napi_value undef, b;
+  if (napi_get_undefined(env, &undef) != napi_ok) return 0;
+  return napi_coerce_to_bool(env, undef, &b) == napi_pending_exception;
+}
+
 /* The ArrayBuffer's memory was released (the object collected, or detached
  * with no other owner of its memory left: memmap's detach, or the end of an
  * ArrayBuffer that a transfer() moved it into). */
@@ -441,6 +454,7 @@ static void view_memory_finalize(napi_env env, void *data, void *hint) {
     return;
   }
   v->memory_gone = 1;
+  if (v->exposed && !v->detached && env_ending(env)) v->owner->forever = 1;
   view_finalized(env, v);
 }
 

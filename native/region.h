@@ -40,6 +40,12 @@
  * Views memmap keeps for its own methods ("private": never handed to user
  * code, only read and written synchronously) are detached and hold nothing.
  *
+ * When the environment ends (a worker's end, the process's exit), Node calls
+ * every view's finalizers whether or not its memory lives on in another
+ * thread (transfer() then a transfer list): a region with an exposed view
+ * memmap did not detach itself becomes `forever` then, and its ranges are
+ * placeholders for the life of the process, never unmapped.
+ *
  * A new kind of holder (an external string over the mapping, a job of
  * another module on the thread pool) takes part through a region_holder that it
  * embeds: region_hold(r, &h, at, length) when it takes a pointer from
@@ -155,6 +161,10 @@ struct region {
   region *prev, *next; /* in state->regions */
   napi_ref self;       /* weak reference to the JavaScript handle, until its finalizer */
   int handle_gone;     /* the handle's finalizer has run */
+  /* Set as the environment ends (env_ending) when an ArrayBuffer over r may
+   * live on in another thread: every range r has or had then stays reserved
+   * (a placeholder) for the life of the process, never unmapped. */
+  int forever;
 };
 
 /* Makes this environment's state; 0, or -1 when out of memory. */

@@ -218,6 +218,45 @@ each("when someone transfers the buffer a map handed out, every method keeps wor
   assert.deepEqual(result(child(rt, body, { env: { MEMMAP_MAX_VIEW: String(2 * PAGE) } })), { ...expected, buffer: "ERR_OUT_OF_RANGE" });
 });
 
+// A worker's end calls the finalizer of every ArrayBuffer made there, whether or not its memory
+// lives on in another thread (a transfer() then a postMessage transfer list): memmap must keep the
+// range reserved then, never unmap it under the thread that has the memory now.
+for (const [ending, how] of [
+  ["terminate", "terminated"],
+  ["natural", "ending by itself"],
+]) {
+  for (const closed of [false, true]) {
+    each(`a view moved to the main thread outlives the worker that mapped it (${how}, map ${closed ? "closed" : "never closed"} there): zeros, writes reaching nothing, no crash, other files intact`, { skip: !VIEWS && NO_VIEWS }, (t, rt) => {
+      const got = result(child(rt, `
+        import { Worker } from "node:worker_threads";
+        const f = fileOf("w", 16 * PAGE, 0x61);
+        const w = new Worker(\`
+          const { parentPort } = require("node:worker_threads");
+          import(${JSON.stringify(index)}).then(({ MMap }) => {
+            const m = MMap.open(${"${JSON.stringify(f)}"});
+            const moved = m.buffer.buffer.transfer();
+            ${closed ? "m.close();" : "globalThis.keep = m;"}
+            parentPort.postMessage(moved, [moved]);
+            ${ending === "terminate" ? "setInterval(() => {}, 1000);" : ""}
+          });\`, { eval: true });
+        const exited = new Promise((r) => w.once("exit", r));
+        const u = new Uint8Array(await new Promise((r) => w.once("message", r)));
+        // A worker ending by itself may be gone before the message is read: its bytes then already read zeros.
+        const during = ${ending === "terminate" ? "u[0]" : "null"};
+        ${ending === "terminate" ? "await w.terminate();" : "await exited;"}
+        await turns();
+        const after = [u[0], u[16 * PAGE - 1]];
+        const others = Array.from({ length: 8 }, (_, i) => { const g = fileOf("o" + i, 16 * PAGE, 0x6f); return [g, mm.MMap.open(g)]; });
+        u.fill(0x58);
+        for (const [, o] of others) { o.flush(); o.close(); }
+        done({ during, after, kept: u[5], file: intact(f, 0x61), corrupted: others.filter(([g]) => !intact(g, 0x6f)).length });
+      `));
+      const during = ending === "terminate" ? (closed ? 0 : 0x61) : null;
+      assert.deepEqual(got, { during, after: [0, 0], kept: 0x58, file: true, corrupted: 0 });
+    });
+  }
+}
+
 // ---------------------------------------------------------------- resizes under escaped views
 
 for (const portable of [false, true]) {
