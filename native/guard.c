@@ -336,6 +336,13 @@ void mm_guard_hold(mm_guard *g) {
 
 void mm_guard_unhold(mm_guard *g) { atomic_store(&g->holder, 0); }
 
+void mm_guard_forget_fd(mm_guard *g) {
+  int how = hold_wait(g);
+  put_back(g, atomic_load(&g->r->start));
+  g->fd = -1;
+  hold_end(g, how);
+}
+
 int64_t mm_guard_lost_from(mm_guard *g) {
   int how = hold_wait(g);
   int64_t lost = g->lost_from == UINTPTR_MAX ? -1 : (int64_t)g->lost_from;

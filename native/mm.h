@@ -334,6 +334,11 @@ void mm_guard_remove(mm_guard *g);
  * error, so that the mapping is one piece: around mm_remap. */
 void mm_guard_hold(mm_guard *g);
 void mm_guard_unhold(mm_guard *g);
+/* Stops using the region's descriptor (about to be closed while the mapping
+ * stays): a page set aside after an I/O error goes back first; from then on
+ * containment works as for a map without one (a page that cannot be read
+ * starts the lost tail). */
+void mm_guard_forget_fd(mm_guard *g);
 /* The offset (from the start of the mapping) where the zero tail that
  * replaced pages lost to a shrinking file begins, or -1 when none was lost. */
 int64_t mm_guard_lost_from(mm_guard *g);

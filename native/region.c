@@ -217,6 +217,17 @@ static void region_release_file(region *r, int all) {
   if (r->pieces == NULL) region_unlink(r);
 }
 
+/* Closes the descriptor of a region whose JavaScript handle is gone while
+ * views of it live on: only the map's methods use it (size, resize, flush's
+ * file), and nobody can call them any more; the mapping stays for the views.
+ * A neglected map whose views are kept then holds no descriptor. */
+static void region_forget_fd(region *r) {
+  if (r->fd < 0 || r->busy > 0) return;
+  if (r->guard != NULL) mm_guard_forget_fd(r->guard);
+  if (region_fd(r) >= 0) mm_close(r->fd);
+  r->fd = -1;
+}
+
 /* Makes no Node-API call: env is NULL when a holder's finalizer runs inside
  * a garbage collection or after the environment ended (text.c). refs == 0
  * means the handle's finalizer has run and deleted the weak reference. */
@@ -239,6 +250,7 @@ static void handle_finalize(napi_env env, void *data, void *hint) {
     r->self = NULL;
   }
   r->handle_gone = 1;
+  region_forget_fd(r);
   r->refs--;
   region_maybe_free(env, r);
 }
@@ -610,11 +622,16 @@ void region_idle(napi_env env, region *r) {
 /* ------------------------------------------------------------------------ */
 /* Reclaiming                                                               */
 
+/* True when the JavaScript handle of r has been collected. */
+static int handle_unreachable(napi_env env, region *r) {
+  napi_value v;
+  return r->handle_gone || (r->self != NULL && napi_get_reference_value(env, r->self, &v) == napi_ok && v == NULL);
+}
+
 /* True when the JavaScript handle and every view of r have been collected. */
 static int region_unreachable(napi_env env, region *r) {
   napi_value v;
-  if (!r->handle_gone && (r->self == NULL || napi_get_reference_value(env, r->self, &v) != napi_ok || v != NULL))
-    return 0;
+  if (!handle_unreachable(env, r)) return 0;
   for (view *w = r->views; w != NULL; w = w->next)
     if (napi_get_reference_value(env, w->ref, &v) != napi_ok || v != NULL) return 0;
   return 1;
@@ -638,6 +655,7 @@ static napi_value js_reclaim(napi_env env, napi_callback_info info) {
       view_settle(env, v);
     }
     if (r->addr != NULL && r->busy == 0 && region_unreachable(env, r)) region_release_file(r, 0);
+    else if (r->fd >= 0 && handle_unreachable(env, r)) region_forget_fd(r);
     if (r->state != NULL) live++;
   }
   return ret_int(env, live);
