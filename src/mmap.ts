@@ -16,7 +16,7 @@ import type { Memory } from "./memory/index.js";
 import { openMap, openMapAsync, type OpenOptions } from "./open.js";
 import { planMap, type MMapOptions } from "./plan.js";
 import { adviceRange } from "./residency.js";
-import { compile, matchesOf, requireGlobal, searchOnce, type MMapMatch } from "./search.js";
+import { compile, matchesOf, searchOnce, type MMapMatch } from "./search.js";
 import { adjust, boundsArgs, clampRange, flushRange, plainRange, sliceArgs, sliceIndices } from "./slices.js";
 import { settleWaits } from "./waiting.js";
 import { MMapExtensions } from "./extensions.js";
@@ -507,13 +507,17 @@ export class MMap extends MMapExtensions implements Iterable<number> {
    * The expression runs on the mapped bytes themselves where the runtime allows it (Node, Bun
    * and Deno do): a match near `start` costs microseconds whatever the size of the map. The
    * matched text and groups are copies. `RegExp.input`, `RegExp.lastMatch`, `RegExp.$1`… are
-   * left as after a match of an empty string.
+   * left as after a match of an empty string. `regexp` is taken as a pattern: its internal
+   * source and flags (what the engine runs); its `lastIndex`, `exec`, `[Symbol.match]` and any
+   * getter of its own or of a subclass are not used, and a legacy `compile()` is seen at the
+   * next call.
    *
    * Up to `SEARCH_WINDOW` bytes (`[0, end)`; 512 MiB in V8) the result is exactly the RegExp's
    * over that text as one string. Longer ranges are searched in windows, with the bounds
    * `SEARCH_MAX_MATCH` and `SEARCH_LOOKBEHIND` describe: a match a window cannot decide is an
    * `ERR_MMAP_SEARCH_LIMIT` error, never a wrong match.
-   * @throws {TypeError} `ERR_INVALID_ARG_TYPE` when `regexp` is not a RegExp or a bound not a number.
+   * @throws {TypeError} `ERR_INVALID_ARG_TYPE` when `regexp` is not a RegExp (a proxy of one is
+   *   not) or a bound not a number.
    * @throws {RangeError} `ERR_OUT_OF_RANGE` for a non-integer bound.
    * @throws {Error} `ERR_MMAP_CLOSED` when the map is closed; `ERR_MMAP_TRUNCATED` when the
    *   text reaches bytes a shrinking file took away; `ERR_MMAP_SEARCH_LIMIT` (with `position`)
@@ -525,7 +529,7 @@ export class MMap extends MMapExtensions implements Iterable<number> {
    * ```
    */
   search(regexp: RegExp, start?: number, end?: number): MMapMatch | null {
-    const rx = compile(regexp, "regexp");
+    const rx = compile(regexp, "regexp", false);
     const [s, e] = boundsArgs(start, end, this.#mem, 0);
     if (e < s) return null;
     return searchOnce(rx, this.#mem, s, e);
@@ -537,7 +541,9 @@ export class MMap extends MMapExtensions implements Iterable<number> {
    * the map as it is then: bytes written between steps are seen, a resize limits the rest to
    * the new length. (Where the text is copied, as in Electron, a step may search the copy an
    * earlier step made; a match from it is compared with the map before it is yielded.) Costs
-   * the engine's matching plus a constant per match.
+   * the engine's matching plus a constant per match. `regexp` is taken as a pattern, as
+   * {@link MMap.search} takes it: the iteration starts at `start`, not `lastIndex`, and keeps
+   * the pattern `regexp` had when `matchAll` was called.
    * @throws {TypeError} `ERR_INVALID_ARG_TYPE` when `regexp` is not a RegExp;
    *   `ERR_INVALID_ARG_VALUE` when it is not global.
    * @throws {RangeError} `ERR_OUT_OF_RANGE` for a non-integer bound.
@@ -552,8 +558,7 @@ export class MMap extends MMapExtensions implements Iterable<number> {
    */
   matchAll(regexp: RegExp, start?: number, end?: number): IterableIterator<MMapMatch> {
     // Arguments are checked now, as String.prototype.matchAll does; the matches come lazily.
-    const rx = compile(regexp, "regexp");
-    requireGlobal(regexp, "regexp");
+    const rx = compile(regexp, "regexp", true);
     const [s, e] = boundsArgs(start, end, this.#mem, 0);
     return matchesOf(rx, this.#mem, s, e);
   }

@@ -658,15 +658,17 @@ export interface PatternInfo {
 const patterns = new Map<string, PatternInfo>();
 const PATTERNS = 256;
 
-/** The analysis of `rx` (module comment), computed once per source and flags. */
-export function patternOf(rx: RegExp): PatternInfo {
-  const flags = rx.flags;
-  const key = `${flags}/${rx.source}`;
+/**
+ * The analysis of the pattern `source` with `flags` (module comment), computed once per source
+ * and flags: both as the RegExp's internal slots hold them (src/search.ts reads them so).
+ */
+export function patternOf(source: string, flags: string): PatternInfo {
+  const key = `${flags}/${source}`;
   let info = patterns.get(key);
   if (info !== undefined) return info;
   const unicodeFlag = flags.includes("v") ? "v" : flags.includes("u") ? "u" : "";
   try {
-    const parser = new Parser(rx.source, flags);
+    const parser = new Parser(source, flags);
     const root = parser.parse({ i: flags.includes("i"), s: flags.includes("s"), m: flags.includes("m") });
     const meter = new Meter(root, unicodeFlag);
     const c = meter.cost(root);

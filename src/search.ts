@@ -95,10 +95,11 @@ function searchLimit(at: number, why: string): MMapError {
   return err;
 }
 
-const compiled = new WeakMap<RegExp, RegExp>();
 /** What a Scanner keeps of a compiled clone: its analysis, and with a literal prefix a sticky twin and the prefix's bytes. */
 interface Analysis {
   readonly rx: RegExp;
+  /** The clone is sticky (the argument was): a search matches at its start or not at all. */
+  readonly isSticky: boolean;
   readonly reach: Reach | null;
   readonly prefix: string;
   readonly lead: Uint8Array;
@@ -112,8 +113,12 @@ const analyses = new WeakMap<RegExp, Analysis>();
 function analysisOf(rx: RegExp): Analysis {
   let a = analyses.get(rx);
   if (a === undefined) {
-    const info = patternOf(rx);
-    const sticky = info.prefix === "" || rx.sticky ? null : new RegExp(rx.source, rx.flags.replace("g", "y"));
+    // The clone is memmap's own (made by compile() from the argument's internal slots); its
+    // source and flags are read through the same captured accessors all the same.
+    const source = SOURCE(rx);
+    const flags = flagString(flagBits(rx));
+    const info = patternOf(source, flags);
+    const sticky = info.prefix === "" || flags.includes("y") ? null : new RegExp(source, flags.replace("g", "y"));
     const positions: { at: number; size: number }[] = [];
     for (let at = info.prefix.length; at < info.lead.length >> 8; at++) {
       let size = 0;
@@ -123,6 +128,7 @@ function analysisOf(rx: RegExp): Analysis {
     positions.sort((x, y) => x.size - y.size || x.at - y.at);
     a = {
       rx,
+      isSticky: flags.includes("y"),
       reach: info.reach,
       prefix: info.prefix,
       lead: info.lead,
@@ -143,22 +149,109 @@ const SPARSE = 16;
 /** The same for a longer prefix found by the native search (a call costs more than indexOf). */
 const DENSE_NATIVE = 256;
 
-/** The internal clone of `re`: the same pattern with `g` (or `y` if `re` is sticky). */
-export function compile(re: unknown, name: string): RegExp {
-  if (!(re instanceof RegExp)) throw invalidArgType(name, "an instance of RegExp", re);
-  let rx = compiled.get(re);
-  if (rx === undefined) {
-    const sticky = re.sticky;
-    const flags = re.flags.replace(/[gy]/g, "") + (sticky ? "y" : "g");
-    rx = new RegExp(re.source, flags);
-    compiled.set(re, rx);
-  }
-  return rx;
+/**
+ * RegExp.prototype's own accessors, captured when this module loads and called on the argument
+ * (through Function.prototype.call, captured too): they read the RegExp's internal slots
+ * ([[OriginalSource]], [[OriginalFlags]]), the pattern the engine runs, as String.prototype.match
+ * does. A subclass's or an own `source`/`flags`/`global`… getter is never called; a later
+ * RegExp.prototype.compile() (Annex B), which changes those slots in place, is seen at the next call.
+ */
+const callOn: (this: (...args: never[]) => unknown, self: unknown) => unknown = Function.prototype.call;
+function accessor<T>(name: string): ((self: unknown) => T) | null {
+  const get = Object.getOwnPropertyDescriptor(RegExp.prototype, name)?.get;
+  return get === undefined ? null : (callOn.bind(get) as (self: unknown) => T);
+}
+function required<T>(name: string): (self: unknown) => T {
+  const get = accessor<T>(name);
+  if (get === null) throw new Error(`RegExp.prototype.${name} is missing`);
+  return get;
+}
+/** Throws TypeError for anything but a RegExp (or RegExp.prototype itself, "(?:)"). */
+const SOURCE = required<string>("source");
+const HAS_INDICES = accessor<boolean | undefined>("hasIndices");
+const GLOBAL = required<boolean | undefined>("global");
+const IGNORE_CASE = required<boolean | undefined>("ignoreCase");
+const MULTILINE = required<boolean | undefined>("multiline");
+const DOT_ALL = accessor<boolean | undefined>("dotAll");
+const UNICODE = required<boolean | undefined>("unicode");
+/** `v` (ES2024): absent from older runtimes, whose RegExps cannot have it. */
+const UNICODE_SETS = accessor<boolean | undefined>("unicodeSets");
+const STICKY = required<boolean | undefined>("sticky");
+
+/** The flags as bits, in the order of their letters in {@link FLAG_LETTERS}. */
+const F_D = 1, F_G = 2, F_I = 4, F_M = 8, F_S = 16, F_U = 32, F_V = 64, F_Y = 128;
+/** The letters of the flag bits, in the order the `flags` getter lists them. */
+const FLAG_LETTERS = "dgimsuvy";
+
+/** The flags of RegExp `re` (internal slots; `re` was checked by {@link SOURCE}) as bits. */
+function flagBits(re: unknown): number {
+  return (
+    (HAS_INDICES !== null && HAS_INDICES(re) === true ? F_D : 0) |
+    (GLOBAL(re) === true ? F_G : 0) |
+    (IGNORE_CASE(re) === true ? F_I : 0) |
+    (MULTILINE(re) === true ? F_M : 0) |
+    (DOT_ALL !== null && DOT_ALL(re) === true ? F_S : 0) |
+    (UNICODE(re) === true ? F_U : 0) |
+    (UNICODE_SETS !== null && UNICODE_SETS(re) === true ? F_V : 0) |
+    (STICKY(re) === true ? F_Y : 0)
+  );
 }
 
-/** Throws unless `re` is global, as `String.prototype.matchAll` does. */
-export function requireGlobal(re: RegExp, name: string): void {
-  if (!re.global) throw invalidArgValue(name, re, "must be a global RegExp (with the g flag)", TypeError);
+/** The `flags` string of `bits`. */
+function flagString(bits: number): string {
+  let out = "";
+  for (let k = 0; k < FLAG_LETTERS.length; k++) if (bits & (1 << k)) out += FLAG_LETTERS[k] as string;
+  return out;
+}
+
+/**
+ * The argument's internal source, or an `ERR_INVALID_ARG_TYPE` for anything that is not a
+ * RegExp (of this realm or another): a primitive, a plain object, a proxy of a RegExp, an object
+ * that only inherits from one, RegExp.prototype itself. No user code runs here.
+ */
+function sourceOf(re: unknown, name: string): string {
+  if (typeof re === "object" && re !== null && re !== RegExp.prototype) {
+    try {
+      return SOURCE(re);
+    } catch (err) {
+      if (!(err instanceof TypeError)) throw err; // e.g. a stack overflow: not about the argument
+    }
+  }
+  throw invalidArgType(name, "an instance of RegExp", re);
+}
+
+/** A clone of a RegExp argument, valid while the argument's internal source and flags are these. */
+interface Compiled {
+  readonly source: string;
+  readonly bits: number;
+  readonly rx: RegExp;
+}
+const compiled = new WeakMap<object, Compiled>();
+
+/**
+ * The internal clone of `re`: the same pattern with `g` (or `y` if `re` is sticky), made from
+ * `re`'s internal slots and made again when they changed (Annex B compile()). memmap uses `re`
+ * as the description of a pattern only: it never reads or writes its `lastIndex`, and never
+ * calls its `exec`, `[Symbol.match]`, `[Symbol.matchAll]` or any getter of its own.
+ * @param global whether `re` must be global (`matchAll`), as String.prototype.matchAll requires.
+ * @throws {TypeError} `ERR_INVALID_ARG_TYPE` when `re` is not a RegExp; `ERR_INVALID_ARG_VALUE`
+ *   when `global` and `re` lacks the g flag.
+ */
+export function compile(re: unknown, name: string, global: boolean): RegExp {
+  const source = sourceOf(re, name);
+  const bits = flagBits(re);
+  if (global && (bits & F_G) === 0) {
+    // Shown from its slots: describing the object would read its (user-definable) constructor.
+    throw invalidArgValue(name, `/${source}/${flagString(bits)}`, "must be a global RegExp (with the g flag)", TypeError);
+  }
+  const key = re as object;
+  let c = compiled.get(key);
+  if (c === undefined || c.bits !== bits || c.source !== source) {
+    const flags = flagString(bits & ~(F_G | F_Y)) + (bits & F_Y ? "y" : "g");
+    c = { source, bits, rx: new RegExp(source, flags) };
+    compiled.set(key, c);
+  }
+  return c.rx;
 }
 
 /** Where the text comes from: the map's memory layer (src/memory/). */
@@ -407,7 +500,7 @@ class Scanner {
   /** The search in windows that each decide part of the text (module comment). */
   #windows(p: number, live: boolean): MMapMatch | null {
     const reach = this.#a.reach;
-    if (reach === null) throw searchLimit(p, `memmap cannot bound what /${this.#a.rx.source}/ reads`);
+    if (reach === null) throw searchLimit(p, `memmap cannot bound what /${SOURCE(this.#a.rx)}/ reads`);
     const e = this.#end;
     const rx = this.#a.rx;
     const src = this.#src;
@@ -457,7 +550,7 @@ class Scanner {
       if (!live && !reused) this.#keep(ws, we, str, decided);
       src.verify(ws, we);
       if (out !== null) return reused ? this.#checked(out, p) : out;
-      if (final || (rx.sticky && p <= decided)) return null;
+      if (final || (this.#a.isSticky && p <= decided)) return null;
       if (decided >= p) {
         p = decided + 1; // every attempt up to `decided` failed, as over the whole text
         continue;

@@ -574,3 +574,128 @@ test("a range larger than SEARCH_WINDOW: /A[\\s\\S]*$/ is not cut at the end of 
     m.close();
   }
 });
+
+// ------------------------------------------------------- the RegExp as a pattern description
+//
+// memmap reads a RegExp argument's internal slots ([[OriginalSource]], [[OriginalFlags]]), the
+// pattern the engine runs, through RegExp.prototype's own accessors: never a getter of the
+// object's own or of a subclass, never its exec/Symbol.match/Symbol.matchAll, never lastIndex.
+
+test("RegExp.prototype.compile() (Annex B) is seen by the next search and matchAll", () => {
+  withMap("hello world, goodbye moon", (m) => {
+    const re = /hello/;
+    assert.equal(m.search(re).index, 0);
+    re.compile("moon");
+    const r = m.search(re);
+    assert.deepEqual([r[0], r.index, r.end], ["moon", 21, 25]);
+    re.compile("MOON", "i"); // the flags alone would do too
+    assert.equal(m.search(re).index, 21);
+    re.compile("MOON");
+    assert.equal(m.search(re), null);
+
+    const g = /o/g;
+    assert.deepEqual([...m.matchAll(g)].map((x) => x.index), [4, 7, 14, 15, 22, 23]);
+    g.compile("l", "g");
+    assert.deepEqual([...m.matchAll(g)].map((x) => x[0]).join(""), "lll");
+    g.compile("l"); // no longer global
+    throwsCode(() => m.matchAll(g), TypeError, "ERR_INVALID_ARG_VALUE");
+    g.compile("(?<w>w)o", "gd");
+    const [w] = [...m.matchAll(g)];
+    assert.deepEqual([w.index, w.groups.w, w.indices[1]], [6, "w", [6, 7]]);
+
+    // An iteration begun before compile() goes on with the pattern it began with, as the
+    // clone String.prototype.matchAll makes does.
+    const h = /o/g;
+    const it = m.matchAll(h);
+    assert.equal(it.next().value.index, 4);
+    h.compile("l", "g");
+    assert.equal(it.next().value[0], "o");
+  });
+});
+
+test("a subclass's lying source/flags getters are not what is searched", () => {
+  class Liar extends RegExp {
+    get source() {
+      return "C";
+    }
+    get flags() {
+      return "gi";
+    }
+    get global() {
+      return true;
+    }
+    get ignoreCase() {
+      return true;
+    }
+  }
+  withMap("abc ABC", (m) => {
+    const re = new Liar("a");
+    assert.equal(RegExp.prototype.exec.call(re, "abc ABC")[0], "a", "the engine runs the internal pattern");
+    const r = m.search(re);
+    assert.deepEqual([r[0], r.index], ["a", 0]);
+    assert.equal(m.search(new Liar("C")).index, 6, "case-sensitive: the getter's i is not used");
+    throwsCode(() => m.matchAll(re), TypeError, "ERR_INVALID_ARG_VALUE"); // not global, whatever `global` says
+    assert.deepEqual([...m.matchAll(new Liar("b|B", "g"))].map((x) => x.index), [1, 5]);
+  });
+  // An own property that would not make a valid pattern is not read either.
+  withMap("abc", (m) => {
+    const re = /b/;
+    Object.defineProperty(re, "flags", { value: "gq" });
+    Object.defineProperty(re, "source", { value: "(" });
+    assert.equal(m.search(re).index, 1);
+  });
+});
+
+test("no getter, exec, Symbol.match/matchAll or lastIndex of the argument is used", () => {
+  let calls = 0;
+  const trap = (name) =>
+    function () {
+      calls++;
+      throw new Error(`memmap called ${name}`);
+    };
+  const names = ["source", "flags", "global", "ignoreCase", "multiline", "dotAll", "unicode", "unicodeSets", "sticky", "hasIndices"];
+  class Sub extends RegExp {}
+  for (const n of names) Object.defineProperty(Sub.prototype, n, { get: trap(n) });
+  for (const k of ["exec", "test", "toString", Symbol.match, Symbol.matchAll, Symbol.search, Symbol.replace, Symbol.split]) {
+    Object.defineProperty(Sub.prototype, k, { value: trap(String(k)) });
+  }
+  Object.defineProperty(Sub, Symbol.species, { get: trap("Symbol.species") });
+  const own = /b(.)/g;
+  for (const n of names) Object.defineProperty(own, n, { get: trap(n) });
+  Object.defineProperty(own, "exec", { value: trap("exec") });
+  Object.defineProperty(own, "constructor", { get: trap("constructor") });
+
+  withMap("abc abd", (m) => {
+    for (const re of [new Sub("b(.)", "g"), own]) {
+      re.lastIndex = 5;
+      const r = m.search(re);
+      assert.deepEqual([r[0], r[1], r.index], ["bc", "c", 1], "lastIndex is not the start");
+      assert.deepEqual([...m.matchAll(re)].map((x) => x[0]), ["bc", "bd"]);
+      assert.deepEqual([...m.matchAll(re, 3)].map((x) => x.index), [5]);
+      assert.equal(re.lastIndex, 5, "lastIndex is neither read nor written");
+      const sticky = new Sub("b", "y");
+      assert.equal(m.search(sticky, 1).index, 1);
+      assert.equal(m.search(sticky, 0), null);
+      throwsCode(() => m.matchAll(new Sub("b")), TypeError, "ERR_INVALID_ARG_VALUE");
+    }
+  });
+  assert.equal(calls, 0, "no user code ran");
+});
+
+test("only a RegExp is taken: proxies and objects that merely inherit from one are refused with a code", () => {
+  withMap("abc", (m) => {
+    const bad = [new Proxy(/a/, {}), Object.create(/a/), Object.create(RegExp.prototype), RegExp.prototype];
+    for (const x of bad) {
+      throwsCode(() => m.search(x), TypeError, "ERR_INVALID_ARG_TYPE");
+      throwsCode(() => m.matchAll(x), TypeError, "ERR_INVALID_ARG_TYPE");
+    }
+  });
+});
+
+test("a RegExp of another realm is a RegExp", async () => {
+  const vm = await import("node:vm");
+  withMap("abcb", (m) => {
+    assert.equal(m.search(vm.runInNewContext("/b/")).index, 1);
+    assert.deepEqual([...m.matchAll(vm.runInNewContext("/b/g"))].map((x) => x.index), [1, 3]);
+  });
+});
