@@ -115,8 +115,14 @@ export class MMap extends MMapExtensions implements Iterable<number> {
    * The file is opened read-only for `ACCESS_READ` and `ACCESS_COPY` (and a `prot` without
    * `PROT_WRITE`), read-write otherwise.
    *
+   * Every option is checked, with the constructor's errors, before the path is opened. A map
+   * that then fails (an empty file, a range past its end, a system error) leaves the file as it
+   * was: a file this call created is removed, a file it grew is cut back to its former size,
+   * each only while it is still as the call left it (docs/python.md, "Construction").
+   *
    * @throws {TypeError} `ERR_INVALID_ARG_TYPE` when an argument has the wrong type.
-   * @throws {RangeError} as the constructor does, and `ERR_OUT_OF_RANGE` for a bad `size`.
+   * @throws {RangeError} as the constructor does (`tagname` included, which names shared memory,
+   *   not a file, on Linux and macOS: `ERR_INVALID_ARG_VALUE`), and `ERR_OUT_OF_RANGE` for a bad `size`.
    * @throws {Error} a system error from `open`, `ftruncate`, `mmap` (e.g. `ENOENT` without `create`).
    * @example
    * ```ts

@@ -1,24 +1,33 @@
 /**
  * `MMap.open` and `MMap.openAsync`: open a path, size it, map it, and hand the descriptor to the
  * map (or close it) so that nothing leaks on any path.
+ *
+ * A failed call changes nothing. Every option is checked before the path is opened, with the
+ * constructor's own checks ({@link planMap}) and errors. What depends on the file (its size
+ * against `length` and `offset`, what the system refuses to map) can only fail after it was
+ * opened, created or grown: then this call puts back what it changed ({@link undo}) before
+ * the error reaches the caller.
  * Internal: not exported from the package.
  * @module
  */
-import { closeSync, fstatSync, ftruncateSync, openSync, constants as fsConstants, type PathLike } from "node:fs";
-import { open as openFile } from "node:fs/promises";
+import { closeSync, fstatSync, ftruncateSync, lstatSync, openSync, unlinkSync, constants as fsConstants, type PathLike, type Stats } from "node:fs";
+import { lstat, open as openFile, unlink, type FileHandle } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
-import { ACCESS_COPY, ACCESS_DEFAULT, ACCESS_READ, PROT_WRITE, type Access } from "./constants.js";
+import { ACCESS_COPY, ACCESS_DEFAULT, ACCESS_READ, PROT_WRITE } from "./constants.js";
 import { invalidArgType } from "./errors.js";
 import { platform } from "./platform.js";
-import { openedFrom, type MMapOptions } from "./plan.js";
+import { openedFrom, planMap, type MMapOptions } from "./plan.js";
 import { reclaimNeglected } from "./reclaim.js";
 import { optionalBoolean, optionalInteger, toBytes, validateInteger, validateOptions } from "./validate.js";
 
-/** Options of `MMap.open(path, options)`. */
+/**
+ * Options of `MMap.open(path, options)`: the constructor's (`tagname` is taken as the
+ * constructor takes it with a file descriptor), plus `length`, `create` and `size`.
+ */
 export interface OpenOptions extends Omit<MMapOptions, "shareable"> {
   /** Bytes to map; 0 or omitted maps the whole file from `offset`. */
   length?: number | undefined;
-  /** Create the file if it is missing (mode 0o666 before umask). */
+  /** Create the file if it is missing (mode 0o666 before umask); removed again if the map then fails. */
   create?: boolean | undefined;
   /** Extend a shorter file with zeros to this many bytes before mapping; never shrinks. */
   size?: number | undefined;
@@ -28,13 +37,26 @@ export interface OpenOptions extends Omit<MMapOptions, "shareable"> {
 export type MakeMap<T> = (fd: number, length: number, options: MMapOptions) => T;
 
 interface OpenPlan {
+  /** O_RDONLY or O_RDWR; O_CREAT is added by {@link openSyncCreating} when `create`. */
   openFlags: number;
+  create: boolean;
   length: number;
   size: number | undefined;
+  /** The constructor's options, each read once from the caller's object. */
   rest: MMapOptions;
 }
 
+/** What this call changed in the file system before mapping, to put back if the map fails. */
+interface Changes {
+  /** This call created the file (O_CREAT | O_EXCL succeeded). */
+  created: boolean;
+  /** The file's size before this call grew it to `size`, or -1 when it did not. */
+  grownFrom: number;
+}
+
 const MAX_SAFE = Number.MAX_SAFE_INTEGER;
+/** Stands for the descriptor `open` will return when the constructor's checks run before it. */
+const SOME_FD = 0;
 
 function openPlan(path: unknown, options: unknown): OpenPlan {
   if (typeof path !== "string" && !(path instanceof URL) && !Buffer.isBuffer(path)) {
@@ -45,22 +67,26 @@ function openPlan(path: unknown, options: unknown): OpenPlan {
   const length = optionalInteger(opts.length, "options.length", 0, 0, MAX_SAFE);
   const create = optionalBoolean(opts.create, "options.create", false);
   const size = opts.size === undefined ? undefined : validateInteger(opts.size, "options.size", 0, MAX_SAFE);
-  const access = opts.access;
-  const prot = opts.prot;
+  // Read once: what is checked here is what the constructor is given.
+  const rest = {
+    flags: opts.flags,
+    prot: opts.prot,
+    access: opts.access,
+    offset: opts.offset,
+    trackfd: opts.trackfd,
+    shareable: opts.shareable,
+    tagname: opts.tagname,
+  } as MMapOptions;
+  // Everything the constructor would refuse whatever the file, refused now, with its errors:
+  // types, ranges, access with flags/prot, unknown bits, shareable and tagname with a file.
+  planMap(SOME_FD, length, rest);
+  const { access, prot } = rest;
   const readOnly =
     access === ACCESS_READ ||
     access === ACCESS_COPY ||
     ((access === undefined || access === ACCESS_DEFAULT) && typeof prot === "number" && (prot & PROT_WRITE) === 0);
-  let openFlags = readOnly && size === undefined ? fsConstants.O_RDONLY : fsConstants.O_RDWR;
-  if (create) openFlags |= fsConstants.O_CREAT;
-  const rest: MMapOptions = {
-    flags: opts.flags as number | undefined,
-    prot: opts.prot as number | undefined,
-    access: opts.access as Access | undefined,
-    offset: opts.offset as number | undefined,
-    trackfd: opts.trackfd as boolean | undefined,
-  };
-  return { openFlags, length, size, rest };
+  const openFlags = readOnly && size === undefined ? fsConstants.O_RDONLY : fsConstants.O_RDWR;
+  return { openFlags, create, length, size, rest };
 }
 
 /** openSync, once more after reclaiming neglected maps if the process is out of descriptors. */
@@ -75,42 +101,139 @@ function openReclaiming(path: PathLike, flags: number): number {
   }
 }
 
+function isExists(err: unknown): boolean {
+  return (err as NodeJS.ErrnoException).code === "EEXIST";
+}
+
+/**
+ * Opens the file; with `create`, first exclusively, so that this call knows it made the file
+ * (and may remove it again). When the path exists (or is a symlink, which O_EXCL does not
+ * follow) it is opened as it is: a file someone else made is never this call's to remove.
+ */
+function openSyncCreating(path: PathLike, plan: OpenPlan, changes: Changes): number {
+  if (!plan.create) return openReclaiming(path, plan.openFlags);
+  try {
+    const fd = openReclaiming(path, plan.openFlags | fsConstants.O_CREAT | fsConstants.O_EXCL);
+    changes.created = true;
+    return fd;
+  } catch (err) {
+    if (!isExists(err)) throw err;
+  }
+  return openReclaiming(path, plan.openFlags | fsConstants.O_CREAT);
+}
+
 /** The path as errors show it, as Node's fs errors do. */
 function shown(path: PathLike): string {
   return typeof path === "string" ? path : path instanceof URL ? fileURLToPath(path) : path.toString();
 }
 
-/** Maps `fd` (opened here); the map owns it unless trackfd is false or the runtime owns it, when it is closed here. */
-function mapOpened<T>(fd: number, path: PathLike, plan: OpenPlan, make: MakeMap<T>): T {
-  if (plan.rest.trackfd === false || platform.runtimeOwnsFds) {
-    const m = make(fd, plan.length, openedFrom({ ...plan.rest }, shown(path), false));
-    closeSync(fd);
-    return m;
+/** Whether the map takes the descriptor opened here (else it is closed here once mapped). */
+function adopts(plan: OpenPlan): boolean {
+  return plan.rest.trackfd !== false && !platform.runtimeOwnsFds;
+}
+
+/**
+ * What to put back after a failed map, from the file as the descriptor sees it now (`now`) and
+ * as the path names it (`named`, only when this call created it): "unlink", a size to truncate
+ * to, or nothing.
+ *
+ * Another process may use the file meanwhile; so only what is still exactly as this call left
+ * it is undone: a file it created is removed only while the path still names that file (same
+ * device and inode) and it still has the size this call gave it; a file it grew is cut back
+ * only while it still has the size it was grown to (a process that grew it further, or made it
+ * shorter, is left alone). Between the change and the undo there is one failed map (a few
+ * microseconds, or a few event-loop turns for openAsync); a process that wrote into the grown
+ * range within that window, without changing the size, loses what it wrote there: that range
+ * exists only because of a call that failed.
+ */
+function undoFor(plan: OpenPlan, changes: Changes, now: Stats, named: Stats | null): "unlink" | number | null {
+  // The size this call left the file with: `size` if it grew it, else (created) empty.
+  const left = changes.grownFrom >= 0 ? (plan.size as number) : 0;
+  if (changes.created) {
+    const same = named !== null && named.dev === now.dev && named.ino === now.ino;
+    return same && now.size === left ? "unlink" : null;
   }
-  return make(fd, plan.length, openedFrom({ ...plan.rest }, shown(path), true));
+  return changes.grownFrom >= 0 && now.size === left ? changes.grownFrom : null;
+}
+
+/** Puts back what this call changed (see {@link undoFor}); best effort: the map's error is what the caller gets. */
+function undo(fd: number, path: PathLike, plan: OpenPlan, changes: Changes): void {
+  if (!changes.created && changes.grownFrom < 0) return;
+  try {
+    const todo = undoFor(plan, changes, fstatSync(fd), changes.created ? lstatSync(path) : null);
+    if (todo === "unlink") unlinkSync(path);
+    else if (todo !== null) ftruncateSync(fd, todo);
+  } catch {
+    // Nothing more can be done safely; the original error is thrown.
+  }
+}
+
+/** {@link undo} for openAsync, off the event loop. */
+async function undoAsync(fh: FileHandle, path: PathLike, plan: OpenPlan, changes: Changes): Promise<void> {
+  if (!changes.created && changes.grownFrom < 0) return;
+  try {
+    const todo = undoFor(plan, changes, await fh.stat(), changes.created ? await lstat(path) : null);
+    if (todo === "unlink") await unlink(path);
+    else if (todo !== null) await fh.truncate(todo);
+  } catch {
+    // As undo().
+  }
 }
 
 /** `MMap.open`. */
 export function openMap<T>(path: PathLike, options: unknown, make: MakeMap<T>): T {
   const plan = openPlan(path, options);
-  const fd = openReclaiming(path, plan.openFlags);
+  const changes: Changes = { created: false, grownFrom: -1 };
+  const fd = openSyncCreating(path, plan, changes);
+  const adopt = adopts(plan);
+  let m: T;
   try {
-    if (plan.size !== undefined && fstatSync(fd).size < plan.size) ftruncateSync(fd, plan.size);
-    return mapOpened(fd, path, plan, make);
+    if (plan.size !== undefined) {
+      const before = fstatSync(fd).size;
+      if (before < plan.size) {
+        ftruncateSync(fd, plan.size);
+        changes.grownFrom = before;
+      }
+    }
+    // The map owns `fd` (no duplicate) unless trackfd is false or the runtime owns descriptors.
+    m = make(fd, plan.length, openedFrom({ ...plan.rest }, shown(path), adopt));
   } catch (err) {
-    closeSync(fd);
+    undo(fd, path, plan, changes);
+    closeSync(fd); // a map that failed did not take it
     throw err;
   }
+  if (!adopt) closeSync(fd);
+  return m;
 }
 
-/** `MMap.openAsync`: the file is opened and sized off the event loop. */
+/** `MMap.openAsync`: the file is opened, sized and (on failure) put back off the event loop. */
 export async function openMapAsync<T>(path: PathLike, options: unknown, make: MakeMap<T>): Promise<T> {
   const plan = openPlan(path, options);
-  const fh = await openFile(path, plan.openFlags, 0o666);
+  const changes: Changes = { created: false, grownFrom: -1 };
+  let fh: FileHandle;
+  if (!plan.create) fh = await openFile(path, plan.openFlags, 0o666);
+  else {
+    try {
+      fh = await openFile(path, plan.openFlags | fsConstants.O_CREAT | fsConstants.O_EXCL, 0o666);
+      changes.created = true;
+    } catch (err) {
+      if (!isExists(err)) throw err;
+      fh = await openFile(path, plan.openFlags | fsConstants.O_CREAT, 0o666);
+    }
+  }
   try {
-    if (plan.size !== undefined && (await fh.stat()).size < plan.size) await fh.truncate(plan.size);
+    if (plan.size !== undefined) {
+      const before = (await fh.stat()).size;
+      if (before < plan.size) {
+        await fh.truncate(plan.size);
+        changes.grownFrom = before;
+      }
+    }
     // The map keeps its own duplicate (trackfd, the default) or none; the handle closes here.
     return make(fh.fd, plan.length, openedFrom({ ...plan.rest }, shown(path), false));
+  } catch (err) {
+    await undoAsync(fh, path, plan, changes);
+    throw err;
   } finally {
     await fh.close();
   }

@@ -1225,6 +1225,136 @@ for (const [name, open] of openers) {
       await fails(freshDir(), { access: ACCESS_READ }, Error, "EINVAL"); // not a regular file: length 0 reaches mmap
       assert.equal(fs.statSync(p).size, 2 * P);
     });
+
+    /** The file at `p` as a test compares it: missing, or its bytes. */
+    const stateOf = (p) => (fs.existsSync(p) ? fs.readFileSync(p) : "missing");
+    /** `fails`, and the file at `p` is as it was: existence, size and contents. */
+    const failsUnchanged = async (p, o, Class, code) => {
+      const before = stateOf(p);
+      const e = await fails(p, o, Class, code);
+      assert.deepEqual(stateOf(p), before, `${JSON.stringify(o)}: the file is as it was`);
+      return e;
+    };
+    /** The error the constructor throws for `options` with a descriptor of a 3-byte file. */
+    const constructorError = (options) => {
+      const fd = fs.openSync(tmpfile("xyz"), "r+");
+      try {
+        new MMap(fd, 0, options).close();
+      } catch (e) {
+        return e;
+      } finally {
+        fs.closeSync(fd);
+      }
+      assert.fail(`the constructor took ${JSON.stringify(options)}`);
+    };
+
+    test("a refused option is refused before the file is opened: nothing is created, grown or leaked", async () => {
+      const bad = [
+        { access: 7 },
+        { offset: -P },
+        { offset: 1.5 },
+        { flags: 0x10 },
+        { flags: "x" },
+        { prot: 0x100 },
+        { access: ACCESS_READ, flags: MAP_PRIVATE },
+        { trackfd: "yes" },
+        { tagname: 5 },
+        { tagname: "a\0b" },
+        { shareable: true },
+        { shareable: "yes" },
+      ];
+      // A tag names shared memory, not a file's mapping, on POSIX systems (Windows maps the file under the tag).
+      if (!WINDOWS) bad.push({ tagname: "memmap-open-tag" });
+      const dir = freshDir();
+      for (const o of bad) {
+        const want = constructorError(o);
+        const p = tmpfile("abc");
+        const missing = path.join(dir, `missing-${bad.indexOf(o)}.bin`);
+        for (const [q, extra] of [
+          [p, { size: 1 << 20 }],
+          [p, { size: 1 << 20, create: true }],
+          [missing, { create: true }],
+          [missing, { create: true, size: P }],
+          [missing, {}],
+        ]) {
+          const e = await failsUnchanged(q, { ...extra, ...o }, want.constructor, want.code);
+          assert.equal(Object.getPrototypeOf(e), want.constructor.prototype, JSON.stringify(o));
+          assert.equal(e.message, want.message, "the constructor's message");
+        }
+      }
+      // The options of open itself, too.
+      const p = tmpfile("abc");
+      await failsUnchanged(p, { size: 1 << 20, length: -1 }, RangeError, "ERR_OUT_OF_RANGE");
+      await failsUnchanged(p, { size: 1 << 20, create: "yes" }, TypeError, "ERR_INVALID_ARG_TYPE");
+      await failsUnchanged(path.join(dir, "new.bin"), { create: true, size: -1 }, RangeError, "ERR_OUT_OF_RANGE");
+    });
+
+    test("tagname is taken as the constructor takes it with a file descriptor", async () => {
+      const p = tmpfile(TEXT);
+      await failsUnchanged(p, { tagname: 5 }, TypeError, "ERR_INVALID_ARG_TYPE");
+      const m = await open(p, { tagname: "" }); // no name
+      await using(m, () => assert.equal(m.slice().toString(), TEXT));
+    });
+
+    test("a map refused once the file was opened puts back what the call changed", { skip: WINDOWS && "Windows extends a file shorter than the map (test/windows.test.mjs)" }, async () => {
+      const dir = freshDir();
+      // Grown, then refused: the size (and so the contents) is put back.
+      for (const [o, Class, code] of [
+        [{ size: 2 * P, offset: 1 }, Error, "EINVAL"],
+        [{ size: P, length: 2 * P }, RangeError, "ERR_INVALID_ARG_VALUE"],
+        [{ size: P, offset: P }, RangeError, "ERR_INVALID_ARG_VALUE"],
+        [{ size: P, length: P, offset: P }, RangeError, "ERR_INVALID_ARG_VALUE"],
+      ]) {
+        await failsUnchanged(tmpfile("abc"), o, Class, code);
+        // Created, then refused: the file is removed.
+        const q = path.join(dir, "created.bin");
+        await failsUnchanged(q, { ...o, create: true }, Class, code);
+        assert.equal(fs.existsSync(q), false);
+      }
+      const q = path.join(dir, "created.bin");
+      await failsUnchanged(q, { create: true }, RangeError, "ERR_INVALID_ARG_VALUE"); // an empty file
+      await failsUnchanged(q, { create: true, access: ACCESS_READ }, RangeError, "ERR_INVALID_ARG_VALUE");
+      // An existing file is not this call's to remove, nor is a file it did not grow cut.
+      const empty = tmpfile("");
+      await failsUnchanged(empty, { create: true }, RangeError, "ERR_INVALID_ARG_VALUE");
+      assert.equal(fs.existsSync(empty), true);
+      const big = tmpfile(pattern(P));
+      await failsUnchanged(big, { size: 10, offset: 1 }, Error, "EINVAL");
+    });
+
+    test("what another process changed meanwhile is left alone", { skip: WINDOWS && "Windows extends a file shorter than the map (test/windows.test.mjs)" }, async () => {
+      // memmap:new is published inside the constructor, after the file was opened and sized and
+      // before the map fails: a subscriber stands for another process acting in that window.
+      const during = async (p, o, act) => {
+        const onMessage = () => act();
+        dc.subscribe("memmap:new", onMessage);
+        try {
+          return await fails(p, o, Error, "EINVAL");
+        } finally {
+          dc.unsubscribe("memmap:new", onMessage);
+        }
+      };
+      // Grown further by someone else: not cut back.
+      const p = tmpfile("abc");
+      await during(p, { size: P, offset: 1 }, () => fs.appendFileSync(p, "more"));
+      assert.equal(fs.statSync(p).size, P + 4);
+      // Shrunk by someone else: not grown back or cut.
+      const r = tmpfile("abc");
+      await during(r, { size: P, offset: 1 }, () => fs.truncateSync(r, 2));
+      assert.equal(latin1(r), "ab");
+      // Created here, then replaced at its path by another file: the other file stays.
+      const dir = freshDir();
+      const q = path.join(dir, "created.bin");
+      await during(q, { create: true, size: P, offset: 1 }, () => {
+        fs.renameSync(q, path.join(dir, "moved.bin"));
+        fs.writeFileSync(q, "theirs");
+      });
+      assert.equal(latin1(q), "theirs");
+      // Created here and written by someone else: it stays.
+      const w = path.join(dir, "written.bin");
+      await during(w, { create: true, size: P, offset: 1 }, () => fs.appendFileSync(w, "x"));
+      assert.equal(fs.statSync(w).size, P + 1);
+    });
   });
 }
 
