@@ -6,7 +6,7 @@
  * @module
  */
 import { constants as bufferConstants } from "node:buffer";
-import { isMainThread } from "node:worker_threads";
+import * as workerThreads from "node:worker_threads";
 import { native } from "./binding.js";
 
 const caps = native.capabilities;
@@ -115,7 +115,17 @@ export interface Platform {
    * `worker.terminate()` (a worker's does, between slices of its sleep).
    */
   readonly mainThread: boolean;
+  /**
+   * Marks an ArrayBuffer untransferable, as Node marks its own Buffer pool (`markAsUntransferable`
+   * of node:worker_threads; a no-op where the runtime lacks it). What honours the mark depends on
+   * the runtime (measured, docs/safety.md "Copies"): `postMessage` and `structuredClone` everywhere
+   * it exists (Node 20 copies the buffer instead, Node >= 22, Bun and Deno refuse), and
+   * `ArrayBuffer.prototype.transfer()` from Node 24 and in Deno only.
+   */
+  readonly untransferable: (buffer: ArrayBuffer) => void;
 }
+
+const markAsUntransferable = (workerThreads as { markAsUntransferable?: (object: object) => void }).markAsUntransferable;
 
 export const platform: Platform = Object.freeze({
   views: native.faults !== null,
@@ -137,5 +147,6 @@ export const platform: Platform = Object.freeze({
   growSharedAnonymous: caps.remapSizesFile,
   fdLimit: native.fdLimit,
   runtimeOwnsFds: typeof (globalThis as { Deno?: unknown }).Deno !== "undefined",
-  mainThread: isMainThread,
+  mainThread: workerThreads.isMainThread,
+  untransferable: typeof markAsUntransferable === "function" ? (buffer: ArrayBuffer) => markAsUntransferable(buffer) : () => {},
 });

@@ -55,7 +55,11 @@ const bufferCopy = Buffer.prototype.copy as (this: Uint8Array, target: Uint8Arra
 /*
  * Copies (readline, read, slice) of up to SLAB_MAX bytes are carved out of a shared slab, as
  * Node's Buffer pool does: one object per copy and nothing else allocated. A copy keeps its slab
- * alive, as pooled Buffers do. The slab's memory comes uninitialised (allocUnsafeSlow: no
+ * alive, as pooled Buffers do. Each slab is marked untransferable, as Node marks its pool, so that
+ * `postMessage` or `structuredClone` with a copy's `.buffer` in the transfer list cannot detach
+ * the other copies; where the mark is not honoured (`ArrayBuffer.prototype.transfer()` on Node 20
+ * and 22, and Bun; every means where the runtime lacks the mark) a detached slab is noticed by
+ * carve(), which starts a new one: later copies are never affected. The slab's memory comes uninitialised (allocUnsafeSlow: no
  * zero-fill of 64 KiB every ~800 lines) and every byte handed out is written by the copy.
  *
  * The bytes of a short copy (up to WORD_COPY_MAX) are moved 32 at a time by eight 32-bit loads
@@ -88,6 +92,7 @@ let slabEnd = 0;
 function newSlab(): void {
   const b = Buffer.allocUnsafeSlow(SLAB_SIZE);
   slab = b.buffer as ArrayBuffer;
+  platform.untransferable(slab);
   slabBytes = new Uint8Array(slab, b.byteOffset, SLAB_SIZE);
   slabWords = new Uint32Array(slab, b.byteOffset, SLAB_SIZE / 4);
   slabOffset = b.byteOffset;
@@ -95,11 +100,15 @@ function newSlab(): void {
 }
 
 /**
- * Where n bytes (0 < n <= SLAB_MAX) of the slab start, 8-aligned, now reserved; `span` >= n bytes
+ * Where n bytes (0 <= n <= SLAB_MAX) of the slab start, 8-aligned, now reserved; `span` >= n bytes
  * from there may be written (a block copy's overrun, which the next copy overwrites).
+ *
+ * A copy's `.buffer` is the slab, and user code may detach it (`transfer()` where the runtime does
+ * not honour the untransferable mark, see newSlab): the slab's typed arrays then have length 0, and
+ * a new slab is started: one load and a compare per copy.
  */
 function carve(n: number, span = n): number {
-  if (slabOffset + span > slabEnd) newSlab();
+  if (slabOffset + span > slabEnd || slabWords.length === 0) newSlab();
   const o = slabOffset;
   slabOffset = (o + n + 7) & ~7;
   return o;
