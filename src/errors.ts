@@ -4,7 +4,7 @@
  * @module
  */
 import { constants as osConstants } from "node:os";
-import { getSystemErrorMap } from "node:util";
+import { getSystemErrorMap, types } from "node:util";
 
 /**
  * Node's name of a negative errno. The addon reports the C runtime's errno values; on Windows
@@ -66,7 +66,62 @@ function make(Class: ErrorClass, code: ErrorCode, message: string): MMapError {
   return err;
 }
 
-/** Describes a received value for a message, as Node's validators do. */
+/**
+ * Whether `value` is a Proxy, asked of the engine: no trap runs (node:util, in Node, Bun and Deno).
+ * @throws never.
+ */
+export const isProxy: (value: unknown) => boolean = types.isProxy;
+
+/** How far up a prototype chain {@link dataProperty} and {@link inherits} look. */
+const CHAIN_MAX = 64;
+
+/**
+ * The value of the data property `key` of `object` or of the first object on its prototype chain
+ * that has one, read without running any code of the object's: undefined when the property is an
+ * accessor (its getter is not called), is missing, or lies beyond a Proxy on the chain (no trap is
+ * run), or when the engine refuses to describe it.
+ * @throws never.
+ */
+export function dataProperty(object: object, key: PropertyKey): unknown {
+  let o: object | null = object;
+  for (let depth = 0; o !== null && depth < CHAIN_MAX; depth++) {
+    if (isProxy(o)) return undefined;
+    try {
+      const d = Object.getOwnPropertyDescriptor(o, key);
+      if (d !== undefined) return "value" in d ? d.value : undefined;
+      o = Object.getPrototypeOf(o) as object | null;
+    } catch {
+      return undefined; // a module namespace's binding before its initialization
+    }
+  }
+  return undefined;
+}
+
+/**
+ * `value instanceof Class` for a built-in class, without running any code: false for a Proxy, and
+ * for an object with a Proxy on its prototype chain before `Class.prototype` (`instanceof` would
+ * run its `getPrototypeOf` trap).
+ * @throws never.
+ */
+export function inherits<T extends object>(value: unknown, Class: abstract new (...args: never[]) => T): value is T {
+  if ((typeof value !== "object" && typeof value !== "function") || value === null) return false;
+  const proto: unknown = Class.prototype;
+  let o: object | null = value;
+  for (let depth = 0; o !== null && depth < CHAIN_MAX; depth++) {
+    if (isProxy(o)) return false;
+    o = Object.getPrototypeOf(o) as object | null;
+    if (o === proto) return true;
+  }
+  return false;
+}
+
+/**
+ * Describes a received value for a message, as Node's validators do. Runs no code of the value's:
+ * a Proxy is described without touching it, a constructor's or function's name is read only where
+ * it is a data property (never through a getter), so describing can neither throw nor change
+ * anything (a trap that closes the map never runs while a call fails).
+ * @throws never.
+ */
 export function describe(value: unknown): string {
   if (value === null) return "null";
   if (value === undefined) return "undefined";
@@ -82,11 +137,16 @@ export function describe(value: unknown): string {
     case "boolean":
     case "symbol":
       return `type ${typeof value} (${String(value)})`;
-    case "function":
-      return `function ${(value as { name?: string }).name || "<anonymous>"}`;
+    case "function": {
+      if (isProxy(value)) return "a Proxy";
+      const name = dataProperty(value as object, "name");
+      return `function ${typeof name === "string" && name !== "" ? name : "<anonymous>"}`;
+    }
     default: {
-      const ctor = (value as { constructor?: { name?: string } }).constructor?.name;
-      return ctor ? `an instance of ${ctor}` : "an object";
+      if (isProxy(value)) return "a Proxy";
+      const ctor = dataProperty(value as object, "constructor");
+      const name = typeof ctor === "function" ? dataProperty(ctor, "name") : undefined;
+      return typeof name === "string" && name !== "" ? `an instance of ${name}` : "an object";
     }
   }
 }

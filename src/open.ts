@@ -14,7 +14,7 @@ import { closeSync, fstatSync, ftruncateSync, lstatSync, openSync, unlinkSync, c
 import { lstat, open as openFile, unlink, type FileHandle } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import { ACCESS_COPY, ACCESS_DEFAULT, ACCESS_READ, PROT_WRITE } from "./constants.js";
-import { invalidArgType } from "./errors.js";
+import { inherits, invalidArgType } from "./errors.js";
 import { platform } from "./platform.js";
 import { openedFrom, planMap, type MMapOptions } from "./plan.js";
 import { reclaimNeglected } from "./reclaim.js";
@@ -59,10 +59,12 @@ const MAX_SAFE = Number.MAX_SAFE_INTEGER;
 const SOME_FD = 0;
 
 function openPlan(path: unknown, options: unknown): OpenPlan {
-  if (typeof path !== "string" && !(path instanceof URL) && !Buffer.isBuffer(path)) {
+  // inherits(), not instanceof (nor Buffer.isBuffer, which is one): a Proxy's trap never runs.
+  const buffer = inherits(path, Buffer);
+  if (typeof path !== "string" && !buffer && !inherits(path, URL)) {
     throw invalidArgType("path", "of type string or an instance of Buffer or URL", path);
   }
-  if (Buffer.isBuffer(path)) toBytes(path, "path"); // refuses a view of a detached buffer
+  if (buffer) toBytes(path, "path"); // refuses a view of a detached buffer
   const opts = validateOptions(options, "options");
   const length = optionalInteger(opts.length, "options.length", 0, 0, MAX_SAFE);
   const create = optionalBoolean(opts.create, "options.create", false);

@@ -20,7 +20,7 @@ import {
   constants,
   type Access,
 } from "./constants.js";
-import { invalidArgType, invalidArgValue, rangeError, stateError } from "./errors.js";
+import { invalidArgType, invalidArgValue, isProxy, rangeError, stateError } from "./errors.js";
 import { platform } from "./platform.js";
 import { tagOf } from "./tags.js";
 import { optionalBoolean, optionalInteger, validateInteger, validateOptions } from "./validate.js";
@@ -116,7 +116,8 @@ export function openedFrom(options: MMapOptions, path: string, adopt: boolean): 
 /** A descriptor number, from a number or a `FileHandle`, validated as a number is. */
 function descriptorOf(fd: unknown): number {
   if (typeof fd === "number") return validateInteger(fd, "fd", INT32_MIN, INT32_MAX);
-  if (typeof fd === "object" && fd !== null && typeof (fd as FileHandle).fd === "number" && "close" in fd) {
+  // A FileHandle is read as one (its fd, its close); a Proxy is not one: no trap runs.
+  if (typeof fd === "object" && fd !== null && !isProxy(fd) && typeof (fd as FileHandle).fd === "number" && "close" in fd) {
     const n = (fd as FileHandle).fd;
     if (n === -1) throw invalidArgValue("fd", "FileHandle", "is a closed FileHandle");
     // Checked as a plain number is: NaN, fractions and values past 32 bits never reach the system.

@@ -15,7 +15,7 @@
  * @module
  */
 import { native } from "./binding.js";
-import { invalidArgType, invalidArgValue, rangeError, systemError } from "./errors.js";
+import { dataProperty, inherits, invalidArgType, invalidArgValue, rangeError, systemError } from "./errors.js";
 import { viewsUnavailable, type Memory } from "./memory/index.js";
 import { platform } from "./platform.js";
 import { validateInteger } from "./validate.js";
@@ -55,12 +55,9 @@ const TypedArray = Object.getPrototypeOf(Int8Array) as abstract new () => object
 /** Whether `Type` derives from a TypedArray or DataView (a subclass, which `view()` refuses). */
 function isSubclass(Type: unknown): boolean {
   if (typeof Type !== "function") return false;
-  try {
-    const proto: unknown = Type.prototype;
-    return proto instanceof TypedArray || proto instanceof DataView;
-  } catch {
-    return false; // a proxy's getter threw: not a class of ours either way
-  }
+  // Read without running code of Type's (a Proxy's trap, a getter): a failing call changes nothing.
+  const proto = dataProperty(Type, "prototype");
+  return inherits(proto, TypedArray) || inherits(proto, DataView);
 }
 
 /** The element size of `Type`, or TypeError `ERR_INVALID_ARG_TYPE` when view() does not take it. */

@@ -105,17 +105,29 @@ export function toBytes(value: unknown, name: string): Uint8Array {
     if (tag === "Uint8Array" && (proto === Buffer.prototype || proto === Uint8Array.prototype)) return value as Uint8Array;
     return new Uint8Array(buffer, offset, length);
   }
-  if (value instanceof ArrayBuffer || (sabLength !== null && value instanceof SharedArrayBuffer)) {
-    let length: number;
-    try {
-      length = value instanceof ArrayBuffer ? abLength.call(value) : (sabLength as (this: unknown) => number).call(value);
-    } catch {
-      throw invalidArgType(name, BYTES, value); // an object whose prototype only claims to be one (a Proxy)
-    }
-    if (length === 0) assertAttached(value, name, value);
-    return new Uint8Array(value, 0, length);
+  // An ArrayBuffer or SharedArrayBuffer is told by its built-in byteLength getter, which throws for
+  // anything else (a Proxy included) without running a trap, where instanceof would run one.
+  const length = bufferLength(value);
+  if (length < 0) throw invalidArgType(name, BYTES, value);
+  const buffer = value as ArrayBufferLike;
+  if (length === 0) assertAttached(buffer, name, value);
+  return new Uint8Array(buffer, 0, length);
+}
+
+/** The byte length of an ArrayBuffer or SharedArrayBuffer (0 once detached), -1 for anything else. */
+function bufferLength(value: unknown): number {
+  if (typeof value !== "object" || value === null) return -1;
+  try {
+    return abLength.call(value);
+  } catch {
+    // not an ArrayBuffer
   }
-  throw invalidArgType(name, BYTES, value);
+  if (sabLength === null) return -1;
+  try {
+    return sabLength.call(value);
+  } catch {
+    return -1;
+  }
 }
 
 /** Encoded needles of find/rfind, by string: a loop over one string needle encodes it once. */
@@ -159,9 +171,21 @@ function assertAttached(buffer: ArrayBufferLike, name: string, value: unknown): 
   }
 }
 
-/** An options object, or `undefined` for `{}`. */
+/** Array.isArray, true for a revoked Proxy (which it throws for): neither is an options object. */
+function isArray(value: object): boolean {
+  try {
+    return Array.isArray(value);
+  } catch {
+    return true;
+  }
+}
+
+/**
+ * An options object, or `undefined` for `{}`. Its properties are read as Node reads an options
+ * object's: a getter, or a Proxy's trap, runs then (and what it throws is thrown).
+ */
 export function validateOptions(value: unknown, name: string): Record<string, unknown> {
   if (value === undefined) return {};
-  if (value === null || typeof value !== "object" || Array.isArray(value)) throw invalidArgType(name, "of type object", value);
+  if (value === null || typeof value !== "object" || isArray(value)) throw invalidArgType(name, "of type object", value);
   return value as Record<string, unknown>;
 }
