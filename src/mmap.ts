@@ -270,16 +270,20 @@ export class MMap extends MMapExtensions implements Iterable<number> {
 
   /**
    * Sets the byte at `index` (Python's `m[i] = v`); a negative index counts from the end.
-   * @throws {TypeError} `ERR_INVALID_ARG_TYPE` for a non-number; `ERR_MMAP_READ_ONLY` on a read-only map.
-   * @throws {RangeError} `ERR_OUT_OF_RANGE` for an index out of range or a value outside 0..255.
+   * @throws {TypeError} `ERR_INVALID_ARG_TYPE` for a non-number; `ERR_MMAP_READ_ONLY` on a read-only map
+   *   (before the index and the value are checked against their ranges, as in CPython).
+   * @throws {RangeError} `ERR_OUT_OF_RANGE` for a non-integer, an index out of range or a value outside 0..255.
    * @throws {Error} `ERR_MMAP_CLOSED` when the map is closed.
    */
   set(index: number, value: number): void {
     if (this.#mem.trySet(index, value)) return;
-    validateIndex(index, "index");
-    validateByte(value, "value");
+    // Types and integer-ness first (docs/python.md, Errors); then, as CPython's m[i] = v, the
+    // closed and read-only checks before any value is checked against its range.
+    validateSliceIndex(index, "index");
+    validateSliceIndex(value, "value");
     this.#writable("set");
-    this.#mem.setByteAt(this.#index(index), value);
+    const i = this.#index(index);
+    this.#mem.setByteAt(i, validateByte(value, "value"));
   }
 
   /** Validates and normalises an item index (checks closed). */
