@@ -13,27 +13,32 @@ import { PAGESIZE } from "./constants.js";
 import { closedError, rangeError, systemError } from "./errors.js";
 import type { Memory } from "./memory/index.js";
 import { platform } from "./platform.js";
-import { optionalInteger, validateInteger } from "./validate.js";
+import { validateIndex } from "./validate.js";
 
 const MAX_SAFE = Number.MAX_SAFE_INTEGER;
+const SSIZE_MAX = 2n ** 63n - 1n;
 const { EBADF } = osConstants.errno;
 
 /**
  * [start, byte count] of a range given as Python's `madvise()` takes it: `start` (default 0)
- * inside the map, `length` (default, `null`: the rest) not negative, clipped to the map. Checks
- * types first, then that the map is open, then the values against it.
+ * inside the map, `length` (default, `null`: the rest) not negative, clipped to the map; both any
+ * integer below 2^63, with `start + length` below 2^63, as CPython's ssize_t. Checks types first,
+ * then that the map is open, then the values against it.
  * @throws {TypeError} `ERR_INVALID_ARG_TYPE` for a non-number.
  * @throws {RangeError} `ERR_OUT_OF_RANGE` for a non-integer, a start outside the map, a negative length.
  * @throws {Error} `ERR_MMAP_CLOSED` when the map is closed.
  */
 export function adviceRange(mem: Memory, start: unknown, length: unknown, what: string): [number, number] {
-  const s = optionalInteger(start, "start", 0, -MAX_SAFE, MAX_SAFE);
-  const l = length === null || length === undefined ? undefined : validateInteger(length, "length", -MAX_SAFE, MAX_SAFE);
+  // Any integer C's ssize_t holds, as CPython converts them (beyond: its OverflowError).
+  const s = start === undefined ? 0 : validateIndex(start, "start");
+  const l = length === null || length === undefined ? undefined : validateIndex(length, "length");
   mem.open();
   const len = mem.length;
   if (s < 0 || s >= len) throw rangeError(`${what} start out of bounds: ${s} (length ${len})`);
   const n = l === undefined ? len - s : l;
   if (n < 0) throw rangeError(`${what} length invalid: ${n}`);
+  // CPython refuses start + length beyond ssize_t; told exactly (a double's sum may round).
+  if (n > MAX_SAFE && BigInt(s) + BigInt(n) > SSIZE_MAX) throw rangeError(`${what} length too large: ${n} from ${s}`);
   return [s, Math.min(n, len - s)];
 }
 

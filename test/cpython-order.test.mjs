@@ -115,3 +115,55 @@ test("a writable map keeps Node's order for its values: index and value ranges a
     ro.close();
   }
 });
+
+// [start, length] of madvise(MADV_NORMAL, start, length) on a map of 2 pages, as Python source and
+// as numbers; CPython's exception (or "ok"), and memmap's outcome.
+const P = 4096;
+const advice = [
+  ["0", "2**62", 0, 2 ** 62, "ok", "ok"],
+  ["4096", "2**62", P, 2 ** 62, "ok", "ok"],
+  ["0", "2**53 + 2", 0, 2 ** 53 + 2, "ok", "ok"],
+  ["4096", "2**63 - 8192", P, 2 ** 63 - 2 * P, "ok", "ok"],
+  ["0", "8192 * 2", 0, 4 * P, "ok", "ok"],
+  ["0", "0", 0, 0, "ok", "ok"],
+  ["0", "2**63", 0, 2 ** 63, "OverflowError", RANGE],
+  ["4096", "2**63 - 4096", P, 2 ** 63 - P, "OverflowError", RANGE],
+  ["2**63", "1", 2 ** 63, 1, "OverflowError", RANGE],
+  ["8192", "1", 2 * P, 1, "ValueError", RANGE],
+  ["-1", "1", -1, 1, "ValueError", RANGE],
+  ["0", "-1", 0, -1, "ValueError", RANGE],
+  ["8191", "1", 2 * P - 1, 1, "OSError", "Error EINVAL"],
+];
+
+test("madvise takes any length below 2^63 and clips it to the map, refuses start + length beyond 2^63 - 1, as CPython", (t) => {
+  const m = new MMap(-1, 2 * P);
+  try {
+    for (const [ps, pl, s, l, , want] of advice) assert.equal(outcome(() => m.madvise(MADV_NORMAL, s, l)), want, `madvise(MADV_NORMAL, ${ps}, ${pl})`);
+    // The ranges of residency(), prefetch(), lock() and unlock() follow madvise's rules.
+    assert.deepEqual([...m.residency(P, 2 ** 62)].length, 1);
+    assert.equal(outcome(() => m.residency(0, 2 ** 63)), RANGE);
+  } finally {
+    m.close();
+  }
+  if (python === null) return t.diagnostic("CPython 3.13 not available: the table alone was checked");
+  const got = runPython(
+    `
+import json, mmap, sys
+m = mmap.mmap(-1, 2 * mmap.PAGESIZE)
+out = []
+for s, l in json.load(sys.stdin):
+    try:
+        m.madvise(mmap.MADV_NORMAL, eval(s), eval(l))
+        out.append("ok")
+    except Exception as e:
+        out.append(type(e).__name__)
+print(json.dumps(out))
+`,
+    JSON.stringify(advice.map((a) => [a[0], a[1]])),
+  );
+  assert.deepEqual(
+    got,
+    advice.map((a) => a[4]),
+    "CPython 3.13 raises what the table says",
+  );
+});
