@@ -207,8 +207,9 @@ export abstract class MMapExtensions {
    * `unlock()`, `close()` or the end of the process. The range as {@link MMap.residency}'s.
    * @throws {TypeError} `ERR_INVALID_ARG_TYPE` for a non-number.
    * @throws {RangeError} `ERR_OUT_OF_RANGE` as {@link MMap.residency}.
-   * @throws {Error} `ERR_MMAP_CLOSED` when closed; a system error (`syscall` `mlock`): `ENOMEM` or
-   *   `EPERM` beyond the limit on locked memory (`ulimit -l`), `EAGAIN`.
+   * @throws {Error} `ERR_MMAP_CLOSED` when closed; `ERR_MMAP_TRUNCATED` when the file no longer
+   *   backs part of the range (it shrank under the map: nothing is locked); a system error
+   *   (`syscall` `mlock`): `ENOMEM` or `EPERM` beyond the limit on locked memory (`ulimit -l`), `EAGAIN`.
    * @example
    * ```ts
    * mm.lock();

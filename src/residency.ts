@@ -77,11 +77,53 @@ export async function prefetch(mem: Memory, start: unknown, length: unknown): Pr
   mem.verify(a, a + n);
 }
 
-/** `m.lock()` (`on` true) and `m.unlock()`: mlock/munlock (VirtualLock/VirtualUnlock) of the range. */
+/**
+ * `m.lock()` (`on` true) and `m.unlock()`: mlock/munlock (VirtualLock/VirtualUnlock) of the range.
+ *
+ * mlock faults every page in, and a page the file no longer backs (it shrank under the map) makes
+ * it fail with ENOMEM, and on Linux leaves the range marked locked (the mark is set before the pages
+ * are faulted in). So a lock first touches the range's last page through the memory layer: a
+ * truncation is then contained, learned and thrown as `ERR_MMAP_TRUNCATED` before anything is
+ * locked (the file is one piece: if the last page is there, every page before it is). Should the
+ * file shrink between that and mlock, the failed mlock is undone and the loss reported the same way.
+ * munlock faults nothing in: unlocking a lost range works.
+ */
 export function lock(mem: Memory, start: unknown, length: unknown, on: boolean): void {
   const what = on ? "mlock" : "munlock";
   const [a, n] = pageRange(mem, start, length, what);
   if (n === 0) return;
-  const rc = native.lock(mem.open(), a, n, on);
-  if (rc < 0) throw systemError(rc, what);
+  if (on) assertBacked(mem, a, a + n);
+  const h = mem.open();
+  const rc = native.lock(h, a, n, on);
+  if (rc < 0) {
+    if (on && !backed(mem, a, a + n)) {
+      native.lock(h, a, n, false); // a failed call leaves nothing locked
+      throw mem.truncated(a, a + n);
+    }
+    throw systemError(rc, what);
+  }
+}
+
+/**
+ * Throws `ERR_MMAP_TRUNCATED` (for the range [a, b)) when the file no longer backs its last byte,
+ * or the I/O error that struck that byte: reads it, so that a fault there is contained and learned.
+ */
+function assertBacked(mem: Memory, a: number, b: number): void {
+  mem.guard(a, b);
+  try {
+    mem.byteAt(b - 1);
+  } catch (err) {
+    if (mem.gone < b) throw mem.truncated(a, b);
+    throw err;
+  }
+}
+
+/** Whether the file still backs [a, b) (see assertBacked); false for a range it lost. */
+function backed(mem: Memory, a: number, b: number): boolean {
+  try {
+    assertBacked(mem, a, b);
+    return true;
+  } catch {
+    return mem.gone >= b;
+  }
 }

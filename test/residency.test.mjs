@@ -257,6 +257,42 @@ describe("lock and unlock", () => {
     throwsCode(() => closed.unlock(), Error, "ERR_MMAP_CLOSED");
   });
 
+  test("lock() of a range the file lost (truncated by another descriptor): ERR_MMAP_TRUNCATED, nothing locked; unlock() works", { skip: posixOnly || noMlock }, () => {
+    for (const options of [{}, { trackfd: false }, { access: ACCESS_READ }]) {
+      const label = JSON.stringify(options);
+      const path = tmpfile(Buffer.alloc(4 * PAGESIZE, 0x61));
+      const fd = fs.openSync(path, "r+");
+      const m = new MMap(fd, 0, options);
+      try {
+        const base = lockedKiB();
+        fs.ftruncateSync(fd, PAGESIZE + 100); // pages 2 and 3 gone, page 1 partly
+        for (const args of [[], [2 * PAGESIZE], [0, 3 * PAGESIZE + 1], [3 * PAGESIZE, 1]]) {
+          assert.throws(
+            () => m.lock(...args),
+            (e) => {
+              assert.equal(e.constructor, Error, `${label} lock(${args}): ${e.message}`);
+              assert.equal(e.code, "ERR_MMAP_TRUNCATED", `${label} lock(${args}): ${e.message}`);
+              assert.ok(e.goneStart >= PAGESIZE + 100 && e.goneStart <= 3 * PAGESIZE, `${label}: goneStart ${e.goneStart}`);
+              assert.equal(e.goneEnd, 4 * PAGESIZE);
+              return true;
+            },
+          );
+          assert.equal(lockedKiB(), base, `${label} lock(${args}): nothing locked`);
+        }
+        m.lock(0, PAGESIZE); // what the file still has
+        assert.equal(lockedKiB() - base, PAGESIZE / 1024, `${label}: the first page locked`);
+        m.unlock(); // munlock faults nothing in: a lost range unlocks
+        m.unlock(2 * PAGESIZE);
+        assert.equal(lockedKiB(), base, `${label}: unlocked`);
+        assert.equal(m.get(0), 0x61, `${label}: the map still reads what the file has`);
+        throwsCode(() => m.get(3 * PAGESIZE), Error, "ERR_MMAP_TRUNCATED");
+      } finally {
+        m.close();
+        fs.closeSync(fd);
+      }
+    }
+  });
+
   test("beyond RLIMIT_MEMLOCK: ENOMEM (EPERM with a limit of 0) as fs-style errors, in a child under ulimit -l", { skip: posixOnly || noMlock }, () => {
     // Root has CAP_IPC_LOCK, which ignores the limit: the child runs without it (setpriv).
     const root = process.getuid() === 0;
