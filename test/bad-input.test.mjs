@@ -261,12 +261,13 @@ const SSIZE = [-(2 ** 63), 2 ** 63];
  * what the argument can hold is RangeError ERR_OUT_OF_RANGE). `undefined` is the default
  * when optional; `null` only where Python accepts None (docs/python.md).
  */
-function integer(v, { range = SSIZE, optional = false, nullable = false }, valid) {
+function integer(v, { range = SSIZE, optional = false, nullable = false, late = false }, valid) {
   if (v === undefined && optional) return valid(undefined);
   if (v === null && nullable) return valid(null);
   if (typeof v !== "number") return T;
   if (!Number.isInteger(v)) return R;
-  if (range === SSIZE ? v < range[0] || v >= range[1] : v < range[0] || v > range[1]) return R;
+  // late: the range is checked after the closed (and read-only) checks, as CPython's m[i] = v.
+  if (range === SSIZE ? v < range[0] || v >= range[1] : v < range[0] || v > range[1]) return late ? RS : R;
   return valid(v);
 }
 
@@ -320,13 +321,15 @@ const indexed = (a, valid) => (a.error === "IndexError" ? RS : a.error ? { cpyth
 row("get(index)", (m, v) => m.get(v), 0, (v) =>
   integer(v, {}, (i) => py(["get", pyInt(i)], (a) => indexed(a, pure((r) => assert.equal(r, a.value))))),
 );
+// set: CPython's m[i] = v checks closed and read-only before it converts the index and checks
+// either range (docs/python.md, Errors): only types and integer-ness come first.
 row("set(index, 0x41): index", (m, v) => m.set(v, 0x41), 0, (v) =>
-  integer(v, {}, (i) =>
+  integer(v, { range: ANY }, (i) =>
     py(["set", pyInt(i), "65"], (a) => indexed(a, ok((r, fx) => (assert.equal(r, undefined), changedTo(fx, { hex: a.value }))))),
   ),
 );
 row("set(1, value): value", (m, v) => m.set(1, v), 0x41, (v) =>
-  integer(v, { range: BYTE }, (b) => ok((r, fx) => (assert.equal(r, undefined), changedTo(fx, { hex: contentWith(1, [b]) })))),
+  integer(v, { range: BYTE, late: true }, (b) => ok((r, fx) => (assert.equal(r, undefined), changedTo(fx, { hex: contentWith(1, [b]) })))),
 );
 
 // slice (step 0 is a value check, made after the closed check as CPython does)
@@ -555,11 +558,12 @@ function madviseTo(option, start, length) {
 // Windows has no madvise (ERR_MMAP_UNSUPPORTED_PLATFORM: test/windows.test.mjs).
 if (!WINDOWS) {
   row("madvise(option)", (m, v) => m.madvise(v), MADV_NORMAL, (v) => integer(v, { range: INT32 }, (o) => madviseTo(o)));
+  // start and length: C's ssize_t, as CPython converts them (a length beyond the map is clipped).
   row("madvise(MADV_NORMAL, start)", (m, v) => m.madvise(MADV_NORMAL, v), 0, (v) =>
-    integer(v, { range: SAFE, optional: true }, (s) => madviseTo(MADV_NORMAL, s)),
+    integer(v, { optional: true }, (s) => madviseTo(MADV_NORMAL, s)),
   );
   row("madvise(MADV_NORMAL, 0, length)", (m, v) => m.madvise(MADV_NORMAL, 0, v), 4, (v) =>
-    integer(v, { range: SAFE, optional: true, nullable: true }, (l) => madviseTo(MADV_NORMAL, 0, l)),
+    integer(v, { optional: true, nullable: true }, (l) => madviseTo(MADV_NORMAL, 0, l)),
   );
 }
 
@@ -602,9 +606,9 @@ const pageRows = [
   ["unlock", row, (r) => assert.equal(r, undefined)],
 ];
 for (const [name, add, check] of pageRows) {
-  add(`${name}(start)`, (m, v) => m[name](v), 5, (v) => integer(v, { range: SAFE, optional: true }, (x) => pagesTo(x, undefined, check)));
+  add(`${name}(start)`, (m, v) => m[name](v), 5, (v) => integer(v, { optional: true }, (x) => pagesTo(x, undefined, check)));
   add(`${name}(0, length)`, (m, v) => m[name](0, v), 4, (v) =>
-    integer(v, { range: SAFE, optional: true, nullable: true }, (l) => pagesTo(0, l, check)),
+    integer(v, { optional: true, nullable: true }, (l) => pagesTo(0, l, check)),
   );
 }
 

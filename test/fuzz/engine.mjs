@@ -322,14 +322,16 @@ function jsVal(t, m, ctx) {
 //     memmap may then report it before the map's state, as any invalid argument;
 //   bound: a slice bound or step: any integer-valued number (both clamp);
 //   safe: an integer within ±MAX_SAFE_INTEGER; i32: a C int;
-//   byte: 0..255; bytes: a string or a Uint8Array / ArrayBuffer / DataView.
+//   byte: 0..255; bytes: a string or a Uint8Array / ArrayBuffer / DataView;
+//   item: set()'s value, an integer-valued number whose range (0..255) is checked after the
+//     closed and read-only checks, as CPython's m[i] = v checks it (so is set()'s index range).
 // (A step of 0 is not among them: memmap checks it after the closed check, as CPython does.)
 // opt: undefined allowed (the default); nul: null allowed (Python's None).
 const P = (kind, opt = false, nul = false) => ({ kind, opt, nul });
 
 export const OPS = {
   get: { w: 8, params: [P("idx")] },
-  set: { w: 8, params: [P("idx"), P("byte")] },
+  set: { w: 8, params: [P("idx"), P("item")] },
   slice: { w: 8, params: [P("bound", true, true), P("bound", true, true), P("bound", true, true)] },
   setSlice: { w: 8, params: [P("bound", true, true), P("bound", true, true), P("bytes"), P("bound", true, true)] },
   read: { w: 8, params: [P("idx", true, true)] },
@@ -359,9 +361,9 @@ const TYPE = "TypeError ERR_INVALID_ARG_TYPE";
 const RANGE = "RangeError ERR_OUT_OF_RANGE";
 const SSIZE = 2 ** 63;
 
-/** An idx argument CPython cannot convert to ssize_t: memmap may refuse it first (see above). */
+/** An idx argument (or set()'s item) CPython cannot convert to ssize_t: memmap may refuse it with RangeError (see above). */
 function beyondSsize(v, p) {
-  return p.kind === "idx" && typeof v === "number" && Number.isInteger(v) && (v >= SSIZE || v < -SSIZE);
+  return (p.kind === "idx" || p.kind === "item") && typeof v === "number" && Number.isInteger(v) && (v >= SSIZE || v < -SSIZE);
 }
 
 /**
