@@ -165,6 +165,17 @@ export class MMap extends MMapExtensions implements Iterable<number> {
     return this.#mem.length;
   }
 
+  /**
+   * The length, for the class's own bounds (checks closed): never `this.length`, which a
+   * subclass or an own property can redefine, and a bound taken from it could reach past the
+   * map (a copy would then hand out bytes it never wrote).
+   */
+  #len(): number {
+    const mem = this.#mem;
+    mem.open();
+    return mem.length;
+  }
+
   /** The file offset of the map. @throws never. */
   get offset(): number {
     return this.#map.offset;
@@ -289,7 +300,7 @@ export class MMap extends MMapExtensions implements Iterable<number> {
   /** Validates and normalises an item index (checks closed). */
   #index(index: unknown): number {
     let i = validateIndex(index, "index");
-    const len = this.length;
+    const len = this.#len();
     if (i < 0) i += len;
     if (i < 0 || i >= len) throw rangeError(`mmap index out of range: ${String(index)} (length ${len})`);
     return i;
@@ -309,7 +320,7 @@ export class MMap extends MMapExtensions implements Iterable<number> {
       return mem.copy(adjust(start as number, len, 0, len), adjust(stop as number, len, 0, len));
     }
     const [a, b, st] = sliceArgs(start, stop, step);
-    const sl = sliceIndices(this.length, a, b, st);
+    const sl = sliceIndices(this.#len(), a, b, st);
     return sl.step === 1 ? mem.copy(sl.start, sl.start + sl.count) : mem.gather(sl);
   }
 
@@ -347,7 +358,7 @@ export class MMap extends MMapExtensions implements Iterable<number> {
    * @throws {Error} `ERR_MMAP_CLOSED` when the map is (or becomes) closed.
    */
   *[Symbol.iterator](): IterableIterator<number> {
-    for (let i = 0; i < this.length; i++) yield this.#mem.byteAt(i);
+    for (let i = 0; i < this.#len(); i++) yield this.#mem.byteAt(i);
   }
 
   // ---------------------------------------------------------------- file-like
@@ -372,7 +383,7 @@ export class MMap extends MMapExtensions implements Iterable<number> {
   seek(pos: number, whence?: number): number {
     const p = validateIndex(pos, "pos");
     const w = optionalInteger(whence, "whence", 0, -MAX_SAFE, MAX_SAFE);
-    const len = this.length;
+    const len = this.#len();
     if (w !== 0 && w !== 1 && w !== 2) throw invalidArgValue("whence", w, "must be 0, 1 or 2 (unknown seek type)");
     const where = (w === 0 ? 0 : w === 1 ? this.#pos : len) + p;
     if (!(where >= 0 && where <= len)) {
@@ -397,7 +408,7 @@ export class MMap extends MMapExtensions implements Iterable<number> {
   read(n?: number | null): Buffer {
     const count = n === undefined || n === null ? -1 : validateIndex(n, "n");
     const pos = this.#pos;
-    const remaining = this.length - pos;
+    const remaining = this.#len() - pos;
     if (remaining <= 0) return Buffer.alloc(0);
     const take = count < 0 || count > remaining ? remaining : count;
     const out = this.#mem.copy(pos, pos + take);
@@ -419,7 +430,7 @@ export class MMap extends MMapExtensions implements Iterable<number> {
       b = u[pos] as number; // as in get()
       mem.verifyAt(pos);
     } else {
-      if (pos >= this.length) throw rangeError(`read byte out of range: position ${pos}, length ${mem.length}`);
+      if (pos >= this.#len()) throw rangeError(`read byte out of range: position ${pos}, length ${mem.length}`);
       b = mem.byteAt(pos);
     }
     this.#pos = pos + 1;
@@ -627,7 +638,7 @@ export class MMap extends MMapExtensions implements Iterable<number> {
     const off = optionalInteger(offset, "offset", 0, -MAX_SAFE, MAX_SAFE);
     const sz = optionalInteger(size, "size", -1, -MAX_SAFE, MAX_SAFE);
     const flags = optionalInteger(validateOptions(options, "options").flags, "options.flags", MS_SYNC, INT32_MIN, INT32_MAX);
-    const range = flushRange(off, sz, this.length);
+    const range = flushRange(off, sz, this.#len());
     return this.#access === ACCESS_READ || this.#access === ACCESS_COPY ? null : [range[0], range[1], flags];
   }
 

@@ -927,3 +927,48 @@ print(json.dumps(out))
     }
   });
 });
+
+describe("a redefined length never moves the class's bounds", () => {
+  // Found by an attack: read(20) at position 5000 of a 16-byte map whose `length` an own
+  // property (or a subclass's getter) said was 1e9 returned bytes of another map, left in the
+  // shared slab by an earlier copy. The class takes every bound from the map itself.
+  class Longer extends MMap {
+    get length() {
+      return 1e9;
+    }
+  }
+  for (const [how, make] of [
+    ["an own property", (fd) => Object.defineProperty(new MMap(fd, 0), "length", { value: 1e9 })],
+    ["a subclass getter", (fd) => new Longer(fd, 0)],
+  ]) {
+    test(`${how}: seek, read, get, set, iteration, slice and flush use the map's length`, () => {
+      // Another map's bytes copied first, so that a slab holds them.
+      const other = new MMap(-1, 4096);
+      other.write("SECRET-BYTES-THAT-MUST-NOT-LEAK".repeat(4));
+      other.seek(0);
+      other.read(100);
+      other.slice(0, 100);
+      other.close();
+      const fd = fs.openSync(tmpfile("0123456789abcdef"), "r+");
+      const m = make(fd);
+      try {
+        assert.equal(m.length, 1e9);
+        throwsCode(() => m.seek(5000), RangeError, "ERR_OUT_OF_RANGE");
+        assert.equal(m.tell(), 0);
+        m.seek(10);
+        assert.equal(m.read(20).toString(), "abcdef");
+        assert.equal(m.read(20).length, 0);
+        throwsCode(() => m.get(100), RangeError, "ERR_OUT_OF_RANGE");
+        throwsCode(() => m.set(100, 1), RangeError, "ERR_OUT_OF_RANGE");
+        assert.equal([...m].length, 16);
+        assert.equal(m.slice(0, 1e9).toString(), "0123456789abcdef");
+        throwsCode(() => m.flush(100), RangeError, "ERR_OUT_OF_RANGE");
+        m.seek(16);
+        throwsCode(() => m.readByte(), RangeError, "ERR_OUT_OF_RANGE");
+      } finally {
+        m.close();
+        fs.closeSync(fd);
+      }
+    });
+  }
+});

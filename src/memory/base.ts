@@ -142,7 +142,11 @@ function primed(): boolean {
 /** A copy of src[a, b) (0 <= a <= b <= src.length); `dv` is a DataView over the same bytes as src. */
 export function copyOf(src: Uint8Array, dv: DataView, a: number, b: number): Buffer {
   const n = b - a;
+  // Every path below hands out n bytes it wrote from src: never a range past src, whose missing
+  // bytes would be the slab's (or the pool's) earlier contents, another copy's. The word copy
+  // checks its own bound (a + m <= src.length).
   if (!POOLED || n > SLAB_MAX) {
+    if (b > src.length) throw rangeError(`copy of [${a}, ${b}) past the end of ${src.length} bytes`);
     const out = Buffer.allocUnsafe(n);
     if (POOLED) out.set(src.subarray(a, b));
     else bufferCopy.call(src, out, 0, a, b);
@@ -167,6 +171,7 @@ export function copyOf(src: Uint8Array, dv: DataView, a: number, b: number): Buf
     }
     return new FastBuffer(slab, o, n);
   }
+  if (b > src.length) throw rangeError(`copy of [${a}, ${b}) past the end of ${src.length} bytes`);
   const o = carve(n);
   slabBytes.set(src.subarray(a, b), o);
   return new FastBuffer(slab, o, n);
