@@ -84,8 +84,19 @@ int mm__shm_open(const char *name, int oflag, int mode) {
   char path[sizeof "/dev/shm" + NAME_MAX + 1];
   int rc = shm_path(name, path, sizeof path);
   if (rc != 0) return rc;
-  int fd = open(path, oflag | O_NOFOLLOW | O_CLOEXEC, (mode_t)mode);
-  return fd >= 0 ? fd : -errno;
+  /* O_NONBLOCK: /dev/shm is writable by every user, and a FIFO there would
+   * block a read-only open (on the JavaScript thread) until a writer comes.
+   * Only a regular file is a shared memory object: anything else is refused. */
+  int fd = open(path, oflag | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK, (mode_t)mode);
+  if (fd < 0) return -errno;
+  struct stat st;
+  int err = mm__fstat(fd, &st) != 0 ? errno : S_ISDIR(st.st_mode) ? EISDIR : !S_ISREG(st.st_mode) ? EINVAL : 0;
+  if (err == 0 && fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) != 0) err = errno;
+  if (err != 0) {
+    close(fd);
+    return -err;
+  }
+  return fd;
 }
 
 int mm__shm_unlink(const char *name) {

@@ -226,6 +226,32 @@ describe("checks", { skip }, () => {
     throwsCode(() => MMap.unlinkTag(""), RangeError, "ERR_INVALID_ARG_VALUE");
   });
 
+  test("a FIFO or a directory in /dev/shm under a tag's name (any user can make one) is refused at once, never waited on", { skip: process.platform !== "linux" && "/dev/shm: Linux" }, () => {
+    // Found by an attack: a read-only open of a FIFO blocks until a writer comes, on the
+    // JavaScript thread. Run in a child with a timeout: a hang fails the test instead of this run.
+    const fifo = tag();
+    const dir = tag();
+    const r0 = runNode(["-e", `require("node:child_process").execFileSync("mkfifo", [${JSON.stringify(`${SHM}/${fifo}`)}])`]);
+    assert.equal(r0.status, 0, r0.stderr);
+    fs.mkdirSync(`${SHM}/${dir}`);
+    try {
+      const body = `
+        const out = [];
+        for (const [t, length, access] of [[${JSON.stringify(fifo)}, 0, ACCESS_READ], [${JSON.stringify(fifo)}, 100, ACCESS_READ], [${JSON.stringify(fifo)}, 100, undefined], [${JSON.stringify(dir)}, 0, ACCESS_READ], [${JSON.stringify(dir)}, 100, undefined]]) {
+          try { new MMap(-1, length, { tagname: t, access }); out.push("mapped"); } catch (e) { out.push(e.code + " " + e.syscall); }
+        }
+        console.log(JSON.stringify(out));`;
+      const r = runNode(["--input-type=module", "-e", `import { MMap, ACCESS_READ } from ${JSON.stringify(DIST)};\n${body}`], { timeout: 20_000 });
+      assert.equal(r.signal, null, `the child hung (killed by ${r.signal})`);
+      assert.equal(r.status, 0, r.stderr);
+      assert.deepEqual(JSON.parse(r.stdout.trim()), ["EINVAL shm_open", "EINVAL shm_open", "EINVAL shm_open", "EISDIR shm_open", "EISDIR shm_open"]);
+      assert.ok(fs.statSync(`${SHM}/${fifo}`).isFIFO() && fs.statSync(`${SHM}/${dir}`).isDirectory(), "both left as they were");
+    } finally {
+      fs.rmSync(`${SHM}/${fifo}`, { force: true });
+      fs.rmSync(`${SHM}/${dir}`, { recursive: true, force: true });
+    }
+  });
+
   test("wrong types: TypeError ERR_INVALID_ARG_TYPE", () => {
     for (const bad of [1, null, {}, true, Symbol("t")]) {
       throwsCode(() => new MMap(-1, 10, { tagname: bad }), TypeError, "ERR_INVALID_ARG_TYPE");
