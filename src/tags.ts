@@ -14,13 +14,13 @@
  */
 import { constants as osConstants } from "node:os";
 import { native } from "./binding.js";
-import { ACCESS_READ } from "./constants.js";
+import { ACCESS_COPY, ACCESS_READ, MAP_PRIVATE } from "./constants.js";
 import { invalidArgType, invalidArgValue, systemError, unsupported } from "./errors.js";
 import { platform } from "./platform.js";
 import type { MapPlan } from "./plan.js";
 import { withReclaim } from "./reclaim.js";
 
-const { ENOENT, EEXIST } = osConstants.errno;
+const { ENOENT, EEXIST, EACCES } = osConstants.errno;
 /** Attempts at opening a tag that other processes create and remove meanwhile. */
 const OPEN_ATTEMPTS = 8;
 const statBuf = new ArrayBuffer(16);
@@ -85,15 +85,25 @@ function lengthIn(plan: MapPlan, tag: string, size: number): number {
   return length;
 }
 
-/** Opens the tag's object, or creates it (`created`): a descriptor, or a thrown system error. */
-function openObject(plan: MapPlan, tag: string, name: Uint8Array, readonly: boolean): { fd: number; created: boolean } {
+/**
+ * Opens the tag's object, or creates it (`created`): a descriptor, or a thrown system error.
+ * `readonly`: opened for reading only (a read-only map; or a copy-on-write one, whose writes never
+ * reach the object, of memory this process may only read: as a file, which `ACCESS_COPY` maps
+ * from a read-only descriptor).
+ */
+function openObject(plan: MapPlan, tag: string, name: Uint8Array, readonly: boolean): { fd: number; created: boolean; readonly: boolean } {
+  const copyOnWrite = plan.access === ACCESS_COPY || (plan.flags & MAP_PRIVATE) !== 0;
   for (let attempt = 1; ; attempt++) {
-    const fd = withReclaim(() => native.tagOpen(name, false, readonly), (r) => r);
-    if (fd >= 0) return { fd, created: false };
+    let fd = withReclaim(() => native.tagOpen(name, false, readonly), (r) => r);
+    if (fd >= 0) return { fd, created: false, readonly };
+    if (fd === -EACCES && !readonly && copyOnWrite) {
+      fd = withReclaim(() => native.tagOpen(name, false, true), (r) => r);
+      if (fd >= 0) return { fd, created: false, readonly: true };
+    }
     // Nothing to map whole: as a file that does not exist.
     if (fd !== -ENOENT || plan.length === 0) throw systemError(fd, "shm_open", tag);
     const made = withReclaim(() => native.tagOpen(name, true, false), (r) => r);
-    if (made >= 0) return { fd: made, created: true };
+    if (made >= 0) return { fd: made, created: true, readonly: false };
     // Another process created it since: open that one (unless it keeps vanishing).
     if (made !== -EEXIST || attempt === OPEN_ATTEMPTS) throw systemError(made, "shm_open", tag);
   }
@@ -108,8 +118,7 @@ function openObject(plan: MapPlan, tag: string, name: Uint8Array, readonly: bool
 function openPosix(plan: MapPlan, tag: string): TagTarget {
   const name = cName(tag);
   // A read-only map opens existing memory read-only (memory it may only read will do).
-  const readonly = plan.access === ACCESS_READ;
-  const { fd, created } = openObject(plan, tag, name, readonly);
+  const { fd, created, readonly } = openObject(plan, tag, name, plan.access === ACCESS_READ);
   try {
     let rc = native.fstat(fd, statBuf);
     if (rc < 0) throw systemError(rc, "fstat");

@@ -10,7 +10,7 @@
 import { test, describe, after } from "node:test";
 import assert from "node:assert/strict";
 import fs from "node:fs";
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { once } from "node:events";
 import { randomBytes } from "node:crypto";
 import { MMap, ACCESS_READ, ACCESS_COPY, ACCESS_WRITE, MAP_ANONYMOUS, MAP_SHARED, PAGESIZE, PROT_READ } from "../dist/index.js";
@@ -250,6 +250,31 @@ describe("checks", { skip }, () => {
       fs.rmSync(`${SHM}/${fifo}`, { force: true });
       fs.rmSync(`${SHM}/${dir}`, { recursive: true, force: true });
     }
+  });
+
+  const asNobody = process.platform === "linux" && process.getuid?.() === 0 && runNode(["-e", "0"]).status === 0 && spawnSync("setpriv", ["--version"]).status === 0;
+  test("ACCESS_COPY (and MAP_PRIVATE) of memory this process may only read maps it, as of a read-only file; its writes stay private", { skip: !asNobody && "needs root and setpriv to act as another user" }, () => {
+    // Found by an attack: ACCESS_READ mapped another user's 0644 tag, ACCESS_COPY gave EACCES.
+    const t = tag();
+    withMap([-1, PAGESIZE, { tagname: t }], (m) => m.write("shared"));
+    fs.chmodSync(`${SHM}/${t}`, 0o644);
+    const body = `
+      const out = [];
+      for (const options of [{ access: ACCESS_COPY }, { flags: MAP_PRIVATE }, { access: ACCESS_READ }]) {
+        const m = new MMap(-1, 0, { tagname: ${JSON.stringify(t)}, ...options });
+        const before = m.slice(0, 6).toString();
+        let wrote;
+        try { m.setSlice(0, 6, "mine!!"); wrote = m.slice(0, 6).toString(); } catch (e) { wrote = e.code; }
+        m.close();
+        out.push([before, wrote]);
+      }
+      try { new MMap(-1, 0, { tagname: ${JSON.stringify(t)} }); out.push("mapped for writing"); } catch (e) { out.push(e.code); }
+      console.log(JSON.stringify(out));`;
+    const code = `import { MMap, ACCESS_COPY, ACCESS_READ, MAP_PRIVATE } from ${JSON.stringify(DIST)};\n${body}`;
+    const r = spawnSync("setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", process.execPath, "--input-type=module", "-e", code], { encoding: "utf8", timeout: 60_000 });
+    assert.equal(r.status, 0, r.stderr);
+    assert.deepEqual(JSON.parse(r.stdout.trim()), [["shared", "mine!!"], ["shared", "mine!!"], ["shared", "ERR_MMAP_READ_ONLY"], "EACCES"]);
+    withMap([-1, 0, { tagname: t, access: ACCESS_READ }], (m) => assert.equal(m.slice(0, 6).toString(), "shared"));
   });
 
   test("wrong types: TypeError ERR_INVALID_ARG_TYPE", () => {
