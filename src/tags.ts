@@ -30,16 +30,21 @@ const statOut = new Float64Array(statBuf);
  * A `tagname` (or `MMap.unlinkTag`'s name), checked: a string; `undefined` for `""`, which names
  * nothing (Windows' rule: an anonymous map of its own). Where tags are objects, the system's name
  * is `"/" + tag`: a tag holds no `/`, is not `.` or `..`, and fits the system's length. No system
- * takes a NUL inside a name.
+ * takes a NUL inside a name, and a name is a well-formed string (no lone surrogate).
  * @throws {TypeError} `ERR_INVALID_ARG_TYPE` for a non-string; `ERR_MMAP_UNSUPPORTED_PLATFORM` where
  *   the system has no named memory.
  * @throws {RangeError} `ERR_INVALID_ARG_VALUE` for a name the system cannot take.
  */
+const LONE_SURROGATE = /\p{Surrogate}/u;
+
 export function tagOf(value: unknown, name: string): string | undefined {
   if (typeof value !== "string") throw invalidArgType(name, "of type string", value);
   if (!platform.tagname) throw unsupported(`${name} is not supported on this system: it has no named shared memory`);
   if (value === "") return undefined;
   if (value.includes("\0")) throw invalidArgValue(name, value, "must not contain a NUL character");
+  // A lone surrogate has no UTF-8 form: every one would become U+FFFD, and different tags would
+  // name the same memory.
+  if (LONE_SURROGATE.test(value)) throw invalidArgValue(name, value, "must not contain a lone surrogate (it has no UTF-8 form)");
   if (platform.tagObjects) {
     if (value.includes("/")) throw invalidArgValue(name, value, "must not contain '/' (the system names the memory '/' + tag)");
     if (value === "." || value === "..") throw invalidArgValue(name, value, "must not be '.' or '..'");
