@@ -253,8 +253,13 @@ describe("checks", { skip }, () => {
     }
   });
 
-  const asNobody = process.platform === "linux" && process.getuid?.() === 0 && runNode(["-e", "0"]).status === 0 && spawnSync("setpriv", ["--version"]).status === 0;
-  test("ACCESS_COPY (and MAP_PRIVATE) of memory this process may only read maps it, as of a read-only file; its writes stay private", { skip: !asNobody && "needs root and setpriv to act as another user" }, () => {
+  // Root, setpriv, and a checkout another user may read (a private temporary tree may not be).
+  const NOBODY = ["--reuid=65534", "--regid=65534", "--clear-groups"];
+  const asNobody =
+    process.platform === "linux" &&
+    process.getuid?.() === 0 &&
+    spawnSync("setpriv", [...NOBODY, process.execPath, "-e", `require("node:fs").accessSync(${JSON.stringify(new URL(DIST).pathname)})`]).status === 0;
+  test("ACCESS_COPY (and MAP_PRIVATE) of memory this process may only read maps it, as of a read-only file; its writes stay private", { skip: !asNobody && "needs root, setpriv and a checkout another user may read" }, () => {
     // Found by an attack: ACCESS_READ mapped another user's 0644 tag, ACCESS_COPY gave EACCES.
     const t = tag();
     withMap([-1, PAGESIZE, { tagname: t }], (m) => m.write("shared"));
@@ -272,7 +277,7 @@ describe("checks", { skip }, () => {
       try { new MMap(-1, 0, { tagname: ${JSON.stringify(t)} }); out.push("mapped for writing"); } catch (e) { out.push(e.code); }
       console.log(JSON.stringify(out));`;
     const code = `import { MMap, ACCESS_COPY, ACCESS_READ, MAP_PRIVATE } from ${JSON.stringify(DIST)};\n${body}`;
-    const r = spawnSync("setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", process.execPath, "--input-type=module", "-e", code], { encoding: "utf8", timeout: 60_000 });
+    const r = spawnSync("setpriv", [...NOBODY, process.execPath, "--input-type=module", "-e", code], { encoding: "utf8", timeout: 60_000 });
     assert.equal(r.status, 0, r.stderr);
     assert.deepEqual(JSON.parse(r.stdout.trim()), [["shared", "mine!!"], ["shared", "mine!!"], ["shared", "ERR_MMAP_READ_ONLY"], "EACCES"]);
     withMap([-1, 0, { tagname: t, access: ACCESS_READ }], (m) => assert.equal(m.slice(0, 6).toString(), "shared"));
