@@ -422,16 +422,21 @@ export class MMap extends MMapExtensions implements Iterable<number> {
    * @throws {Error} `ERR_MMAP_CLOSED` when the map is closed.
    */
   readByte(): number {
+    // As get(): the view when it holds pos, byteAt() otherwise. That path runs for every new map
+    // (its first accesses go through native calls until memmap makes its view: views.ts
+    // deferFor), so V8 compiles it into the caller's loop; `| 0` types its result int32 as the
+    // view's, so that the loop's sum stays untagged in registers (a loop of readByte over a
+    // 10 MiB map: 2.4 -> 1.85 ns a byte once warm, and no slow mode of ~3.9 ns in some processes).
     const pos = this.#pos;
     const mem = this.#mem;
     const u = mem.fast;
     let b: number;
     if (u !== null && pos < u.length) {
-      b = u[pos] as number; // as in get()
+      b = u[pos] as number;
       mem.verifyAt(pos);
     } else {
       if (pos >= this.#len()) throw rangeError(`read byte out of range: position ${pos}, length ${mem.length}`);
-      b = mem.byteAt(pos);
+      b = mem.byteAt(pos) | 0;
     }
     this.#pos = pos + 1;
     return b;
