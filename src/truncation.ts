@@ -58,6 +58,17 @@ export function ioError(loss: Float64Array, syscall: string, start: number, end:
   return err;
 }
 
+/**
+ * A length (an integer, 0 <= n <= 2^53) as the `length` field should hold it: a small integer
+ * (an int32) wherever it fits. Lengths come from `fstat` through a Float64Array, whose elements
+ * V8 hands out as heap numbers; stored as such, they turned the field into a double one, every
+ * load of it into a float and every value computed from it (the end of a map's last line) into a
+ * heap number, which deoptimized readline's copy at the end of its first pass over a map.
+ */
+export function lengthField(n: number): number {
+  return n <= 0x7fffffff ? n | 0 : n;
+}
+
 /** `ERR_MMAP_TRUNCATED`, with the lost range of the map. */
 export interface TruncatedError extends MMapError {
   /** Where the lost bytes begin (offset in the map). */
@@ -78,13 +89,14 @@ export interface TruncatedError extends MMapError {
  */
 export abstract class Tracked {
   handle: Handle | null;
+  /** The map's length; store it with `lengthField()`. */
   length: number;
   gone = Infinity;
   seen: number = FAULTS[0] as number;
 
   constructor(handle: Handle, length: number) {
     this.handle = handle;
-    this.length = length;
+    this.length = lengthField(length);
   }
 
   /** The handle, or `ERR_MMAP_CLOSED`. */

@@ -9,6 +9,7 @@
 import { native } from "../binding.js";
 import { spanOf, type Slice } from "../slices.js";
 import { Memory, allocCopy, checked, tooLarge, viewsUnavailable } from "./base.js";
+import { lengthField } from "../truncation.js";
 import { platform } from "../platform.js";
 
 /** Largest span a strided slice copies in one call (else it goes byte by byte). */
@@ -97,7 +98,7 @@ export class CopyMemory extends Memory {
   }
 
   reset(length: number): void {
-    this.length = length;
+    this.length = lengthField(length);
   }
 
   release(): void {

@@ -18,6 +18,7 @@ import { rangeError, systemError } from "../errors.js";
 import { platform } from "../platform.js";
 import { spanOf, type Slice } from "../slices.js";
 import { FastBuffer, Memory, allocCopy, checked, copyOf, tooLarge, viewsUnavailable, type LineWindow } from "./base.js";
+import { lengthField } from "../truncation.js";
 
 /**
  * How a map larger than one Buffer is cut: segment k covers [k * stride, k * stride + segment),
@@ -550,7 +551,7 @@ export class ViewMemory extends Memory {
   }
 
   reset(length: number): void {
-    this.length = length;
+    this.length = lengthField(length);
     this.#defer = deferFor(length);
     this.#forget();
   }
