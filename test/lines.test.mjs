@@ -511,3 +511,30 @@ test("readline() on a sparse 3 GiB file (one view over 2^31 bytes): lines across
     fs.rmSync(file, { force: true });
   }
 });
+
+test("readline's copy is not deoptimized at the end of a map whose last line has no newline (the map's length is a small integer)", { skip: !VIEWS && "the copying mode copies through the addon" }, () => {
+  // A map's length came from fstat through a Float64Array: a heap number, stored as such; the end
+  // of a last line without "\n" is that length, and handing it to the copy, which V8 had compiled
+  // for small integers, threw the optimized code away at the end of every first pass.
+  const dir = tmpdir();
+  const file = path.join(dir, "lines.txt");
+  const line = "abcdefghij klmnopqrst uvwxyz 0123456789 abcdefghij klmnopqrst uvwxyz\n";
+  fs.writeFileSync(file, line.repeat(20_000) + "no newline at the end");
+  const code = `
+    import fs from "node:fs";
+    import { MMap, ACCESS_READ } from ${JSON.stringify(new URL("../dist/index.js", import.meta.url).href)};
+    const m = new MMap(fs.openSync(${JSON.stringify(file)}, "r"), 0, { access: ACCESS_READ });
+    let n = 0;
+    for (let pass = 0; pass < 3; pass++) {
+      m.seek(0);
+      for (;;) { const l = m.readline(); if (l.length === 0) break; n++; }
+    }
+    m.close();
+    console.log("lines", n);
+  `;
+  const r = runNode(["--trace-deopt", "--input-type=module", "-e", code], { maxBuffer: 1 << 26 });
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /^lines 60003$/m);
+  const bailouts = r.stdout.split("\n").filter((l) => /bailout/.test(l) && /not a Smi/.test(l) && /copyOf|readLine|#lineIn|carve/.test(l));
+  assert.deepEqual(bailouts, []);
+});
