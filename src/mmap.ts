@@ -113,7 +113,7 @@ export class MMap extends MMapExtensions implements Iterable<number> {
   /**
    * Opens the file at `path`, maps it, and keeps no descriptor open besides the map's own.
    * The file is opened read-only for `ACCESS_READ` and `ACCESS_COPY` (and a `prot` without
-   * `PROT_WRITE`), read-write otherwise.
+   * `PROT_WRITE`), read-write otherwise, and without waiting: a FIFO is refused, not waited on.
    *
    * Every option is checked, with the constructor's errors, before the path is opened. A map
    * that then fails (an empty file, a range past its end, a system error) leaves the file as it

@@ -57,6 +57,12 @@ interface Changes {
 const MAX_SAFE = Number.MAX_SAFE_INTEGER;
 /** Stands for the descriptor `open` will return when the constructor's checks run before it. */
 const SOME_FD = 0;
+/**
+ * Added to every open: opening a FIFO read-only (or a terminal, a serial line) would otherwise
+ * wait for the other end, forever (the event loop, or a thread-pool thread). No effect on a
+ * regular file's reads, writes or mapping. 0 where the system has no such flag (Windows).
+ */
+const O_NONBLOCK = fsConstants.O_NONBLOCK ?? 0;
 
 function openPlan(path: unknown, options: unknown): OpenPlan {
   // inherits(), not instanceof (nor Buffer.isBuffer, which is one): a Proxy's trap never runs.
@@ -103,6 +109,33 @@ function openReclaiming(path: PathLike, flags: number): number {
   }
 }
 
+function codeOf(err: unknown): string | undefined {
+  return (err as NodeJS.ErrnoException).code;
+}
+
+/**
+ * Opens without waiting ({@link O_NONBLOCK}); once more, waiting, for the only wait a regular
+ * file has (EAGAIN: Linux's lease of another process, broken meanwhile).
+ */
+function openOnce(path: PathLike, flags: number): number {
+  try {
+    return openReclaiming(path, flags | O_NONBLOCK);
+  } catch (err) {
+    if (O_NONBLOCK === 0 || (codeOf(err) !== "EAGAIN" && codeOf(err) !== "EWOULDBLOCK")) throw err;
+  }
+  return openReclaiming(path, flags);
+}
+
+/** {@link openOnce} off the event loop. */
+async function openOnceAsync(path: PathLike, flags: number): Promise<FileHandle> {
+  try {
+    return await openFile(path, flags | O_NONBLOCK, 0o666);
+  } catch (err) {
+    if (O_NONBLOCK === 0 || (codeOf(err) !== "EAGAIN" && codeOf(err) !== "EWOULDBLOCK")) throw err;
+  }
+  return openFile(path, flags, 0o666);
+}
+
 function isExists(err: unknown): boolean {
   return (err as NodeJS.ErrnoException).code === "EEXIST";
 }
@@ -113,15 +146,15 @@ function isExists(err: unknown): boolean {
  * follow) it is opened as it is: a file someone else made is never this call's to remove.
  */
 function openSyncCreating(path: PathLike, plan: OpenPlan, changes: Changes): number {
-  if (!plan.create) return openReclaiming(path, plan.openFlags);
+  if (!plan.create) return openOnce(path, plan.openFlags);
   try {
-    const fd = openReclaiming(path, plan.openFlags | fsConstants.O_CREAT | fsConstants.O_EXCL);
+    const fd = openOnce(path, plan.openFlags | fsConstants.O_CREAT | fsConstants.O_EXCL);
     changes.created = true;
     return fd;
   } catch (err) {
     if (!isExists(err)) throw err;
   }
-  return openReclaiming(path, plan.openFlags | fsConstants.O_CREAT);
+  return openOnce(path, plan.openFlags | fsConstants.O_CREAT);
 }
 
 /** The path as errors show it, as Node's fs errors do. */
@@ -213,14 +246,14 @@ export async function openMapAsync<T>(path: PathLike, options: unknown, make: Ma
   const plan = openPlan(path, options);
   const changes: Changes = { created: false, grownFrom: -1 };
   let fh: FileHandle;
-  if (!plan.create) fh = await openFile(path, plan.openFlags, 0o666);
+  if (!plan.create) fh = await openOnceAsync(path, plan.openFlags);
   else {
     try {
-      fh = await openFile(path, plan.openFlags | fsConstants.O_CREAT | fsConstants.O_EXCL, 0o666);
+      fh = await openOnceAsync(path, plan.openFlags | fsConstants.O_CREAT | fsConstants.O_EXCL);
       changes.created = true;
     } catch (err) {
       if (!isExists(err)) throw err;
-      fh = await openFile(path, plan.openFlags | fsConstants.O_CREAT, 0o666);
+      fh = await openOnceAsync(path, plan.openFlags | fsConstants.O_CREAT);
     }
   }
   try {

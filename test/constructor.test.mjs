@@ -1355,6 +1355,36 @@ for (const [name, open] of openers) {
       await during(w, { create: true, size: P, offset: 1 }, () => fs.appendFileSync(w, "x"));
       assert.equal(fs.statSync(w).size, P + 1);
     });
+
+    test("a FIFO is refused at once, never waited on (found by an attack: a read-only open of a FIFO hung)", { skip: WINDOWS && "no FIFOs" }, () => {
+      const fifo = path.join(freshDir(), "fifo");
+      if (spawnSync("mkfifo", [fifo]).status !== 0) return;
+      // In a child: before the fix the read-only open waited for a writer forever.
+      const code = `
+        import fs from "node:fs";
+        import { MMap, ACCESS_READ, ACCESS_COPY, PROT_READ } from ${JSON.stringify(new URL("../dist/index.js", import.meta.url).href)};
+        const fds = () => fs.readdirSync("/proc/self/fd").length;
+        const before = fds();
+        const out = [];
+        for (const o of [{ access: ACCESS_READ }, { access: ACCESS_COPY }, { prot: PROT_READ }, {}, { access: ACCESS_READ, length: 4096 }, { create: true, access: ACCESS_READ }]) {
+          try {
+            (await ${name}(process.argv[1], o)).close();
+            out.push("mapped");
+          } catch (e) {
+            out.push(e.code + " " + e.syscall);
+          }
+        }
+        console.log(JSON.stringify({ out, leaked: fds() - before }));
+      `;
+      const r = runNode(["--input-type=module", "-e", code, fifo], { timeout: 30_000 });
+      assert.equal(r.signal, null, "the child ended by itself (no hang)");
+      assert.equal(r.status, 0, r.stderr);
+      const { out, leaked } = JSON.parse(r.stdout);
+      // Not a regular file: length 0 reaches mmap (EINVAL), a length is ENODEV, as CPython's mmap of the descriptor.
+      assert.deepEqual(out, ["EINVAL mmap", "EINVAL mmap", "EINVAL mmap", "EINVAL mmap", "ENODEV mmap", "EINVAL mmap"]);
+      assert.equal(leaked, 0, "no descriptor left open");
+      assert.equal(fs.lstatSync(fifo).isFIFO(), true);
+    });
   });
 }
 
