@@ -117,7 +117,8 @@ export class MMap extends MMapExtensions implements Iterable<number> {
    *
    * Every option is checked, with the constructor's errors, before the path is opened. A map
    * that then fails (an empty file, a range past its end, a system error) leaves the file as it
-   * was: a file this call created is removed, a file it grew is cut back to its former size,
+   * was: a file this call created is removed (`create` through a dangling symbolic link creates
+   * the link's target), a file it grew is cut back to its former size,
    * each only while it is still as the call left it (docs/python.md, "Construction").
    *
    * @throws {TypeError} `ERR_INVALID_ARG_TYPE` when an argument has the wrong type.

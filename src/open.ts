@@ -10,11 +10,13 @@
  * Internal: not exported from the package.
  * @module
  */
-import { closeSync, fstatSync, ftruncateSync, lstatSync, openSync, unlinkSync, constants as fsConstants, type PathLike, type Stats } from "node:fs";
-import { lstat, open as openFile, unlink, type FileHandle } from "node:fs/promises";
+import { closeSync, fstatSync, ftruncateSync, lstatSync, openSync, readlinkSync, unlinkSync, constants as fsConstants, type PathLike, type Stats } from "node:fs";
+import { lstat, open as openFile, readlink, unlink, type FileHandle } from "node:fs/promises";
+import { dirname, isAbsolute, sep } from "node:path";
+import { constants as osConstants } from "node:os";
 import { fileURLToPath } from "node:url";
 import { ACCESS_COPY, ACCESS_DEFAULT, ACCESS_READ, PROT_WRITE } from "./constants.js";
-import { inherits, invalidArgType } from "./errors.js";
+import { inherits, invalidArgType, systemError } from "./errors.js";
 import { platform } from "./platform.js";
 import { openedFrom, planMap, type MMapOptions } from "./plan.js";
 import { reclaimNeglected } from "./reclaim.js";
@@ -37,6 +39,12 @@ export interface OpenOptions extends Omit<MMapOptions, "shareable"> {
 export type MakeMap<T> = (fd: number, length: number, options: MMapOptions) => T;
 
 interface OpenPlan {
+  /**
+   * The path, read once: a string as given, a copy of a Buffer, a file URL's path. Every later
+   * use (open, the undo, errors) sees what was validated, whatever the caller does to its
+   * Buffer or URL meanwhile.
+   */
+  path: string | Buffer;
   /** O_RDONLY or O_RDWR; O_CREAT is added by {@link openSyncCreating} when `create`. */
   openFlags: number;
   create: boolean;
@@ -48,8 +56,11 @@ interface OpenPlan {
 
 /** What this call changed in the file system before mapping, to put back if the map fails. */
 interface Changes {
-  /** This call created the file (O_CREAT | O_EXCL succeeded). */
-  created: boolean;
+  /**
+   * The absolute path of the file this call created (O_CREAT | O_EXCL succeeded on it): the
+   * path given, or where the symbolic link it names pointed; null when it created nothing.
+   */
+  created: string | Buffer | null;
   /** The file's size before this call grew it to `size`, or -1 when it did not. */
   grownFrom: number;
 }
@@ -63,14 +74,22 @@ const SOME_FD = 0;
  * regular file's reads, writes or mapping. 0 where the system has no such flag (Windows).
  */
 const O_NONBLOCK = fsConstants.O_NONBLOCK ?? 0;
+/** Symbolic links followed by `create` (see {@link openSyncCreating}), as Linux's own limit. */
+const LINK_HOPS = 40;
+const WIN = process.platform === "win32";
+const ELOOP = osConstants.errno.ELOOP;
 
-function openPlan(path: unknown, options: unknown): OpenPlan {
+/** The path, read once (see {@link OpenPlan.path}). */
+function pathOf(path: unknown): string | Buffer {
+  if (typeof path === "string") return path;
   // inherits(), not instanceof (nor Buffer.isBuffer, which is one): a Proxy's trap never runs.
-  const buffer = inherits(path, Buffer);
-  if (typeof path !== "string" && !buffer && !inherits(path, URL)) {
-    throw invalidArgType("path", "of type string or an instance of Buffer or URL", path);
-  }
-  if (buffer) toBytes(path, "path"); // refuses a view of a detached buffer
+  if (inherits(path, Buffer)) return Buffer.from(toBytes(path, "path")); // refuses a detached buffer; a copy
+  if (inherits(path, URL)) return fileURLToPath(path); // ERR_INVALID_URL_SCHEME, … as Node's fs
+  throw invalidArgType("path", "of type string or an instance of Buffer or URL", path);
+}
+
+function openPlan(pathArg: unknown, options: unknown): OpenPlan {
+  const path = pathOf(pathArg);
   const opts = validateOptions(options, "options");
   const length = optionalInteger(opts.length, "options.length", 0, 0, MAX_SAFE);
   const create = optionalBoolean(opts.create, "options.create", false);
@@ -94,7 +113,11 @@ function openPlan(path: unknown, options: unknown): OpenPlan {
     access === ACCESS_COPY ||
     ((access === undefined || access === ACCESS_DEFAULT) && typeof prot === "number" && (prot & PROT_WRITE) === 0);
   const openFlags = readOnly && size === undefined ? fsConstants.O_RDONLY : fsConstants.O_RDWR;
-  return { openFlags, create, length, size, rest };
+  return { path, openFlags, create, length, size, rest };
+}
+
+function codeOf(err: unknown): string | undefined {
+  return (err as NodeJS.ErrnoException).code;
 }
 
 /** openSync, once more after reclaiming neglected maps if the process is out of descriptors. */
@@ -102,15 +125,11 @@ function openReclaiming(path: PathLike, flags: number): number {
   try {
     return openSync(path, flags, 0o666);
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
+    const code = codeOf(err);
     if (code !== "EMFILE" && code !== "ENFILE") throw err;
     reclaimNeglected();
     return openSync(path, flags, 0o666);
   }
-}
-
-function codeOf(err: unknown): string | undefined {
-  return (err as NodeJS.ErrnoException).code;
 }
 
 /**
@@ -126,40 +145,71 @@ function openOnce(path: PathLike, flags: number): number {
   return openReclaiming(path, flags);
 }
 
-/** {@link openOnce} off the event loop. */
-async function openOnceAsync(path: PathLike, flags: number): Promise<FileHandle> {
-  try {
-    return await openFile(path, flags | O_NONBLOCK, 0o666);
-  } catch (err) {
-    if (O_NONBLOCK === 0 || (codeOf(err) !== "EAGAIN" && codeOf(err) !== "EWOULDBLOCK")) throw err;
-  }
-  return openFile(path, flags, 0o666);
+/** `path` made absolute against the working directory now, without resolving `..` or links. */
+function absolute(path: string | Buffer): string | Buffer {
+  if (typeof path === "string") return isAbsolute(path) ? path : process.cwd() + sep + path;
+  if (WIN) return absolute(path.toString());
+  return path[0] === 0x2f ? path : Buffer.concat([Buffer.from(process.cwd() + "/"), path]);
 }
 
-function isExists(err: unknown): boolean {
-  return (err as NodeJS.ErrnoException).code === "EEXIST";
+/** Where the symbolic link `link` points (`target`, as readlink gave it), as a path from here. */
+function besideLink(link: string | Buffer, target: string | Buffer): string | Buffer {
+  if (typeof link === "string" || WIN) {
+    const t = target.toString();
+    // Joined, not normalized: `..` after a linked directory is the kernel's to resolve.
+    return isAbsolute(t) ? t : dirname(link.toString()) + sep + t;
+  }
+  const t = target as Buffer;
+  if (t[0] === 0x2f) return t;
+  const slash = link.lastIndexOf(0x2f);
+  const dir = slash < 0 ? Buffer.from(".") : slash === 0 ? Buffer.from("/") : link.subarray(0, slash);
+  return Buffer.concat([dir, Buffer.from("/"), t]);
+}
+
+/** Where `path` points when it is a symbolic link, else (not a link, or gone) null. */
+function linkTargetSync(path: string | Buffer): string | Buffer | null {
+  try {
+    return besideLink(path, typeof path === "string" ? readlinkSync(path) : readlinkSync(path, { encoding: "buffer" }));
+  } catch {
+    return null;
+  }
 }
 
 /**
- * Opens the file; with `create`, first exclusively, so that this call knows it made the file
- * (and may remove it again). When the path exists (or is a symlink, which O_EXCL does not
- * follow) it is opened as it is: a file someone else made is never this call's to remove.
+ * Opens the file; with `create`, exclusively first, so that this call knows it made the file
+ * (and may remove it again). A path that exists is opened as it is, without O_CREAT: a file
+ * someone else made is never this call's to remove. A name without a file behind it — a
+ * dangling symbolic link (which O_EXCL does not follow), or a file removed between the two
+ * opens — is not created through O_CREAT alone, which would not say whether it created
+ * anything: the link is followed here (up to {@link LINK_HOPS}) and its target created
+ * exclusively, or the path tried again.
  */
-function openSyncCreating(path: PathLike, plan: OpenPlan, changes: Changes): number {
-  if (!plan.create) return openOnce(path, plan.openFlags);
-  try {
-    const fd = openOnce(path, plan.openFlags | fsConstants.O_CREAT | fsConstants.O_EXCL);
-    changes.created = true;
-    return fd;
-  } catch (err) {
-    if (!isExists(err)) throw err;
+function openSyncCreating(plan: OpenPlan, changes: Changes): number {
+  const { path, openFlags: flags } = plan;
+  if (!plan.create) return openOnce(path, flags);
+  let p = path;
+  for (let hop = 0; hop <= LINK_HOPS; hop++) {
+    const where = absolute(p); // before the open: the directory it resolves `p` against
+    try {
+      const fd = openOnce(p, flags | fsConstants.O_CREAT | fsConstants.O_EXCL);
+      changes.created = where;
+      return fd;
+    } catch (err) {
+      if (codeOf(err) !== "EEXIST") throw err;
+    }
+    try {
+      return openOnce(p, flags);
+    } catch (err) {
+      if (codeOf(err) !== "ENOENT") throw err;
+    }
+    p = linkTargetSync(p) ?? p;
   }
-  return openOnce(path, plan.openFlags | fsConstants.O_CREAT);
+  throw systemError(-ELOOP, "open", shown(path));
 }
 
 /** The path as errors show it, as Node's fs errors do. */
-function shown(path: PathLike): string {
-  return typeof path === "string" ? path : path instanceof URL ? fileURLToPath(path) : path.toString();
+function shown(path: string | Buffer): string {
+  return path.toString();
 }
 
 /** Whether the map takes the descriptor opened here (else it is closed here once mapped). */
@@ -184,7 +234,7 @@ function adopts(plan: OpenPlan): boolean {
 function undoFor(plan: OpenPlan, changes: Changes, now: Stats, named: Stats | null): "unlink" | number | null {
   // The size this call left the file with: `size` if it grew it, else (created) empty.
   const left = changes.grownFrom >= 0 ? (plan.size as number) : 0;
-  if (changes.created) {
+  if (changes.created !== null) {
     const same = named !== null && named.dev === now.dev && named.ino === now.ino;
     return same && now.size === left ? "unlink" : null;
   }
@@ -192,11 +242,12 @@ function undoFor(plan: OpenPlan, changes: Changes, now: Stats, named: Stats | nu
 }
 
 /** Puts back what this call changed (see {@link undoFor}); best effort: the map's error is what the caller gets. */
-function undo(fd: number, path: PathLike, plan: OpenPlan, changes: Changes): void {
-  if (!changes.created && changes.grownFrom < 0) return;
+function undo(fd: number, plan: OpenPlan, changes: Changes): void {
+  const { created } = changes;
+  if (created === null && changes.grownFrom < 0) return;
   try {
-    const todo = undoFor(plan, changes, fstatSync(fd), changes.created ? lstatSync(path) : null);
-    if (todo === "unlink") unlinkSync(path);
+    const todo = undoFor(plan, changes, fstatSync(fd), created !== null ? lstatSync(created) : null);
+    if (todo === "unlink") unlinkSync(created as string | Buffer);
     else if (todo !== null) ftruncateSync(fd, todo);
   } catch {
     // Nothing more can be done safely; the original error is thrown.
@@ -204,11 +255,12 @@ function undo(fd: number, path: PathLike, plan: OpenPlan, changes: Changes): voi
 }
 
 /** {@link undo} for openAsync, off the event loop. */
-async function undoAsync(fh: FileHandle, path: PathLike, plan: OpenPlan, changes: Changes): Promise<void> {
-  if (!changes.created && changes.grownFrom < 0) return;
+async function undoAsync(fh: FileHandle, plan: OpenPlan, changes: Changes): Promise<void> {
+  const { created } = changes;
+  if (created === null && changes.grownFrom < 0) return;
   try {
-    const todo = undoFor(plan, changes, await fh.stat(), changes.created ? await lstat(path) : null);
-    if (todo === "unlink") await unlink(path);
+    const todo = undoFor(plan, changes, await fh.stat(), created !== null ? await lstat(created) : null);
+    if (todo === "unlink") await unlink(created as string | Buffer);
     else if (todo !== null) await fh.truncate(todo);
   } catch {
     // As undo().
@@ -218,8 +270,8 @@ async function undoAsync(fh: FileHandle, path: PathLike, plan: OpenPlan, changes
 /** `MMap.open`. */
 export function openMap<T>(path: PathLike, options: unknown, make: MakeMap<T>): T {
   const plan = openPlan(path, options);
-  const changes: Changes = { created: false, grownFrom: -1 };
-  const fd = openSyncCreating(path, plan, changes);
+  const changes: Changes = { created: null, grownFrom: -1 };
+  const fd = openSyncCreating(plan, changes);
   const adopt = adopts(plan);
   let m: T;
   try {
@@ -231,9 +283,9 @@ export function openMap<T>(path: PathLike, options: unknown, make: MakeMap<T>): 
       }
     }
     // The map owns `fd` (no duplicate) unless trackfd is false or the runtime owns descriptors.
-    m = make(fd, plan.length, openedFrom({ ...plan.rest }, shown(path), adopt));
+    m = make(fd, plan.length, openedFrom({ ...plan.rest }, shown(plan.path), adopt));
   } catch (err) {
-    undo(fd, path, plan, changes);
+    undo(fd, plan, changes);
     closeSync(fd); // a map that failed did not take it
     throw err;
   }
@@ -241,21 +293,53 @@ export function openMap<T>(path: PathLike, options: unknown, make: MakeMap<T>): 
   return m;
 }
 
+/** {@link openOnce} off the event loop. */
+async function openOnceAsync(path: PathLike, flags: number): Promise<FileHandle> {
+  try {
+    return await openFile(path, flags | O_NONBLOCK, 0o666);
+  } catch (err) {
+    if (O_NONBLOCK === 0 || (codeOf(err) !== "EAGAIN" && codeOf(err) !== "EWOULDBLOCK")) throw err;
+  }
+  return openFile(path, flags, 0o666);
+}
+
+/** {@link openSyncCreating} off the event loop. */
+async function openCreatingAsync(plan: OpenPlan, changes: Changes): Promise<FileHandle> {
+  const { path, openFlags: flags } = plan;
+  if (!plan.create) return openOnceAsync(path, flags);
+  let p = path;
+  for (let hop = 0; hop <= LINK_HOPS; hop++) {
+    // Opened by its absolute path: the thread pool would resolve a relative one against the
+    // working directory of whenever it runs, which the undo could not know.
+    const where = absolute(p);
+    try {
+      const fh = await openOnceAsync(where, flags | fsConstants.O_CREAT | fsConstants.O_EXCL);
+      changes.created = where;
+      return fh;
+    } catch (err) {
+      if (codeOf(err) !== "EEXIST") throw err;
+    }
+    try {
+      return await openOnceAsync(p, flags);
+    } catch (err) {
+      if (codeOf(err) !== "ENOENT") throw err;
+    }
+    let target: string | Buffer | null = null;
+    try {
+      target = besideLink(p, typeof p === "string" ? await readlink(p) : await readlink(p, { encoding: "buffer" }));
+    } catch {
+      // not a link (any more): the path again
+    }
+    p = target ?? p;
+  }
+  throw systemError(-ELOOP, "open", shown(path));
+}
+
 /** `MMap.openAsync`: the file is opened, sized and (on failure) put back off the event loop. */
 export async function openMapAsync<T>(path: PathLike, options: unknown, make: MakeMap<T>): Promise<T> {
   const plan = openPlan(path, options);
-  const changes: Changes = { created: false, grownFrom: -1 };
-  let fh: FileHandle;
-  if (!plan.create) fh = await openOnceAsync(path, plan.openFlags);
-  else {
-    try {
-      fh = await openOnceAsync(path, plan.openFlags | fsConstants.O_CREAT | fsConstants.O_EXCL);
-      changes.created = true;
-    } catch (err) {
-      if (!isExists(err)) throw err;
-      fh = await openOnceAsync(path, plan.openFlags | fsConstants.O_CREAT);
-    }
-  }
+  const changes: Changes = { created: null, grownFrom: -1 };
+  const fh = await openCreatingAsync(plan, changes);
   try {
     if (plan.size !== undefined) {
       const before = (await fh.stat()).size;
@@ -265,9 +349,9 @@ export async function openMapAsync<T>(path: PathLike, options: unknown, make: Ma
       }
     }
     // The map keeps its own duplicate (trackfd, the default) or none; the handle closes here.
-    return make(fh.fd, plan.length, openedFrom({ ...plan.rest }, shown(path), false));
+    return make(fh.fd, plan.length, openedFrom({ ...plan.rest }, shown(plan.path), false));
   } catch (err) {
-    await undoAsync(fh, path, plan, changes);
+    await undoAsync(fh, plan, changes);
     throw err;
   } finally {
     await fh.close();

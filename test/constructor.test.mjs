@@ -1385,6 +1385,83 @@ for (const [name, open] of openers) {
       assert.equal(leaked, 0, "no descriptor left open");
       assert.equal(fs.lstatSync(fifo).isFIFO(), true);
     });
+
+    test("create through a dangling symbolic link creates its target, and removes it again when the map fails (found by an attack)", { skip: WINDOWS && "symbolic links need privileges" }, async () => {
+      const dir = freshDir();
+      fs.mkdirSync(path.join(dir, "sub"));
+      const link = path.join(dir, "link");
+      const target = path.join(dir, "target.bin");
+      fs.symlinkSync("target.bin", link);
+      // Before the fix, each left an empty target.bin behind.
+      await failsUnchanged(link, { create: true }, RangeError, "ERR_INVALID_ARG_VALUE");
+      await failsUnchanged(link, { create: true, access: ACCESS_READ }, RangeError, "ERR_INVALID_ARG_VALUE");
+      await failsUnchanged(link, { create: true, size: P, offset: 1 }, Error, "EINVAL");
+      await failsUnchanged(link, { create: true, size: P, length: 2 * P }, RangeError, "ERR_INVALID_ARG_VALUE");
+      assert.equal(fs.existsSync(target), false);
+      assert.equal(fs.readlinkSync(link), "target.bin", "the link stays");
+      // A chain of links, relative to their own directories, from a Buffer path.
+      fs.symlinkSync("sub/hop", path.join(dir, "chain"));
+      fs.symlinkSync("../target.bin", path.join(dir, "sub", "hop"));
+      await failsUnchanged(Buffer.from(path.join(dir, "chain")), { create: true, size: P, offset: 1 }, Error, "EINVAL");
+      assert.equal(fs.existsSync(target), false);
+      // A map that works creates the target, as O_CREAT would.
+      const m = await open(path.join(dir, "chain"), { create: true, size: P });
+      await using(m, () => assert.equal(m.length, P));
+      assert.equal(fs.statSync(target).size, P);
+      assert.equal(fs.lstatSync(link).isSymbolicLink(), true);
+      // A loop of links is ELOOP, a link into a missing directory ENOENT: nothing made.
+      fs.symlinkSync("loop2", path.join(dir, "loop1"));
+      fs.symlinkSync("loop1", path.join(dir, "loop2"));
+      await fails(path.join(dir, "loop1"), { create: true, size: P }, Error, "ELOOP");
+      fs.symlinkSync("nodir/x", path.join(dir, "nowhere"));
+      await fails(path.join(dir, "nowhere"), { create: true, size: P }, Error, "ENOENT");
+      assert.deepEqual(fs.readdirSync(dir).sort(), ["chain", "link", "loop1", "loop2", "nowhere", "sub", "target.bin"]);
+    });
+
+    test("the path is read once: what the caller changes meanwhile (its Buffer, the working directory) does not change the file a failed call removes (found by an attack)", { skip: WINDOWS && "Windows extends a file shorter than the map (test/windows.test.mjs)" }, async () => {
+      const dir = freshDir();
+      const other = freshDir();
+      const cwd = process.cwd();
+      // Runs `act` inside the call, after the file was created and before the map fails.
+      const during = async (p, o, act, Class, code) => {
+        const onMessage = () => act();
+        dc.subscribe("memmap:new", onMessage);
+        try {
+          return await fails(p, o, Class, code);
+        } finally {
+          dc.unsubscribe("memmap:new", onMessage);
+          process.chdir(cwd);
+        }
+      };
+      // A Buffer path rewritten by its owner: before the fix the created file stayed and the error named the new path.
+      const buf = Buffer.from(path.join(dir, "aaa.bin"));
+      const e = await during(buf, { create: true }, () => buf.write(path.join(dir, "bbb.bin")), RangeError, "ERR_INVALID_ARG_VALUE");
+      assert.match(e.message, /aaa\.bin/);
+      assert.deepEqual(fs.readdirSync(dir), []);
+      // A relative path, and the working directory changed meanwhile.
+      process.chdir(dir);
+      await during("rel.bin", { create: true, size: P, offset: 1 }, () => process.chdir(other), Error, "EINVAL");
+      assert.deepEqual(fs.readdirSync(dir), []);
+      assert.deepEqual(fs.readdirSync(other), []);
+      // openAsync's open runs in the thread pool, after a chdir that follows the call.
+      process.chdir(dir);
+      try {
+        const pr = (async () => open("rel.bin", { create: true }))(); // MMap.open throws here, before the chdir
+        process.chdir(other);
+        await assert.rejects(pr, (err) => err.code === "ERR_INVALID_ARG_VALUE");
+      } finally {
+        process.chdir(cwd);
+      }
+      assert.deepEqual(fs.readdirSync(dir), []);
+      assert.deepEqual(fs.readdirSync(other), []);
+      // A file URL, percent-encoded, is its path.
+      const q = path.join(dir, "a b%.bin");
+      fs.writeFileSync(q, TEXT);
+      const m = await open(new URL(`file://${dir}/a%20b%25.bin`), { access: ACCESS_READ });
+      await using(m, () => assert.equal(m.slice().toString(), TEXT));
+      await fails(new URL("http://example.com/x"), undefined, TypeError, "ERR_INVALID_URL_SCHEME");
+      await fails(new URL(`file://${dir}/a%2Fb`), undefined, TypeError, "ERR_INVALID_FILE_URL_PATH");
+    });
   });
 }
 
