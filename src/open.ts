@@ -31,7 +31,11 @@ export interface OpenOptions extends Omit<MMapOptions, "shareable"> {
   length?: number | undefined;
   /** Create the file if it is missing (mode 0o666 before umask); removed again if the map then fails. */
   create?: boolean | undefined;
-  /** Extend a shorter file with zeros to this many bytes before mapping; never shrinks. */
+  /**
+   * Extend a shorter file with zeros to this many bytes before mapping; never shrinks. The file
+   * is then opened read-write, but a read-only map of a file that already has `size` bytes needs
+   * no write access.
+   */
   size?: number | undefined;
 }
 
@@ -47,6 +51,8 @@ interface OpenPlan {
   path: string | Buffer;
   /** O_RDONLY or O_RDWR; O_CREAT is added by {@link openSyncCreating} when `create`. */
   openFlags: number;
+  /** The map will be read-only (`ACCESS_READ`, `ACCESS_COPY`, a `prot` without `PROT_WRITE`). */
+  readOnly: boolean;
   create: boolean;
   length: number;
   size: number | undefined;
@@ -76,6 +82,8 @@ const SOME_FD = 0;
 const O_NONBLOCK = fsConstants.O_NONBLOCK ?? 0;
 /** Symbolic links followed by `create` (see {@link openSyncCreating}), as Linux's own limit. */
 const LINK_HOPS = 40;
+/** Errors of an open for writing that an open for reading may not have. */
+const DENIED = new Set(["EACCES", "EPERM", "EROFS", "ETXTBSY"]);
 const WIN = process.platform === "win32";
 const ELOOP = osConstants.errno.ELOOP;
 
@@ -113,7 +121,7 @@ function openPlan(pathArg: unknown, options: unknown): OpenPlan {
     access === ACCESS_COPY ||
     ((access === undefined || access === ACCESS_DEFAULT) && typeof prot === "number" && (prot & PROT_WRITE) === 0);
   const openFlags = readOnly && size === undefined ? fsConstants.O_RDONLY : fsConstants.O_RDWR;
-  return { path, openFlags, create, length, size, rest };
+  return { path, openFlags, readOnly, create, length, size, rest };
 }
 
 function codeOf(err: unknown): string | undefined {
@@ -207,6 +215,34 @@ function openSyncCreating(plan: OpenPlan, changes: Changes): number {
   throw systemError(-ELOOP, "open", shown(path));
 }
 
+/**
+ * {@link openSyncCreating}; when that was refused for writing a read-only map asked to `size`,
+ * the file opened read-only instead if it already has `size` bytes (nothing to write: a
+ * read-only file, or one on a read-only file system, maps as without `size`).
+ */
+function openSyncForMap(plan: OpenPlan, changes: Changes): number {
+  try {
+    return openSyncCreating(plan, changes);
+  } catch (err) {
+    if (!plan.readOnly || plan.size === undefined || !DENIED.has(codeOf(err) as string)) throw err;
+    let fd: number;
+    try {
+      fd = openOnce(plan.path, fsConstants.O_RDONLY);
+    } catch {
+      throw err;
+    }
+    let long = false;
+    try {
+      long = fstatSync(fd).size >= plan.size;
+    } catch {
+      // as too short
+    }
+    if (long) return fd;
+    closeSync(fd);
+    throw err;
+  }
+}
+
 /** The path as errors show it, as Node's fs errors do. */
 function shown(path: string | Buffer): string {
   return path.toString();
@@ -271,7 +307,7 @@ async function undoAsync(fh: FileHandle, plan: OpenPlan, changes: Changes): Prom
 export function openMap<T>(path: PathLike, options: unknown, make: MakeMap<T>): T {
   const plan = openPlan(path, options);
   const changes: Changes = { created: null, grownFrom: -1 };
-  const fd = openSyncCreating(plan, changes);
+  const fd = openSyncForMap(plan, changes);
   const adopt = adopts(plan);
   let m: T;
   try {
@@ -335,11 +371,35 @@ async function openCreatingAsync(plan: OpenPlan, changes: Changes): Promise<File
   throw systemError(-ELOOP, "open", shown(path));
 }
 
+/** {@link openSyncForMap} off the event loop. */
+async function openForMapAsync(plan: OpenPlan, changes: Changes): Promise<FileHandle> {
+  try {
+    return await openCreatingAsync(plan, changes);
+  } catch (err) {
+    if (!plan.readOnly || plan.size === undefined || !DENIED.has(codeOf(err) as string)) throw err;
+    let fh: FileHandle;
+    try {
+      fh = await openOnceAsync(plan.path, fsConstants.O_RDONLY);
+    } catch {
+      throw err;
+    }
+    let long = false;
+    try {
+      long = (await fh.stat()).size >= plan.size;
+    } catch {
+      // as too short
+    }
+    if (long) return fh;
+    await fh.close();
+    throw err;
+  }
+}
+
 /** `MMap.openAsync`: the file is opened, sized and (on failure) put back off the event loop. */
 export async function openMapAsync<T>(path: PathLike, options: unknown, make: MakeMap<T>): Promise<T> {
   const plan = openPlan(path, options);
   const changes: Changes = { created: null, grownFrom: -1 };
-  const fh = await openCreatingAsync(plan, changes);
+  const fh = await openForMapAsync(plan, changes);
   try {
     if (plan.size !== undefined) {
       const before = (await fh.stat()).size;

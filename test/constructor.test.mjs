@@ -1462,6 +1462,41 @@ for (const [name, open] of openers) {
       await fails(new URL("http://example.com/x"), undefined, TypeError, "ERR_INVALID_URL_SCHEME");
       await fails(new URL(`file://${dir}/a%2Fb`), undefined, TypeError, "ERR_INVALID_FILE_URL_PATH");
     });
+
+    test("a read-only map asked for a size the file already has does not need to write it (found by an attack: EACCES)", { skip: WINDOWS && "POSIX permissions" }, () => {
+      const p = tmpfile(TEXT);
+      fs.chmodSync(p, 0o444);
+      // A child that may not write a 0o444 file: root ignores permissions unless it drops CAP_DAC_OVERRIDE.
+      const root = process.getuid?.() === 0;
+      if (root && spawnSync("setpriv", ["--version"]).status !== 0) return;
+      const code = `
+        import fs from "node:fs";
+        import { MMap, ACCESS_READ, ACCESS_COPY, ACCESS_WRITE, PROT_READ } from ${JSON.stringify(new URL("../dist/index.js", import.meta.url).href)};
+        const fds = () => fs.readdirSync("/proc/self/fd").length;
+        const before = fds();
+        const out = [];
+        for (const o of [{ access: ACCESS_READ, size: 10 }, { access: ACCESS_COPY, size: 4 }, { prot: PROT_READ, size: 0 }, { access: ACCESS_READ, size: 11 }, { access: ACCESS_WRITE, size: 4 }, { access: ACCESS_READ, size: 4, create: true }]) {
+          try {
+            const m = await ${name}(process.argv[1], o);
+            out.push(m.slice().toString());
+            m.close();
+          } catch (e) {
+            out.push(e.code + " " + e.syscall);
+          }
+        }
+        console.log(JSON.stringify({ out, leaked: fds() - before }));
+      `;
+      const argv = ["--input-type=module", "-e", code, p];
+      const r = root
+        ? spawnSync("setpriv", ["--bounding-set=-dac_override", "--inh-caps=-dac_override", process.execPath, ...argv], { encoding: "utf8", timeout: 60_000 })
+        : runNode(argv);
+      assert.equal(r.status, 0, r.stderr);
+      const { out, leaked } = JSON.parse(r.stdout);
+      // Growing needs writing: refused as before (size 11), and a writable map (ACCESS_WRITE) too.
+      assert.deepEqual(out, [TEXT, TEXT, TEXT, "EACCES open", "EACCES open", TEXT]);
+      assert.equal(leaked, 0);
+      assert.equal(latin1(p), TEXT);
+    });
   });
 }
 
