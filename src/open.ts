@@ -12,7 +12,7 @@
  */
 import { closeSync, fstatSync, ftruncateSync, lstatSync, openSync, readlinkSync, unlinkSync, constants as fsConstants, type PathLike, type Stats } from "node:fs";
 import { lstat, open as openFile, readlink, unlink, type FileHandle } from "node:fs/promises";
-import { dirname, isAbsolute, sep } from "node:path";
+import { dirname, isAbsolute, resolve, sep } from "node:path";
 import { constants as osConstants } from "node:os";
 import { fileURLToPath } from "node:url";
 import { ACCESS_COPY, ACCESS_DEFAULT, ACCESS_READ, PROT_WRITE } from "./constants.js";
@@ -153,10 +153,14 @@ function openOnce(path: PathLike, flags: number): number {
   return openReclaiming(path, flags);
 }
 
-/** `path` made absolute against the working directory now, without resolving `..` or links. */
+/**
+ * `path` made absolute against the working directory now, without resolving `..` or links
+ * (POSIX resolves `..` after a linked directory physically). Windows resolves `..` by name, and
+ * has drive-relative paths (`C:x`): there path.resolve is what the system does.
+ */
 function absolute(path: string | Buffer): string | Buffer {
+  if (WIN) return resolve(path.toString());
   if (typeof path === "string") return isAbsolute(path) ? path : process.cwd() + sep + path;
-  if (WIN) return absolute(path.toString());
   return path[0] === 0x2f ? path : Buffer.concat([Buffer.from(process.cwd() + "/"), path]);
 }
 
