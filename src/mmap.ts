@@ -565,8 +565,8 @@ export class MMap extends MMapExtensions implements Iterable<number> {
   /**
    * Every match of a global `regexp`, in order, as {@link MMap.search} reports them
    * (an empty match advances by one byte, as `String.prototype.matchAll` does). Each step reads
-   * the map as it is then: bytes written between steps are seen, a resize limits the rest to
-   * the new length. (Where the text is copied, as in Electron, a step may search the copy an
+   * the map as it is then: bytes written between steps are seen, a resize (also one before the
+   * first step) limits the rest to the new length. (Where the text is copied, as in Electron, a step may search the copy an
    * earlier step made; a match from it is compared with the map before it is yielded.) Costs
    * the engine's matching plus a constant per match. `regexp` is taken as a pattern, as
    * {@link MMap.search} takes it: the iteration starts at `start`, not `lastIndex`, and keeps

@@ -571,10 +571,16 @@ class Scanner {
  * its new length, one whose file shrank throws ERR_MMAP_TRUNCATED when the search reaches the
  * lost bytes. An empty match advances by one byte.
  */
-export function* matchesOf(rx: RegExp, mem: TextSource, s: number, e: number): IterableIterator<MMapMatch> {
+export function matchesOf(rx: RegExp, mem: TextSource, s: number, e: number): IterableIterator<MMapMatch> {
+  // The length the bounds were checked against, taken now: a generator's body runs only at the
+  // first next(), and a resize before it must limit the range as one between steps does.
+  return steps(rx, mem, s, e, mem.length);
+}
+
+function* steps(rx: RegExp, mem: TextSource, s: number, e: number, checked: number): IterableIterator<MMapMatch> {
   if (e < s) return;
   let limit = e;
-  let length = mem.length;
+  let length = checked;
   let scanner = new Scanner(rx, mem, limit);
   for (let p = s; p <= limit; ) {
     mem.open();

@@ -12,7 +12,7 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import { constants as bufferConstants } from "node:buffer";
 import { MMap, MAP_PRIVATE, ACCESS_READ, PAGESIZE, SEARCH_WINDOW, SEARCH_MAX_MATCH, SEARCH_LOOKBEHIND } from "../dist/index.js";
-import { python, runPython, tmpfile, throwsCode } from "./helpers.mjs";
+import { python, runNode, runPython, tmpfile, throwsCode } from "./helpers.mjs";
 
 const NO_PYTHON = "CPython 3.13 (PYENV_VERSION=3.13.0 python3) is not available";
 const MiB = 1024 * 1024;
@@ -493,6 +493,43 @@ test("a matchAll iteration never reports a match outside the map after a shrinki
     for (const [, end] of rest) assert.ok(end <= m.length, `match ending at ${end} in a map of ${m.length} bytes`);
   } finally {
     m.close();
+  }
+});
+
+test("a matchAll iteration whose map was resized or closed before its first step: the new length bounds it, as between steps (ERANGE 'text'/'memcpy' before)", () => {
+  // The body of a generator runs at its first next(): the length the bounds were checked
+  // against must be taken when matchAll() is called, or a shrink before the first step leaves
+  // the range past the end of the map.
+  const code = `
+    import { MMap, MAP_PRIVATE } from ${JSON.stringify(new URL("../dist/index.js", import.meta.url).href)};
+    const out = [];
+    for (const size of [50, 3, 200]) {
+      const m = new MMap(-1, 100, { flags: MAP_PRIVATE });
+      m.write("ab ".repeat(33));
+      const it = m.matchAll(/ab/g);
+      const ranged = m.matchAll(/ab/g, 10, 90);
+      m.resize(size);
+      const run = (i) => { try { return [...i].map((x) => x.index); } catch (e) { return e.code ?? String(e); } };
+      out.push([size, run(it), run(ranged)]);
+      m.close();
+    }
+    const m = new MMap(-1, 100, { flags: MAP_PRIVATE });
+    const it = m.matchAll(/ab/g);
+    m.close();
+    try { it.next(); out.push("no error"); } catch (e) { out.push(e.code); }
+    console.log(JSON.stringify(out));
+  `;
+  const every = (from, to) => Array.from({ length: 34 }, (_, k) => 3 * k).filter((i) => i >= from && i + 2 <= to);
+  const want = [
+    [50, every(0, 50), every(12, 50)],
+    [3, every(0, 3), []],
+    [200, every(0, 100), every(12, 90)],
+    "ERR_MMAP_CLOSED",
+  ];
+  for (const env of [{}, { MEMMAP_NO_EXTERNAL_STRINGS: "1" }, { MEMMAP_NO_EXTERNAL_BUFFERS: "1" }]) {
+    const r = runNode(["--input-type=module", "-e", code], { env: { ...process.env, ...env } });
+    assert.equal(r.status, 0, r.stderr);
+    assert.deepEqual(JSON.parse(r.stdout), want, JSON.stringify(env));
   }
 });
 
