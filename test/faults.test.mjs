@@ -115,6 +115,32 @@ test("a file truncated by another process under a read-only map", { skip: WINDOW
   assert.deepEqual(JSON.parse(r.stdout), [["ERR_MMAP_TRUNCATED", 4096, 3 * 4096], ["ERR_MMAP_TRUNCATED", 0, 3 * 4096]]);
 });
 
+test("move() from or into bytes another process truncated away, as its first touch: ERR_MMAP_TRUNCATED before anything is written (the file kept zeros over its own bytes before)", { skip: WINDOWS && "Windows refuses to truncate a mapped file (test/windows.test.mjs)" }, () => {
+  const f = path.join(dir, "shrink-move.bin");
+  const r = child(`
+    import { execFileSync } from "node:child_process";
+    const out = [];
+    // [dest, src, count]: from the lost tail, partly from it, into it, partly into it.
+    for (const [d, s, n] of [[0, 3 * 4096, 100], [4096 - 300, 4096 - 100, 200], [3 * 4096, 0, 100], [4096 - 50, 0, 100]]) {
+      fs.writeFileSync(${JSON.stringify(f)}, Buffer.alloc(4 * 4096, 0x41));
+      const m = mm.MMap.open(${JSON.stringify(f)});
+      m.get(0); // the map is in use before the file shrinks
+      execFileSync(process.execPath, ["-e", "require('fs').truncateSync(process.argv[1], 4096)", ${JSON.stringify(f)}]);
+      let code = "no error";
+      try { m.move(d, s, n); } catch (e) { code = e.code; }
+      const kept = m.slice(0, 4096).equals(Buffer.alloc(4096, 0x41));
+      m.close();
+      const file = fs.readFileSync(${JSON.stringify(f)});
+      out.push([code, kept, file.length, file.equals(Buffer.alloc(4096, 0x41))]);
+    }
+    console.log(JSON.stringify(out));
+  `);
+  assert.equal(r.signal, null, r.stderr);
+  assert.equal(r.status, 0, r.stderr);
+  const refused = ["ERR_MMAP_TRUNCATED", true, 4096, true];
+  assert.deepEqual(JSON.parse(r.stdout), [refused, refused, refused, refused]);
+});
+
 test("writes to read-only maps (ACCESS_READ, PROT_READ, anonymous): methods refuse them, views never reach the file", () => {
   const f = path.join(dir, "ro.bin");
   const r = child(`

@@ -224,7 +224,14 @@ export abstract class Memory extends Tracked {
     const lo = Math.min(dest, src);
     const hi = Math.max(dest, src) + count;
     this.guard(lo, hi);
-    checked(native.move(this.open(), dest, src, count), "memmove");
+    const h = this.open();
+    // A file shrinks from its end: if it still backs the last byte of [lo, hi), it backs every
+    // byte before it. That byte is read first (a fault there is contained and learned), so that a
+    // move from or into bytes the file lost throws before anything is written: memmove would copy
+    // the zeros standing in for a lost source over the file's own bytes (one native call more).
+    checked(native.getByte(h, hi - 1), "memcpy");
+    this.verify(lo, hi);
+    checked(native.move(h, dest, src, count), "memmove");
     this.verify(lo, hi);
   }
 
