@@ -62,7 +62,24 @@ struct mm_guard {
   uintptr_t io_start, io_end;   /* pages it struck, offsets from start */
   uintptr_t io_page;            /* offset + 1 of the page set aside (zeros in place), 0 for none */
   int io_stuck;                 /* pages set aside that cannot be put back: never cleared */
+  int retries;                  /* runs again left before JavaScript next asks what was lost (RETRIES) */
+  uintptr_t again;              /* offset + 1 of the page inside the file last run again, 0 for none */
 };
+
+/* A SIGBUS on a page that fstat then places inside the file is an I/O error,
+ * or a truncation undone meanwhile: another process shrank the file and grew
+ * it back between the access and the handler's fstat (the kernel raised the
+ * fault against the smaller size). So the access is run again: always the
+ * first time a page faults so (`again`; the file may have shrunk again by the
+ * time of the probe below: the next fault tells), and again while the kernel
+ * can read the page (the probe of mm__readable: the file backs it) or the
+ * file's size changes under the handler. A page that faults again, cannot be
+ * read and lies in a file of a steady size is an I/O error (a real one costs
+ * one more failed read). A write into a hole of a full file system faults on a
+ * readable page: at most RETRIES runs again between two of JavaScript's
+ * questions (mm_guard_loss), then it is recorded as the I/O error it is, so
+ * that no thread ever runs a failing access again forever. */
+enum { RETRIES = 64 };
 
 enum { CHUNK = 256 };
 typedef struct chunk {
@@ -230,8 +247,16 @@ int mm__contain_bus(mm_guard *g, uintptr_t addr) {
        * a page that starts before the end (rounded up) is inside the file. */
       int64_t eof = size - g->offset;
       uintptr_t tail = eof <= 0 ? 0 : ((uintptr_t)eof + ps - 1) & ~(ps - 1);
-      if (off >= tail) done = lose_tail(g, start, span, tail) == 0;
-      else done = io_error(g, start, off) == 0;
+      if (off >= tail) {
+        done = lose_tail(g, start, span, tail) == 0;
+      } else if (g->retries > 0 && (g->again != off + 1 || mm__readable((void *)addr) || mm__file_size(g->fd) != size)) {
+        g->retries--; /* see RETRIES */
+        g->again = off + 1;
+        done = 1;
+      } else {
+        g->again = 0;
+        done = io_error(g, start, off) == 0;
+      }
     } else if (!mm__readable((void *)addr)) {
       /* No descriptor: a page that cannot even be read is taken to lie past
        * the end of the file; the tail goes from this page. */
@@ -302,6 +327,8 @@ mm_guard *mm_guard_add(void *start, size_t length, int flags, int owned_fd, uint
   g->io_errno = 0;
   g->io_start = g->io_end = g->io_page = 0;
   g->io_stuck = 0;
+  g->retries = RETRIES;
+  g->again = 0;
   atomic_store(&g->flags, flags);
   mm_guard_move(g, start, length);
   hold_end(g, how);
@@ -357,6 +384,7 @@ void mm_guard_loss(mm_guard *g, int take, mm_loss *out) {
   out->io_errno = g->io_errno;
   out->io_start = (int64_t)g->io_start;
   out->io_end = (int64_t)g->io_end;
+  g->retries = RETRIES;
   if (take && !g->io_stuck) {
     g->io_errno = 0;
     g->io_start = g->io_end = 0;

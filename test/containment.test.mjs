@@ -319,3 +319,46 @@ test("faults on one map from several threads at once (the thread pool and the ma
   const got = result(r);
   assert.deepEqual(got, { readOnly: Array(10).fill(0), shrunk: Array(10).fill("ERR_MMAP_TRUNCATED") });
 });
+
+test("another process shrinking a file and growing it back (e.g. copytruncate and a writer): a fault of that moment is never taken for an I/O error (EIO before)", { skip: WINDOWS && "Windows refuses to truncate a mapped file" }, () => {
+  // The kernel raises SIGBUS against the smaller size; when the handler's fstat sees the file
+  // grown back, the page lies inside it again. It was recorded as an I/O error (EIO from the
+  // method, or from the next flush for a write through a view); now the access runs again.
+  const f = path.join(dir, "regrow.bin");
+  const r = child(`
+    import { spawn } from "node:child_process";
+    const P = 4096, N = 256 * P, f = ${JSON.stringify(f)};
+    fs.writeFileSync(f, Buffer.alloc(N, 1));
+    const other = spawn(process.execPath, ["-e", \`
+      const fs = require("fs"), fd = fs.openSync(process.argv[1], "r+"), until = Date.now() + 3000;
+      const pause = new Int32Array(new SharedArrayBuffer(4));
+      while (Date.now() < until) { fs.ftruncateSync(fd, \${P}); fs.ftruncateSync(fd, \${N}); Atomics.wait(pause, 0, 0, 0.2); }
+    \`, f], { stdio: "inherit" });
+    let alive = true;
+    other.on("exit", () => { alive = false; });
+    const codes = {};
+    let round = 0;
+    while (alive) {
+      let m;
+      const fd = fs.openSync(f, "r+");
+      try { m = new mm.MMap(fd, N); } catch (e) { await new Promise((r) => setImmediate(r)); continue; } finally { fs.closeSync(fd); }
+      const v = views && round % 2 === 1 ? m.buffer : null;
+      let code = "ok";
+      try {
+        for (let k = 0; k < 2000; k++) {
+          const i = P * (1 + ((k * 37) % 255));
+          if (v !== null) v[i] = 7; else m.get(i);
+        }
+        if (v !== null) m.flush();
+      } catch (e) { code = e.code; }
+      codes[code] = (codes[code] ?? 0) + 1;
+      m.close();
+      round++;
+      await new Promise((r) => setImmediate(r));
+    }
+    console.log(JSON.stringify(codes));
+  `, { timeout: 60_000 });
+  const codes = result(r);
+  assert.deepEqual(Object.keys(codes).filter((c) => c !== "ok" && c !== "ERR_MMAP_TRUNCATED"), [], JSON.stringify(codes));
+  assert.ok(codes.ok > 0, JSON.stringify(codes));
+});
