@@ -14,6 +14,8 @@
  * any mismatch takes the slow path, which throws `ERR_MMAP_CLOSED` or `ERR_MMAP_TRUNCATED`, or
  * scans again from the line's start (a resized map: up to its new length; a window someone
  * detached, e.g. by transferring a line's ArrayBuffer: a new window).
+ * A newline written into a line already scanned, before its old end, is not seen (documented in
+ * docs/python.md): only the last byte is checked, not the line again.
  *
  * The windows are the map's exposed views (Memory.lineWindow): the lines are handed to user code,
  * so their addresses fall under the address rule (native/region.h) as `m.buffer`'s do.
