@@ -122,6 +122,7 @@ int mm_fault_install(void) {
   if (!atomic_compare_exchange_strong(&installed, &expected, 1)) return 0;
   mm_pagesize(); /* computed once here, read in handlers */
   mm__readable_init();
+  mm__spares_keep(1);
   return put_on_top(3) < 0 ? -1 : 0;
 }
 

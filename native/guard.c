@@ -25,6 +25,10 @@
  *   back first), and it is put back (the file mapped again in place) as soon
  *   as JavaScript asks what was lost: at most two more mappings, none once
  *   reported, since the kernel merges the file's pages back into one mapping.
+ * A process at vm.max_map_count gets ENOMEM from every mmap, these ones too:
+ * mm__map_zeros and mm__map_file_again then give back one of the spare
+ * mappings memmap keeps for them (posix.c) and try again, so that a lost
+ * tail or an I/O error is contained there too instead of killing the process.
  *
  * Each guard has a lock, `holder`: the thread that changes the mapping. A
  * fault handler only tries it: when another thread holds it, the handler
@@ -332,6 +336,7 @@ mm_guard *mm_guard_add(void *start, size_t length, int flags, int owned_fd, uint
   atomic_store(&g->flags, flags);
   mm_guard_move(g, start, length);
   hold_end(g, how);
+  mm__spares_keep(0); /* containment may have given one back */
   return g;
 }
 
@@ -390,6 +395,7 @@ void mm_guard_loss(mm_guard *g, int take, mm_loss *out) {
     g->io_start = g->io_end = 0;
   }
   hold_end(g, how);
+  mm__spares_keep(0);
 }
 
 uint32_t *mm_fault_counter(void) { return (uint32_t *)&fault_counter; }

@@ -66,8 +66,14 @@ int mm__fstat(int fd, struct stat *st);
  * when it may not be written; anonymous memory has no file), Windows
  * PAGE_WRITECOPY. Never reaches a file. */
 int mm__protect_private(void *addr, size_t length);
-/* Maps private zero pages over [addr, addr+length), atomically. */
+/* Maps private zero pages over [addr, addr+length), atomically. POSIX: when
+ * the kernel says ENOMEM (no mapping left), gives back a spare mapping and
+ * tries again (posix.c), as mm__map_file_again does. */
 int mm__map_zeros(void *addr, size_t length);
+/* Makes the spare mappings containment gives back when none is left (POSIX;
+ * nothing on Windows): `start` when the handler is installed, else only once
+ * started. Never from a handler. */
+void mm__spares_keep(int start);
 /* Maps the file again over [addr, addr+length) (atomically, as mm_map did at
  * `offset`), with PROT_WRITE added when `writable`. */
 int mm__map_file_again(void *addr, size_t length, int prot, int flags, int fd, int64_t offset,

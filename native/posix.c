@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <sched.h>
+#include <stdatomic.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
@@ -335,7 +336,59 @@ int mm__protect_private(void *addr, size_t length) {
   return mprotect(addr, length, PROT_READ | PROT_WRITE) == 0 ? 0 : -errno;
 }
 
-int mm__map_zeros(void *addr, size_t length) { return zeros_fixed(addr, length); }
+/* Spare kernel mappings, kept for containment (guard.c): a process has
+ * vm.max_map_count mappings (Linux), and one at the limit gets ENOMEM from
+ * every mmap, also one that replaces part of a mapping (it splits it: one
+ * more mapping; a page in the middle, two). A truncated tail that cannot be
+ * replaced by zeros would fault for ever, so the handler chains the SIGBUS
+ * and the process dies. So memmap keeps SPARES one-page PROT_NONE mappings
+ * of its own, each MAP_SHARED anonymous (a shmem object of its own: the
+ * kernel never merges it with a neighbour, so unmapping one always gives a
+ * mapping back), and containment unmaps one and tries again when the kernel
+ * says ENOMEM. They are made when the handler is installed and made again,
+ * outside handlers, when a map is guarded or JavaScript asks what was lost
+ * (mm__spares_keep); at the limit that fails, and the next containment has
+ * fewer. Costs SPARES mappings and pages of address space per process. */
+enum { SPARES = 3 };
+static void *_Atomic spares[SPARES];
+static _Atomic int spares_on = 0;
+
+void mm__spares_keep(int start) {
+  if (start) atomic_store(&spares_on, 1);
+  else if (!atomic_load(&spares_on)) return;
+  for (int i = 0; i < SPARES; i++) {
+    if (atomic_load(&spares[i]) != NULL) continue;
+    void *p = mmap(NULL, (size_t)mm_pagesize(), PROT_NONE, MAP_SHARED | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (p == MAP_FAILED) return;
+    void *none = NULL;
+    if (!atomic_compare_exchange_strong(&spares[i], &none, p)) munmap(p, (size_t)mm_pagesize());
+  }
+}
+
+/* Gives one spare mapping back to the kernel: 0, or -1 when none is left.
+ * Async-signal-safe. */
+static int spare_free(void) {
+  for (int i = 0; i < SPARES; i++) {
+    void *p = atomic_exchange(&spares[i], NULL);
+    if (p != NULL) {
+      munmap(p, (size_t)mm_pagesize());
+      return 0;
+    }
+  }
+  return -1;
+}
+
+int mm__map_zeros(void *addr, size_t length) {
+  int rc;
+  while ((rc = zeros_fixed(addr, length)) == -ENOMEM && spare_free() == 0) {
+  }
+  return rc;
+}
+
+static int file_again(void *addr, size_t length, int prot, int mapped, int fd, int64_t offset) {
+  void *p = mmap(addr, length, prot, mapped | MAP_FIXED, fd, (off_t)offset);
+  return p == MAP_FAILED ? -errno : 0;
+}
 
 int mm__map_file_again(void *addr, size_t length, int prot, int flags, int fd, int64_t offset,
                        int writable) {
@@ -343,8 +396,10 @@ int mm__map_file_again(void *addr, size_t length, int prot, int flags, int fd, i
    * the mapping around it; writable only where it was made private. */
   int mapped = map_flags(prot, flags, fd);
   if (writable) prot |= PROT_READ | PROT_WRITE;
-  void *p = mmap(addr, length, prot, mapped | MAP_FIXED, fd, (off_t)offset);
-  return p == MAP_FAILED ? -errno : 0;
+  int rc;
+  while ((rc = file_again(addr, length, prot, mapped, fd, offset)) == -ENOMEM && spare_free() == 0) {
+  }
+  return rc;
 }
 
 int64_t mm__file_size(int fd) {

@@ -310,6 +310,8 @@ int mm__page_private_copy(void *page, size_t size) { return mm__protect_private(
 
 /* A file cannot shrink under a view on Windows, and an in-page error is not
  * contained (fault-win32.c): guard.c never gets to these. */
+void mm__spares_keep(int start) { (void)start; } /* no limit on the number of views to spare for */
+
 int mm__map_zeros(void *addr, size_t length) {
   (void)addr; (void)length;
   return -ENOSYS;

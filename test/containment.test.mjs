@@ -362,3 +362,77 @@ test("another process shrinking a file and growing it back (e.g. copytruncate an
   assert.deepEqual(Object.keys(codes).filter((c) => c !== "ok" && c !== "ERR_MMAP_TRUNCATED"), [], JSON.stringify(codes));
   assert.ok(codes.ok > 0, JSON.stringify(codes));
 });
+
+// A process at vm.max_map_count gets ENOMEM from every mmap, containment's own too: a lost tail
+// or a page set aside for an I/O error could not be mapped, the handler chained the SIGBUS and
+// the process died (found by the resource-exhaustion attack). The child takes its mappings to
+// the limit with memmap's own calls: every other page of one anonymous map advised apart (one
+// kernel mapping each), then one-page file maps (offset 0: they never merge) until mmap says
+// ENOMEM; only then does it touch what the file lost.
+const MAX_MAP_COUNT = process.platform === "linux" ? Number(fs.readFileSync("/proc/sys/vm/max_map_count", "utf8")) : 0;
+const NO_LIMIT = process.platform !== "linux" ? "vm.max_map_count is Linux's"
+  : MAX_MAP_COUNT > 300_000 && `vm.max_map_count is ${MAX_MAP_COUNT}: too many mappings to make in a test`;
+const toTheLimit = `
+  const PAGE = 4096, max = Number(fs.readFileSync("/proc/sys/vm/max_map_count", "utf8"));
+  const one = process.argv[2] + ".one";
+  fs.writeFileSync(one, Buffer.alloc(PAGE, 2));
+  const toLimit = () => {
+    const big = new mm.MMap(-1, (max + 1000) * PAGE), ones = [], fd = fs.openSync(one, "r");
+    for (let i = 1; i < max; i += 2) if (err(() => big.madvise(mm.MADV_RANDOM, i * PAGE, PAGE)) !== "ok") break;
+    let last;
+    for (;;) { try { ones.push(new mm.MMap(fd, PAGE, { access: mm.ACCESS_READ, trackfd: false })); } catch (e) { last = [e.code, e.syscall]; break; } }
+    fs.closeSync(fd);
+    return { last, release: () => { for (const o of ones) o.close(); big.close(); } };
+  };
+`;
+
+test("at vm.max_map_count (no mapping left): a truncated tail is contained all the same, in two maps, through methods and views (SIGBUS before)", { skip: NO_LIMIT || false }, () => {
+  const f = path.join(dir, "limit.bin");
+  const r = runNode([script(`${toTheLimit}
+    const f = process.argv[2];
+    fs.writeFileSync(f, Buffer.alloc(16 * PAGE, 1));
+    const m = mm.MMap.open(f), m2 = mm.MMap.open(f), v = views ? m2.buffer : null;
+    fs.truncateSync(f, 4 * PAGE);
+    const limit = toLimit(), out = { last: limit.last };
+    out.get = err(() => m.get(10 * PAGE));                  // the lost tail: zeros in its place
+    out.view = v ? v[12 * PAGE] : 0;                        // a second map, through a view
+    out.get2 = err(() => m2.get(10 * PAGE));
+    limit.release();
+    out.after = [err(() => m.get(10 * PAGE)), m.get(5), m2.get(4 * PAGE - 1)];
+    m.close(); m2.close();
+    console.log(JSON.stringify(out));
+  `), f], { timeout: 120_000 });
+  const got = result(r);
+  const lost = (start) => ["Error", "ERR_MMAP_TRUNCATED", null, null, start, 16 * PAGE, null, null];
+  assert.deepEqual(got.last, ["ENOMEM", "mmap"], "the child reached the limit");
+  assert.deepEqual(got.get, lost(4 * PAGE));
+  assert.equal(got.view, 0);
+  assert.deepEqual(got.get2, lost(4 * PAGE));
+  assert.deepEqual(got.after, [lost(4 * PAGE), 1, 1]);
+});
+
+test("at vm.max_map_count: writes through a view into the holes of a full file system are contained and reported, none lost silently (SIGBUS before)", { skip: NO_LIMIT || mountable || (!VIEWS && NO_VIEWS) || false }, () => {
+  const r = onFullTmpfs(`${toTheLimit.replace("process.argv[2]", JSON.stringify(path.join(dir, "limit-io.bin")))}
+    const MiB = 1 << 20;
+    fs.writeFileSync(mnt + "/filler", Buffer.alloc(MiB / 2, 1));     // half the file system
+    const f = mnt + "/sparse.bin";
+    fs.writeFileSync(f, ""); fs.truncateSync(f, 4 * MiB);             // 4 MiB of holes on 1 MiB
+    const m = mm.MMap.open(f), v = m.buffer, wrote = [];
+    const limit = toLimit(), out = { last: limit.last };
+    for (let i = 0; i < 200; i++) { v[i * 8192 + PAGE] = 1; wrote.push(i * 8192 + PAGE); } // a page inside a mapping each
+    out.set = err(() => m.set(3 * MiB + 5, 2));                       // reports the views' errors too
+    limit.release();
+    out.flush = err(() => m.flush());
+    m.close();
+    const file = fs.readFileSync(f);
+    out.reached = wrote.filter((at) => file[at] === 1).length;
+    out.silent = wrote.filter((at) => file[at] !== 1 && !(at >= out.set[6] && at < out.set[7])).length;
+    console.log(JSON.stringify(out));
+  `);
+  const got = result(r);
+  assert.deepEqual(got.last, ["ENOMEM", "mmap"], "the child reached the limit");
+  assert.deepEqual(got.set.slice(0, 4), ["Error", "ENOSPC", errnoOf("ENOSPC"), "pagefault"]);
+  assert.ok(got.reached > 0 && got.reached < 200, `${got.reached} of 200 pages reached the file`);
+  assert.equal(got.silent, 0, "no write lost without an error");
+  assert.equal(got.flush, "ok", "reported once, by the method");
+});
