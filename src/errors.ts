@@ -37,7 +37,8 @@ export type ErrorCode =
   | "ERR_MMAP_TRUNCATED"
   | "ERR_MMAP_SEARCH_LIMIT"
   | "ERR_MMAP_UNSUPPORTED_PLATFORM"
-  | "ERR_MMAP_VIEWS_UNAVAILABLE";
+  | "ERR_MMAP_VIEWS_UNAVAILABLE"
+  | "ERR_MEMORY_ALLOCATION_FAILED";
 
 /** An error thrown by memmap for a misuse: a built-in class (`TypeError`, `RangeError`, `Error`) with a `code`. */
 export interface MMapError extends Error {
@@ -203,6 +204,17 @@ export function unsupported(message: string): MMapError {
 /** Any other memmap error: `Error` with the given code. */
 export function stateError(code: ErrorCode, message: string): MMapError {
   return make(Error, code, message);
+}
+
+/**
+ * `Error` `ERR_MEMORY_ALLOCATION_FAILED` (Node's code for it): the engine could not allocate
+ * `n` bytes for `what` (no memory or address space left: `ulimit -v`, a container's limit). The
+ * engine's own error, an uncoded `RangeError` ("Array buffer allocation failed"), is its `cause`.
+ */
+export function allocationFailed(what: string, n: number, cause: unknown): MMapError {
+  const err = make(Error, "ERR_MEMORY_ALLOCATION_FAILED", `Failed to allocate memory for ${what} of ${n} bytes`);
+  Object.defineProperty(err, "cause", { value: cause, enumerable: false, writable: true, configurable: true });
+  return err;
 }
 
 /**

@@ -10,7 +10,7 @@
 import { constants as osConstants } from "node:os";
 import { native } from "./binding.js";
 import { PAGESIZE } from "./constants.js";
-import { closedError, rangeError, systemError } from "./errors.js";
+import { allocationFailed, closedError, rangeError, systemError } from "./errors.js";
 import type { Memory } from "./memory/index.js";
 import { platform } from "./platform.js";
 import { validateIndex } from "./validate.js";
@@ -56,7 +56,12 @@ function pageRange(mem: Memory, start: unknown, length: unknown, what: string): 
 /** `m.residency(start?, length?)`: 1 for each page of the range in memory, 0 for each page not. */
 export function residency(mem: Memory, start: unknown, length: unknown): Uint8Array {
   const [a, n] = pageRange(mem, start, length, "residency");
-  const out = new Uint8Array(Math.ceil(n / PAGESIZE));
+  let out: Uint8Array;
+  try {
+    out = new Uint8Array(Math.ceil(n / PAGESIZE));
+  } catch (err) {
+    throw allocationFailed("the residency of a range", Math.ceil(n / PAGESIZE), err); // ulimit -v
+  }
   if (n === 0) return out;
   const rc = native.residency(mem.open(), a, n, out);
   if (rc < 0) throw systemError(rc, "mincore");

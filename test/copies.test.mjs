@@ -9,7 +9,8 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
 import { MMap } from "../dist/index.js";
-import { runNode, tmpdir, VIEWS, WINDOWS } from "./helpers.mjs";
+import { spawnSync } from "node:child_process";
+import { ASAN, runNode, tmpdir, VIEWS, WINDOWS } from "./helpers.mjs";
 
 const dir = tmpdir("memmap-copies-");
 const index = new URL("../dist/index.js", import.meta.url).href;
@@ -132,4 +133,45 @@ console.log(JSON.stringify(out));
   assert.equal(r.signal, null, r.stderr);
   assert.equal(r.status, 0, r.stderr);
   assert.deepEqual(JSON.parse(r.stdout), { codes: { ERR_MMAP_TRUNCATED: 128 }, head: 128, survived: true });
+});
+
+// Under a limit on address space (ulimit -v), the engine cannot allocate a large copy's Buffer:
+// it throws a RangeError without a code ("Array buffer allocation failed"), which memmap let
+// through (found by the resource-exhaustion attack). Each now throws ERR_MEMORY_ALLOCATION_FAILED,
+// before anything moved. The child maps a 64 MiB file, takes the rest of its address space with
+// anonymous maps, gives 8 MiB back (room for the engine's small objects, not for a copy of the
+// map), then asks for copies every way.
+test("copies the engine cannot allocate (ulimit -v) throw ERR_MEMORY_ALLOCATION_FAILED and change nothing", { skip: (WINDOWS && "ulimit -v: POSIX") || (ASAN && "ulimit -v: AddressSanitizer reserves terabytes") }, () => {
+  const f = path.join(dir, "alloc.bin");
+  const MiB = 1 << 20;
+  const data = Buffer.alloc(64 * MiB, 0x61);
+  data[64 * MiB - 1] = 10; // one line of 64 MiB
+  fs.writeFileSync(f, data);
+  const body = `
+    import { MMap } from ${JSON.stringify(index)};
+    const MiB = 1 << 20, m = MMap.open(process.argv[1]), taken = [];
+    m.seek(100);
+    const tryIt = (fn) => { try { return ["ok", fn().length]; } catch (e) { return [e.constructor.name, e.code, e.cause?.constructor.name]; } };
+    for (let size = 2 ** 34; size >= MiB; ) { try { taken.push(new MMap(-1, size)); } catch { size /= 2; } }
+    for (let given = 0; given < 8 * MiB && taken.length > 0; ) { const t = taken.pop(); given += t.length; t.close(); }
+    const out = {
+      slice: tryIt(() => m.slice(0, m.length)),
+      read: tryIt(() => m.read()),
+      strided: tryIt(() => m.slice(0, m.length, 2)),
+      readline: tryIt(() => m.readline()),
+    };
+    for (const t of taken) t.close();
+    out.after = [m.tell(), m.get(0), m.read(3).toString(), m.slice(0, m.length).length];
+    console.log(JSON.stringify(out));
+  `;
+  const child = spawnSync("bash", ["-c", 'ulimit -v 8000000 && exec "$0" --input-type=module -e "$1" "$2"', process.execPath, body, f], { encoding: "utf8", timeout: 120_000 });
+  assert.equal(child.signal, null, child.stderr);
+  assert.equal(child.status, 0, child.stderr);
+  const got = JSON.parse(child.stdout.trim().split("\n").at(-1));
+  const failed = ["Error", "ERR_MEMORY_ALLOCATION_FAILED", "RangeError"];
+  assert.deepEqual(got.slice, failed);
+  assert.deepEqual(got.read, failed);
+  assert.deepEqual(got.strided, failed);
+  assert.deepEqual(got.readline, failed);
+  assert.deepEqual(got.after, [100, 0x61, "aaa", 64 * MiB], "the position and the map as they were");
 });

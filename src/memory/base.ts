@@ -10,7 +10,7 @@
  * @module
  */
 import { native, type Handle } from "../binding.js";
-import { rangeError, stateError, systemError, type MMapError } from "../errors.js";
+import { allocationFailed, rangeError, stateError, systemError, type MMapError } from "../errors.js";
 import { platform } from "../platform.js";
 import type { Slice } from "../slices.js";
 import { Tracked } from "../truncation.js";
@@ -114,9 +114,23 @@ function carve(n: number, span = n): number {
   return o;
 }
 
+/**
+ * `Buffer.allocUnsafe(n)` for a result whose size the caller chose (a copy over the slab's size,
+ * a strided slice): where the engine cannot allocate it, `ERR_MEMORY_ALLOCATION_FAILED` instead of
+ * its uncoded `RangeError`, before anything moved (found under `ulimit -v`: `read()` and `slice()`
+ * of a 64 MiB map threw "Array buffer allocation failed" without a code).
+ */
+export function allocResult(n: number): Buffer {
+  try {
+    return Buffer.allocUnsafe(n);
+  } catch (err) {
+    throw (err as { code?: unknown })?.code === undefined ? allocationFailed("a copy", n, err) : err;
+  }
+}
+
 /** An uninitialised Buffer of n bytes for a copy, from the slab when small. */
 export function allocCopy(n: number): Buffer {
-  if (!POOLED || n > SLAB_MAX) return Buffer.allocUnsafe(n);
+  if (!POOLED || n > SLAB_MAX) return allocResult(n);
   const o = carve(n); // before reading `slab`: carving may start a new one
   return new FastBuffer(slab, o, n);
 }
@@ -147,7 +161,7 @@ export function copyOf(src: Uint8Array, dv: DataView, a: number, b: number): Buf
   // checks its own bound (a + m <= src.length).
   if (!POOLED || n > SLAB_MAX) {
     if (b > src.length) throw rangeError(`copy of [${a}, ${b}) past the end of ${src.length} bytes`);
-    const out = Buffer.allocUnsafe(n);
+    const out = allocResult(n);
     if (POOLED) out.set(src.subarray(a, b));
     else bufferCopy.call(src, out, 0, a, b);
     return out;

@@ -8,7 +8,7 @@
  */
 import { native } from "../binding.js";
 import { spanOf, type Slice } from "../slices.js";
-import { Memory, allocCopy, checked, tooLarge, viewsUnavailable } from "./base.js";
+import { Memory, allocCopy, allocResult, checked, tooLarge, viewsUnavailable } from "./base.js";
 import { lengthField } from "../truncation.js";
 import { platform } from "../platform.js";
 
@@ -49,7 +49,7 @@ export class CopyMemory extends Memory {
 
   gather(slice: Slice): Buffer {
     const { start, step, count } = slice;
-    const out = Buffer.allocUnsafe(count);
+    const out = allocResult(count);
     if (count === 0) return out;
     const [lo, hi] = spanOf(slice);
     if (hi - lo <= STRIDED_COPY_MAX) {

@@ -17,7 +17,7 @@ import { native, type Handle } from "../binding.js";
 import { rangeError, systemError } from "../errors.js";
 import { platform } from "../platform.js";
 import { spanOf, type Slice } from "../slices.js";
-import { FastBuffer, Memory, allocCopy, checked, copyOf, tooLarge, viewsUnavailable, type LineWindow } from "./base.js";
+import { FastBuffer, Memory, allocCopy, allocResult, checked, copyOf, tooLarge, viewsUnavailable, type LineWindow } from "./base.js";
 import { lengthField } from "../truncation.js";
 
 /**
@@ -312,7 +312,7 @@ export class ViewMemory extends Memory {
     if (n >= NATIVE_COPY_MIN || (raw === null && this.#direct())) checked(native.read(this.open(), a, (out = allocCopy(n))), "memcpy");
     else if (raw !== null) out = copyOf(raw, this.#dv as DataView, a, b);
     else {
-      const dest = (out = Buffer.allocUnsafe(n));
+      const dest = (out = allocResult(n));
       this.#pieces(a, b, (piece, at) => piece.copy(dest, at));
     }
     this.verify(a, b);
@@ -333,7 +333,7 @@ export class ViewMemory extends Memory {
   gather(slice: Slice): Buffer {
     const { start, step, count } = slice;
     const [lo, hi] = spanOf(slice);
-    const out = Buffer.allocUnsafe(count);
+    const out = allocResult(count);
     if (count === 0) return out;
     this.guard(lo, hi);
     const raw = this.#ensureWhole(true); // strided work over a range: the view pays off at once
