@@ -607,7 +607,9 @@ export class MMap extends MMapExtensions implements Iterable<number> {
     if (d < 0 || s < 0 || c < 0 || len - d < c || len - s < c) {
       throw rangeError(`source, destination, or count out of range: move(${d}, ${s}, ${c}) on length ${len}`);
     }
-    if (c === 0 || d === s) return;
+    if (c === 0) return;
+    // Also when d === s: a move onto itself touches its range, as CPython's memmove does, so
+    // that bytes the file lost throw ERR_MMAP_TRUNCATED as for any other move (CPython: SIGBUS).
     this.#mem.move(d, s, c);
   }
 

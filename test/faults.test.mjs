@@ -7,7 +7,8 @@ import test from "node:test";
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
-import { runNode, tmpdir, VIEWS, WINDOWS } from "./helpers.mjs";
+import { spawnSync } from "node:child_process";
+import { python, runNode, tmpdir, VIEWS, WINDOWS } from "./helpers.mjs";
 
 const dir = tmpdir("memmap-faults-");
 const index = new URL("../dist/index.js", import.meta.url).href;
@@ -139,6 +140,47 @@ test("move() from or into bytes another process truncated away, as its first tou
   assert.equal(r.status, 0, r.stderr);
   const refused = ["ERR_MMAP_TRUNCATED", true, 4096, true];
   assert.deepEqual(JSON.parse(r.stdout), [refused, refused, refused, refused]);
+});
+
+test("move(d, d, n) onto itself over bytes the file lost: ERR_MMAP_TRUNCATED as any move (it returned silently; CPython's memmove touches them and dies of SIGBUS)", { skip: WINDOWS && "Windows refuses to truncate a mapped file (test/windows.test.mjs)" }, () => {
+  // Found by the multi-map fuzzer (test/fuzz/multi.mjs, seed 3): two maps of one file, the file
+  // truncated under them through the descriptor, then a move of a range onto itself.
+  const f = path.join(dir, "shrink-move-self.bin");
+  const r = child(`
+    const out = [];
+    for (const [d, n] of [[4096, 4096], [2 * 4096 + 5, 10], [0, 3 * 4096]]) {
+      fs.writeFileSync(${JSON.stringify(f)}, Buffer.alloc(3 * 4096, 0x61));
+      const fd = fs.openSync(${JSON.stringify(f)}, "r+");
+      const a = new mm.MMap(fd, 0);
+      const b = new mm.MMap(fd, 0, { access: mm.ACCESS_WRITE, offset: 4096 });
+      fs.ftruncateSync(fd, 4096);
+      let code = "no error";
+      try { a.move(d, d, n); } catch (e) { code = e.code; }
+      let again = "no error";
+      try { a.move(d, d, n); } catch (e) { again = e.code; } // the loss is known now: refused before touching
+      out.push([code, again, a.slice(0, 4096).equals(Buffer.alloc(4096, 0x61)), b.closed]);
+      a.close(); b.close(); fs.closeSync(fd);
+    }
+    console.log(JSON.stringify(out));
+  `);
+  assert.equal(r.signal, null, r.stderr);
+  assert.equal(r.status, 0, r.stderr);
+  const refused = ["ERR_MMAP_TRUNCATED", "ERR_MMAP_TRUNCATED", true, false];
+  assert.deepEqual(JSON.parse(r.stdout), [refused, refused, refused]);
+  if (python !== null) {
+    // CPython: the same call is a memmove that touches the lost page.
+    const py = spawnSync(python.cmd, ["-c", `
+import mmap, os
+f = ${JSON.stringify(f)}
+open(f, "wb").write(b"a" * 3 * 4096)
+fd = os.open(f, os.O_RDWR)
+a = mmap.mmap(fd, 0)
+os.ftruncate(fd, 4096)
+a.move(4096, 4096, 4096)
+print("survived")
+`], { env: python.env, encoding: "utf8" });
+    assert.equal(py.signal, "SIGBUS", py.stdout + py.stderr);
+  }
 });
 
 test("writes to read-only maps (ACCESS_READ, PROT_READ, anonymous): methods refuse them, views never reach the file", () => {
