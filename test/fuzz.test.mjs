@@ -101,3 +101,23 @@ for (const [name, mutant] of Object.entries(MUTANTS)) {
     assert.equal(py.stdout.trim().split("\n").length, js.stdout.trim().split("\n").length, `${js.stdout}\n${py.stdout}`);
   });
 }
+
+// Several maps of one file at once, and the file itself (test/fuzz/multi.mjs): shared, read-only
+// and copy-on-write maps at different offsets, resized, closed and mapped again, while the file
+// is written, truncated and grown through its descriptor; calls CPython dies on (SIGBUS past a
+// shrunk file's end) must be ERR_MMAP_TRUNCATED. A longer run: node test/fuzz/multi.mjs --seed N --programs P.
+const MULTI = path.join(path.dirname(fileURLToPath(import.meta.url)), "fuzz", "multi.mjs");
+
+test("multi-map differential fuzzing: a fixed batch of programs over two or three maps of one file matches CPython 3.13", { skip: python === null && NO_PYTHON }, () => {
+  for (const seed of [1, 2, 4]) {
+    const r = runNode([MULTI, "--seed", String(seed), "--programs", "150", "--reports", "1", "--tmpdir", tmpdir("memmap-multi-"), "--json"], { maxBuffer: 1 << 28 });
+    assert.equal(r.signal, null, `the fuzzer died with ${r.signal}: ${r.stderr}`);
+    assert.ok(r.status === 0 || r.status === 1, `the fuzzer failed (status ${r.status}): ${r.stderr}`);
+    const s = JSON.parse(r.stdout.trim().split("\n").at(-1));
+    assert.equal(s.programs, 150);
+    assert.ok(s.ops > 2500, `only ${s.ops} operations`);
+    const sigbus = Object.values(s.perOp).reduce((n, v) => n + v.sigbus, 0);
+    assert.ok(sigbus > 0, "no call reached a page past the end of a shrunk file");
+    assert.equal(s.mismatchingPrograms, 0, JSON.stringify(s.mismatches.map((m) => ({ kind: m.mismatch.kind, js: m.js })), null, 1));
+  }
+});

@@ -137,7 +137,7 @@ const RULES = new Set(NORMALISATIONS.map((n) => n.name));
 const KNOWN_ADVICE = new Set(Object.entries(constants).filter(([k]) => k.startsWith("MADV_") && k !== "MADV_HWPOISON").map(([, v]) => v));
 
 /** The plain error mapping of SPEC §5 (not a normalisation: the contract itself). */
-function expectedError(py) {
+export function expectedError(py) {
   if (py.errno !== undefined) return { cls: "Error", codes: [py.errno] };
   if (py.m === "mmap closed or invalid") return { cls: "Error", codes: ["ERR_MMAP_CLOSED"] };
   if (py.e === "TypeError" && py.m.startsWith("mmap can't modify a readonly memory map")) {
