@@ -335,6 +335,14 @@ export class Mapping {
     if (!KNOWN_ADVICE.has(advice)) {
       throw invalidArgValue("option", advice, "is not advice memmap passes to the system: use one of the MADV_* constants memmap exports (MADV_HWPOISON is refused)");
     }
+    // A range the map knows lost (its file shrank: a private zero mapping stands in for the
+    // tail) is refused before the kernel sees it, as other methods refuse it: the kernel would
+    // apply the advice to the part the file still backs, then refuse the zeros (EINVAL for
+    // MADV_REMOVE, after punching the hole), and a failed call would have changed the file.
+    if (length > 0) {
+      this.mem.verify(start, start + length);
+      this.mem.guard(start, start + length);
+    }
     const rc = native.advise(h, start, length, advice);
     if (rc < 0) throw systemError(rc, "madvise");
   }

@@ -655,7 +655,8 @@ export class MMap extends MMapExtensions implements Iterable<number> {
    * `length` defaults to the rest of the map and is clipped to it.
    * @throws {TypeError} `ERR_INVALID_ARG_TYPE` for a wrong type.
    * @throws {RangeError} `ERR_OUT_OF_RANGE` for a start outside the map or a negative length.
-   * @throws {Error} `ERR_MMAP_CLOSED` when closed; a system error (`syscall` `madvise`), e.g. `EINVAL`
+   * @throws {Error} `ERR_MMAP_CLOSED` when closed; `ERR_MMAP_TRUNCATED` for a range the map knows
+   *   its file lost (before the kernel sees the advice); a system error (`syscall` `madvise`), e.g. `EINVAL`
    *   for an unaligned start or an unknown option; `ERR_MMAP_UNSUPPORTED_PLATFORM` on Windows.
    */
   madvise(option: number, start?: number, length?: number | null): void {

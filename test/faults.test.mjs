@@ -183,6 +183,41 @@ print("survived")
   }
 });
 
+test("madvise over a range the file lost is ERR_MMAP_TRUNCATED before the kernel sees it: MADV_REMOVE no longer punches the file's hole and then fails", { skip: (WINDOWS || process.platform === "darwin") && "Linux's MADV_REMOVE" }, () => {
+  // Found by the multi-map fuzzer (test/fuzz/multi.mjs): the kernel applied MADV_REMOVE to the
+  // part of the range the file still backs (zeros in the file), then refused the private zeros
+  // standing in for the lost tail with EINVAL: a failed call that changed the file.
+  const f = path.join(dir, "shrink-advise.bin");
+  const r = child(`
+    const out = [];
+    fs.writeFileSync(${JSON.stringify(f)}, Buffer.alloc(8246, 0x61));
+    const fd = fs.openSync(${JSON.stringify(f)}, "r+");
+    const m = new mm.MMap(fd, 8246);
+    fs.ftruncateSync(fd, 4149);
+    const err = (fn) => { try { fn(); return "no error"; } catch (e) { return e.code; } };
+    out.push(err(() => m.read()));
+    out.push(err(() => m.madvise(mm.MADV_REMOVE)));
+    out.push(err(() => m.madvise(mm.MADV_DONTNEED, 0, 8246)));
+    out.push(err(() => m.madvise(mm.MADV_NORMAL, 4096)));
+    out.push(err(() => m.madvise(mm.MADV_NORMAL, 0, 4096)));
+    out.push(err(() => m.madvise(mm.MADV_REMOVE, 0, 0)));
+    out.push(fs.readFileSync(${JSON.stringify(f)}).equals(Buffer.alloc(4149, 0x61)));
+    m.close(); fs.closeSync(fd);
+    console.log(JSON.stringify(out));
+  `);
+  assert.equal(r.signal, null, r.stderr);
+  assert.equal(r.status, 0, r.stderr);
+  assert.deepEqual(JSON.parse(r.stdout), [
+    "ERR_MMAP_TRUNCATED",
+    "ERR_MMAP_TRUNCATED",
+    "ERR_MMAP_TRUNCATED",
+    "ERR_MMAP_TRUNCATED",
+    "no error",
+    "no error",
+    true,
+  ]);
+});
+
 test("writes to read-only maps (ACCESS_READ, PROT_READ, anonymous): methods refuse them, views never reach the file", () => {
   const f = path.join(dir, "ro.bin");
   const r = child(`
