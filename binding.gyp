@@ -8,7 +8,7 @@
       "conditions": [
         ["OS!='win'", {"sources": ["native/posix.c", "native/fault.c"]}],
         ["OS=='win'", {"sources": ["native/win32.c", "native/win32-system.c", "native/fault-win32.c"]}],
-        ["OS=='linux'", {"sources": ["native/linux.c"]}],
+        ["OS=='linux'", {"sources": ["native/linux.c"], "ldflags": ["-Wl,-z,nodelete"]}],
         ["OS!='win'", {"sources": ["native/wait.c", "native/wait-posix.c"]}],
         ["OS=='linux'", {"sources": ["native/wait-linux.c"]}],
         ["OS=='mac'", {"sources": ["native/wait-darwin.c"]}],

@@ -349,6 +349,9 @@ NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
       {"find", js_find},   {"lineEnds", js_line_ends}, {"move", js_move}, {"fd", js_fd},     {"busy", js_busy},
       {"live", js_live},
   };
+  /* Never unloaded, even when the last environment that loaded it (a worker)
+   * ends: its fault handlers and waitAsync threads outlive environments. */
+  mm_keep_loaded();
   /* MEMMAP_NO_EXTERNAL_BUFFERS=1: behave as a runtime whose V8 sandbox forbids
    * external ArrayBuffers (Electron), so the copying mode is tested on any Node. */
   if (switch_on("MEMMAP_NO_EXTERNAL_BUFFERS")) {

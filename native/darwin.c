@@ -9,6 +9,7 @@
  */
 #include "platform.h"
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -20,6 +21,14 @@
 #include <unistd.h>
 
 int mm__has_mremap(void) { return 0; }
+
+/* One more reference to the addon's image, never closed: Node's dlclose
+ * then leaves it loaded (RTLD_NODELETE says so too). */
+int mm__keep_loaded(void) {
+  Dl_info info;
+  if (dladdr((const void *)&mm__keep_loaded, &info) == 0 || info.dli_fname == NULL) return -1;
+  return dlopen(info.dli_fname, RTLD_NOW | RTLD_LOCAL | RTLD_NOLOAD | RTLD_NODELETE) != NULL ? 0 : -1;
+}
 
 int mm__grow_in_place(void *addr, size_t old_length, size_t new_length) {
   (void)addr; (void)old_length; (void)new_length;

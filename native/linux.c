@@ -21,6 +21,9 @@
 
 int mm__has_mremap(void) { return 1; }
 
+/* binding.gyp links the addon with -z nodelete: dlclose never unloads it. */
+int mm__keep_loaded(void) { return 0; }
+
 /* Older headers lack it (Linux 5.7; shared and file mappings since 5.13). */
 #ifndef MREMAP_DONTUNMAP
 #define MREMAP_DONTUNMAP 4

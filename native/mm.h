@@ -210,6 +210,15 @@ int mm_remap_sizes_file(void);
 /* The soft limit on open descriptors (RLIMIT_NOFILE), or -errno. */
 int64_t mm_fd_limit(void);
 
+/* Keeps this copy of the addon in the process until the process exits. Node
+ * unloads an addon (dlclose, FreeLibrary) when the last environment that
+ * loaded it ends, a worker's: memmap's fault handlers would stay installed
+ * over code that is gone (the next fault, a WebAssembly bounds trap among
+ * them, crashed the process), and a waitAsync thread may still be returning
+ * through it. 0, or -1 where it could not (the addon may then be unloaded).
+ * Linux: the link's -z nodelete (binding.gyp) already does it. */
+int mm_keep_loaded(void);
+
 /* Whether this platform has mremap(2); 0 means mm_remap always copies. */
 int mm_has_mremap(void);
 

@@ -57,6 +57,9 @@ int mm__populate(void *addr, size_t length);
  * linux.c. */
 struct stat;
 int mm__fstat(int fd, struct stat *st);
+/* mm_keep_loaded (mm.h): Linux links with -z nodelete and returns 0; macOS
+ * opens the addon once more and never closes it. */
+int mm__keep_loaded(void);
 
 /* --- Provided by each OS file for fault containment (guard.c calls them
  * from signal handlers: every one is async-signal-safe, system calls only). */

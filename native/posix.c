@@ -319,6 +319,8 @@ void *mm_runtime_symbol(const char *name) {
 
 int mm_has_mremap(void) { return mm__has_mremap(); }
 
+int mm_keep_loaded(void) { return mm__keep_loaded(); }
+
 int mm_has_madvise(void) { return 1; }
 int mm_has_memfd(void) { return 1; }
 int mm_has_tagname(void) { return 1; }

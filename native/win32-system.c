@@ -102,6 +102,15 @@ int mm_remap_uses_fd(size_t old_length, size_t new_length, int portable, int kee
 
 int mm_has_mremap(void) { return 0; }
 
+/* Pinned: FreeLibrary never unloads the addon's DLL any more. */
+int mm_keep_loaded(void) {
+  HMODULE self;
+  return GetModuleHandleExW(GET_MODULE_HANDLE_EX_FLAG_FROM_ADDRESS | GET_MODULE_HANDLE_EX_FLAG_PIN,
+                            (LPCWSTR)(uintptr_t)&mm_keep_loaded, &self)
+             ? 0
+             : -1;
+}
+
 int mm_has_madvise(void) { return 0; }
 int mm_has_memfd(void) { return 0; }
 int mm_has_tagname(void) { return 1; }

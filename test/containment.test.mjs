@@ -237,6 +237,49 @@ test("a full file system: writes into holes throw ENOSPC (methods) or make the n
   assert.deepEqual(got.file, [2, 4 * MiB]);
 });
 
+// Node unloads an addon (dlclose) when the last environment that loaded it ends: here a worker's,
+// the main thread never loading memmap. Its SIGSEGV/SIGBUS handlers stayed installed over code that
+// was gone, so the next fault of any kind crashed the process (a WebAssembly bounds trap, which
+// V8's handler behind memmap's turns into a RuntimeError), and a waitAsync thread of a terminated
+// worker could still be returning through that code (SIGSEGV in about 6 runs of 10 of the loop
+// below). The addon now stays loaded for the life of the process (native/mm.h mm_keep_loaded).
+test("the addon outlives the workers that loaded it: a WebAssembly trap after they ended is still a RuntimeError, and workers terminated while waitAsync threads run never crash the process", { skip: WINDOWS && "POSIX signals and dlclose (Windows pins the DLL the same way, untested here)" }, () => {
+  const file = path.join(dir, `c${Math.random().toString(36).slice(2)}.mjs`);
+  fs.writeFileSync(file, `
+    import fs from "node:fs";
+    import { Worker } from "node:worker_threads";
+    const run = (body) => new Promise((resolve, reject) => {
+      const w = new Worker(\`const { parentPort } = require("node:worker_threads");
+        import(${JSON.stringify(index)}).then(async ({ MMap }) => { parentPort.postMessage("up"); \${body} });\`, { eval: true });
+      w.once("error", reject);
+      w.once("message", () => resolve(w));
+    });
+    const loaded = () => fs.readFileSync("/proc/self/maps", "utf8").includes("memmap");
+    const out = {};
+    // Both handlers installed (a file map: SIGBUS; a read-only one: SIGSEGV), then the worker ends.
+    const w = await run(\`
+      fs = require("node:fs"); fs.writeFileSync(${JSON.stringify(path.join(dir, "unload.bin"))}, "abc");
+      MMap.open(${JSON.stringify(path.join(dir, "unload.bin"))}).close();
+      MMap.open(${JSON.stringify(path.join(dir, "unload.bin"))}, { access: 1 }).close();\`);
+    await w.terminate();
+    out.loaded = loaded();
+    // i32.load of the address given, in a one-page memory.
+    const wasm = new Uint8Array([0,97,115,109,1,0,0,0,1,6,1,96,1,127,1,127,3,2,1,0,5,3,1,0,1,7,5,1,1,102,0,0,10,9,1,7,0,32,0,40,2,0,11]);
+    const { instance } = await WebAssembly.instantiate(wasm);
+    try { instance.exports.f(0x7fffff00); out.trap = "none"; } catch (e) { out.trap = e.constructor.name; }
+    for (let i = 0; i < 40; i++) {
+      const t = await run("for (;;) { const m = new MMap(-1, 4096); const p = m.waitAsync(0, 0, 5).catch(() => {}); if (Math.random() < 0.5) m.close(); await p; }");
+      await new Promise((resolve) => setTimeout(resolve, Math.random() * 30));
+      await t.terminate();
+    }
+    out.rounds = 40;
+    console.log(JSON.stringify(out));
+  `);
+  const r = runNode([file], { timeout: 60_000 });
+  assert.equal(r.signal, null, `ended by ${r.signal}: ${r.stderr}`);
+  assert.deepEqual(result(r), { loaded: !WINDOWS, trap: "RuntimeError", rounds: 40 });
+});
+
 test("process.on('SIGBUS'/'SIGSEGV') does not take fault containment away: no hang, and signals sent by kill still reach the listener", { skip: WINDOWS && "POSIX signals (Windows: a vectored handler, which a listener cannot replace)" }, () => {
   const f = (n) => JSON.stringify(path.join(dir, `listen${n}.bin`));
   const r = child(`
