@@ -107,7 +107,11 @@ export interface Platform {
   readonly fdLimit: number;
   /**
    * The runtime keeps its own record of the descriptors its `fs` opened, so they must be closed
-   * through it and never adopted by a map (Deno).
+   * through it and never adopted by a map (`MMap.open` maps a duplicate then): Deno; and a worker
+   * thread, whose Node (`trackUnmanagedFds`, on by default) closes at the worker's end every
+   * descriptor that `fs.openSync` opened there and `fs.closeSync` did not close, by its number,
+   * which another thread may have reused by then (an adopted descriptor, closed by the map: writes
+   * of the main thread meant for its own file reached the file opened after the worker ended).
    */
   readonly runtimeOwnsFds: boolean;
   /**
@@ -146,7 +150,7 @@ export const platform: Platform = Object.freeze({
   populate: env["MEMMAP_NO_POPULATE"] !== "1",
   growSharedAnonymous: caps.remapSizesFile,
   fdLimit: native.fdLimit,
-  runtimeOwnsFds: typeof (globalThis as { Deno?: unknown }).Deno !== "undefined",
+  runtimeOwnsFds: typeof (globalThis as { Deno?: unknown }).Deno !== "undefined" || !workerThreads.isMainThread,
   mainThread: workerThreads.isMainThread,
   untransferable: typeof markAsUntransferable === "function" ? (buffer: ArrayBuffer) => markAsUntransferable(buffer) : () => {},
 });

@@ -4,7 +4,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import { open as openHandle } from "node:fs/promises";
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { once } from "node:events";
 import { randomBytes } from "node:crypto";
 import { createInterface } from "node:readline";
@@ -574,3 +574,47 @@ test("writes to an ACCESS_COPY map reach neither another map of the file nor the
   });
   assert.equal(fs.readFileSync(path, "latin1"), `SHRD${"y".repeat(28)}`);
 });
+
+// Node closes, when a worker ends, every descriptor that fs.openSync opened in it and fs.closeSync
+// did not (trackUnmanagedFds, on by default), by its number. MMap.open used to hand the map the
+// descriptor it opened with fs.openSync; the map closed it natively, so the worker's end closed
+// that number again, by then another thread's: the main thread's writes meant for its own file
+// went to the next file it opened (or failed with EBADF). A worker's MMap.open now maps a
+// duplicate and closes what fs.openSync opened through fs.closeSync.
+for (const closed of [true, false]) {
+  test(`a worker's MMap.open (the map ${closed ? "closed" : "never closed"} there) never leaves the worker's end a descriptor number to close that another thread reuses`, { skip: WINDOWS && "POSIX descriptor numbers" }, () => {
+    const dir = fs.mkdtempSync("/tmp/memmap-unmanaged-");
+    const f = `${dir}/w`, g = `${dir}/g`, h = `${dir}/h`;
+    const r = spawnSync(process.execPath, ["--input-type=module", "-e", `
+      import fs from "node:fs";
+      import { Worker } from "node:worker_threads";
+      fs.writeFileSync(${JSON.stringify(f)}, "abc"); fs.writeFileSync(${JSON.stringify(g)}, ""); fs.writeFileSync(${JSON.stringify(h)}, "");
+      const w = new Worker(\`const { parentPort } = require("node:worker_threads");
+        import(${JSON.stringify(DIST)}).then(({ MMap }) => {
+          const fs = require("node:fs");
+          const probe = fs.openSync(${JSON.stringify(f)}, "r"); fs.closeSync(probe); // the number MMap.open gets
+          const m = MMap.open(${JSON.stringify(f)});
+          ${closed ? "m.close();" : "globalThis.keep = m; m.get(0);"}
+          parentPort.postMessage(probe);
+        });\`, { eval: true, execArgv: [] });
+      const exited = new Promise((resolve) => w.once("exit", resolve));
+      const number = await new Promise((resolve) => w.once("message", resolve));
+      // The main thread opens g until it holds the number the worker's MMap.open had.
+      const held = [];
+      let fd = fs.openSync(${JSON.stringify(g)}, "r+");
+      while (fd < number) { held.push(fd); fd = fs.openSync(${JSON.stringify(g)}, "r+"); }
+      await exited;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      const opened = [];
+      let fdh = fs.openSync(${JSON.stringify(h)}, "r+");
+      while (fdh < fd) { opened.push(fdh); fdh = fs.openSync(${JSON.stringify(h)}, "r+"); }
+      let wrote;
+      try { fs.writeSync(fd, "meant for g"); wrote = "ok"; } catch (e) { wrote = e.code; }
+      console.log(JSON.stringify({ same: fd === number, wrote, g: fs.readFileSync(${JSON.stringify(g)}, "utf8"), h: fs.readFileSync(${JSON.stringify(h)}, "utf8") }));
+    `], { encoding: "utf8", timeout: 30_000 });
+    fs.rmSync(dir, { recursive: true, force: true });
+    assert.equal(r.signal, null, r.stderr);
+    assert.equal(r.status, 0, r.stderr);
+    assert.deepEqual(JSON.parse(r.stdout.trim().split("\n").at(-1)), { same: true, wrote: "ok", g: "meant for g", h: "" });
+  });
+}
