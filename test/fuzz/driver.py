@@ -9,6 +9,9 @@
 #
 # Argument values arrive tagged (engine.mjs, `Tagged values`); the JavaScript planner has
 # already translated memmap's conventions into CPython 3.13 calls, so this side stays literal.
+#
+# multi_driver.py imports err(), out_value(), pattern(), file_result() and main() from here:
+# importing this module runs nothing.
 import hashlib
 import json
 import mmap
@@ -46,6 +49,14 @@ def slice_count(m, a, b, c):
 
 def pattern(n, seed):
     return bytes(((seed + 7 * i) * 13 + (i >> 3)) & 255 for i in range(max(0, n)))
+
+
+def file_result(path):
+    """The file's size and MD5 (compared with memmap's run); the file is removed."""
+    with open(path, "rb") as f:
+        data = f.read()
+    os.unlink(path)
+    return {"size": len(data), "md5": hashlib.md5(data).hexdigest()}
 
 
 class Prog:
@@ -301,15 +312,13 @@ class Prog:
             self.m.close()
         if self.fd is not None:
             os.close(self.fd)
-            with open(self.path, "rb") as f:
-                data = f.read()
-            out["file"] = {"size": len(data), "md5": hashlib.md5(data).hexdigest()}
-            os.unlink(self.path)
+            out["file"] = file_result(self.path)
         elif self.path is not None and os.path.exists(self.path):
             os.unlink(self.path)
 
 
-def main():
+def main(prog_class):
+    """Runs each program of stdin (JSON lines) as prog_class(spec, tmpdir).run(); one JSON line out per program."""
     if sys.version_info[:2] != (3, 13):
         sys.exit("the reference is CPython 3.13 (PYENV_VERSION=3.13.0 python3), not %s" % sys.version.split()[0])
     tmpdir = sys.argv[1]
@@ -318,9 +327,9 @@ def main():
         if not line:
             continue
         spec = json.loads(line)
-        sys.stdout.write(json.dumps(Prog(spec, tmpdir).run()) + "\n")
+        sys.stdout.write(json.dumps(prog_class(spec, tmpdir).run()) + "\n")
     sys.stdout.flush()
 
 
 if __name__ == "__main__":
-    main()
+    main(Prog)

@@ -230,7 +230,7 @@ function asKind(data, kind) {
 }
 
 /** The same bytes driver.py's pattern() makes. */
-function pattern(n, seed) {
+export function pattern(n, seed) {
   const out = Buffer.alloc(Math.max(0, n));
   for (let i = 0; i < out.length; i++) out[i] = ((seed + 7 * i) * 13 + (i >> 3)) & 255;
   return out;
@@ -239,7 +239,7 @@ function pattern(n, seed) {
 const isInt = (v) => typeof v === "number" && Number.isInteger(v);
 
 /** Python's slice(a, b, c).indices(n) length; 1 when a bound is not an integer or None. */
-function pySliceCount(n, a, b, c) {
+export function pySliceCount(n, a, b, c) {
   for (const x of [a, b, c]) if (!(x === null || x === undefined || isInt(x))) return 1;
   const step = c === null || c === undefined ? 1 : c;
   if (step === 0) return 1;
@@ -478,7 +478,8 @@ const ALPHA = [
   [1, () => 0x78],
 ];
 
-function content(r, n) {
+/** n random bytes, mostly a few letters, newlines and zeros (so that searches and readline find things). */
+export function content(r, n) {
   const out = Buffer.alloc(n);
   for (let i = 0; i < n; i++) out[i] = r.chance(0.3) ? r.int(256) : r.weighted(ALPHA);
   return out;
@@ -742,36 +743,44 @@ function pyLine(prog) {
   });
 }
 
-/** Runs programs through CPython (one process); returns their results in order. */
-export function runCPython(progs, dir) {
-  const input = progs.map(pyLine).join("\n") + "\n";
-  const r = spawnSync("python3", [DRIVER, dir], {
+/**
+ * Runs programs (one JSON line each) through a CPython driver (one python3 process, which gets
+ * `dir` for its files); returns the driver's answers in order. Shared with multi.mjs.
+ */
+export function runDriver(driver, lines, dir) {
+  const r = spawnSync("python3", [driver, dir], {
     env: { ...process.env, PYENV_VERSION: "3.13.0" },
-    input,
+    input: lines.join("\n") + "\n",
     encoding: "utf8",
     maxBuffer: 1 << 30,
   });
   if (r.status !== 0) throw new Error(`CPython driver failed (status ${r.status}, signal ${r.signal}): ${r.stderr.slice(-4000)}`);
-  const lines = r.stdout.split("\n").filter(Boolean);
-  if (lines.length !== progs.length) throw new Error(`CPython driver answered ${lines.length} of ${progs.length} programs: ${r.stderr.slice(-2000)}`);
-  return lines.map((l) => JSON.parse(l));
+  const answers = r.stdout.split("\n").filter(Boolean);
+  if (answers.length !== lines.length) throw new Error(`CPython driver answered ${answers.length} of ${lines.length} programs: ${r.stderr.slice(-2000)}`);
+  return answers.map((l) => JSON.parse(l));
 }
 
-function exactClass(e) {
+/** Runs programs through CPython (one process); returns their results in order. */
+export function runCPython(progs, dir) {
+  return runDriver(DRIVER, progs.map(pyLine), dir);
+}
+
+/** The exact class of an error: TypeError, RangeError, Error, or other(...). */
+export function exactClass(e) {
   for (const C of [TypeError, RangeError, Error]) if (e !== null && typeof e === "object" && Object.getPrototypeOf(e) === C.prototype) return C.name;
   return `other(${e?.constructor?.name ?? typeof e})`;
 }
 
-function jsErr(e) {
+export function jsErr(e) {
   return { e: exactClass(e), code: e?.code, m: String(e?.message ?? e) };
 }
 
-function outValue(v) {
+export function outValue(v) {
   if (v instanceof Uint8Array) return { hex: Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString("hex") };
   return v === undefined ? null : v;
 }
 
-function md5(b) {
+export function md5(b) {
   return crypto.createHash("md5").update(b).digest("hex");
 }
 
@@ -1057,52 +1066,72 @@ function simpler(t) {
 }
 
 /**
+ * The state of a shrinking (shared with multi.mjs): the smallest program yet that shows a
+ * mismatch of the kind of `first` (operation and outcomes), and the moves on it. `run(cands)`
+ * evaluates candidates (one round: one CPython process) and returns their mismatches; at most
+ * `budget` rounds run.
+ */
+export function shrinker(prog, first, budget, run) {
+  const S = {
+    best: prog,
+    bestMm: first,
+    rounds: 0,
+    /** Runs the candidates; the first that keeps the mismatch's kind becomes the best. */
+    tryAll(cands) {
+      if (cands.length === 0 || S.rounds >= budget) return false;
+      S.rounds++;
+      const res = run(cands);
+      const i = res.findIndex((mm) => mm !== null && mm.kind === first.kind);
+      if (i < 0) return false;
+      S.best = cands[i];
+      S.bestMm = res[i];
+      return true;
+    },
+    withOps: (ops) => ({ ...S.best, ops }),
+    /** Drops the operations after the mismatching one. */
+    cut() {
+      if (S.bestMm.index >= 0 && S.bestMm.index < S.best.ops.length - 1) S.tryAll([S.withOps(S.best.ops.slice(0, S.bestMm.index + 1))]);
+    },
+    /** Removes operations (ddmin: complements of n chunks) while more than `min` are left. */
+    dropOps(min) {
+      let n = 2;
+      while (S.best.ops.length > min && S.rounds < budget) {
+        const ops = S.best.ops;
+        const size = Math.max(1, Math.ceil(ops.length / n));
+        const cands = [];
+        for (let s = 0; s < ops.length; s += size) cands.push(S.withOps([...ops.slice(0, s), ...ops.slice(s + size)]));
+        if (S.tryAll(cands)) {
+          S.cut();
+          n = Math.max(2, n - 1);
+        } else if (size === 1) break;
+        else n = Math.min(S.best.ops.length, n * 2);
+      }
+    },
+    result: () => ({ prog: S.best, mismatch: S.bestMm, rounds: S.rounds }),
+  };
+  return S;
+}
+
+/**
  * Delta-debugs a mismatching program: fewer operations, simpler arguments, a simpler map,
  * keeping a mismatch of the same kind (operation and outcomes). Candidates of one round
  * run in one CPython process.
  */
 export function shrink(prog, first, dir, { mutant, budget = 120 } = {}) {
-  let best = prog;
-  let bestMm = first;
-  let rounds = 0;
-  const kind = first.kind;
-  const tryAll = (cands) => {
-    if (cands.length === 0 || rounds >= budget) return false;
-    rounds++;
-    const res = evaluate(cands, dir, { mutant });
-    const i = res.findIndex((mm) => mm !== null && mm.kind === kind);
-    if (i < 0) return false;
-    best = cands[i];
-    bestMm = res[i];
-    return true;
-  };
-  const withOps = (ops) => ({ ...best, ops });
-  const cut = () => {
-    if (bestMm.index >= 0 && bestMm.index < best.ops.length - 1) tryAll([withOps(best.ops.slice(0, bestMm.index + 1))]);
-  };
-  cut();
+  const S = shrinker(prog, first, budget, (cands) => evaluate(cands, dir, { mutant }));
+  const { tryAll, withOps } = S;
+  S.cut();
   for (let pass = 0; pass < 4; pass++) {
-    const before = JSON.stringify(best);
-    // 1. remove operations (ddmin: complements of n chunks)
-    let n = 2;
-    while (best.ops.length >= 1 && rounds < budget) {
-      const ops = best.ops;
-      const size = Math.max(1, Math.ceil(ops.length / n));
-      const cands = [];
-      for (let s = 0; s < ops.length; s += size) cands.push(withOps([...ops.slice(0, s), ...ops.slice(s + size)]));
-      if (tryAll(cands)) {
-        cut();
-        n = Math.max(2, n - 1);
-      } else if (size === 1) break;
-      else n = Math.min(best.ops.length, n * 2);
-    }
+    const before = JSON.stringify(S.best);
+    // 1. remove operations
+    S.dropOps(0);
     // 2. simpler arguments, then fewer trailing ones
-    for (let again = true; again && rounds < budget; ) {
+    for (let again = true; again && S.rounds < budget; ) {
       const cands = [];
-      best.ops.forEach((o, i) => {
+      S.best.ops.forEach((o, i) => {
         o.args.forEach((t, j) => {
           for (const x of simpler(t)) {
-            const ops = best.ops.slice();
+            const ops = S.best.ops.slice();
             const args = o.args.slice();
             args[j] = x;
             ops[i] = { ...o, args };
@@ -1110,7 +1139,7 @@ export function shrink(prog, first, dir, { mutant, budget = 120 } = {}) {
           }
         });
         if (o.args.length > 0 && isU(o.args[o.args.length - 1])) {
-          const ops = best.ops.slice();
+          const ops = S.best.ops.slice();
           ops[i] = { ...o, args: o.args.slice(0, -1) };
           cands.push(withOps(ops));
         }
@@ -1118,8 +1147,8 @@ export function shrink(prog, first, dir, { mutant, budget = 120 } = {}) {
       again = tryAll(cands);
     }
     // 3. a simpler map
-    for (let again = true; again && rounds < budget; ) {
-      const sp = best.map;
+    for (let again = true; again && S.rounds < budget; ) {
+      const sp = S.best.map;
       const maps = [];
       for (const k of ["trackfd", "prot", "flags", "access", "offset", "fdmode"]) {
         if (k in sp) {
@@ -1145,24 +1174,24 @@ export function shrink(prog, first, dir, { mutant, budget = 120 } = {}) {
         for (const keep of keeps) if (keep >= lo && keep < flen) maps.push({ ...sp, file: sp.file.slice(0, 2 * keep) });
       }
       for (const c of maps) if (c.init === undefined) delete c.init;
-      again = tryAll(maps.map((map) => ({ ...best, map })));
+      again = tryAll(maps.map((map) => ({ ...S.best, map })));
     }
-    if (JSON.stringify(best) === before) break;
+    if (JSON.stringify(S.best) === before) break;
   }
-  return { prog: best, mismatch: bestMm, rounds };
+  return S.result();
 }
 
 // ============================================================================ snippets
 
 /** A JavaScript expression for bytes given as hex (a repeated byte is written short). */
-function jsBytes(hex) {
+export function jsBytes(hex) {
   const b = Buffer.from(hex, "hex");
   if (b.length > 8 && b.every((x) => x === b[0])) return `Buffer.alloc(${b.length}, 0x${b[0].toString(16)})`;
   return `Buffer.from("${hex}", "hex")`;
 }
 
 /** The same in Python. */
-function pyBytes(hex) {
+export function pyBytes(hex) {
   const b = Buffer.from(hex, "hex");
   if (b.length > 8 && b.every((x) => x === b[0])) return `bytes([0x${b[0].toString(16)}]) * ${b.length}`;
   return `bytes.fromhex("${hex}")`;
@@ -1208,6 +1237,23 @@ function pyLit(v) {
   return "{}";
 }
 
+/** The first lines of a JavaScript reproduction (after its title): imports, and show(), which prints a value or an error's class and code. */
+export const JS_PRELUDE = [
+  `import fs from "node:fs";`,
+  `import { MMap } from "${DIST}";`,
+  `const show = (f) => { try { const v = f(); console.log(v instanceof Uint8Array ? Buffer.from(v).toString("hex") : v); } catch (e) { console.log(e.constructor.name, e.code); } };`,
+];
+
+/** show() of a Python reproduction: prints a value (bytes as hex) or an exception's class and message. */
+export const PY_SHOW = [
+  `def show(f):`,
+  `    try:`,
+  `        v = f()`,
+  `        print(v.hex() if isinstance(v, (bytes, bytearray)) else v)`,
+  `    except Exception as e:`,
+  `        print(type(e).__name__, e)`,
+];
+
 /** The ready-to-run JavaScript and Python reproductions of a program. */
 export function snippets(prog, dir) {
   const recorded = [];
@@ -1217,19 +1263,12 @@ export function snippets(prog, dir) {
   const opts = ["flags", "prot", "access", "offset", "trackfd"].filter((k) => k in sp);
   const js = [
     `// memmap fuzz reproduction: seed ${prog.seed}, program ${prog.id}`,
-    `import fs from "node:fs";`,
-    `import { MMap } from "${DIST}";`,
-    `const show = (f) => { try { const v = f(); console.log(v instanceof Uint8Array ? Buffer.from(v).toString("hex") : v); } catch (e) { console.log(e.constructor.name, e.code); } };`,
+    ...JS_PRELUDE,
   ];
   const py = [
     `# CPython 3.13 (PYENV_VERSION=3.13.0 python3): seed ${prog.seed}, program ${prog.id}`,
     `import mmap, os`,
-    `def show(f):`,
-    `    try:`,
-    `        v = f()`,
-    `        print(v.hex() if isinstance(v, (bytes, bytearray)) else v)`,
-    `    except Exception as e:`,
-    `        print(type(e).__name__, e)`,
+    ...PY_SHOW,
   ];
   let fdJs = "-1";
   let fdPy = "-1";
@@ -1312,18 +1351,50 @@ export function snippets(prog, dir) {
 
 // ============================================================================ batches
 
+/** Runs fn(dir) in a new directory under `tmpdir`, removed afterwards (shared with multi.mjs). */
+export function inTempDir(tmpdir, prefix, fn) {
+  const dir = fs.mkdtempSync(path.join(tmpdir, prefix));
+  try {
+    return fn(dir);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * The mismatches of a batch, for its summary (shared with multi.mjs): how many programs
+ * mismatched, how many of each kind (in order of appearance), and the reports: the first
+ * mismatch of each kind among `found` ({prog, mismatch}) that `keep` accepts, at most
+ * `maxReports`, shrunk and with its reproductions.
+ */
+export function mismatchSummary(found, { maxReports, keep = () => true, shrink, snippets }) {
+  const reports = [];
+  const seen = new Set();
+  for (const f of found) {
+    if (reports.length >= maxReports) break;
+    if (seen.has(f.mismatch.kind) || !keep(f.mismatch)) continue;
+    seen.add(f.mismatch.kind);
+    const s = shrink(f.prog, f.mismatch);
+    reports.push({ original: { id: f.prog.id, ops: f.prog.ops.length }, ...s, ...snippets(s.prog) });
+  }
+  return {
+    mismatchingPrograms: found.length,
+    mismatchKinds: [...found.reduce((m, f) => m.set(f.mismatch.kind, (m.get(f.mismatch.kind) ?? 0) + 1), new Map())].map(([kind, programs]) => ({ kind, programs })),
+    mismatches: reports,
+  };
+}
+
 /**
  * Runs a batch of at least `ops` operations from `seed`; returns the summary, with the first
  * mismatch of each kind (operation and outcomes) shrunk, at most `maxReports` of them (only those at the
  * operation `only` when given), and their snippets.
  */
 export function fuzz({ seed = 1, ops = 20000, maxOps = 40, chunk = 400, mutant, only, maxReports = 3, budget, tmpdir = os.tmpdir(), log = () => {} } = {}) {
-  const dir = fs.mkdtempSync(path.join(tmpdir, "memmap-fuzz-"));
-  const t0 = Date.now();
-  const stats = newStats();
-  const found = [];
-  let index = 0;
-  try {
+  return inTempDir(tmpdir, "memmap-fuzz-", (dir) => {
+    const t0 = Date.now();
+    const stats = newStats();
+    const found = [];
+    let index = 0;
     // Until `ops` operations were compared (those after a program's first mismatch are not).
     while (stats.total < ops) {
       const progs = [];
@@ -1338,15 +1409,6 @@ export function fuzz({ seed = 1, ops = 20000, maxOps = 40, chunk = 400, mutant, 
       });
       log(`${stats.total} operations, ${found.length} mismatching programs`);
     }
-    const reports = [];
-    const seen = new Set();
-    for (const f of found) {
-      if (reports.length >= maxReports) break;
-      if (seen.has(f.mismatch.kind) || (only !== undefined && f.mismatch.sig !== only)) continue;
-      seen.add(f.mismatch.kind);
-      const s = shrink(f.prog, f.mismatch, dir, { mutant, budget });
-      reports.push({ original: { id: f.prog.id, ops: f.prog.ops.length }, ...s, ...snippets(s.prog, dir) });
-    }
     return {
       seed,
       programs: stats.programs,
@@ -1355,12 +1417,13 @@ export function fuzz({ seed = 1, ops = 20000, maxOps = 40, chunk = 400, mutant, 
       perOp: stats.ops,
       maps: stats.maps,
       applied: stats.applied,
-      mismatchingPrograms: found.length,
-      mismatchKinds: [...found.reduce((m, f) => m.set(f.mismatch.kind, (m.get(f.mismatch.kind) ?? 0) + 1), new Map())].map(([kind, programs]) => ({ kind, programs })),
-      mismatches: reports,
+      ...mismatchSummary(found, {
+        maxReports,
+        keep: (mm) => only === undefined || mm.sig === only,
+        shrink: (prog, mm) => shrink(prog, mm, dir, { mutant, budget }),
+        snippets: (prog) => snippets(prog, dir),
+      }),
       ms: Date.now() - t0,
     };
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
+  });
 }

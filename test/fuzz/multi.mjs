@@ -27,39 +27,34 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import crypto from "node:crypto";
-import { spawnSync } from "node:child_process";
-import { fileURLToPath, pathToFileURL } from "node:url";
+import { fileURLToPath } from "node:url";
 import { isDeepStrictEqual } from "node:util";
 import { MMap, PAGESIZE, ACCESS_DEFAULT, ACCESS_READ, ACCESS_WRITE, ACCESS_COPY, MAP_PRIVATE, PROT_READ, MADV_DONTNEED, MADV_WILLNEED, MADV_REMOVE, MADV_NORMAL } from "../../dist/index.js";
-import { rng, expectedError } from "./engine.mjs";
+// What this fuzzer shares with the single-map one.
+import {
+  rng,
+  expectedError,
+  content,
+  pattern,
+  pySliceCount,
+  md5,
+  jsErr,
+  outValue,
+  runDriver,
+  shrinker,
+  jsBytes,
+  pyBytes,
+  JS_PRELUDE,
+  PY_SHOW,
+  inTempDir,
+  mismatchSummary,
+} from "./engine.mjs";
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 export const DRIVER = path.join(HERE, "multi_driver.py");
-const DIST = pathToFileURL(path.join(HERE, "..", "..", "dist", "index.js")).href;
 const PG = PAGESIZE;
 
 // ============================================================================ generation
-
-const ALPHA = [
-  [5, () => 0x61],
-  [3, () => 0x62],
-  [2, () => 0x0a],
-  [1, () => 0x00],
-  [1, () => 0x78],
-];
-
-function content(r, n) {
-  const out = Buffer.alloc(n);
-  for (let i = 0; i < n; i++) out[i] = r.chance(0.3) ? r.int(256) : r.weighted(ALPHA);
-  return out;
-}
-
-function pattern(n, seed) {
-  const out = Buffer.alloc(Math.max(0, n));
-  for (let i = 0; i < out.length; i++) out[i] = ((seed + 7 * i) * 13 + (i >> 3)) & 255;
-  return out;
-}
 
 const bytes = (b) => ({ $: "bytes", hex: Buffer.from(b).toString("hex") });
 const REGEXPS = ["ab", "a+b", "\\n", "x[^\\n]*\\n", "[ab]{3}", "\\x00\\x00", "b[^a]", "^a", "(?:ab|ba)+"];
@@ -316,8 +311,6 @@ export function genProgram(seed, index, maxOps = 40) {
 
 // ============================================================================ running memmap
 
-const md5 = (b) => crypto.createHash("md5").update(b).digest("hex");
-
 class JsProg {
   constructor(prog, dir) {
     this.prog = prog;
@@ -450,33 +443,6 @@ class JsProg {
   }
 }
 
-function pySliceCount(n, a, b, c) {
-  const step = c === null || c === undefined ? 1 : c;
-  const clamp = (v, lo, hi, def) => {
-    if (v === null || v === undefined) return def;
-    const x = v < 0 ? v + n : v;
-    return x < lo ? lo : x > hi ? hi : x;
-  };
-  if (step > 0) {
-    const s = clamp(a, 0, n, 0);
-    const e = clamp(b, 0, n, n);
-    return s < e ? Math.floor((e - s - 1) / step) + 1 : 0;
-  }
-  const s = clamp(a, -1, n - 1, n - 1);
-  const e = clamp(b, -1, n - 1, -1);
-  return e < s ? Math.floor((s - e - 1) / -step) + 1 : 0;
-}
-
-function exactClass(e) {
-  for (const C of [TypeError, RangeError, Error]) if (e !== null && typeof e === "object" && Object.getPrototypeOf(e) === C.prototype) return C.name;
-  return `other(${e?.constructor?.name ?? typeof e})`;
-}
-
-function outValue(v) {
-  if (v instanceof Uint8Array) return { hex: Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString("hex") };
-  return v === undefined ? null : v;
-}
-
 /**
  * Runs a program through memmap. `py` is CPython's run: where CPython died of SIGBUS, the map
  * is closed after the call, as the driver closes its own. `record` receives each op's resolved arguments.
@@ -500,7 +466,7 @@ export function runMemmap(prog, dir, py, { record } = {}) {
           r = v !== null && typeof v === "object" && v.skip ? v : { v: outValue(v) };
         }
       } catch (e) {
-        r = { e: exactClass(e), code: e?.code, m: String(e?.message ?? e) };
+        r = jsErr(e);
       }
       record?.(a);
       const pr = py?.ops[i]?.r;
@@ -519,16 +485,7 @@ export function runMemmap(prog, dir, py, { record } = {}) {
 }
 
 export function runCPython(progs, dir) {
-  const r = spawnSync("python3", [DRIVER, dir], {
-    env: { ...process.env, PYENV_VERSION: "3.13.0" },
-    input: progs.map((p) => JSON.stringify(p)).join("\n") + "\n",
-    encoding: "utf8",
-    maxBuffer: 1 << 30,
-  });
-  if (r.status !== 0) throw new Error(`CPython driver failed (status ${r.status}, signal ${r.signal}): ${r.stderr.slice(-4000)}`);
-  const lines = r.stdout.split("\n").filter(Boolean);
-  if (lines.length !== progs.length) throw new Error(`CPython driver answered ${lines.length} of ${progs.length} programs: ${r.stderr.slice(-2000)}`);
-  return lines.map((l) => JSON.parse(l));
+  return runDriver(DRIVER, progs.map((p) => JSON.stringify(p)), dir);
 }
 
 // ============================================================================ comparing
@@ -592,51 +549,26 @@ export function evaluate(progs, dir, stats = newStats()) {
 
 /** Fewer operations (ddmin), then a shorter file, keeping a mismatch of the same kind. */
 export function shrink(prog, first, dir, budget = 150) {
-  let best = prog;
-  let bestMm = first;
-  let rounds = 0;
-  const tryAll = (cands) => {
-    if (cands.length === 0 || rounds >= budget) return false;
-    rounds++;
-    const res = evaluate(cands, dir);
-    const i = res.findIndex((mm) => mm !== null && mm.kind === first.kind);
-    if (i < 0) return false;
-    best = cands[i];
-    bestMm = res[i];
-    return true;
-  };
-  const withOps = (ops) => ({ ...best, ops });
-  const cut = () => bestMm.index < best.ops.length - 1 && tryAll([withOps(best.ops.slice(0, bestMm.index + 1))]);
-  cut();
-  let n = 2;
-  while (best.ops.length > 1 && rounds < budget) {
-    const ops = best.ops;
-    const size = Math.max(1, Math.ceil(ops.length / n));
-    const cands = [];
-    for (let s = 0; s < ops.length; s += size) cands.push(withOps([...ops.slice(0, s), ...ops.slice(s + size)]));
-    if (tryAll(cands)) {
-      cut();
-      n = Math.max(2, n - 1);
-    } else if (size === 1) break;
-    else n = Math.min(best.ops.length, n * 2);
-  }
+  const S = shrinker(prog, first, budget, (cands) => evaluate(cands, dir));
+  S.cut();
+  S.dropOps(1);
   // simpler file contents
-  tryAll([{ ...best, file: "61".repeat(best.file.length / 2) }]);
-  return { prog: best, mismatch: bestMm, rounds };
+  S.tryAll([{ ...S.best, file: "61".repeat(S.best.file.length / 2) }]);
+  return S.result();
 }
 
 // ============================================================================ snippets
 
 function jsLit(v) {
   if (v === null || v === undefined) return String(v);
-  if (Buffer.isBuffer(v)) return v.length > 8 && v.every((x) => x === v[0]) ? `Buffer.alloc(${v.length}, 0x${v[0].toString(16)})` : `Buffer.from("${v.toString("hex")}", "hex")`;
+  if (Buffer.isBuffer(v)) return jsBytes(v.toString("hex"));
   if (v instanceof RegExp) return String(v);
   return JSON.stringify(v);
 }
 
 function pyLit(v) {
   if (v === null || v === undefined) return "None";
-  if (Buffer.isBuffer(v)) return v.length > 8 && v.every((x) => x === v[0]) ? `bytes([0x${v[0].toString(16)}]) * ${v.length}` : `bytes.fromhex("${v.toString("hex")}")`;
+  if (Buffer.isBuffer(v)) return pyBytes(v.toString("hex"));
   if (v instanceof RegExp) return `re.compile(rb${JSON.stringify(v.source)})`;
   return JSON.stringify(v);
 }
@@ -649,9 +581,7 @@ export function snippets(prog, dir) {
   const fileHex = Buffer.from(prog.file, "hex");
   const js = [
     `// memmap multi-map fuzz reproduction: seed ${prog.seed}, program ${prog.id}`,
-    `import fs from "node:fs";`,
-    `import { MMap } from "${DIST}";`,
-    `const show = (f) => { try { const v = f(); console.log(v instanceof Uint8Array ? Buffer.from(v).toString("hex") : v); } catch (e) { console.log(e.constructor.name, e.code); } };`,
+    ...JS_PRELUDE,
     `fs.writeFileSync(${JSON.stringify(file)}, ${jsLit(fileHex)});`,
     `const fd = fs.openSync(${JSON.stringify(file)}, "r+");`,
     `const m = [];`,
@@ -660,12 +590,7 @@ export function snippets(prog, dir) {
   const py = [
     `# CPython 3.13: seed ${prog.seed}, program ${prog.id}`,
     `import mmap, os, re`,
-    `def show(f):`,
-    `    try:`,
-    `        v = f()`,
-    `        print(v.hex() if isinstance(v, (bytes, bytearray)) else v)`,
-    `    except Exception as e:`,
-    `        print(type(e).__name__, e)`,
+    ...PY_SHOW,
     `open(${JSON.stringify(file)}, "wb").write(${pyLit(fileHex)})`,
     `fd = os.open(${JSON.stringify(file)}, os.O_RDWR)`,
     `m = [None] * ${prog.maps.length}`,
@@ -720,40 +645,26 @@ export function snippets(prog, dir) {
 // ============================================================================ batches
 
 export function fuzz({ seed = 1, programs = 200, maxOps = 40, chunk = 100, maxReports = 3, budget, tmpdir = os.tmpdir(), log = () => {} } = {}) {
-  const dir = fs.mkdtempSync(path.join(tmpdir, "memmap-multi-"));
-  const t0 = Date.now();
-  const stats = newStats();
-  const found = [];
-  let index = 0;
-  try {
+  return inTempDir(tmpdir, "memmap-multi-", (dir) => {
+    const t0 = Date.now();
+    const stats = newStats();
+    const found = [];
+    let index = 0;
     while (index < programs) {
       const progs = [];
       while (index < programs && progs.length < chunk) progs.push(genProgram(seed, index++, maxOps));
       evaluate(progs, dir, stats).forEach((mm, i) => mm !== null && found.push({ prog: progs[i], mismatch: mm }));
       log(`${stats.programs} programs, ${stats.total} operations, ${found.length} mismatching`);
     }
-    const reports = [];
-    const seen = new Set();
-    for (const f of found) {
-      if (reports.length >= maxReports) break;
-      if (seen.has(f.mismatch.kind)) continue;
-      seen.add(f.mismatch.kind);
-      const s = shrink(f.prog, f.mismatch, dir, budget);
-      reports.push({ original: { id: f.prog.id, ops: f.prog.ops.length }, ...s, ...snippets(s.prog, dir) });
-    }
     return {
       seed,
       programs: stats.programs,
       ops: stats.total,
       perOp: stats.ops,
-      mismatchingPrograms: found.length,
-      mismatchKinds: [...found.reduce((m, f) => m.set(f.mismatch.kind, (m.get(f.mismatch.kind) ?? 0) + 1), new Map())].map(([kind, n]) => ({ kind, programs: n })),
-      mismatches: reports,
+      ...mismatchSummary(found, { maxReports, shrink: (prog, mm) => shrink(prog, mm, dir, budget), snippets: (prog) => snippets(prog, dir) }),
       ms: Date.now() - t0,
     };
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
+  });
 }
 
 // ============================================================================ command line

@@ -14,30 +14,21 @@
 # ERR_MMAP_TRUNCATED there (docs/safety.md, "Faults contained"). If the child survives, the call
 # is run again for real (it only reads, or only wrote bytes it writes again).
 import hashlib
-import json
 import mmap
 import os
 import re
 import signal
 import sys
-import errno as errno_mod
+
+# Shared with the single-map driver (this directory is on sys.path: the script's own); no
+# __pycache__ left in the test tree.
+sys.dont_write_bytecode = True
+from driver import err, out_value, pattern, file_result, main
 
 PAGESIZE = mmap.PAGESIZE
 PY_NAME = {"readByte": "read_byte", "writeByte": "write_byte"}
 WRITERS = ("write", "setSlice", "set", "writeByte", "move")
 READERS = ("get", "slice", "read", "readByte", "readline", "find", "rfind", "search")
-
-
-def err(e):
-    d = {"e": type(e).__name__, "m": str(e)}
-    if isinstance(e, OSError) and e.errno is not None:
-        d["e"] = "OSError"
-        d["errno"] = errno_mod.errorcode.get(e.errno, str(e.errno))
-    return d
-
-
-def pattern(n, seed):
-    return bytes(((seed + 7 * i) * 13 + (i >> 3)) & 255 for i in range(max(0, n)))
 
 
 def slice_indices(n, a, b, c):
@@ -367,12 +358,7 @@ class Prog:
                     v = self.file_op(o["op"], o["args"])
                 else:
                     v = self.map_op(o["t"], o["op"], o["args"])
-                if isinstance(v, dict) and "skip" in v:
-                    r = v
-                elif isinstance(v, (bytes, bytearray)):
-                    r = {"v": {"hex": bytes(v).hex()}}
-                else:
-                    r = {"v": v}
+                r = v if isinstance(v, dict) and "skip" in v else {"v": out_value(v)}
             except Exception as e:
                 r = err(e)
             if self.closed_lost:
@@ -387,25 +373,9 @@ class Prog:
             if m is not None:
                 m.close()
         os.close(self.fd)
-        with open(self.path, "rb") as f:
-            data = f.read()
-        out["file"] = {"size": len(data), "md5": hashlib.md5(data).hexdigest()}
-        os.unlink(self.path)
+        out["file"] = file_result(self.path)
         return out
 
 
-def main():
-    if sys.version_info[:2] != (3, 13):
-        sys.exit("the reference is CPython 3.13 (PYENV_VERSION=3.13.0 python3), not %s" % sys.version.split()[0])
-    tmpdir = sys.argv[1]
-    for line in sys.stdin:
-        line = line.strip()
-        if not line:
-            continue
-        spec = json.loads(line)
-        sys.stdout.write(json.dumps(Prog(spec, tmpdir).run()) + "\n")
-    sys.stdout.flush()
-
-
 if __name__ == "__main__":
-    main()
+    main(Prog)
