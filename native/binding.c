@@ -57,6 +57,7 @@ static napi_value js_fstat(napi_env env, napi_callback_info info) {
 static napi_value js_dup(napi_env env, napi_callback_info info) {
   GET_ARGS(2);
   int fd = mm_dup(i32(env, argv[0]));
+  region_fd_made(env, fd);
   if (fd >= 0 && argc >= 2) {
     size_t len = 0;
     double *out = float64s_of(env, argv[1], 5, &len);
@@ -67,7 +68,9 @@ static napi_value js_dup(napi_env env, napi_callback_info info) {
 
 static napi_value js_close(napi_env env, napi_callback_info info) {
   GET_ARGS(1);
-  return ret_int(env, mm_close(i32(env, argv[0])));
+  int fd = i32(env, argv[0]);
+  region_fd_taken(region_env(env), fd);
+  return ret_int(env, mm_close(fd));
 }
 
 static napi_value js_truncate(napi_env env, napi_callback_info info) {
@@ -77,7 +80,9 @@ static napi_value js_truncate(napi_env env, napi_callback_info info) {
 
 static napi_value js_memfd(napi_env env, napi_callback_info info) {
   GET_ARGS(1);
-  return ret_int(env, mm_memfd((int64_t)num(env, argv[0])));
+  int fd = mm_memfd((int64_t)num(env, argv[0]));
+  region_fd_made(env, fd);
+  return ret_int(env, fd);
 }
 
 /* ------------------------------------------------------------------------ */

@@ -255,11 +255,31 @@ static void handle_finalize(napi_env env, void *data, void *hint) {
   region_maybe_free(env, r);
 }
 
+void region_fd_made(napi_env env, int fd) {
+  env_state *st = region_env(env);
+  if (fd < 0 || st == NULL || st->npending == (int)(sizeof st->pending / sizeof st->pending[0])) return;
+  st->pending[st->npending++] = fd;
+}
+
+void region_fd_taken(env_state *st, int fd) {
+  if (st == NULL || fd < 0) return;
+  for (int i = 0; i < st->npending; i++) {
+    if (st->pending[i] == fd) {
+      st->pending[i] = st->pending[--st->npending];
+      return;
+    }
+  }
+}
+
 static void state_finalize(napi_env env, void *data, void *hint) {
   (void)hint;
   /* The environment is going away: release what is left; finalizers that
    * still come only free the structs. */
   env_state *st = data;
+  /* Descriptors made for maps JavaScript did not get to make (a worker
+   * terminated between the two calls): nobody else knows them. */
+  for (int i = 0; i < st->npending; i++) mm_close(st->pending[i]);
+  st->npending = 0;
   for (region *r = st->regions, *next; r != NULL; r = next) {
     next = r->next;
     if (r->busy == 0) region_release_file(r, 1);
@@ -365,6 +385,7 @@ napi_value region_adopt(napi_env env, const region *want, int guard, napi_value 
   r->dev = dev;
   r->ino = ino;
   r->state = region_env(env);
+  region_fd_taken(r->state, want->fd);
   r->next = r->state->regions;
   if (r->next) r->next->prev = r;
   r->state->regions = r;

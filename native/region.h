@@ -86,6 +86,14 @@ typedef struct {
    * into which every call that touches mapped memory copies the counter. */
   uint32_t *fault_mirror;
   napi_ref fault_mirror_ref;
+  /* Descriptors the addon made for a map that is not made yet (dup, memfd,
+   * tagOpen): JavaScript holds them between that call and map(), and an
+   * environment ended in between (a worker terminated) would leak them. Taken
+   * off when a region owns one (region_adopt) or JavaScript closes it
+   * (close); closed with the environment. Up to 8 are tracked (one is the
+   * most a synchronous map holds); more are left to JavaScript. */
+  int pending[8];
+  int npending;
 } env_state;
 
 typedef struct region_holder region_holder;
@@ -171,6 +179,11 @@ struct region {
 int region_env_init(napi_env env);
 /* This environment's state (NULL only if region_env_init failed). */
 env_state *region_env(napi_env env);
+/* A descriptor (fd >= 0) made for a map JavaScript has yet to make: see
+ * env_state.pending. */
+void region_fd_made(napi_env env, int fd);
+/* fd no longer waits for a map: a region owns it, or it is being closed. */
+void region_fd_taken(env_state *st, int fd);
 
 /* Takes over a fresh mapping: `want` gives addr, length, prot, flags, offset,
  * fd (the descriptor the region is to own, or -1) and the identity of fd's

@@ -29,7 +29,9 @@ static napi_value js_tag_open(napi_env env, napi_callback_info info) {
   napi_get_value_bool(env, argv[1], &create);
   napi_get_value_bool(env, argv[2], &readonly);
   if (tag == NULL) return ret_int(env, -EINVAL);
-  return ret_int(env, mm_tag_open(tag, create ? MM_TAG_CREATE : MM_TAG_EXISTING, readonly));
+  int fd = mm_tag_open(tag, create ? MM_TAG_CREATE : MM_TAG_EXISTING, readonly);
+  region_fd_made(env, fd);
+  return ret_int(env, fd);
 }
 
 /* tagUnlink(tag) -> 0 | -errno (-ENOENT: no such name). */
