@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
 import { spawnSync } from "node:child_process";
-import { python, runNode, tmpdir, VIEWS, WINDOWS } from "./helpers.mjs";
+import { ASAN, python, runNode, tmpdir, VIEWS, WINDOWS } from "./helpers.mjs";
 
 const dir = tmpdir("memmap-faults-");
 const index = new URL("../dist/index.js", import.meta.url).href;
@@ -167,8 +167,9 @@ test("move(d, d, n) onto itself over bytes the file lost: ERR_MMAP_TRUNCATED as 
   assert.equal(r.status, 0, r.stderr);
   const refused = ["ERR_MMAP_TRUNCATED", "ERR_MMAP_TRUNCATED", true, false];
   assert.deepEqual(JSON.parse(r.stdout), [refused, refused, refused]);
-  if (python !== null) {
-    // CPython: the same call is a memmove that touches the lost page.
+  if (python !== null && !ASAN) {
+    // CPython: the same call is a memmove that touches the lost page (not under the ASan
+    // runtime test:asan preloads into every process: its memmove returns at once when d === s).
     const py = spawnSync(python.cmd, ["-c", `
 import mmap, os
 f = ${JSON.stringify(f)}
