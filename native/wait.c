@@ -49,10 +49,15 @@ static int word_of(napi_env env, napi_value handle, double index, mm_word *w, re
   /* mm_wait needs an aligned word: src/ checks it, and the mapping starts on a page. */
   if (((uintptr_t)at & 3) != 0) return -EINVAL;
   /* Read once here, where a lost page faults into memmap's handler (a file
-   * that shrank): the kernel's own read would only say EFAULT. */
+   * that shrank): the kernel's own read would only say EFAULT. A fault
+   * counted meanwhile may have put zeros in the word's place, which would
+   * then sleep on memory nobody can notify: -EFAULT, and JavaScript asks what
+   * the map lost (src/waiting.ts; another map's fault: it calls again). */
+  uint32_t faults = atomic_load((_Atomic uint32_t *)mm_fault_counter());
   (void)*(volatile uint32_t *)at;
   const region *r = *out;
   mirror_faults(r);
+  if (atomic_load((_Atomic uint32_t *)mm_fault_counter()) != faults) return -EFAULT;
   int shared = (r->flags & (MAP_SHARED | MAP_PRIVATE)) != MAP_PRIVATE && !(r->flags & MAP_ANONYMOUS);
   return mm_word_init(w, at, shared, r->offset + (int64_t)index);
 }
@@ -88,6 +93,7 @@ static int env_stopping(napi_env env) {
  * slices counts as a wake-up (its notify may have come between them). */
 static int wait_word(const mm_word *w, uint32_t expected, int64_t deadline, uint32_t *cancel, napi_env stop_env) {
   int sliced = stop_env != NULL || (cancel != NULL && (force_slices || !mm_wait_watches_cancel()));
+  int efaults = 3; /* a word the kernel cannot read, though the thread can: EFAULT after a few tries */
   for (int first = 1;; first = 0) {
     int64_t until = deadline;
     if (sliced) {
@@ -95,6 +101,16 @@ static int wait_word(const mm_word *w, uint32_t expected, int64_t deadline, uint
       if (until < 0 || slice < until) until = slice;
     }
     int rc = mm_wait(w, expected, until, cancel);
+    if (rc == -EFAULT && efaults-- > 0) {
+      /* The kernel could not read the word: its page is past the end of a
+       * file that shrank since the wait began. Touched here, the fault is
+       * contained (zeros in its place) and counted: -EFAULT, and JavaScript
+       * throws ERR_MMAP_TRUNCATED. Not counted: the file grew back; again. */
+      uint32_t faults = atomic_load((_Atomic uint32_t *)mm_fault_counter());
+      (void)*(volatile uint32_t *)w->addr;
+      if (atomic_load((_Atomic uint32_t *)mm_fault_counter()) != faults) return -EFAULT;
+      continue;
+    }
     if (rc == MM_WAIT_NOT_EQUAL && !first) return MM_WAIT_OK;
     if (rc != MM_WAIT_TIMED_OUT) return rc;
     if (deadline >= 0 && mm_now_ns() >= deadline) return MM_WAIT_TIMED_OUT;
@@ -187,6 +203,7 @@ static void waiter_done(napi_env env, napi_value js_cb, void *context, void *dat
   if (env == NULL) return;
   waiter *w = data;
   pending_unlink(w->hub, w);
+  if (w->result == -EFAULT) mirror_faults(w->r);
   settle(env, w, w->result == MM_WAIT_STOPPED ? -EBADF : w->result);
   region_idle(env, w->r);
   free(w);
@@ -247,6 +264,7 @@ static napi_value js_wait(napi_env env, napi_callback_info info) {
    * the only one that can close or resize it: not while it sleeps here. */
   rc = wait_word(&w, (uint32_t)i32(env, argv[2]), deadline_of(num(env, argv[3])), NULL,
                  interruptible ? env : NULL);
+  if (rc == -EFAULT) mirror_faults(r);
   /* Stopped: the worker is ending, and nobody reads the result. */
   return ret_int(env, rc == MM_WAIT_STOPPED ? MM_WAIT_TIMED_OUT : rc);
 }

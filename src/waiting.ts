@@ -26,6 +26,7 @@ const RESULTS: readonly WaitResult[] = ["ok", "not-equal", "timed-out"];
 const INT32_MIN = -(2 ** 31);
 const INT32_MAX = 2 ** 31 - 1;
 const EBADF = 9;
+const EFAULT = 14;
 
 let pending = 0;
 
@@ -57,6 +58,8 @@ function wordOf(mem: Memory, index: number): Handle {
     throw rangeError(`index out of range: the Int32 at ${index} does not fit in length ${mem.length}`);
   }
   mem.guard(index, index + 4);
+  // A fault counted since this map last looked may have put zeros in the word's place already.
+  mem.verify(index, index + 4);
   return h;
 }
 
@@ -77,7 +80,22 @@ export function waitOn(mem: Memory, index: unknown, value: unknown, timeout: unk
   const v = validateInteger(value, "value", INT32_MIN, INT32_MAX);
   const t = validateTimeout(timeout);
   const h = wordOf(mem, i);
-  return resultOf(native.wait(h, i, v, t, !platform.mainThread), mem, i, "wait");
+  const start = performance.now();
+  for (;;) {
+    const rc = native.wait(h, i, v, t === Infinity ? t : Math.max(0, t - (performance.now() - start)), !platform.mainThread);
+    if (rc !== -EFAULT) return resultOf(rc, mem, i, "wait");
+    lostWord(mem, i);
+  }
+}
+
+/**
+ * -EFAULT from the addon: a fault was counted while it read the word (before or during the sleep).
+ * `ERR_MMAP_TRUNCATED` when the word is lost (its file shrank); else it was another map's fault,
+ * or the file grew back, and the caller runs the call again.
+ */
+function lostWord(mem: Memory, index: number): void {
+  mem.verify(index, index + 4);
+  mem.guard(index, index + 4);
 }
 
 /** `m.waitAsync(index, value, timeout)`: the same on a thread of memmap's own; settles on close. */
@@ -86,6 +104,7 @@ export async function waitOnAsync(mem: Memory, index: unknown, value: unknown, t
   const v = validateInteger(value, "value", INT32_MIN, INT32_MAX);
   const t = validateTimeout(timeout);
   const h = wordOf(mem, i);
+  const start = performance.now();
   pending++;
   let rc: number;
   try {
@@ -93,7 +112,9 @@ export async function waitOnAsync(mem: Memory, index: unknown, value: unknown, t
   } finally {
     pending--;
   }
-  return resultOf(rc, mem, i, "waitAsync");
+  if (rc !== -EFAULT) return resultOf(rc, mem, i, "waitAsync");
+  lostWord(mem, i);
+  return waitOnAsync(mem, i, v, t === Infinity ? t : Math.max(0, t - (performance.now() - start)));
 }
 
 /** `m.notify(index, count)`: wakes up to `count` waiters on the word; how many it woke. */
@@ -101,7 +122,8 @@ export function notifyOn(mem: Memory, index: unknown, count: unknown): number {
   const i = validateWordIndex(index);
   const c = validateCount(count);
   const h = wordOf(mem, i);
-  const rc = native.notify(h, i, c);
+  let rc: number;
+  while ((rc = native.notify(h, i, c)) === -EFAULT) lostWord(mem, i);
   if (rc < 0) throw systemError(rc, "notify");
   mem.verify(i, i + 4);
   return rc;

@@ -443,6 +443,53 @@ test("MEMMAP_WAIT_SLICED=1 (how macOS and Windows wait): close settles at once, 
   assert.deepEqual(JSON.parse(r.stdout), ["ok", "timed-out", "ok", "ERR_MMAP_CLOSED", true]);
 });
 
+test("a word of a file that shrank: wait, waitAsync and notify throw ERR_MMAP_TRUNCATED, before or during the sleep (no hang, no EFAULT)", { skip: WINDOWS && "POSIX truncation of a mapped file" }, () => {
+  // Before: wait(i, 0) slept forever on the zeros put in the lost word's place (and waitAsync's
+  // promise never settled); a sliced wait (a worker, MEMMAP_WAIT_SLICED) whose file shrank
+  // mid-wait threw EFAULT ("wait") from the next slice's futex.
+  const r = runNode(
+    [
+      "--input-type=module",
+      "-e",
+      `import { MMap } from ${JSON.stringify(DIST)};
+       import fs from "node:fs";
+       import { Worker } from "node:worker_threads";
+       const p = ${JSON.stringify(tmpfile(Buffer.alloc(2 * LENGTH)))};
+       const out = [];
+       const code = (f) => { try { return f(); } catch (e) { return e.code; } };
+       for (const call of ["wait", "waitAsync", "notify"]) {
+         fs.truncateSync(p, ${2 * LENGTH});
+         const m = MMap.open(p);
+         fs.truncateSync(p, ${LENGTH});
+         out.push(call === "waitAsync" ? await m.waitAsync(${LENGTH}, 0).catch((e) => e.code) : code(() => m[call](${LENGTH}, 0)));
+         m.close();
+       }
+       // Shrinks while a worker sleeps in wait() (in slices), and while a waitAsync sleeps.
+       fs.truncateSync(p, ${2 * LENGTH});
+       const w = new Worker(\`
+         const { MMap } = await import(${JSON.stringify(DIST)});
+         const { parentPort } = await import("node:worker_threads");
+         const m = MMap.open(${JSON.stringify("PATH")});
+         parentPort.postMessage("sleeping");
+         try { parentPort.postMessage(m.wait(${LENGTH}, 0, 5000)); } catch (e) { parentPort.postMessage(e.code); }
+       \`.replace("PATH", p), { eval: true, type: "module" });
+       const m = MMap.open(p);
+       const a = m.waitAsync(${LENGTH}, 0, 5000).catch((e) => e.code);
+       const msgs = [];
+       await new Promise((done) => w.on("message", (v) => { msgs.push(v); if (v === "sleeping") setTimeout(() => fs.truncateSync(p, ${LENGTH}), 150); else done(); }));
+       out.push(msgs[1], await a);
+       m.close();
+       console.log(JSON.stringify(out));`,
+    ],
+    { timeout: 20_000 },
+  );
+  assert.deepEqual({ signal: r.signal, stderr: r.stderr }, { signal: null, stderr: "" });
+  // waitAsync on Linux >= 5.16 sleeps in one futex_waitv, which a truncation does not end: it times out.
+  const last = JSON.parse(r.stdout).pop();
+  assert.ok(["ERR_MMAP_TRUNCATED", "timed-out"].includes(last), last);
+  assert.deepEqual(JSON.parse(r.stdout).slice(0, 4), Array(4).fill("ERR_MMAP_TRUNCATED"));
+});
+
 // ------------------------------------------------------------------ macOS, here
 
 test("native/wait-darwin.c compiles (syntax, against this system's headers: macOS is not here)", (t) => {
