@@ -80,22 +80,33 @@ export function waitOn(mem: Memory, index: unknown, value: unknown, timeout: unk
   const v = validateInteger(value, "value", INT32_MIN, INT32_MAX);
   const t = validateTimeout(timeout);
   const h = wordOf(mem, i);
-  const start = performance.now();
-  for (;;) {
-    const rc = native.wait(h, i, v, t === Infinity ? t : Math.max(0, t - (performance.now() - start)), !platform.mainThread);
+  const left = timeLeft(t);
+  for (let attempt = 1; ; attempt++) {
+    const rc = native.wait(h, i, v, left(), !platform.mainThread);
     if (rc !== -EFAULT) return resultOf(rc, mem, i, "wait");
-    lostWord(mem, i);
+    lostWord(mem, i, attempt, "wait");
   }
 }
+
+/** How many times a call runs again after faults that were not its word's (see lostWord). */
+const FAULT_RETRIES = 16;
 
 /**
  * -EFAULT from the addon: a fault was counted while it read the word (before or during the sleep).
  * `ERR_MMAP_TRUNCATED` when the word is lost (its file shrank); else it was another map's fault,
- * or the file grew back, and the caller runs the call again.
+ * or the file grew back, and the caller runs the call again, up to FAULT_RETRIES times (then the
+ * EFAULT itself: faults elsewhere kept coming faster than the call could read its word).
  */
-function lostWord(mem: Memory, index: number): void {
+function lostWord(mem: Memory, index: number, attempt: number, syscall: string): void {
   mem.verify(index, index + 4);
   mem.guard(index, index + 4);
+  if (attempt >= FAULT_RETRIES) throw systemError(-EFAULT, syscall);
+}
+
+/** The milliseconds left of `timeout` (Infinity stays so), counted from now. */
+function timeLeft(timeout: number): () => number {
+  const start = performance.now();
+  return () => (timeout === Infinity ? timeout : Math.max(0, timeout - (performance.now() - start)));
 }
 
 /** `m.waitAsync(index, value, timeout)`: the same on a thread of memmap's own; settles on close. */
@@ -104,17 +115,18 @@ export async function waitOnAsync(mem: Memory, index: unknown, value: unknown, t
   const v = validateInteger(value, "value", INT32_MIN, INT32_MAX);
   const t = validateTimeout(timeout);
   const h = wordOf(mem, i);
-  const start = performance.now();
-  pending++;
-  let rc: number;
-  try {
-    rc = await native.waitAsync(h, i, v, t);
-  } finally {
-    pending--;
+  const left = timeLeft(t);
+  for (let attempt = 1; ; attempt++) {
+    pending++;
+    let rc: number;
+    try {
+      rc = await native.waitAsync(h, i, v, left());
+    } finally {
+      pending--;
+    }
+    if (rc !== -EFAULT) return resultOf(rc, mem, i, "waitAsync");
+    lostWord(mem, i, attempt, "waitAsync");
   }
-  if (rc !== -EFAULT) return resultOf(rc, mem, i, "waitAsync");
-  lostWord(mem, i);
-  return waitOnAsync(mem, i, v, t === Infinity ? t : Math.max(0, t - (performance.now() - start)));
 }
 
 /** `m.notify(index, count)`: wakes up to `count` waiters on the word; how many it woke. */
@@ -122,8 +134,11 @@ export function notifyOn(mem: Memory, index: unknown, count: unknown): number {
   const i = validateWordIndex(index);
   const c = validateCount(count);
   const h = wordOf(mem, i);
-  let rc: number;
-  while ((rc = native.notify(h, i, c)) === -EFAULT) lostWord(mem, i);
+  let rc = native.notify(h, i, c);
+  for (let attempt = 1; rc === -EFAULT; attempt++) {
+    lostWord(mem, i, attempt, "notify");
+    rc = native.notify(h, i, c);
+  }
   if (rc < 0) throw systemError(rc, "notify");
   mem.verify(i, i + 4);
   return rc;
