@@ -16,6 +16,7 @@
 #include "glue.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -267,6 +268,20 @@ static napi_value js_move(napi_env env, napi_callback_info info) {
   uint8_t *to = region_range(env, argv[0], num(env, argv[1]), count, &r, &err);
   uint8_t *from = to == NULL ? NULL : region_range(env, argv[0], num(env, argv[2]), count, &r, &err);
   if (from == NULL) return ret_int(env, err);
+  /* A file shrinks from its end: the last byte of the two ranges is read
+   * first. A fault there (contained: zeros in its place, counted) means the
+   * file lost bytes of them: -EFAULT, nothing moved (memmove would copy the
+   * zeros standing in for a lost source over the file's own bytes), and
+   * JavaScript learns the loss (ERR_MMAP_TRUNCATED). */
+  if (count > 0) {
+    const volatile uint8_t *last = (to > from ? to : from) + (size_t)count - 1;
+    uint32_t faults = atomic_load((_Atomic uint32_t *)mm_fault_counter());
+    (void)*last;
+    if (atomic_load((_Atomic uint32_t *)mm_fault_counter()) != faults) {
+      mirror_faults(r);
+      return ret_int(env, -EFAULT);
+    }
+  }
   /* Sound: both ranges are inside the live mapping (region_range); memmove allows overlap. */
   memmove(to, from, (size_t)count);
   mirror_faults(r);

@@ -119,7 +119,7 @@ export interface Binding {
    * is left in the range. `end - start` < 2^32.
    */
   lineEnds(handle: Handle, start: number, end: number, out: Uint32Array): number;
-  /** memmove of `count` bytes from `src` to `dest` inside the map; 0 or -errno. */
+  /** memmove of `count` bytes from `src` to `dest` inside the map; 0 or -errno (-EFAULT: the last byte of the two ranges faulted first, nothing moved). */
   move(handle: Handle, dest: number, src: number, count: number): number;
   /** Copies `dest.length` bytes of the map from `start` into `dest`; 0 or -errno. For runtimes without views. */
   read(handle: Handle, start: number, dest: Uint8Array): number;

@@ -128,6 +128,11 @@ export function allocResult(n: number): Buffer {
   }
 }
 
+/** -EFAULT from native.move: the last byte of its ranges faulted before anything moved. */
+const EFAULT = 14;
+/** How many times a move runs again after a fault that was not its ranges' (another map's). */
+const MOVE_ATTEMPTS = 4;
+
 /** An uninitialised Buffer of n bytes for a copy, from the slab when small. */
 export function allocCopy(n: number): Buffer {
   if (!POOLED || n > SLAB_MAX) return allocResult(n);
@@ -239,13 +244,17 @@ export abstract class Memory extends Tracked {
     const hi = Math.max(dest, src) + count;
     this.guard(lo, hi);
     const h = this.open();
-    // A file shrinks from its end: if it still backs the last byte of [lo, hi), it backs every
-    // byte before it. That byte is read first (a fault there is contained and learned), so that a
-    // move from or into bytes the file lost throws before anything is written: memmove would copy
-    // the zeros standing in for a lost source over the file's own bytes (one native call more).
-    checked(native.getByte(h, hi - 1), "memcpy");
-    this.verify(lo, hi);
-    checked(native.move(h, dest, src, count), "memmove");
+    // The addon reads the last byte of [lo, hi) before moving anything: -EFAULT when that faulted
+    // (the file lost bytes of the ranges, or another map faulted at the same moment). verify()
+    // then throws ERR_MMAP_TRUNCATED for a loss of this range, else the move runs again.
+    for (let attempt = 1; ; attempt++) {
+      const rc = native.move(h, dest, src, count);
+      if (rc !== -EFAULT || attempt === MOVE_ATTEMPTS) {
+        checked(rc, "memmove");
+        break;
+      }
+      this.verify(lo, hi);
+    }
     this.verify(lo, hi);
   }
 
