@@ -642,6 +642,36 @@ async function floorImpl(name, p) {
       null,
     ];
   }
+  if (name === "randcopy") {
+    // The cached seek + read(64) and slice rows without memmap: their random offsets into a plain
+    // 4 MiB ArrayBuffer, one object over a slab and 64 bytes copied by 16 word loads and stores
+    // (memmap's copy, without its checks). The offsets, not the work, set this floor: the same
+    // loop over sequential offsets costs what "alloccopy" does.
+    const src = new ArrayBuffer(p.size);
+    const fd = fs.openSync(p.file, "r");
+    fs.readSync(fd, new Uint8Array(src), 0, p.size, 0);
+    fs.closeSync(fd);
+    const dv = new DataView(src);
+    const idx = loadIdx(p.idx, count);
+    const slab = new ArrayBuffer(64 * 1024);
+    const words = new Uint32Array(slab);
+    return [
+      () => {
+        let s = 0;
+        let off = 0;
+        const t0 = now();
+        for (let k = 0; k < count; k++) {
+          const at = idx[k];
+          for (let i = 0, j = off >> 2; i < 64; i += 4, j++) words[j] = dv.getUint32(at + i, true);
+          const b = new Uint8Array(slab, off, 64);
+          s += b[0];
+          off = (off + 64) & 0xffff;
+        }
+        return [since(t0), s];
+      },
+      null,
+    ];
+  }
   if (name === "napi") {
     let native;
     try {

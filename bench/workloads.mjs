@@ -565,6 +565,11 @@ WORKLOADS.splice(WORKLOADS.findIndex((w) => w.group > 4), 0, {
 export const FLOORS = [
   { id: "alloc", what: "one object: new Uint8Array(shared ArrayBuffer, offset, 64)", params: (S) => ({ count: S.getCount }) },
   { id: "alloccopy", what: "one object + 64-byte copy: Uint8Array over a slab, filled by set()", params: (S) => ({ count: S.getCount }) },
+  {
+    id: "randcopy",
+    what: "one object + 64-byte copy from a random offset of a cached 4 MiB (the cached rows' offsets)",
+    params: (S, F) => ({ file: F.big, size: S.cache, idx: F.idxCache, count: S.seekCount }),
+  },
   { id: "napi", what: "one Node-API call into the addon doing nothing (native.live(null))", params: (S) => ({ count: S.getCount }) },
   { id: "indexof", what: "Buffer#indexOf(10) over an ~80-byte line", params: (S, F) => ({ file: F.big, size: S.cache, count: S.getCount }) },
 ];
