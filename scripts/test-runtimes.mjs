@@ -13,6 +13,7 @@
 // fails on any difference (a new failure, or a known one that now passes: update the docs).
 import { spawn, spawnSync } from "node:child_process";
 import fs from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { fetchBun, fetchDeno, fetchNode, smokeReport } from "./test-runtimes-lib.mjs";
@@ -93,6 +94,12 @@ for (const major of majors) {
     `${count("pass")} pass, ${count("fail")} fail, ${count("skipped")} skipped, ${Math.round(r.ms / 1000)} s` +
       (failed.length ? `\n      not ok: ${failed.join("\n      not ok: ")}` : ""),
   );
+  // The failures' own reports (TAP's YAML blocks), so that a failure seen once can be read
+  if (r.status !== 0) {
+    const log = path.join(os.tmpdir(), `memmap-runtimes-node-${node.version}.tap`);
+    fs.writeFileSync(log, r.stdout + (r.stderr ? `\n# stderr\n${r.stderr}` : ""));
+    console.log(`      the whole TAP output: ${log}`);
+  }
 }
 
 /** Runs the smoke test; compares failing checks with the known ones. */
