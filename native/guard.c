@@ -232,6 +232,7 @@ int mm__contain_write(mm_guard *g, uintptr_t addr) {
     }
   }
   hold_end(g, how);
+  if (done) mm__spares_keep(0); /* as mm__contain_bus */
   return done;
 }
 
@@ -270,6 +271,12 @@ int mm__contain_bus(mm_guard *g, uintptr_t addr) {
     }
   }
   hold_end(g, how);
+  /* The mappings containment gave back and took (a page put back merges
+   * with its neighbours; zeros split them) were free for an instant, to any
+   * thread: at vm.max_map_count another thread's mmap or malloc's mprotect
+   * may have taken one, and containment a spare instead. Take back what is
+   * free now, before more faults need it (no system call while all are kept). */
+  if (done) mm__spares_keep(0);
   return done;
 }
 
