@@ -645,8 +645,9 @@ async function floorImpl(name, p) {
   if (name === "randcopy") {
     // The cached seek + read(64) and slice rows without memmap: their random offsets into a plain
     // 4 MiB ArrayBuffer, one object over a slab and 64 bytes copied by 16 word loads and stores
-    // (memmap's copy, without its checks). The offsets, not the work, set this floor: the same
-    // loop over sequential offsets costs what "alloccopy" does.
+    // (memmap's copy, without its checks). Measured 90-205 ns a copy where "alloccopy" (the same
+    // object and 64 bytes from one place) took 25-30: at these offsets the memory, not the work,
+    // sets most of the cost (docs/performance.md, "Ninth session").
     const src = new ArrayBuffer(p.size);
     const fd = fs.openSync(p.file, "r");
     fs.readSync(fd, new Uint8Array(src), 0, p.size, 0);
