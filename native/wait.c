@@ -8,6 +8,16 @@
  * being stopped (worker.terminate(), process.exit()): Node waits for a
  * stopping worker's thread, which a sleep without end would never give back.
  *
+ * A word of a file (a file map, a memfd, a named object) can lose its page
+ * while a thread sleeps on it: the file shrinks (another process, or another
+ * map's resize()), and the kernel wakes nobody for that, nor can a notify
+ * reach the word any more. So every wait on such a word, wait() and
+ * waitAsync() alike, sleeps at most MM_WAIT_LOSS_MS at a time: the next
+ * slice's futex finds the page gone (EFAULT) and the call throws
+ * ERR_MMAP_TRUNCATED. Before, a wait without a timeout slept forever there
+ * (the main thread blocked, a waitAsync's promise never settled and kept the
+ * process alive).
+ *
  * waitAsync() sleeps on a thread of memmap's own, one per pending call, never
  * on libuv's pool (four threads by default, shared with fs, dns, crypto and
  * zlib: four pending waits would starve them). The thread's result reaches
@@ -42,7 +52,7 @@
  * another mapping can reach the same memory: a MAP_SHARED map of a file, a
  * memfd or a named object; an anonymous map without a descriptor, or a
  * private one, is this mapping's alone. */
-static int word_of(napi_env env, napi_value handle, double index, mm_word *w, region **out) {
+static int word_of(napi_env env, napi_value handle, double index, mm_word *w, region **out, int *file) {
   int err = 0;
   uint8_t *at = region_range(env, handle, index, 4, out, &err);
   if (at == NULL) return err;
@@ -58,9 +68,15 @@ static int word_of(napi_env env, napi_value handle, double index, mm_word *w, re
   const region *r = *out;
   mirror_faults(r);
   if (atomic_load((_Atomic uint32_t *)mm_fault_counter()) != faults) return -EFAULT;
-  int shared = (r->flags & (MAP_SHARED | MAP_PRIVATE)) != MAP_PRIVATE && !(r->flags & MAP_ANONYMOUS);
+  /* A file's, a memfd's or a named object's memory: mapped without MAP_ANONYMOUS (src/mapping.ts). */
+  *file = !(r->flags & MAP_ANONYMOUS);
+  int shared = (r->flags & (MAP_SHARED | MAP_PRIVATE)) != MAP_PRIVATE && *file;
   return mm_word_init(w, at, shared, r->offset + (int64_t)index);
 }
+
+/* The longest sleep, in milliseconds, on a word of a file (see the top): how
+ * soon a wait notices that the file lost the word's page. */
+#define MM_WAIT_LOSS_MS 1000
 
 /* The deadline of a timeout in milliseconds (+Infinity: none, -1). */
 static int64_t deadline_of(double ms) {
@@ -88,16 +104,21 @@ static int env_stopping(napi_env env) {
 }
 
 /* Sleeps on w while it holds `expected`, until woken, the deadline, *cancel
- * set (NULL: none), or, with stop_env, that environment stopping. A wait cut
- * into slices is one sleep to the caller: a word that changed between two
- * slices counts as a wake-up (its notify may have come between them). */
-static int wait_word(const mm_word *w, uint32_t expected, int64_t deadline, uint32_t *cancel, napi_env stop_env) {
+ * set (NULL: none), or, with stop_env, that environment stopping; `file`: the
+ * word is a file's, whose page the file may lose meanwhile (see the top). A
+ * wait cut into slices is one sleep to the caller: a word that changed
+ * between two slices counts as a wake-up (its notify may have come between
+ * them). */
+static int wait_word(const mm_word *w, uint32_t expected, int64_t deadline, uint32_t *cancel, napi_env stop_env,
+                     int file) {
   int sliced = stop_env != NULL || (cancel != NULL && (force_slices || !mm_wait_watches_cancel()));
+  int64_t slice_ns = (int64_t)(sliced ? MM_WAIT_SLICE_MS : MM_WAIT_LOSS_MS) * 1000000;
+  sliced = sliced || file;
   int efaults = 3; /* a word the kernel cannot read, though the thread can: EFAULT after a few tries */
   for (int first = 1;; first = 0) {
     int64_t until = deadline;
     if (sliced) {
-      int64_t slice = mm_now_ns() + (int64_t)MM_WAIT_SLICE_MS * 1000000;
+      int64_t slice = mm_now_ns() + slice_ns;
       if (until < 0 || slice < until) until = slice;
     }
     int rc = mm_wait(w, expected, until, cancel);
@@ -132,6 +153,7 @@ typedef struct waiter {
   region *r; /* busy while the thread runs: [word.addr, +4) stays mapped */
   mm_word word;
   uint32_t expected;
+  int file; /* a file's word (wait_word) */
   int64_t deadline;
   uint32_t cancel; /* set once by waitCancel or the cleanup hook (mm_wait_cancel) */
   int result;
@@ -176,7 +198,7 @@ static void await_threads(hub *h) {
 static void waiter_main(void *data) {
   waiter *w = data;
   hub *h = w->hub;
-  w->result = wait_word(&w->word, w->expected, w->deadline, &w->cancel, NULL);
+  w->result = wait_word(&w->word, w->expected, w->deadline, &w->cancel, NULL, w->file);
   /* napi_closing while the environment ends: its cleanup hook finishes w. */
   napi_call_threadsafe_function(h->tsfn, w, napi_tsfn_blocking);
   thread_departs(h);
@@ -256,14 +278,15 @@ static napi_value js_wait(napi_env env, napi_callback_info info) {
   GET_ARGS(5);
   region *r;
   mm_word w;
-  int rc = word_of(env, argv[0], num(env, argv[1]), &w, &r);
+  int file = 0;
+  int rc = word_of(env, argv[0], num(env, argv[1]), &w, &r, &file);
   if (rc != 0) return ret_int(env, rc);
   bool interruptible = false;
   napi_get_value_bool(env, argv[4], &interruptible);
   /* Sound: the word is inside the live mapping (word_of), and this thread is
    * the only one that can close or resize it: not while it sleeps here. */
   rc = wait_word(&w, (uint32_t)i32(env, argv[2]), deadline_of(num(env, argv[3])), NULL,
-                 interruptible ? env : NULL);
+                 interruptible ? env : NULL, file);
   if (rc == -EFAULT) mirror_faults(r);
   /* Stopped: the worker is ending, and nobody reads the result. */
   return ret_int(env, rc == MM_WAIT_STOPPED ? MM_WAIT_TIMED_OUT : rc);
@@ -278,7 +301,8 @@ static napi_value js_wait_async(napi_env env, napi_callback_info info) {
   if (napi_create_promise(env, &deferred, &promise) != napi_ok) return NULL;
   region *r;
   mm_word word;
-  int rc = word_of(env, argv[0], num(env, argv[1]), &word, &r);
+  int file = 0;
+  int rc = word_of(env, argv[0], num(env, argv[1]), &word, &r, &file);
   waiter *w = rc != 0 ? NULL : calloc(1, sizeof *w);
   if (rc == 0 && w == NULL) rc = -ENOMEM;
   if (rc == 0) rc = hub_tsfn(env, h);
@@ -290,6 +314,7 @@ static napi_value js_wait_async(napi_env env, napi_callback_info info) {
   *w = (waiter){.r = r,
                 .word = word,
                 .expected = (uint32_t)i32(env, argv[2]),
+                .file = file,
                 .deadline = deadline_of(num(env, argv[3])),
                 .deferred = deferred,
                 .hub = h,
@@ -315,7 +340,8 @@ static napi_value js_notify(napi_env env, napi_callback_info info) {
   GET_ARGS(3);
   region *r;
   mm_word w;
-  int rc = word_of(env, argv[0], num(env, argv[1]), &w, &r);
+  int file = 0;
+  int rc = word_of(env, argv[0], num(env, argv[1]), &w, &r, &file);
   if (rc != 0) return ret_int(env, rc);
   double count = num(env, argv[2]);
   return ret_int(env, mm_wake(&w, count >= (double)INT64_MAX ? INT64_MAX : (int64_t)count));
