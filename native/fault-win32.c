@@ -45,6 +45,13 @@ int mm_fault_install(void) {
   return AddVectoredExceptionHandler(1, on_exception) != NULL ? 0 : -1;
 }
 
+/* No signal listener replaces a vectored handler. */
+void mm_fault_listening(int sigbus, int now, int record) {
+  (void)sigbus;
+  (void)now;
+  (void)record;
+}
+
 /* A vectored handler added first stays first: nothing can take its place. */
 int mm_fault_ensure(int guard) {
   (void)guard;

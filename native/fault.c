@@ -37,11 +37,28 @@ static _Atomic unsigned generation = 0;
 static _Atomic int installed = 0;
 static _Atomic int ensuring = 0;
 
+/* Node's handler for SIGSEGV, SIGBUS (libuv's), which src/binding.ts keeps
+ * installed under memmap's once JavaScript listened for the signal (a
+ * listener of its own that it never removes: see mm_fault_listening), and
+ * whether JavaScript listens now. While nobody listens, a signal chained to
+ * Node's handler takes the default action, as it would with no listener. */
+static _Atomic uintptr_t node_handler[2];
+static _Atomic int listening[2] = {1, 1};
+
 static void on_fault(int sig, siginfo_t *info, void *ctx);
 
+/* The function a sigaction calls, as a number. */
+static uintptr_t handler_of(const struct sigaction *sa) {
+  return (sa->sa_flags & SA_SIGINFO) ? (uintptr_t)sa->sa_sigaction : (uintptr_t)sa->sa_handler;
+}
+
 static void chain(int sig, siginfo_t *info, void *ctx) {
-  const struct sigaction *prev = &chained[atomic_load(&generation) & 1][sig == SIGBUS];
-  if (prev->sa_flags & SA_SIGINFO) {
+  int i = sig == SIGBUS;
+  const struct sigaction *prev = &chained[atomic_load(&generation) & 1][i];
+  uintptr_t node = atomic_load(&node_handler[i]);
+  if (node != 0 && handler_of(prev) == node && !atomic_load(&listening[i])) {
+    prev = NULL; /* Node's handler, kept for no listener: the default action */
+  } else if (prev->sa_flags & SA_SIGINFO) {
     if (prev->sa_sigaction != NULL) {
       prev->sa_sigaction(sig, info, ctx);
       return;
@@ -124,6 +141,18 @@ int mm_fault_install(void) {
   mm__readable_init();
   mm__spares_keep(1);
   return put_on_top(3) < 0 ? -1 : 0;
+}
+
+void mm_fault_listening(int sigbus, int now, int record) {
+  int i = sigbus != 0;
+  if (record && atomic_load(&installed)) {
+    /* Called right after memmap's handler went back on top of the one Node
+     * installed for the listener (mm_fault_ensure): that one is chained now. */
+    const struct sigaction *prev = &chained[atomic_load(&generation) & 1][i];
+    uintptr_t h = handler_of(prev);
+    if (h != (uintptr_t)SIG_DFL && h != (uintptr_t)SIG_IGN) atomic_store(&node_handler[i], h);
+  }
+  atomic_store(&listening[i], now != 0);
 }
 
 int mm_fault_ensure(int guard) {

@@ -65,11 +65,20 @@ static napi_value js_loss(napi_env env, napi_callback_info info) {
   return ret_int(env, 0);
 }
 
-/* ensureFaultHandler() -> 1 when memmap's SIGSEGV/SIGBUS handlers had to be
- * put back on top (Node's process.on for those signals replaces them), else 0. */
+/* ensureFaultHandler(sigbus?, listening?, record? 0 | 1 | 2) -> 1 when memmap's
+ * SIGSEGV/SIGBUS handlers had to be put back on top (Node's process.on for
+ * those signals replaces them), else 0; with the three arguments, then tells
+ * containment whether JavaScript listens for that signal (mm_fault_listening). */
 static napi_value js_ensure_fault_handler(napi_env env, napi_callback_info info) {
-  (void)info;
-  return ret_int(env, mm_fault_ensure(0));
+  GET_ARGS(3);
+  int rc = mm_fault_ensure(0);
+  bool sigbus = false, now = false;
+  int32_t record = 0;
+  if (argc >= 3 && napi_get_value_bool(env, argv[0], &sigbus) == napi_ok &&
+      napi_get_value_bool(env, argv[1], &now) == napi_ok && napi_get_value_int32(env, argv[2], &record) == napi_ok)
+    /* record 1: Node's is the handler memmap had to go back on top of now, if it had to. */
+    mm_fault_listening(sigbus, now, record == 2 || (record == 1 && rc == 1));
+  return ret_int(env, rc);
 }
 
 void mm_register_loss(napi_env env, napi_value exports) {

@@ -322,6 +322,15 @@ int mm_fault_install(void);
  * the MM_GUARD_* flags of a new map, whose signals are asked first (SIGSEGV
  * for READONLY, SIGBUS for FILE); 0 asks both. */
 int mm_fault_ensure(int guard);
+/* JavaScript listens for SIGBUS (sigbus != 0) or SIGSEGV (`now`), or no more.
+ * `record`: Node has just installed its handler for the signal, and memmap's
+ * went back on top of it (mm_fault_ensure); src/binding.ts then keeps a
+ * listener of its own so that Node never removes it (the default action Node
+ * puts back would kill a thread faulting in a memmap map before memmap's
+ * handler is on top again). While nobody else listens, a signal that memmap
+ * passes on to that handler takes the default action instead, as it would
+ * without a listener. POSIX; a no-op on Windows. */
+void mm_fault_listening(int sigbus, int now, int record);
 /* Guards [start, start+length), mapped by mm_map(length, prot, flags, fd,
  * offset) of the file that `owned_fd` (the region's own descriptor, or -1)
  * opens; dev and ino are that file's identity as mm_file_id read it (both

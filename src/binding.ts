@@ -8,6 +8,7 @@ import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
 import { dirname, join } from "node:path";
+import { isMainThread } from "node:worker_threads";
 import { stateError } from "./errors.js";
 
 /** An opaque handle on one mapping (a Node-API external). */
@@ -150,8 +151,15 @@ export interface Binding {
   text(handle: Handle, start: number, length: number): string | null | number;
   /** `text` makes strings over mapped memory here (src/platform.ts is the one reader). */
   readonly externalText: boolean;
-  /** Puts memmap's SIGSEGV/SIGBUS handlers back on top if something replaced them; 1 if it did. */
-  ensureFaultHandler(): number;
+  /**
+   * Puts memmap's SIGSEGV/SIGBUS handlers back on top if something replaced them; 1 if it did.
+   * With the three arguments, then tells containment whether JavaScript listens for SIGBUS
+   * (`sigbus` true) or SIGSEGV, and with `record` which handler is Node's, kept installed by
+   * memmap's own listener (1: the one memmap went back on top of in this call, if it had to; 2:
+   * the one it chains to now): while nobody else listens, a signal passed on to it takes the
+   * default action.
+   */
+  ensureFaultHandler(sigbus?: boolean, listening?: boolean, record?: 0 | 1 | 2): number;
   /**
    * A 4-byte counter of pages lost in any map, read in place; null where the runtime refuses
    * external ArrayBuffers (or `MEMMAP_NO_EXTERNAL_BUFFERS=1` says to behave so): then no view
@@ -308,12 +316,62 @@ function load(): Binding {
 export const native: Binding = Object.freeze({ ...load() });
 
 // Node installs libuv's handler for SIGBUS or SIGSEGV, over memmap's, when a listener for that
-// signal is added (and the default action when the last one goes); a fault in a truncated page
-// would then repeat forever. Node's own listeners for these events were registered at bootstrap,
-// so these run after them and put memmap's handler back on top, chaining to libuv's (or the
-// default) for every fault that is not memmap's. docs/safety.md, "Signal listeners".
-const keepFaultHandler = (event: string | symbol): void => {
-  if (event === "SIGBUS" || event === "SIGSEGV") native.ensureFaultHandler();
+// signal is added; a fault in a truncated page would then repeat forever. Node's own listeners
+// for these events were registered at bootstrap, so these run after them and put memmap's
+// handler back on top, chaining to libuv's for every fault that is not memmap's.
+// When the last listener goes, Node puts back the default action: a fault on another thread (a
+// worker's, the thread pool's) in a memmap map before memmap's handler is back on top killed the
+// process. So once a listener for the signal was added, memmap keeps one of its own, which it
+// never lets go (`keepSignal`, put back before Node looks, should someone remove it): Node's
+// handler stays installed under memmap's, and while no other listener is left, the addon passes
+// a signal that is not memmap's to the default action instead of to it, as with no listener.
+// docs/safety.md, "Signal listeners".
+type Signal = "SIGBUS" | "SIGSEGV";
+const isFaultSignal = (event: string | symbol): event is Signal => event === "SIGBUS" || event === "SIGSEGV";
+/**
+ * Whether a listener here makes Node install its handler: on Node's main thread (a worker's
+ * listeners are never called for a signal, and Node installs nothing for them; Bun and Deno
+ * handle signals their own way).
+ */
+const versions = process.versions as { bun?: string; deno?: string };
+const nodeSignals = isMainThread && versions.bun === undefined && versions.deno === undefined;
+const kept = new Set<Signal>();
+/** memmap's own listener for SIGBUS or SIGSEGV, once JavaScript listened for the signal. */
+function keepSignal(): void {}
+/** Listeners for `sig` other than memmap's own. */
+const others = (sig: Signal): number => process.listenerCount(sig) - (kept.has(sig) ? 1 : 0);
+const keepFaultHandler = (event: string | symbol, listener: unknown): void => {
+  if (!isFaultSignal(event)) return;
+  if (!nodeSignals || listener === keepSignal) {
+    native.ensureFaultHandler();
+    return;
+  }
+  // Node has just installed its handler, if this is the signal's first listener: the addon takes
+  // it for Node's only if it did replace memmap's (record 1).
+  const first = !kept.has(event);
+  native.ensureFaultHandler(event === "SIGBUS", true, first ? 1 : 0);
+  if (first) {
+    kept.add(event);
+    process.on(event, keepSignal);
+  }
 };
+const onRemoveListener = (event: string | symbol): void => {
+  if (!isFaultSignal(event)) return;
+  if (nodeSignals) native.ensureFaultHandler(event === "SIGBUS", others(event) > 0, 0);
+  else native.ensureFaultHandler();
+};
+// Runs before Node's own listener, which would see no listener left and put back the default.
+const keepKept = (event: string | symbol, listener: unknown): void => {
+  if (isFaultSignal(event) && listener === keepSignal && kept.has(event)) process.on(event, keepSignal);
+};
+// A listener added before memmap was loaded: Node's handler is the one memmap chained to when it
+// installed its own at load (record 2).
+for (const sig of ["SIGBUS", "SIGSEGV"] as const) {
+  if (!nodeSignals || process.listenerCount(sig) === 0) continue;
+  native.ensureFaultHandler(sig === "SIGBUS", true, 2);
+  kept.add(sig);
+  process.on(sig, keepSignal);
+}
 process.on("newListener", keepFaultHandler);
-process.on("removeListener", keepFaultHandler);
+(process as NodeJS.EventEmitter).prependListener("removeListener", keepKept);
+process.on("removeListener", onRemoveListener);

@@ -328,6 +328,59 @@ test("process.on('SIGBUS'/'SIGSEGV') does not take fault containment away: no ha
   });
 });
 
+test("a SIGBUS/SIGSEGV listener removed while a worker's faults are being contained never kills the process (SIGBUS before: Node put back the default action before memmap's handler was on top again)", { skip: WINDOWS && "POSIX signals (Windows: a vectored handler, which a listener cannot replace)" }, () => {
+  // The worker makes maps of a file it then shrinks, and touches the lost pages (through a view,
+  // or a method in the copying mode), and writes through views of read-only maps (SIGSEGV); the
+  // main thread adds and removes a listener for both signals meanwhile. Then the listeners'
+  // meaning is unchanged: with none left, a SIGBUS sent by kill still kills, with one it is heard.
+  const r = child(`
+    import { Worker } from "node:worker_threads";
+    const file = ${JSON.stringify(path.join(dir, "listener-race.bin"))};
+    fs.writeFileSync(file, Buffer.alloc(16 * 4096));
+    const counts = new Int32Array(new SharedArrayBuffer(8));
+    const w = new Worker(\`
+      const mm = await import(${JSON.stringify(index)});
+      const fs = await import("node:fs");
+      const { workerData: { file, counts, views } } = await import("node:worker_threads");
+      const until = Date.now() + 1500;
+      while (Date.now() < until) {
+        const fd = fs.openSync(file, "r+");
+        fs.ftruncateSync(fd, 16 * 4096);
+        const m = new mm.MMap(fd, 16 * 4096);
+        fs.ftruncateSync(fd, 4096);
+        if (views) { const b = m.buffer; for (let i = 2 * 4096; i < b.length; i += 4096) b[i]; }
+        else try { m.get(8 * 4096); } catch {}
+        m.close();
+        if (views) { const ro = new mm.MMap(fd, 4096, { access: mm.ACCESS_READ }); ro.buffer[0] = 1; ro.close(); }
+        fs.closeSync(fd);
+        Atomics.add(counts, 0, 1);
+      }
+    \`, { eval: true, workerData: { file, counts, views } });
+    const listener = () => {};
+    let toggles = 0;
+    while (Atomics.load(counts, 0) === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+    const until = Date.now() + 1200;
+    while (Date.now() < until) {
+      process.on("SIGBUS", listener); process.on("SIGSEGV", listener);
+      process.off("SIGBUS", listener); process.off("SIGSEGV", listener);
+      toggles++;
+    }
+    await new Promise((resolve) => w.on("exit", resolve));
+    let heard = 0;
+    const hear = () => { heard++; };
+    process.on("SIGBUS", hear);
+    process.kill(process.pid, "SIGBUS");
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    process.off("SIGBUS", hear);
+    console.log(JSON.stringify({ rounds: Atomics.load(counts, 0) > 10, toggles: toggles > 100, heard }));
+    process.kill(process.pid, "SIGBUS"); // no listener left: the default action, as without memmap
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    console.log("survived a SIGBUS with no listener");
+  `, { timeout: 30_000 });
+  assert.deepEqual({ signal: r.signal, stderr: r.stderr }, { signal: "SIGBUS", stderr: "" });
+  assert.deepEqual(JSON.parse(r.stdout.trim()), { rounds: true, toggles: true, heard: 1 });
+});
+
 test("faults on one map from several threads at once (the thread pool and the main thread) are all contained", { skip: (!VIEWS && NO_VIEWS) || (WINDOWS && NO_PROC) }, () => {
   const f = path.join(dir, "threads.bin");
   const r = child(`
