@@ -156,6 +156,11 @@ int mm_tag_unlink(const char *tag);
  * system's view of it), or -errno (-ENOENT: there is none). POSIX: -ENOSYS
  * (the size is the descriptor's, fstat). */
 int64_t mm_tag_size(const char *tag);
+/* flock(2) of a tag's object, without waiting: `lock` 1 takes it exclusively
+ * (-EWOULDBLOCK while another descriptor of the object holds it), 0 lets it
+ * go. Sizes a new object one process (or thread) at a time (src/tags.ts).
+ * 0 or -errno; Windows: -ENOSYS. */
+int mm_tag_lock(int fd, int lock);
 /* 1 where a tag is an object with a descriptor (POSIX: shm_open), 0 where the
  * mapping itself is named (Windows). */
 int mm_has_tag_objects(void);

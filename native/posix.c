@@ -11,6 +11,7 @@
 #include <sched.h>
 #include <stdatomic.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -503,6 +504,12 @@ int mm_tag_unlink(const char *tag) {
 int64_t mm_tag_size(const char *tag) {
   (void)tag; /* the descriptor's size says it (fstat) */
   return -ENOSYS;
+}
+
+int mm_tag_lock(int fd, int lock) {
+  int r;
+  do r = flock(fd, lock ? LOCK_EX | LOCK_NB : LOCK_UN); while (r != 0 && errno == EINTR);
+  return r == 0 ? 0 : -errno;
 }
 
 int mm_has_tag_objects(void) { return 1; }

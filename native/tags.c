@@ -49,7 +49,17 @@ static napi_value js_tag_size(napi_env env, napi_callback_info info) {
   return ret_int(env, tag == NULL ? -EINVAL : mm_tag_size(tag));
 }
 
+/* tagLock(fd, lock) -> 0 | -errno: flock of a tag's object, without waiting
+ * (-EWOULDBLOCK while another holds it); lock false lets it go. */
+static napi_value js_tag_lock(napi_env env, napi_callback_info info) {
+  GET_ARGS(2);
+  bool lock = false;
+  napi_get_value_bool(env, argv[1], &lock);
+  return ret_int(env, mm_tag_lock(i32(env, argv[0]), lock));
+}
+
 void mm_register_tags(napi_env env, napi_value exports) {
-  static const glue_fn fns[] = {{"tagOpen", js_tag_open}, {"tagUnlink", js_tag_unlink}, {"tagSize", js_tag_size}};
+  static const glue_fn fns[] = {
+      {"tagOpen", js_tag_open}, {"tagUnlink", js_tag_unlink}, {"tagSize", js_tag_size}, {"tagLock", js_tag_lock}};
   GLUE_EXPORT(env, exports, fns);
 }

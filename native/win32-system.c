@@ -178,6 +178,12 @@ int mm_tag_unlink(const char *tag) {
   return -ENOSYS;
 }
 
+int mm_tag_lock(int fd, int lock) {
+  (void)fd;
+  (void)lock;
+  return -ENOSYS;
+}
+
 int64_t mm_tag_size(const char *tag) {
   wchar_t *w = w32_wide(tag);
   if (w == NULL) return -EINVAL;

@@ -110,6 +110,11 @@ export interface Binding {
   tagUnlink(tag: Uint8Array): number;
   /** Windows: the size (whole pages) of the existing section named by the tag, or -errno (-ENOENT: none). */
   tagSize(tag: Uint8Array): number;
+  /**
+   * flock of a tag's object without waiting: `lock` true takes it (-EWOULDBLOCK while another holds
+   * it), false lets it go; 0 or -errno (-ENOSYS on Windows).
+   */
+  tagLock(fd: number, lock: boolean): number;
   /** Releases the memory and descriptors of maps found unreachable by the last GC; returns how many still hold some. */
   reclaim(): number;
   /** First (or last) offset of `needle` inside [start, end) of the map; -1 when absent; < -1 is -errno. */

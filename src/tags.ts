@@ -20,9 +20,12 @@ import { platform } from "./platform.js";
 import type { MapPlan } from "./plan.js";
 import { withReclaim } from "./reclaim.js";
 
-const { ENOENT, EEXIST, EACCES } = osConstants.errno;
+const { ENOENT, EEXIST, EACCES, EAGAIN, EWOULDBLOCK } = osConstants.errno;
 /** Attempts at opening a tag that other processes create and remove meanwhile. */
 const OPEN_ATTEMPTS = 8;
+/** Attempts, a millisecond apart, at the lock of a new object that another party is sizing. */
+const LOCK_ATTEMPTS = 1000;
+const pause = new Int32Array(new SharedArrayBuffer(4));
 const statBuf = new ArrayBuffer(16);
 const statOut = new Float64Array(statBuf);
 
@@ -128,16 +131,50 @@ function openPosix(plan: MapPlan, tag: string): TagTarget {
     let rc = native.fstat(fd, statBuf);
     if (rc < 0) throw systemError(rc, "fstat");
     let size = statOut[0] as number;
-    if (size === 0 && plan.length > 0 && (created || !readonly)) {
-      rc = native.truncate(fd, plan.offset + plan.length);
-      if (rc < 0) throw systemError(rc, "ftruncate");
-      size = plan.offset + plan.length;
-    }
+    if (size === 0 && plan.length > 0 && (created || !readonly)) size = sizeEmpty(fd, plan.offset + plan.length);
     return { tag, length: lengthIn(plan, tag, size), fd, created };
   } catch (err) {
     release({ tag, length: 0, fd, created });
     throw err;
   }
+}
+
+/**
+ * Sizes memory found empty to `size`, one party at a time: under the object's lock, and only if it
+ * is still empty then; returns its size. Two maps of a new tag made at once (threads, processes)
+ * both found it empty, and the creator's `ftruncate` could come after the other's: memory shrank
+ * under the other map (`ERR_MMAP_TRUNCATED` from a map just made), where the second now finds the
+ * size the first gave it, and a length beyond it is `ERR_INVALID_ARG_VALUE` as for any existing
+ * memory.
+ */
+function sizeEmpty(fd: number, size: number): number {
+  const locked = lockObject(fd);
+  try {
+    let rc = native.fstat(fd, statBuf);
+    if (rc < 0) throw systemError(rc, "fstat");
+    const now = statOut[0] as number;
+    if (now !== 0) return now;
+    rc = native.truncate(fd, size);
+    if (rc < 0) throw systemError(rc, "ftruncate");
+    return size;
+  } finally {
+    if (locked) native.tagLock(fd, false);
+  }
+}
+
+/**
+ * Takes the object's lock (flock), waiting up to a second for another party sizing it (memmap holds
+ * it for two system calls); false where the system has no such lock for it, or it stayed held: the
+ * object is sized without it, as before.
+ */
+function lockObject(fd: number): boolean {
+  for (let attempt = 1; attempt <= LOCK_ATTEMPTS; attempt++) {
+    const rc = native.tagLock(fd, true);
+    if (rc === 0) return true;
+    if (rc !== -EWOULDBLOCK && rc !== -EAGAIN) return false;
+    Atomics.wait(pause, 0, 0, 1);
+  }
+  return false;
 }
 
 /** Windows: the section of that name, if one exists, decides the length; else the map creates it. */

@@ -190,6 +190,51 @@ describe("lengths and offsets", { skip }, () => {
     assert.equal(sizeOf(t), 50);
     MMap.unlinkTag(t);
   });
+
+  test("maps of a new tag made at once with different lengths (workers) never shrink each other's memory: the second finds the first's size (ERR_MMAP_TRUNCATED from a map just made before)", () => {
+    // Four workers map one tag, each with its own length, and remove its name, for 1.5 s: the tag
+    // is made new again and again, and two parties often find it empty at once. Both sized it; the
+    // creator's ftruncate after the other's shrank the other's memory (2-5 times a run).
+    const t = tag();
+    const r = runNode(
+      [
+        "--input-type=module",
+        "-e",
+        `import { Worker } from "node:worker_threads";
+         const all = { shrunk: 0, truncated: 0, maps: 0, refused: 0 };
+         await Promise.all([0, 1, 2, 3].map((k) => new Promise((resolve, reject) => {
+           const w = new Worker(\`
+             const { MMap } = await import(${JSON.stringify(DIST)});
+             const fs = await import("node:fs");
+             const { parentPort, workerData: { k, t } } = await import("node:worker_threads");
+             const out = { shrunk: 0, truncated: 0, maps: 0, refused: 0 };
+             const len = 4096 * (1 + k);
+             const until = Date.now() + 1500;
+             while (Date.now() < until) {
+               let m;
+               try { m = new MMap(-1, len, { tagname: t }); }
+               catch (e) { if (e.code !== "ERR_INVALID_ARG_VALUE" && e.code !== "ENOENT") throw e; out.refused++; continue; }
+               out.maps++;
+               try { m.set(len - 1, 7); } catch (e) { if (e.code !== "ERR_MMAP_TRUNCATED") throw e; out.truncated++; }
+               if (fs.fstatSync(m.fd).size < len) out.shrunk++;
+               MMap.unlinkTag(t);
+               m.close();
+             }
+             parentPort.postMessage(out);
+           \`, { eval: true, workerData: { k, t: ${JSON.stringify(t)} } });
+           w.on("message", (o) => { for (const key in all) all[key] += o[key]; });
+           w.on("error", reject);
+           w.on("exit", resolve);
+         })));
+         console.log(JSON.stringify(all));`,
+      ],
+      { timeout: 30_000 },
+    );
+    assert.deepEqual({ signal: r.signal, status: r.status, stderr: r.stderr }, { signal: null, status: 0, stderr: "" });
+    const got = JSON.parse(r.stdout);
+    assert.ok(got.maps > 100 && got.refused > 100, r.stdout);
+    assert.deepEqual({ shrunk: got.shrunk, truncated: got.truncated }, { shrunk: 0, truncated: 0 });
+  });
 });
 
 describe("checks", { skip }, () => {
