@@ -47,7 +47,7 @@ const REFUSED = {
 /** The functions that take no handle. */
 const NO_HANDLE = [
   "fstat", "dup", "close", "truncate", "memfd", "map", "reclaim", "mirrorFaults", "ensureFaultHandler", "waitPending",
-  "tagOpen", "tagUnlink", "tagSize",
+  "tagOpen", "tagUnlink", "tagSize", "tagLock",
 ];
 
 const child = runNode([FIXTURE]);
