@@ -386,6 +386,11 @@ NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
   /* MEMMAP_WAIT_SLICED=1: waits take the path of systems that cannot watch a
    * cancel word (slices), so that the tests run it on Linux. */
   if (switch_on("MEMMAP_WAIT_SLICED")) wait_force_slices();
+  /* MEMMAP_TEST_FAULT_PAUSE_US=n: every fault handler sleeps n microseconds
+   * between finding the map a fault is in and containing it, so that the tests
+   * can close or resize the map in that window (test/containment.test.mjs). */
+  const char *pause = getenv("MEMMAP_TEST_FAULT_PAUSE_US");
+  if (pause != NULL) mm_fault_test_pause(atoi(pause));
   if (region_env_init(env) != 0) return NULL;
   GLUE_EXPORT(env, exports, fns);
   mm_register_region(env, exports);

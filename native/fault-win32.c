@@ -45,6 +45,9 @@ int mm_fault_install(void) {
   return AddVectoredExceptionHandler(1, on_exception) != NULL ? 0 : -1;
 }
 
+/* The tests' pause (MEMMAP_TEST_FAULT_PAUSE_US) is POSIX's. */
+void mm_fault_test_pause(int us) { (void)us; }
+
 /* No signal listener replaces a vectored handler. */
 void mm_fault_listening(int sigbus, int now, int record) {
   (void)sigbus;

@@ -28,6 +28,7 @@
 #include <stdatomic.h>
 #include <stdint.h>
 #include <string.h>
+#include <time.h>
 
 /* The handlers to chain to, SIGSEGV and SIGBUS, in two generations: a
  * handler running on another thread reads the current one while
@@ -76,10 +77,21 @@ static void chain(int sig, siginfo_t *info, void *ctx) {
   if (info->si_code <= 0) raise(sig);
 }
 
+/* Microseconds a handler sleeps between finding a fault's guard and
+ * containing it: 0, or MEMMAP_TEST_FAULT_PAUSE_US (binding.c), which widens
+ * that window so that the tests can close or resize the map inside it. */
+static int pause_us = 0;
+
+void mm_fault_test_pause(int us) { pause_us = us > 0 && us < 1000000 ? us : 0; }
+
 static void on_fault(int sig, siginfo_t *info, void *ctx) {
   int saved = errno; /* the system calls of containment must not change the interrupted code's errno */
   /* si_code > 0: raised by the kernel for an access; <= 0: sent (kill, sigqueue). */
   mm_guard *g = info->si_code > 0 ? mm__guard_find((uintptr_t)info->si_addr) : NULL;
+  if (g != NULL && pause_us > 0) {
+    struct timespec ts = {.tv_sec = 0, .tv_nsec = (long)pause_us * 1000};
+    nanosleep(&ts, NULL); /* async-signal-safe */
+  }
   if (g != NULL) {
     uintptr_t addr = (uintptr_t)info->si_addr;
     int contained = 0;

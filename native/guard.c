@@ -213,12 +213,25 @@ static int io_error(mm_guard *g, uintptr_t start, uintptr_t off) {
   return 0;
 }
 
+/* The guard a handler found no longer covers `addr` now that the handler holds
+ * it (HOLD_TAKEN: not the thread changing the mapping, faulting under its own
+ * hold): between the lookup and the hold, another thread closed the map (its
+ * range retired: a placeholder now) or moved it (resize), and let go. The
+ * access is run again, and its next fault, if any, looks the address up
+ * afresh (none where the placeholder now is). Before, the handler gave the
+ * fault up as not memmap's, and the default action killed the process. */
+static int moved_away(mm_guard *g, uintptr_t addr, uintptr_t start, uintptr_t end) {
+  return !atomic_load(&g->used) || addr < start || addr >= end;
+}
+
 int mm__contain_write(mm_guard *g, uintptr_t addr) {
   int how = hold_try(g);
   if (how == HOLD_BUSY) return 1; /* another thread is changing the mapping: run the access again */
   int done = 0;
   uintptr_t start = atomic_load(&g->r->start), end = atomic_load(&g->r->end);
-  if ((atomic_load(&g->flags) & MM_GUARD_READONLY) && addr >= start && addr < end) {
+  if (how == HOLD_TAKEN && moved_away(g, addr, start, end)) {
+    done = 1;
+  } else if ((atomic_load(&g->flags) & MM_GUARD_READONLY) && addr >= start && addr < end) {
     if (g->writable) {
       done = 1; /* made writable by another thread since this one faulted */
     } else if (mm__protect_private((void *)start, span_of(start, end)) == 0) {
@@ -241,7 +254,9 @@ int mm__contain_bus(mm_guard *g, uintptr_t addr) {
   if (how == HOLD_BUSY) return 1;
   int done = 0;
   uintptr_t start = atomic_load(&g->r->start), end = atomic_load(&g->r->end);
-  if ((atomic_load(&g->flags) & MM_GUARD_FILE) && addr >= start && addr < end) {
+  if (how == HOLD_TAKEN && moved_away(g, addr, start, end)) {
+    done = 1;
+  } else if ((atomic_load(&g->flags) & MM_GUARD_FILE) && addr >= start && addr < end) {
     uintptr_t ps = page_size(), span = span_of(start, end);
     uintptr_t off = (addr - start) & ~(ps - 1);
     int64_t size = -1;

@@ -336,6 +336,9 @@ int mm_fault_ensure(int guard);
  * passes on to that handler takes the default action instead, as it would
  * without a listener. POSIX; a no-op on Windows. */
 void mm_fault_listening(int sigbus, int now, int record);
+/* Tests only (MEMMAP_TEST_FAULT_PAUSE_US): a fault handler sleeps `us`
+ * microseconds between finding the fault's map and containing the fault. */
+void mm_fault_test_pause(int us);
 /* Guards [start, start+length), mapped by mm_map(length, prot, flags, fd,
  * offset) of the file that `owned_fd` (the region's own descriptor, or -1)
  * opens; dev and ino are that file's identity as mm_file_id read it (both

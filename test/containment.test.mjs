@@ -381,6 +381,37 @@ test("a SIGBUS/SIGSEGV listener removed while a worker's faults are being contai
   assert.deepEqual(JSON.parse(r.stdout.trim()), { rounds: true, toggles: true, heard: 1 });
 });
 
+test("a map closed or resized by its thread while the thread pool's fault in it is being contained: the access runs again, and containment stays installed (before, the handler gave the fault up and the next fault killed the process)", { skip: (!VIEWS && NO_VIEWS) || (WINDOWS && "POSIX signals") }, () => {
+  // MEMMAP_TEST_FAULT_PAUSE_US makes each fault handler sleep between finding the map and
+  // containing the fault: crypto.randomFill writes a map's view from a thread of the pool (into a
+  // file's lost tail: SIGBUS; into a read-only map: SIGSEGV), and the main thread closes or shrinks
+  // the map meanwhile. Then another map, made before, faults: it must still be contained.
+  const file = (n) => JSON.stringify(path.join(dir, `pause-${n}.bin`));
+  const r = child(`
+    import crypto from "node:crypto";
+    const out = [];
+    const fill = (view) => new Promise((resolve) => crypto.randomFill(view, (e) => resolve(e ? e.code : "filled")));
+    const make = (n) => { fs.writeFileSync(n, Buffer.alloc(16 * 4096, 1)); return mm.MMap.open(n); };
+    for (const [kind, how] of [["lost", "close"], ["lost", "resize"], ["read-only", "close"]]) {
+      const n = ${file("a")} + kind + how, later = ${file("b")} + kind + how;
+      const a = kind === "lost" ? make(n) : (fs.writeFileSync(n, Buffer.alloc(4096, 1)), mm.MMap.open(n, { access: mm.ACCESS_READ }));
+      const b = make(later);
+      if (kind === "lost") fs.truncateSync(n, 4096);
+      fs.truncateSync(later, 4096);
+      const job = fill(a.buffer);
+      await new Promise((resolve) => setTimeout(resolve, 30)); // the pool's handler sleeps meanwhile
+      if (how === "close") a.close(); else a.resize(4096);
+      out.push(await job, err(() => b.get(8 * 4096))[1], b.buffer[9 * 4096]);
+      if (!a.closed) a.close();
+      b.close();
+      out.push(fs.readFileSync(n).subarray(0, 4096).every((x) => x === 1));
+    }
+    console.log(JSON.stringify(out));
+  `, { env: { ...process.env, MEMMAP_TEST_FAULT_PAUSE_US: "150000" }, timeout: 30_000 });
+  const once = ["filled", "ERR_MMAP_TRUNCATED", 0];
+  assert.deepEqual(result(r), [...once, false, ...once, false, ...once, true]);
+});
+
 test("faults on one map from several threads at once (the thread pool and the main thread) are all contained", { skip: (!VIEWS && NO_VIEWS) || (WINDOWS && NO_PROC) }, () => {
   const f = path.join(dir, "threads.bin");
   const r = child(`
