@@ -704,6 +704,26 @@ export class MMap extends MMapExtensions implements Iterable<number> {
     this.#map.resize(n);
   }
 
+  /**
+   * The map's bytes as a new `Buffer`, a copy (Python's `bytes(m)`; the same as `slice()`). This is
+   * what `Buffer.from(m)` copies: without it, `Buffer.from` would take the map for an array-like
+   * of `length` missing elements and return that many zeros.
+   * @throws {Error} `ERR_MMAP_CLOSED` when the map is closed.
+   */
+  override valueOf(): Buffer {
+    return this.slice();
+  }
+
+  /**
+   * What `m + ""`, `` `${m}` `` and `String(m)` give: `"[object Object]"`, as for any object
+   * (`NaN` as a number). Without it they would go through {@link valueOf} and copy the whole map
+   * into a string.
+   * @throws never.
+   */
+  [Symbol.toPrimitive](hint: string): string | number {
+    return hint === "number" ? NaN : Object.prototype.toString.call(this);
+  }
+
   /** `util.inspect(m)`: closed, access, length, pos, offset. */
   [inspect.custom](_depth: number, options: InspectOptions, show: typeof inspect): string {
     const name = this.constructor.name;

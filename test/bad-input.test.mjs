@@ -425,6 +425,7 @@ row("readline() with an extra argument", (m, v) => m.readline(v), undefined, () 
 );
 row("tell() with an extra argument", (m, v) => m.tell(v), undefined, () => pure((r) => assert.equal(r, POS)));
 row("size() with an extra argument", (m, v) => m.size(v), undefined, () => pure((r) => assert.equal(r, L)));
+row("valueOf() with an extra argument", (m, v) => m.valueOf(v), undefined, () => pure((r) => assert.equal(r.toString("hex"), hexOf(CONTENT))));
 row("write(data)", (m, v) => m.write(v), "ab", (v) =>
   bytesLike(v, (b) =>
     POS + b.length <= L ? ok((r, fx) => (assert.equal(r, b.length), changedTo(fx, { pos: POS + b.length, hex: contentWith(POS, b) }))) : RS,
@@ -1043,6 +1044,8 @@ test("members without arguments on a closed map: ERR_MMAP_CLOSED, except the doc
     ["readByte()", () => m.readByte()],
     ["readline()", () => m.readline()],
     ["read()", () => m.read()],
+    ["valueOf()", () => m.valueOf()],
+    ["Buffer.from(m)", () => Buffer.from(m)],
     ["[...m]", () => [...m]],
     ["for (const b of m)", () => {
       for (const b of m) return b;

@@ -1,0 +1,31 @@
+// A newcomer's first hour: what people coming from Python or from Node's fs try first, and get
+// wrong. Each mistake gives the right result or a coded error that says what to do; none gives a
+// silently wrong result.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import { MMap, ACCESS_READ } from "../dist/index.js";
+import { tmpfile, throwsCode } from "./helpers.mjs";
+
+test("Buffer.from(m) copies the map's bytes (Python's bytes(m)), not `length` zeros; String(m) and m + '' copy nothing", () => {
+  const p = tmpfile("Hello Python!\n");
+  const m = MMap.open(p);
+  try {
+    const copy = Buffer.from(m);
+    assert.equal(copy.toString(), "Hello Python!\n");
+    copy[0] = 0x4a;
+    assert.equal(m.get(0), 0x48, "a copy, not a view");
+    assert.equal(m.valueOf().toString(), "Hello Python!\n");
+    assert.equal(String(m), "[object Object]");
+    assert.equal(`${m}`, "[object Object]");
+    assert.equal(m + "", "[object Object]");
+    assert.ok(Number.isNaN(+m));
+    const head = MMap.open(p, { access: ACCESS_READ, length: 5 });
+    assert.equal(Buffer.from(head).toString(), "Hello");
+    head.close();
+  } finally {
+    m.close();
+  }
+  throwsCode(() => Buffer.from(m), Error, "ERR_MMAP_CLOSED");
+  assert.equal(fs.readFileSync(p, "utf8"), "Hello Python!\n");
+});
