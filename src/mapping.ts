@@ -127,8 +127,11 @@ function resolveLength(plan: MapPlan, statted: boolean): number {
   // on every map cost it ~1 % of its time.
   if (len === 0) {
     if (size === 0) {
-      if (plan.path !== undefined) throw invalidArgValue("path", plan.path, "is an empty file: cannot mmap an empty file");
-      throw invalidArgValue("fd", fd, "is an empty file: cannot mmap an empty file");
+      // CPython's words, then what to do about it (a file just made by `create: true` is one).
+      if (plan.path !== undefined) {
+        throw invalidArgValue("path", plan.path, "is an empty file: cannot mmap an empty file (options.size gives it a size, filled with zeros, before mapping)");
+      }
+      throw invalidArgValue("fd", fd, "is an empty file: cannot mmap an empty file (give the file a size first, e.g. with fs.ftruncateSync or filehandle.truncate)");
     }
     if (offset >= size) throw invalidArgValue("options.offset", offset, `is not smaller than the size of ${fileOf(plan)}, ${size}`);
     len = size - offset;

@@ -29,3 +29,22 @@ test("Buffer.from(m) copies the map's bytes (Python's bytes(m)), not `length` ze
   throwsCode(() => Buffer.from(m), Error, "ERR_MMAP_CLOSED");
   assert.equal(fs.readFileSync(p, "utf8"), "Hello Python!\n");
 });
+
+test("an empty file says how to give it a size: MMap.open(path, { create: true }) names options.size, new MMap(fd, 0) ftruncate", async () => {
+  const missing = `${tmpfile("x")}-new`;
+  assert.throws(
+    () => MMap.open(missing, { create: true }),
+    (e) => e instanceof RangeError && e.code === "ERR_INVALID_ARG_VALUE" && /empty file.*options\.size/.test(e.message),
+  );
+  assert.equal(fs.existsSync(missing), false, "the file it created is removed again");
+  await assert.rejects(MMap.openAsync(missing, { create: true }), (e) => e.code === "ERR_INVALID_ARG_VALUE" && /options\.size/.test(e.message));
+  const m = MMap.open(missing, { create: true, size: 5 }); // what the message says to do
+  assert.equal(m.length, 5);
+  m.close();
+  const fd = fs.openSync(tmpfile(""), "r+");
+  try {
+    assert.throws(() => new MMap(fd, 0), (e) => e.code === "ERR_INVALID_ARG_VALUE" && /empty file.*ftruncateSync/.test(e.message));
+  } finally {
+    fs.closeSync(fd);
+  }
+});
