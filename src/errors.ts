@@ -219,13 +219,15 @@ export function allocationFailed(what: string, n: number, cause: unknown): MMapE
 
 /**
  * The one place that names an errno. `errno` is the positive or negative
- * number; the result looks like Node's fs errors: `EACCES: permission denied, mmap`.
+ * number; the result looks like Node's fs errors: `EACCES: permission denied, mmap`, followed by
+ * ` (hint)` when a hint says what to do about it.
+ * @throws never.
  */
-export function systemError(errno: number, syscall: string, path?: string): SystemError {
+export function systemError(errno: number, syscall: string, path?: string, hint?: string): SystemError {
   const [neg, entry] = nameErrno(-Math.abs(errno));
   const code = entry?.[0] ?? `Unknown system error ${neg}`;
   const desc = entry?.[1] ?? "unknown error";
-  const err = new Error(`${code}: ${desc}, ${syscall}${path === undefined ? "" : ` '${path}'`}`) as Error & {
+  const err = new Error(`${code}: ${desc}, ${syscall}${path === undefined ? "" : ` '${path}'`}${hint === undefined ? "" : ` (${hint})`}`) as Error & {
     code: string;
     errno: number;
     syscall: string;

@@ -24,7 +24,7 @@
 import { channel } from "node:diagnostics_channel";
 import { constants as osConstants } from "node:os";
 import { native, type Handle } from "./binding.js";
-import { MAP_ANONYMOUS, MAP_PRIVATE, PROT_READ, constants, type Access } from "./constants.js";
+import { MAP_ANONYMOUS, MAP_PRIVATE, PROT_READ, PROT_WRITE, constants, type Access } from "./constants.js";
 import { invalidArgValue, notResizable, stateError, systemError } from "./errors.js";
 import { memoryOf, type Memory } from "./memory/index.js";
 import { platform } from "./platform.js";
@@ -80,7 +80,7 @@ const SPARE_MAX = 8;
 /** An I/O error a flush reports, as the addon fills it (see src/truncation.ts). */
 const syncOut = new Float64Array(4);
 
-const { EBADF, EBUSY } = osConstants.errno;
+const { EACCES, EBADF, EBUSY } = osConstants.errno;
 
 function busyError(): Error {
   return stateError("ERR_MMAP_BUSY", "mmap can't resize while flushAsync(), waitAsync() or prefetch() is in progress");
@@ -180,6 +180,19 @@ function ownedDescriptor(plan: MapPlan, length: number): number {
   return -1; // trackfd: false (a duplicate is dupAndResolve's)
 }
 
+/**
+ * What to do about a failed mmap of a descriptor the user gave, where the cause is theirs: EACCES
+ * is a descriptor opened without the access the map needs (`fs.openSync(path)` opens for reading
+ * only; a map shares writes with the file by default). Undefined otherwise.
+ */
+function mapHint(plan: MapPlan, rc: number): string | undefined {
+  if (rc !== -EACCES || plan.fd === -1 || plan.path !== undefined) return undefined;
+  if ((plan.prot & PROT_WRITE) !== 0 && (plan.flags & MAP_PRIVATE) === 0) {
+    return "a writable shared map needs a descriptor open for reading and writing: open the file with 'r+', or map it read-only with { access: ACCESS_READ }";
+  }
+  return "a map needs a descriptor open for reading: open the file with 'r' or 'r+'";
+}
+
 export class Mapping {
   readonly mem: Memory;
   readonly offset: number;
@@ -239,7 +252,7 @@ export class Mapping {
       if (reuse !== undefined) spare.push(reuse); // a failed map leaves it as it was (the addon's contract)
       if (tag !== null) releaseTag(tag);
       else if (owned >= 0 && !plan.adopt) native.close(owned);
-      throw systemError(h, "mmap", plan.path);
+      throw systemError(h, "mmap", plan.path, mapHint(plan, h));
     }
     mapped();
     return new Mapping(memoryOf(h, length, writable), plan, flags);

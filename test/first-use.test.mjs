@@ -48,3 +48,29 @@ test("an empty file says how to give it a size: MMap.open(path, { create: true }
     fs.closeSync(fd);
   }
 });
+
+test("a descriptor opened for reading only (fs.openSync's default): EACCES says to open with 'r+' or map with ACCESS_READ", () => {
+  const p = tmpfile("Hello Python!\n");
+  const ro = fs.openSync(p); // "r"
+  try {
+    assert.throws(
+      () => new MMap(ro, 0),
+      (e) =>
+        Object.getPrototypeOf(e) === Error.prototype &&
+        e.code === "EACCES" &&
+        e.syscall === "mmap" &&
+        /^EACCES: permission denied, mmap \(.*'r\+'.*access: ACCESS_READ.*\)$/.test(e.message),
+    );
+    // what the message says works
+    const m = new MMap(ro, 0, { access: ACCESS_READ });
+    assert.equal(m.readline().toString(), "Hello Python!\n");
+    m.close();
+  } finally {
+    fs.closeSync(ro);
+  }
+  const rw = fs.openSync(p, "r+");
+  const m = new MMap(rw, 0);
+  fs.closeSync(rw);
+  assert.equal(m.length, 14);
+  m.close();
+});
