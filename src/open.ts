@@ -18,9 +18,9 @@ import { fileURLToPath } from "node:url";
 import { ACCESS_COPY, ACCESS_DEFAULT, ACCESS_READ, PROT_WRITE } from "./constants.js";
 import { inherits, invalidArgType, systemError } from "./errors.js";
 import { platform } from "./platform.js";
-import { openedFrom, planMap, type MMapOptions } from "./plan.js";
+import { mapOptions, openedFrom, planMap, type MMapOptions } from "./plan.js";
 import { reclaimNeglected } from "./reclaim.js";
-import { optionalBoolean, optionalInteger, toBytes, validateInteger, validateOptions } from "./validate.js";
+import { optionalBoolean, optionalInteger, toBytes, validateInteger } from "./validate.js";
 
 /**
  * Options of `MMap.open(path, options)`: the constructor's (`tagname` is taken as the
@@ -98,7 +98,7 @@ function pathOf(path: unknown): string | Buffer {
 
 function openPlan(pathArg: unknown, options: unknown): OpenPlan {
   const path = pathOf(pathArg);
-  const opts = validateOptions(options, "options");
+  const opts = mapOptions(options);
   const length = optionalInteger(opts.length, "options.length", 0, 0, MAX_SAFE);
   const create = optionalBoolean(opts.create, "options.create", false);
   const size = opts.size === undefined ? undefined : validateInteger(opts.size, "options.size", 0, MAX_SAFE);

@@ -126,6 +126,19 @@ function descriptorOf(fd: unknown): number {
   throw invalidArgType("fd", "of type number or an instance of FileHandle", fd);
 }
 
+/**
+ * The options object of the constructor and of `MMap.open`. A number or a string in its place is
+ * a habit from elsewhere (Python's positional `flags`/`prot`/`access`, a flag of `fs` such as
+ * `"r"`): the error names the object to pass instead.
+ * @throws {TypeError} `ERR_INVALID_ARG_TYPE` for anything but an object or `undefined`.
+ */
+export function mapOptions(value: unknown): Record<string, unknown> {
+  if (typeof value === "number" || typeof value === "string") {
+    throw invalidArgType("options", "of type object, such as { access: ACCESS_READ } (flags, prot, access and offset are its properties)", value);
+  }
+  return validateOptions(value, "options");
+}
+
 /** `access` applied to `flags`/`prot`, or `access` derived from `prot` as CPython does. */
 function resolveAccess(accessArg: number, flags: number, prot: number): [Access, number, number] {
   switch (accessArg) {
@@ -155,10 +168,13 @@ function resolveAccess(accessArg: number, flags: number, prot: number): [Access,
 export function planMap(fd: unknown, length: unknown, options: unknown): MapPlan {
   const fileno = descriptorOf(fd);
   const len = validateInteger(length, "length", -MAX_SAFE, MAX_SAFE);
-  const opts = validateOptions(options, "options");
+  const opts = mapOptions(options);
   const flagsArg = optionalInteger(opts.flags, "options.flags", MAP_SHARED, INT32_MIN, INT32_MAX);
   const protArg = optionalInteger(opts.prot, "options.prot", PROT_READ | PROT_WRITE, INT32_MIN, INT32_MAX);
-  const accessArg = optionalInteger(opts.access, "options.access", ACCESS_DEFAULT, INT32_MIN, INT32_MAX);
+  const accessValue = opts.access;
+  // A name ("read", "r+": fs's habit) gets the names of the constants to use instead.
+  if (typeof accessValue === "string") throw invalidArgType("options.access", "of type number: ACCESS_DEFAULT, ACCESS_READ, ACCESS_WRITE or ACCESS_COPY, exported by memmap", accessValue);
+  const accessArg = optionalInteger(accessValue, "options.access", ACCESS_DEFAULT, INT32_MIN, INT32_MAX);
   const offset = optionalInteger(opts.offset, "options.offset", 0, -MAX_SAFE, MAX_SAFE);
   const trackfd = optionalBoolean(opts.trackfd, "options.trackfd", true);
   const shareable = optionalBoolean(opts.shareable, "options.shareable", false);

@@ -4,7 +4,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import fs from "node:fs";
-import { MMap, ACCESS_READ } from "../dist/index.js";
+import { MMap, ACCESS_READ, MAP_SHARED, PROT_READ } from "../dist/index.js";
 import { tmpfile, throwsCode } from "./helpers.mjs";
 
 test("Buffer.from(m) copies the map's bytes (Python's bytes(m)), not `length` zeros; String(m) and m + '' copy nothing", () => {
@@ -73,4 +73,26 @@ test("a descriptor opened for reading only (fs.openSync's default): EACCES says 
   fs.closeSync(rw);
   assert.equal(m.length, 14);
   m.close();
+});
+
+test("habits from Python and fs in the options' place: positional flags/prot/access, a flag string, an access name; each error names the object to pass", async () => {
+  const p = tmpfile("0123456789");
+  const fd = fs.openSync(p, "r+");
+  const typeError = (re) => (e) => Object.getPrototypeOf(e) === TypeError.prototype && e.code === "ERR_INVALID_ARG_TYPE" && re.test(e.message);
+  const objectWanted = typeError(/^The "options" argument must be of type object, such as \{ access: ACCESS_READ \}.*Received type (number|string)/);
+  const accessNames = typeError(/^The "options.access" argument must be of type number: ACCESS_DEFAULT, ACCESS_READ, ACCESS_WRITE or ACCESS_COPY.*Received type string \('read'\)/);
+  try {
+    assert.throws(() => new MMap(fd, 0, ACCESS_READ), objectWanted); // mmap(fileno, 0, access=...) written positionally
+    assert.throws(() => new MMap(fd, 0, MAP_SHARED, PROT_READ), objectWanted); // mmap(fileno, 0, flags, prot)
+    assert.throws(() => new MMap(fd, 0, "r"), objectWanted);
+    assert.throws(() => MMap.open(p, "r"), objectWanted);
+    await assert.rejects(MMap.openAsync(p, "r"), objectWanted);
+    assert.throws(() => new MMap(fd, 0, { access: "read" }), accessNames);
+    assert.throws(() => MMap.open(p, { access: "read" }), accessNames);
+    // other wrong types keep Node's plain message
+    assert.throws(() => new MMap(fd, 0, true), typeError(/^The "options" argument must be of type object. Received type boolean/));
+    assert.throws(() => new MMap(fd, 0, { access: true }), typeError(/^The "options.access" argument must be of type number. Received type boolean/));
+  } finally {
+    fs.closeSync(fd);
+  }
 });
