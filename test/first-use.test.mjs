@@ -75,7 +75,7 @@ test("a descriptor opened for reading only (fs.openSync's default): EACCES says 
   m.close();
 });
 
-test("habits from Python and fs in the options' place: positional flags/prot/access, a flag string, an access name; each error names the object to pass", async () => {
+test("habits from Python and fs: positional flags/prot/access, a flag string or an access name in the options' place, a missing length; each error names the object to pass", async () => {
   const p = tmpfile("0123456789");
   const fd = fs.openSync(p, "r+");
   const typeError = (re) => (e) => Object.getPrototypeOf(e) === TypeError.prototype && e.code === "ERR_INVALID_ARG_TYPE" && re.test(e.message);
@@ -87,6 +87,7 @@ test("habits from Python and fs in the options' place: positional flags/prot/acc
     assert.throws(() => new MMap(fd, 0, "r"), objectWanted);
     assert.throws(() => MMap.open(p, "r"), objectWanted);
     await assert.rejects(MMap.openAsync(p, "r"), objectWanted);
+    assert.throws(() => new MMap(fd), typeError(/^The "length" argument must be of type number \(0 maps the whole file\). Received undefined$/));
     assert.throws(() => new MMap(fd, 0, { access: "read" }), accessNames);
     assert.throws(() => MMap.open(p, { access: "read" }), accessNames);
     // other wrong types keep Node's plain message
