@@ -16,7 +16,7 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 const root = path.join(path.dirname(fileURLToPath(import.meta.url)), "..");
 const addon = path.join(root, "build", "Release", "memmap.node");
 
-const USAGE = `usage: npx memmap build
+const USAGE = `usage: npx memmap build | --help | --version
 
   build   compiles memmap's native addon for this system (${process.platform}-${process.arch})
           into ${addon}
@@ -45,7 +45,18 @@ if (command === "--help" || command === "-h" || command === "help") {
   console.log(USAGE);
   process.exit(0);
 }
-if (command !== "build" || rest.length > 0) fail(`unknown arguments: ${process.argv.slice(2).join(" ") || "(none)"}\n${USAGE}`, 2);
+if (command === "--version" || command === "-v") {
+  console.log(JSON.parse(fs.readFileSync(path.join(root, "package.json"), "utf8")).version);
+  process.exit(0);
+}
+/** A wrong command line: what was wrong, then the usage; exit status 2. */
+function usageError(message) {
+  console.error(`memmap: ${message}\n${USAGE}`);
+  process.exit(2);
+}
+if (command === undefined) usageError("no command given");
+if (command !== "build") usageError(`unknown command '${command}'`);
+if (rest.length > 0) usageError(`build takes no arguments; got: ${rest.join(" ")}`);
 
 const gyp = nodeGyp();
 if (gyp === undefined) fail("node-gyp was not found: run this command through npm (`npx memmap build`), or install node-gyp (`npm install -g node-gyp`).");

@@ -4,8 +4,10 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import fs from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
 import { MMap, ACCESS_READ, MAP_SHARED, PROT_READ } from "../dist/index.js";
-import { tmpfile, throwsCode } from "./helpers.mjs";
+import { tmpfile, throwsCode, runNode } from "./helpers.mjs";
 
 test("Buffer.from(m) copies the map's bytes (Python's bytes(m)), not `length` zeros; String(m) and m + '' copy nothing", () => {
   const p = tmpfile("Hello Python!\n");
@@ -95,5 +97,30 @@ test("habits from Python and fs: positional flags/prot/access, a flag string or 
     assert.throws(() => new MMap(fd, 0, { access: true }), typeError(/^The "options.access" argument must be of type number. Received type boolean/));
   } finally {
     fs.closeSync(fd);
+  }
+});
+
+test("the memmap command: --help and --version; no command, a mistyped one or extra arguments say which, then the usage (exit 2), and build nothing", () => {
+  const root = path.join(path.dirname(fileURLToPath(import.meta.url)), "..");
+  const bin = path.join(root, "bin", "memmap.mjs");
+  const run = (...args) => runNode([bin, ...args], { cwd: root });
+  const help = run("--help");
+  assert.equal(help.status, 0);
+  assert.match(help.stdout, /^usage: npx memmap build/);
+  const version = run("--version");
+  assert.equal(version.status, 0);
+  assert.equal(version.stdout.trim(), JSON.parse(fs.readFileSync(path.join(root, "package.json"), "utf8")).version);
+  for (const [args, said] of [
+    [[], "memmap: no command given"],
+    [["bild"], "memmap: unknown command 'bild'"],
+    [["build", "--release"], "memmap: build takes no arguments; got: --release"],
+  ]) {
+    const r = run(...args);
+    assert.equal(r.status, 2, `${args.join(" ")}: ${r.stderr}`);
+    assert.equal(r.stdout, "");
+    const lines = r.stderr.split("\n");
+    assert.equal(lines[0], said);
+    assert.match(lines[1], /^usage: npx memmap build/);
+    assert.doesNotMatch(r.stderr, /node-gyp rebuild/);
   }
 });
