@@ -9,7 +9,7 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { MMap, PAGESIZE } from "../dist/index.js";
+import { MMap, PAGESIZE } from "memmap";
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "memmap-durable-"));
 const file = path.join(dir, "journal.bin");

@@ -11,7 +11,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { MMap, ACCESS_READ, ALLOCATIONGRANULARITY } from "../dist/index.js";
+import { MMap, ACCESS_READ, ALLOCATIONGRANULARITY } from "memmap";
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "memmap-follow-"));
 const file = path.join(dir, "app.log");

@@ -10,7 +10,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { inspect } from "node:util";
-import { MMap } from "../dist/index.js";
+import { MMap } from "memmap";
 
 const given = process.env.MEMMAP_EXAMPLE_DIR;
 const dir = given || fs.mkdtempSync(path.join(os.tmpdir(), "memmap-hello-"));

@@ -20,7 +20,7 @@ import { spawn } from "node:child_process";
 import { once } from "node:events";
 import { fileURLToPath } from "node:url";
 import { Worker, isMainThread, parentPort, workerData } from "node:worker_threads";
-import { MMap } from "../dist/index.js";
+import { MMap } from "memmap";
 
 const LOCK = 0; // byte offsets of the Int32 words
 const COUNTER = 4;

@@ -9,7 +9,7 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { MMap, ACCESS_READ, PAGESIZE } from "../dist/index.js";
+import { MMap, ACCESS_READ, PAGESIZE } from "memmap";
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "memmap-prefetch-"));
 const file = path.join(dir, "table.bin");

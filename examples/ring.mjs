@@ -25,7 +25,7 @@ import { once } from "node:events";
 import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import { Worker, isMainThread, parentPort, workerData } from "node:worker_threads";
-import { MMap } from "../dist/index.js";
+import { MMap } from "memmap";
 
 const SLOTS = 4096; // a power of two
 const HEAD = 0; // Int32 indices; the byte offset of word k is 4 * k

@@ -16,7 +16,7 @@ import { spawn } from "node:child_process";
 import { once } from "node:events";
 import { fileURLToPath } from "node:url";
 import { inspect } from "node:util";
-import { MMap } from "../dist/index.js";
+import { MMap } from "memmap";
 
 const LENGTH = 13;
 const WINDOWS = process.platform === "win32";

@@ -14,7 +14,7 @@
 import { spawn } from "node:child_process";
 import { once } from "node:events";
 import { fileURLToPath } from "node:url";
-import { MMap } from "../dist/index.js";
+import { MMap } from "memmap";
 
 const TURN = 0;
 const LENGTH = 4;

@@ -14,7 +14,7 @@
 import { once } from "node:events";
 import { inspect } from "node:util";
 import { Worker, isMainThread, parentPort, workerData } from "node:worker_threads";
-import { MMap } from "../dist/index.js";
+import { MMap } from "memmap";
 
 const LENGTH = 13;
 const WINDOWS = process.platform === "win32";

@@ -9,7 +9,7 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { MMap, ACCESS_READ } from "../dist/index.js";
+import { MMap, ACCESS_READ } from "memmap";
 
 const count = Number(process.argv[2] ?? 4_000_000);
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "memmap-typed-"));

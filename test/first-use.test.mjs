@@ -4,6 +4,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import fs from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { MMap, ACCESS_READ, MAP_SHARED, PROT_READ } from "../dist/index.js";
@@ -123,4 +124,21 @@ test("the memmap command: --help and --version; no command, a mistyped one or ex
     assert.match(lines[1], /^usage: npx memmap build/);
     assert.doesNotMatch(r.stderr, /node-gyp rebuild/);
   }
+});
+
+test("the examples import memmap by its name: copied into a project that depends on memmap, they run unchanged", (t) => {
+  const root = path.join(path.dirname(fileURLToPath(import.meta.url)), "..");
+  const dir = path.join(os.tmpdir(), `memmap-first-use-${process.pid}`);
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  fs.mkdirSync(path.join(dir, "node_modules"), { recursive: true });
+  fs.symlinkSync(root, path.join(dir, "node_modules", "memmap"), "junction");
+  for (const name of fs.readdirSync(path.join(root, "examples")).filter((f) => f.endsWith(".mjs"))) {
+    const text = fs.readFileSync(path.join(root, "examples", name), "utf8");
+    const specifiers = [...text.matchAll(/^import .* from "([^"]+)";$/gm)].map((m) => m[1]).filter((s) => !s.startsWith("node:"));
+    assert.deepEqual(specifiers, ["memmap"], `${name} imports memmap by name only`);
+    fs.writeFileSync(path.join(dir, name), text);
+  }
+  const r = runNode([path.join(dir, "hello.mjs")], { cwd: dir });
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stdout, "'Hello Python!\\n'\n'Hello'\n'Hello  world!\\n'\n");
 });
