@@ -24,7 +24,7 @@
 import { channel } from "node:diagnostics_channel";
 import { constants as osConstants } from "node:os";
 import { native, type Handle } from "./binding.js";
-import { MAP_ANONYMOUS, MAP_PRIVATE, PROT_READ, PROT_WRITE, constants, type Access } from "./constants.js";
+import { ALLOCATIONGRANULARITY, MAP_ANONYMOUS, MAP_PRIVATE, PAGESIZE, PROT_READ, PROT_WRITE, constants, type Access } from "./constants.js";
 import { invalidArgValue, notResizable, stateError, systemError } from "./errors.js";
 import { memoryOf, type Memory } from "./memory/index.js";
 import { platform } from "./platform.js";
@@ -80,7 +80,7 @@ const SPARE_MAX = 8;
 /** An I/O error a flush reports, as the addon fills it (see src/truncation.ts). */
 const syncOut = new Float64Array(4);
 
-const { EACCES, EBADF, EBUSY } = osConstants.errno;
+const { EACCES, EBADF, EBUSY, EINVAL } = osConstants.errno;
 
 function busyError(): Error {
   return stateError("ERR_MMAP_BUSY", "mmap can't resize while flushAsync(), waitAsync() or prefetch() is in progress");
@@ -181,16 +181,30 @@ function ownedDescriptor(plan: MapPlan, length: number): number {
 }
 
 /**
- * What to do about a failed mmap of a descriptor the user gave, where the cause is theirs: EACCES
- * is a descriptor opened without the access the map needs (`fs.openSync(path)` opens for reading
- * only; a map shares writes with the file by default). Undefined otherwise.
+ * What to do about a failed mmap whose cause is an argument, which the system's error does not
+ * name (CPython leaves these to the kernel too): EACCES of a descriptor the user opened without
+ * the access the map needs (`fs.openSync(path)` opens for reading only; a map shares writes with
+ * the file by default); EINVAL of an offset off the granularity, or of an anonymous map of length
+ * 0. Undefined otherwise.
  */
 function mapHint(plan: MapPlan, rc: number): string | undefined {
-  if (rc !== -EACCES || plan.fd === -1 || plan.path !== undefined) return undefined;
-  if ((plan.prot & PROT_WRITE) !== 0 && (plan.flags & MAP_PRIVATE) === 0) {
-    return "a writable shared map needs a descriptor open for reading and writing: open the file with 'r+', or map it read-only with { access: ACCESS_READ }";
+  if (rc === -EACCES && plan.fd !== -1 && plan.path === undefined) {
+    if ((plan.prot & PROT_WRITE) !== 0 && (plan.flags & MAP_PRIVATE) === 0) {
+      return "a writable shared map needs a descriptor open for reading and writing: open the file with 'r+', or map it read-only with { access: ACCESS_READ }";
+    }
+    return "a map needs a descriptor open for reading: open the file with 'r' or 'r+'";
   }
-  return "a map needs a descriptor open for reading: open the file with 'r' or 'r+'";
+  if (rc !== -EINVAL) return undefined;
+  if (plan.offset % ALLOCATIONGRANULARITY !== 0) {
+    return `options.offset must be a multiple of ALLOCATIONGRANULARITY (${ALLOCATIONGRANULARITY}); it is ${plan.offset}`;
+  }
+  if (plan.fd === -1 && plan.tagname === undefined && plan.length === 0) return "an anonymous map needs a length of at least 1";
+  return undefined;
+}
+
+/** What to do about EINVAL from msync or madvise: the system takes page-aligned starts only. */
+function pageHint(rc: number, start: number, what: string): string | undefined {
+  return rc === -EINVAL && start % PAGESIZE !== 0 ? `${what} must be a multiple of PAGESIZE (${PAGESIZE}); it is ${start}` : undefined;
 }
 
 export class Mapping {
@@ -334,14 +348,14 @@ export class Mapping {
   sync(start: number, length: number, flags: number): void {
     syncOut[1] = 0;
     const rc = native.sync(this.mem.open(), start, length, flags, syncOut);
-    if (rc < 0) throw syncOut[1] !== 0 ? ioError(syncOut, "msync", start, start + length) : systemError(rc, "msync");
+    if (rc < 0) throw syncOut[1] !== 0 ? ioError(syncOut, "msync", start, start + length) : systemError(rc, "msync", undefined, pageHint(rc, start, "the offset"));
   }
 
   /** The promise twin of {@link sync}, on the thread pool (the addon keeps the memory mapped meanwhile). */
   async syncAsync(start: number, length: number, flags: number): Promise<void> {
     const out = new Float64Array(4);
     const rc = await native.syncAsync(this.mem.open(), start, length, flags, out);
-    if (rc < 0) throw out[1] !== 0 ? ioError(out, "msync", start, start + length) : systemError(rc, "msync");
+    if (rc < 0) throw out[1] !== 0 ? ioError(out, "msync", start, start + length) : systemError(rc, "msync", undefined, pageHint(rc, start, "the offset"));
   }
 
   /** madvise of [start, start + length). @throws {Error} `ERR_MMAP_UNSUPPORTED_PLATFORM`, or a system error (`madvise`). */
@@ -360,7 +374,7 @@ export class Mapping {
       this.mem.guard(start, start + length);
     }
     const rc = native.advise(h, start, length, advice);
-    if (rc < 0) throw systemError(rc, "madvise");
+    if (rc < 0) throw systemError(rc, "madvise", undefined, pageHint(rc, start, "start"));
   }
 
   /** The size of the file now, or the length of an anonymous map. @throws {Error} a system error (`fstat`). */

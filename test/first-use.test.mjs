@@ -7,7 +7,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { MMap, ACCESS_READ, MAP_SHARED, PROT_READ } from "../dist/index.js";
+import { MMap, ACCESS_READ, ALLOCATIONGRANULARITY, MADV_WILLNEED, MAP_SHARED, PAGESIZE, PROT_READ } from "../dist/index.js";
 import { tmpfile, throwsCode, runNode } from "./helpers.mjs";
 
 test("Buffer.from(m) copies the map's bytes (Python's bytes(m)), not `length` zeros; String(m) and m + '' copy nothing", () => {
@@ -141,4 +141,22 @@ test("the examples import memmap by its name: copied into a project that depends
   const r = runNode([path.join(dir, "hello.mjs")], { cwd: dir });
   assert.equal(r.status, 0, r.stderr);
   assert.equal(r.stdout, "'Hello Python!\\n'\n'Hello'\n'Hello  world!\\n'\n");
+});
+
+test("EINVAL that is an argument's fault names it: an offset off ALLOCATIONGRANULARITY, an anonymous map of length 0, flush and madvise off PAGESIZE", { skip: process.platform === "win32" && "POSIX alignment rules (msync, madvise)" }, () => {
+  const einval = (re) => (e) => Object.getPrototypeOf(e) === Error.prototype && e.code === "EINVAL" && re.test(e.message);
+  const p = tmpfile(Buffer.alloc(2 * PAGESIZE, 1));
+  assert.throws(
+    () => MMap.open(p, { offset: 3 }),
+    einval(new RegExp(`^EINVAL: invalid argument, mmap '.*' \\(options\\.offset must be a multiple of ALLOCATIONGRANULARITY \\(${ALLOCATIONGRANULARITY}\\); it is 3\\)$`)),
+  );
+  assert.throws(() => new MMap(-1, 0), einval(/^EINVAL: invalid argument, mmap \(an anonymous map needs a length of at least 1\)$/));
+  const m = MMap.open(p);
+  try {
+    assert.throws(() => m.flush(8, 8), einval(new RegExp(`, msync \\(the offset must be a multiple of PAGESIZE \\(${PAGESIZE}\\); it is 8\\)$`)));
+    assert.throws(() => m.madvise(MADV_WILLNEED, 1), einval(/, madvise \(start must be a multiple of PAGESIZE .*; it is 1\)$/));
+    m.flush(PAGESIZE, 8); // what the message says works
+  } finally {
+    m.close();
+  }
 });
