@@ -4,7 +4,7 @@
  * @internal
  * @module
  */
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
 import { dirname, join } from "node:path";
@@ -203,8 +203,32 @@ export interface Binding {
   readonly fdLimit: number;
 }
 
-const here = dirname(fileURLToPath(import.meta.url));
-const root = join(here, "..");
+/**
+ * This module's file (dist/binding.js of the package), or undefined where the module has no file
+ * URL of its own: a bundler's CommonJS output leaves `import.meta.url` empty.
+ */
+const self: string | undefined = (() => {
+  try {
+    return fileURLToPath(import.meta.url);
+  } catch {
+    return undefined;
+  }
+})();
+/** The package's directory: where the addon is looked for (inside a bundle, some other directory). */
+const root = self === undefined ? "" : join(dirname(self), "..");
+
+/**
+ * Whether `root` is memmap's package (a checkout or an install), read only once loading failed:
+ * a bundler that took memmap into a bundle leaves this code in some other directory, where no
+ * addon can be found and building one (`npx memmap build`) would not help.
+ */
+function inPackage(): boolean {
+  try {
+    return root !== "" && (JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as { name?: unknown }).name === "memmap";
+  } catch {
+    return false;
+  }
+}
 
 /** The part of node-gyp-build this loader uses (a CommonJS runtime dependency). */
 interface GypBuild {
@@ -272,6 +296,12 @@ function loadError(file: string | undefined, cause: unknown): Error {
     message =
       `memmap cannot load its native addon: Deno did not grant ${deno.map((d) => `${d.flag}, ${d.why}`).join("; ")}.\n` +
       `To fix it, add ${flags} to the Deno command line (\`deno run ${flags} … main.ts\`).`;
+  } else if (!inPackage()) {
+    message =
+      `memmap cannot find its native addon: its code runs from ${self ?? "a module without a file URL"}, not from its package ` +
+      "(a bundler took it into a bundle), and the addon is looked for beside the package's files.\n" +
+      "To fix it, keep memmap out of the bundle (esbuild: --external:memmap; webpack: externals; Rollup and Vite: external, " +
+      "ssr.external) and install it where the bundle runs, so that it loads from node_modules.";
   } else if (file === undefined && (cause as NodeJS.ErrnoException).code === "MODULE_NOT_FOUND") {
     message =
       `memmap could not load its native addon: its dependency node-gyp-build is not installed (${root}).\n` +
@@ -302,9 +332,10 @@ function loadError(file: string | undefined, cause: unknown): Error {
  * makes it look in `<dir>` instead of the package (node-gyp-build's override).
  */
 function load(): Binding {
-  const require = createRequire(import.meta.url);
   let file: string | undefined;
   try {
+    if (self === undefined) throw new Error(`memmap's module has no file URL (import.meta.url is ${String(import.meta.url)})`);
+    const require = createRequire(self);
     file = (require("node-gyp-build") as GypBuild).resolve(root);
     return require(file) as Binding;
   } catch (err) {

@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { MMap, ACCESS_READ, ALLOCATIONGRANULARITY, MADV_WILLNEED, MAP_SHARED, PAGESIZE, PROT_READ } from "../dist/index.js";
 import { tmpfile, throwsCode, runNode } from "./helpers.mjs";
 
@@ -159,4 +159,21 @@ test("EINVAL that is an argument's fault names it: an offset off ALLOCATIONGRANU
   } finally {
     m.close();
   }
+});
+
+test("memmap taken into a bundle (its modules outside its package): the load error says to keep it external, not to build an addon", (t) => {
+  const root = path.join(path.dirname(fileURLToPath(import.meta.url)), "..");
+  const app = path.join(os.tmpdir(), `memmap-bundled-${process.pid}`);
+  t.after(() => fs.rmSync(app, { recursive: true, force: true }));
+  // a bundler's output: memmap's code in the app's own directory, beside no package of memmap's
+  fs.cpSync(path.join(root, "dist"), path.join(app, "out"), { recursive: true, filter: (f) => !f.endsWith(".map") });
+  fs.writeFileSync(path.join(app, "package.json"), JSON.stringify({ name: "app", type: "module" }));
+  const probe = `try { await import(${JSON.stringify(pathToFileURL(path.join(app, "out", "index.js")).href)}); console.log("loaded"); } catch (e) { console.log(JSON.stringify({ code: e.code, message: e.message })); }`;
+  const r = runNode(["--input-type=module", "-e", probe], { cwd: app, env: { ...process.env, MEMMAP_PREBUILD: "" } });
+  assert.equal(r.status, 0, r.stderr);
+  const err = JSON.parse(r.stdout);
+  assert.equal(err.code, "ERR_MMAP_UNSUPPORTED_PLATFORM");
+  assert.match(err.message, /a bundler took it into a bundle/);
+  assert.match(err.message, /--external:memmap/);
+  assert.doesNotMatch(err.message, /memmap build|build:native/);
 });
