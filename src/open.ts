@@ -16,7 +16,7 @@ import { dirname, isAbsolute, resolve, sep } from "node:path";
 import { constants as osConstants } from "node:os";
 import { fileURLToPath } from "node:url";
 import { ACCESS_COPY, ACCESS_DEFAULT, ACCESS_READ, PROT_WRITE } from "./constants.js";
-import { inherits, invalidArgType, systemError } from "./errors.js";
+import { describe, inherits, invalidArgType, systemError } from "./errors.js";
 import { platform } from "./platform.js";
 import { mapOptions, openedFrom, planMap, type MMapOptions } from "./plan.js";
 import { reclaimNeglected } from "./reclaim.js";
@@ -93,7 +93,9 @@ function pathOf(path: unknown): string | Buffer {
   // inherits(), not instanceof (nor Buffer.isBuffer, which is one): a Proxy's trap never runs.
   if (inherits(path, Buffer)) return Buffer.from(toBytes(path, "path")); // refuses a detached buffer; a copy
   if (inherits(path, URL)) return fileURLToPath(path); // ERR_INVALID_URL_SCHEME, … as Node's fs
-  throw invalidArgType("path", "of type string or an instance of Buffer or URL", path);
+  // A descriptor or a FileHandle is the constructor's: the message says so.
+  const descriptor = typeof path === "number" || describe(path) === "an instance of FileHandle";
+  throw invalidArgType("path", `of type string or an instance of Buffer or URL${descriptor ? " (new MMap(fd, 0) maps a descriptor or a FileHandle)" : ""}`, path);
 }
 
 function openPlan(pathArg: unknown, options: unknown): OpenPlan {

@@ -20,7 +20,7 @@ import {
   constants,
   type Access,
 } from "./constants.js";
-import { invalidArgType, invalidArgValue, isProxy, rangeError, stateError } from "./errors.js";
+import { inherits, invalidArgType, invalidArgValue, isProxy, rangeError, stateError } from "./errors.js";
 import { platform } from "./platform.js";
 import { tagOf } from "./tags.js";
 import { optionalBoolean, optionalInteger, validateInteger, validateOptions } from "./validate.js";
@@ -123,7 +123,9 @@ function descriptorOf(fd: unknown): number {
     // Checked as a plain number is: NaN, fractions and values past 32 bits never reach the system.
     return validateInteger(n, "fd", 0, INT32_MAX);
   }
-  throw invalidArgType("fd", "of type number or an instance of FileHandle", fd);
+  // A path (or URL) is MMap.open's: the message says so.
+  const pathLike = typeof fd === "string" || inherits(fd, URL) || inherits(fd, Buffer);
+  throw invalidArgType("fd", `of type number or an instance of FileHandle${pathLike ? " (MMap.open(path) maps a file by its path)" : ""}`, fd);
 }
 
 /**

@@ -177,3 +177,26 @@ test("memmap taken into a bundle (its modules outside its package): the load err
   assert.match(err.message, /--external:memmap/);
   assert.doesNotMatch(err.message, /memmap build|build:native/);
 });
+
+test("a path to the constructor, a descriptor or FileHandle to MMap.open: the TypeError names the other one", async () => {
+  const p = tmpfile("0123456789");
+  const typeError = (re) => (e) => Object.getPrototypeOf(e) === TypeError.prototype && e.code === "ERR_INVALID_ARG_TYPE" && re.test(e.message);
+  const toOpen = typeError(/^The "fd" argument must be of type number or an instance of FileHandle \(MMap\.open\(path\) maps a file by its path\)\. Received/);
+  assert.throws(() => new MMap(p, 0), toOpen);
+  assert.throws(() => new MMap(pathToFileURL(p), 0), toOpen);
+  assert.throws(() => new MMap(Buffer.from(p), 0), toOpen);
+  const toConstructor = typeError(/^The "path" argument must be of type string or an instance of Buffer or URL \(new MMap\(fd, 0\) maps a descriptor or a FileHandle\)\. Received/);
+  const fd = fs.openSync(p, "r+");
+  const fh = await fs.promises.open(p, "r+");
+  try {
+    assert.throws(() => MMap.open(fd), toConstructor);
+    assert.throws(() => MMap.open(fh), toConstructor);
+    await assert.rejects(MMap.openAsync(fh), toConstructor);
+    // anything else keeps the plain message
+    assert.throws(() => new MMap({}, 0), typeError(/FileHandle\. Received an object|FileHandle\. Received an instance of Object/));
+    assert.throws(() => MMap.open({}), typeError(/or URL\. Received/));
+  } finally {
+    fs.closeSync(fd);
+    await fh.close();
+  }
+});
