@@ -130,13 +130,13 @@ function descriptorOf(fd: unknown): number {
 
 /**
  * The options object of the constructor and of `MMap.open`. A number or a string in its place is
- * a habit from elsewhere (Python's positional `flags`/`prot`/`access`, a flag of `fs` such as
+ * a habit from elsewhere (Python's positional `flags`/`prot`/`access`, or `tagname` on Windows; a flag of `fs` such as
  * `"r"`): the error names the object to pass instead.
  * @throws {TypeError} `ERR_INVALID_ARG_TYPE` for anything but an object or `undefined`.
  */
 export function mapOptions(value: unknown): Record<string, unknown> {
   if (typeof value === "number" || typeof value === "string") {
-    throw invalidArgType("options", "of type object, such as { access: ACCESS_READ } (flags, prot, access and offset are its properties)", value);
+    throw invalidArgType("options", "of type object, such as { access: ACCESS_READ } (flags, prot, access, offset and tagname are its properties)", value);
   }
   return validateOptions(value, "options");
 }

@@ -88,6 +88,7 @@ test("habits from Python and fs: positional flags/prot/access, a flag string or 
     assert.throws(() => new MMap(fd, 0, ACCESS_READ), objectWanted); // mmap(fileno, 0, access=...) written positionally
     assert.throws(() => new MMap(fd, 0, MAP_SHARED, PROT_READ), objectWanted); // mmap(fileno, 0, flags, prot)
     assert.throws(() => new MMap(fd, 0, "r"), objectWanted);
+    assert.throws(() => new MMap(-1, 13, "my-tag"), typeError(/tagname are its properties/)); // mmap(-1, 13, "my-tag") on Windows
     assert.throws(() => MMap.open(p, "r"), objectWanted);
     await assert.rejects(MMap.openAsync(p, "r"), objectWanted);
     assert.throws(() => new MMap(fd), typeError(/^The "length" argument must be of type number \(0 maps the whole file\). Received undefined$/));
