@@ -24,7 +24,7 @@
 import { channel } from "node:diagnostics_channel";
 import { constants as osConstants } from "node:os";
 import { native, type Handle } from "./binding.js";
-import { ALLOCATIONGRANULARITY, MAP_ANONYMOUS, MAP_PRIVATE, PAGESIZE, PROT_READ, PROT_WRITE, constants, type Access } from "./constants.js";
+import { ALLOCATIONGRANULARITY, MAP_ANONYMOUS, MAP_PRIVATE, PAGESIZE, PROT_EXEC, PROT_READ, PROT_WRITE, constants, type Access } from "./constants.js";
 import { invalidArgValue, notResizable, stateError, systemError } from "./errors.js";
 import { memoryOf, type Memory } from "./memory/index.js";
 import { platform } from "./platform.js";
@@ -188,7 +188,8 @@ function ownedDescriptor(plan: MapPlan, length: number): number {
  * 0. Undefined otherwise.
  */
 function mapHint(plan: MapPlan, rc: number): string | undefined {
-  if (rc === -EACCES && plan.fd !== -1 && plan.path === undefined) {
+  // (PROT_EXEC has an EACCES of its own: a file system mounted noexec.)
+  if (rc === -EACCES && plan.fd !== -1 && plan.path === undefined && (plan.prot & PROT_EXEC) === 0) {
     if ((plan.prot & PROT_WRITE) !== 0 && (plan.flags & MAP_PRIVATE) === 0) {
       return "a writable shared map needs a descriptor open for reading and writing: open the file with 'r+', or map it read-only with { access: ACCESS_READ }";
     }
