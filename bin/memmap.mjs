@@ -58,6 +58,13 @@ if (command === undefined) usageError("no command given");
 if (command !== "build") usageError(`unknown command '${command}'`);
 if (rest.length > 0) usageError(`build takes no arguments; got: ${rest.join(" ")}`);
 
+// native/memmap.gyp is made when the package is packed (scripts/pack-files.mjs): a checkout has
+// binding.gyp at its root instead, and its own command.
+if (!fs.existsSync(path.join(root, "native", "memmap.gyp"))) {
+  if (fs.existsSync(path.join(root, "binding.gyp"))) fail(`${root} is a checkout of memmap: build its addon with \`npm run build:native\` there.`);
+  fail(`${path.join(root, "native", "memmap.gyp")} is missing: this copy of memmap is incomplete; reinstall it (\`npm install memmap\`).`);
+}
+
 const gyp = nodeGyp();
 if (gyp === undefined) fail("node-gyp was not found: run this command through npm (`npx memmap build`), or install node-gyp (`npm install -g node-gyp`).");
 

@@ -201,3 +201,21 @@ test("a path to the constructor, a descriptor or FileHandle to MMap.open: the Ty
     await fh.close();
   }
 });
+
+test("`memmap build` in a checkout (no native/memmap.gyp, a binding.gyp) names `npm run build:native` instead of failing with ENOENT", (t) => {
+  const root = path.join(path.dirname(fileURLToPath(import.meta.url)), "..");
+  const checkout = fs.mkdtempSync(path.join(os.tmpdir(), "memmap-checkout-"));
+  t.after(() => fs.rmSync(checkout, { recursive: true, force: true }));
+  for (const f of ["bin/memmap.mjs", "binding.gyp", "package.json", "native/mm.h"]) {
+    fs.mkdirSync(path.dirname(path.join(checkout, f)), { recursive: true });
+    fs.copyFileSync(path.join(root, f), path.join(checkout, f));
+  }
+  const r = runNode([path.join(checkout, "bin", "memmap.mjs"), "build"], { cwd: checkout });
+  assert.equal(r.status, 1, r.stderr);
+  assert.match(r.stderr, /^memmap build: .* is a checkout of memmap: build its addon with `npm run build:native` there\.\n$/);
+  fs.rmSync(path.join(checkout, "binding.gyp"));
+  const incomplete = runNode([path.join(checkout, "bin", "memmap.mjs"), "build"], { cwd: checkout });
+  assert.equal(incomplete.status, 1, incomplete.stderr);
+  assert.match(incomplete.stderr, /memmap\.gyp is missing: this copy of memmap is incomplete; reinstall it/);
+  assert.equal(fs.existsSync(path.join(checkout, "build")), false, "nothing built");
+});
