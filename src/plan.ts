@@ -170,7 +170,7 @@ function resolveAccess(accessArg: number, flags: number, prot: number): [Access,
 export function planMap(fd: unknown, length: unknown, options: unknown): MapPlan {
   const fileno = descriptorOf(fd);
   // Omitted (new MMap(fd)): Python requires it too; say what to pass.
-  if (length === undefined) throw invalidArgType("length", "of type number (0 maps the whole file)", length);
+  if (length === undefined) throw invalidArgType("length", `of type number (${fileno === -1 ? "the size of the memory, in bytes" : "0 maps the whole file"})`, length);
   const len = validateInteger(length, "length", -MAX_SAFE, MAX_SAFE);
   const opts = mapOptions(options);
   const flagsArg = optionalInteger(opts.flags, "options.flags", MAP_SHARED, INT32_MIN, INT32_MAX);

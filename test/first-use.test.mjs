@@ -92,6 +92,7 @@ test("habits from Python and fs: positional flags/prot/access, a flag string or 
     assert.throws(() => MMap.open(p, "r"), objectWanted);
     await assert.rejects(MMap.openAsync(p, "r"), objectWanted);
     assert.throws(() => new MMap(fd), typeError(/^The "length" argument must be of type number \(0 maps the whole file\). Received undefined$/));
+    assert.throws(() => new MMap(-1), typeError(/^The "length" argument must be of type number \(the size of the memory, in bytes\). Received undefined$/));
     assert.throws(() => new MMap(fd, 0, { access: "read" }), accessNames);
     assert.throws(() => MMap.open(p, { access: "read" }), accessNames);
     // other wrong types keep Node's plain message
