@@ -18,7 +18,7 @@ import { fileURLToPath } from "node:url";
 import { ACCESS_COPY, ACCESS_DEFAULT, ACCESS_READ, PROT_WRITE } from "./constants.js";
 import { describe, inherits, invalidArgType, systemError } from "./errors.js";
 import { platform } from "./platform.js";
-import { mapOptions, openedFrom, planMap, type MMapOptions } from "./plan.js";
+import { MAP_KEYS, mapOptions, openedFrom, planMap, type MMapOptions } from "./plan.js";
 import { reclaimNeglected } from "./reclaim.js";
 import { optionalBoolean, optionalInteger, toBytes, validateInteger } from "./validate.js";
 
@@ -98,9 +98,12 @@ function pathOf(path: unknown): string | Buffer {
   throw invalidArgType("path", `of type string or an instance of Buffer or URL${descriptor ? " (new MMap(fd, 0) maps a descriptor or a FileHandle)" : ""}`, path);
 }
 
+/** The options `MMap.open` and `openAsync` read: the constructor's, and their own. */
+const OPEN_KEYS: readonly string[] = Object.freeze([...MAP_KEYS, "length", "create", "size"]);
+
 function openPlan(pathArg: unknown, options: unknown): OpenPlan {
   const path = pathOf(pathArg);
-  const opts = mapOptions(options);
+  const opts = mapOptions(options, OPEN_KEYS, "MMap.open()");
   const length = optionalInteger(opts.length, "options.length", 0, 0, MAX_SAFE);
   const create = optionalBoolean(opts.create, "options.create", false);
   const size = opts.size === undefined ? undefined : validateInteger(opts.size, "options.size", 0, MAX_SAFE);

@@ -128,17 +128,35 @@ function descriptorOf(fd: unknown): number {
   throw invalidArgType("fd", `of type number or an instance of FileHandle${pathLike ? " (MMap.open(path) maps a file by its path)" : ""}`, fd);
 }
 
+/** The options the constructor reads (Python's keyword arguments, and SPEC §8's). */
+export const MAP_KEYS: readonly string[] = Object.freeze(["flags", "prot", "access", "offset", "trackfd", "shareable", "tagname"]);
+
 /**
- * The options object of the constructor and of `MMap.open`. A number or a string in its place is
- * a habit from elsewhere (Python's positional `flags`/`prot`/`access`, or `tagname` on Windows; a flag of `fs` such as
- * `"r"`): the error names the object to pass instead.
- * @throws {TypeError} `ERR_INVALID_ARG_TYPE` for anything but an object or `undefined`.
+ * The options object of the constructor (`keys`: MAP_KEYS) and of `MMap.open` (its own list). A
+ * number or a string in its place is a habit from elsewhere (Python's positional
+ * `flags`/`prot`/`access`, or `tagname` on Windows; a flag of `fs` such as `"r"`): the error names
+ * the object to pass instead.
+ *
+ * An own property that is not an option is refused, as CPython refuses a keyword argument it does
+ * not know (`TypeError: 'acess' is an invalid keyword argument for mmap()`): Node's APIs ignore
+ * unknown keys, but here a misspelt `access` or `flags` would silently give the default, a map
+ * that writes through to the file, where the caller asked for a read-only or a private one.
+ * @throws {TypeError} `ERR_INVALID_ARG_TYPE` for anything but an object or `undefined`;
+ *   `ERR_INVALID_ARG_VALUE` for a property that is not an option.
  */
-export function mapOptions(value: unknown): Record<string, unknown> {
+export function mapOptions(value: unknown, keys: readonly string[] = MAP_KEYS, call = "new MMap()"): Record<string, unknown> {
   if (typeof value === "number" || typeof value === "string") {
     throw invalidArgType("options", "of type object, such as { access: ACCESS_READ } (flags, prot, access, offset and tagname are its properties)", value);
   }
-  return validateOptions(value, "options");
+  const opts = validateOptions(value, "options");
+  if (value !== undefined) {
+    for (const key of Object.keys(opts)) {
+      if (!keys.includes(key)) {
+        throw invalidArgValue("options", opts, `has a property '${key}' that is not an option of ${call}, which takes ${keys.join(", ")}`, TypeError);
+      }
+    }
+  }
+  return opts;
 }
 
 /** `access` applied to `flags`/`prot`, or `access` derived from `prot` as CPython does. */

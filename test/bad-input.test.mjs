@@ -283,10 +283,20 @@ function boolean(v, valid) {
   return T;
 }
 
-/** An options object, as Node's validateObject: not null, not an array, not a function. */
-function optionsBag(v, valid) {
+/** The options the constructor takes, and MMap.open's. */
+const MAP_KEYS = ["flags", "prot", "access", "offset", "trackfd", "shareable", "tagname"];
+const OPEN_KEYS = [...MAP_KEYS, "length", "create", "size"];
+/** An own property that is not an option: refused, as CPython refuses an unknown keyword argument. */
+const UNKNOWN_OPTION = { error: TypeError, code: "ERR_INVALID_ARG_VALUE", stage: "arg" };
+
+/**
+ * An options object, as Node's validateObject: not null, not an array, not a function; and no own
+ * enumerable property but the options in `keys` (null: any, as Node reads an options object).
+ */
+function optionsBag(v, valid, keys = MAP_KEYS) {
   if (v === undefined) return valid({});
   if (v === null || typeof v !== "object" || Array.isArray(v)) return T;
+  if (keys !== null && Object.keys(v).some((k) => !keys.includes(k))) return UNKNOWN_OPTION;
   return valid(v);
 }
 
@@ -534,7 +544,7 @@ for (const [name, add] of [
   add(`${name}(offset)`, (m, v) => m[name](v), 0, (v) => integer(v, { range: SAFE, optional: true }, (o) => flushTo(o, undefined)));
   add(`${name}(0, size)`, (m, v) => m[name](0, v), 4, (v) => integer(v, { range: SAFE, optional: true }, (s) => flushTo(0, s)));
   add(`${name}(0, undefined, options): options`, (m, v) => m[name](0, undefined, v), { flags: MS_SYNC }, (v) =>
-    optionsBag(v, (o) => integer(o.flags, { range: INT32, optional: true }, (f) => flushTo(0, undefined, f))),
+    optionsBag(v, (o) => integer(o.flags, { range: INT32, optional: true }, (f) => flushTo(0, undefined, f)), null),
   );
   // Windows ignores flush flags (FlushViewOfFile has none): no EINVAL to expect there.
   if (!WINDOWS) {
@@ -745,7 +755,7 @@ for (const [kind, async] of [
       [],
       async,
     );
-    ctorRow(`${kind}(path, options): options`, (v, fx) => open(fx.path, v), (v) => optionsBag(v, () => plainMap()), [], async);
+    ctorRow(`${kind}(path, options): options`, (v, fx) => open(fx.path, v), (v) => optionsBag(v, () => plainMap(), OPEN_KEYS), [], async);
     ctorRow(`${prefix}: length`, mk((v) => ({ length: v })), (v) =>
       integer(v, { range: SIZE, optional: true }, (n) => (!n ? plainMap() : n > L ? V : plainMap(ACCESS_DEFAULT, n))),
     [], async);

@@ -373,6 +373,56 @@ describe("constructor: length and offset", () => {
     });
   });
 
+  test("an options object with a property that is not an option is refused before anything is mapped, as CPython refuses an unknown keyword argument", async (t) => {
+    // A misspelt `access` or `flags` silently gave the default before: a map that writes through
+    // to the file where the caller asked for a read-only or a private one.
+    const f = tmpfile(Buffer.from("hello world\n"));
+    const fd = fs.openSync(f, "r+");
+    try {
+      const before = openFds();
+      for (const [opts, key] of [
+        [{ acess: ACCESS_COPY }, "acess"],
+        [{ access: ACCESS_READ, flag: 1 }, "flag"],
+        [{ length: 3 }, "length"], // MMap.open's, not the constructor's
+        [{ access: ACCESS_READ, nope: undefined }, "nope"],
+      ]) {
+        assert.throws(() => new MMap(fd, 0, opts), (e) => {
+          assert.equal(Object.getPrototypeOf(e), TypeError.prototype);
+          assert.equal(e.code, "ERR_INVALID_ARG_VALUE");
+          assert.match(e.message, new RegExp(`'${key}' that is not an option of new MMap\\(\\)`));
+          return true;
+        });
+      }
+      for (const opts of [{ acces: ACCESS_READ }, { access: ACCESS_READ, sise: 100 }]) {
+        throwsCode(() => MMap.open(f, opts), TypeError, "ERR_INVALID_ARG_VALUE");
+        await rejectsCode(MMap.openAsync(f, opts), TypeError, "ERR_INVALID_ARG_VALUE");
+      }
+      assert.deepEqual(openFds(), before, "no descriptor left behind");
+      assert.equal(fs.readFileSync(f, "utf8"), "hello world\n", "the file untouched (sise: not grown)");
+      // Options read from the prototype, symbols and non-enumerable properties are not looked at.
+      const proto = Object.create({ extra: 1 });
+      proto.access = ACCESS_READ;
+      Object.defineProperty(proto, "hidden", { value: 1, enumerable: false });
+      proto[Symbol("tag")] = 1;
+      using(new MMap(fd, 0, proto), (m) => assert.equal(m.length, 12));
+      using(MMap.open(f, { length: 5, create: false, size: 12, access: ACCESS_READ }), (m) => assert.equal(m.length, 5));
+    } finally {
+      fs.closeSync(fd);
+    }
+    if (python === null) return t.skip("CPython 3.13 is not available (its refusal not compared)");
+    const py = runPython(`
+import mmap, os, json, sys
+fd = os.open(sys.stdin.read().strip(), os.O_RDWR)
+try:
+    mmap.mmap(fd, 0, acess=1)
+    print(json.dumps("ok"))
+except TypeError as e:
+    print(json.dumps(["TypeError", str(e)]))
+`, f);
+    assert.equal(py[0], "TypeError", "CPython refuses it with a TypeError too");
+    assert.match(py[1], /acess/, "and names the keyword");
+  });
+
   test("size and offset matrix matches CPython 3.13", async (t) => {
     if (python === null) return t.skip("CPython 3.13 is not available");
     const cases = [
