@@ -8,6 +8,8 @@
  * Invariants:
  * - Every argument is checked before the addon is called (type, then integer, then range), and
  *   nothing a call does changes the map: a failed call has no effect.
+ * - No handle is kept across an `await`: `waitAsync` takes it from the memory layer before each
+ *   call into the addon (docs/architecture.md: a closed map's handle may be a new map's).
  * - `pending` counts the `waitAsync` calls not yet settled in this thread: `close()` asks the
  *   addon to settle a map's calls only when some exist (a close costs no extra call otherwise).
  * Internal: not exported from the package.
@@ -114,9 +116,13 @@ export async function waitOnAsync(mem: Memory, index: unknown, value: unknown, t
   const i = validateWordIndex(index);
   const v = validateInteger(value, "value", INT32_MIN, INT32_MAX);
   const t = validateTimeout(timeout);
-  const h = wordOf(mem, i);
+  let h = wordOf(mem, i);
   const left = timeLeft(t);
   for (let attempt = 1; ; attempt++) {
+    // Again after an await: user code ran meanwhile, and may have closed the map (whose handle
+    // the next map may then have taken over: the call would wait on that map's word, keeping it
+    // busy) or resized it. The handle is taken, and the word checked, afresh.
+    if (attempt > 1) h = wordOf(mem, i);
     pending++;
     let rc: number;
     try {

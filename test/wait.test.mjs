@@ -543,6 +543,36 @@ test("a wait with no timeout on a word whose file shrinks during the sleep ends 
   assert.ok(out.mainWaitMs < 5000 && out.mainAsyncMs < 5000, JSON.stringify(out));
 });
 
+test("a waitAsync whose word faulted, then the map closed before the call went on: ERR_MMAP_CLOSED, never a wait on the next map (which took over the handle)", { skip: WINDOWS && "POSIX truncation of a mapped file" }, () => {
+  // The addon's first read of the word faults (the file shrank): its promise settles with -EFAULT
+  // at once, and the caller's code runs before waitAsync goes on. Before: waitAsync went on with
+  // the handle it took before its await, which the next map had taken over: it slept on that
+  // map's word until the timeout ("timed-out"), and the new map's resize() threw ERR_MMAP_BUSY.
+  const r = runNode(
+    [
+      "--input-type=module",
+      "-e",
+      `import { MMap } from ${JSON.stringify(DIST)};
+       import fs from "node:fs";
+       const p = ${JSON.stringify(tmpfile(Buffer.alloc(2 * LENGTH)))};
+       const fd = fs.openSync(p, "r+");
+       const m = new MMap(fd, ${2 * LENGTH});
+       fs.ftruncateSync(fd, 0);
+       const t0 = Date.now();
+       const a = m.waitAsync(${LENGTH}, 0, 3000).then((v) => v, (e) => e.code);
+       m.close();
+       const next = new MMap(-1, ${2 * LENGTH});
+       const got = await a;
+       let resize = "ok";
+       try { next.resize(${LENGTH}); } catch (e) { resize = e.code; }
+       console.log(JSON.stringify([got, Date.now() - t0 < 2000, resize]));`,
+    ],
+    { timeout: 20_000 },
+  );
+  assert.deepEqual({ signal: r.signal, stderr: r.stderr }, { signal: null, stderr: "" });
+  assert.deepEqual(JSON.parse(r.stdout), ["ERR_MMAP_CLOSED", true, "ok"]);
+});
+
 // ------------------------------------------------------------------ macOS, here
 
 test("native/wait-darwin.c compiles (syntax, against this system's headers: macOS is not here)", (t) => {
