@@ -21,6 +21,7 @@ import { adjust, boundsArgs, clampRange, flushRange, plainRange, sliceArgs, slic
 import { settleWaits } from "./waiting.js";
 import { MMapExtensions } from "./extensions.js";
 import {
+  byteLength,
   needleBytes,
   optionalInteger,
   ownCopy,
@@ -342,14 +343,16 @@ export class MMap extends MMapExtensions implements Iterable<number> {
       const a = adjust(start as number, len, 0, len);
       const b = adjust(stop as number, len, 0, len);
       const count = b > a ? b - a : 0;
-      if (bytes.length !== count) throw wrongSize(bytes.length, count);
+      const given = byteLength(bytes);
+      if (given !== count) throw wrongSize(given, count);
       this.#mem.put(a, bytes);
       return;
     }
     const [a, b, st] = sliceArgs(start, stop, step);
     this.#writable("setSlice");
     const sl = sliceIndices(this.#mem.length, a, b, st);
-    if (bytes.length !== sl.count) throw wrongSize(bytes.length, sl.count);
+    const given = byteLength(bytes);
+    if (given !== sl.count) throw wrongSize(given, sl.count);
     if (sl.step === 1) this.#mem.put(sl.start, bytes);
     else this.#mem.scatter(sl, ownCopy(bytes)); // the source may be a view of this map
   }
@@ -483,7 +486,7 @@ export class MMap extends MMapExtensions implements Iterable<number> {
     const bytes = toBytes(data, "data");
     this.#writable("write");
     const pos = this.#pos;
-    const n = bytes.length;
+    const n = byteLength(bytes);
     const len = this.#mem.length;
     if (pos > len || len - pos < n) {
       throw rangeError(`data out of range: ${n} bytes at position ${pos} do not fit in length ${len}`);
@@ -520,8 +523,9 @@ export class MMap extends MMapExtensions implements Iterable<number> {
     const needle = needleBytes(sub, "sub");
     const [s, e] = boundsArgs(start, end, this.#mem, this.#pos);
     if (e < s) return -1;
-    if (needle.length === 0) return backward ? e : s;
-    if (needle.length > e - s) return -1;
+    const n = byteLength(needle);
+    if (n === 0) return backward ? e : s;
+    if (n > e - s) return -1;
     return this.#mem.find(needle, s, e, backward);
   }
 

@@ -20,7 +20,7 @@ import { describe, inherits, invalidArgType, systemError } from "./errors.js";
 import { platform } from "./platform.js";
 import { MAP_KEYS, mapOptions, openedFrom, planMap, type MMapOptions } from "./plan.js";
 import { reclaimNeglected } from "./reclaim.js";
-import { optionalBoolean, optionalInteger, toBytes, validateInteger } from "./validate.js";
+import { byteLength, bytesAt, optionalBoolean, optionalInteger, toBytes, validateInteger } from "./validate.js";
 
 /**
  * Options of `MMap.open(path, options)`: the constructor's (`tagname` is taken as the
@@ -91,7 +91,12 @@ const ELOOP = osConstants.errno.ELOOP;
 function pathOf(path: unknown): string | Buffer {
   if (typeof path === "string") return path;
   // inherits(), not instanceof (nor Buffer.isBuffer, which is one): a Proxy's trap never runs.
-  if (inherits(path, Buffer)) return Buffer.from(toBytes(path, "path")); // refuses a detached buffer; a copy
+  if (inherits(path, Buffer)) {
+    // Refuses a detached buffer. A copy of its bytes, made without its own properties (Buffer.from
+    // would call an own valueOf and believe an own length).
+    const bytes = toBytes(path, "path");
+    return Buffer.from(bytesAt(bytes, 0, byteLength(bytes)));
+  }
   if (inherits(path, URL)) return fileURLToPath(path); // ERR_INVALID_URL_SCHEME, … as Node's fs
   // A descriptor or a FileHandle is the constructor's: the message says so.
   const descriptor = typeof path === "number" || describe(path) === "an instance of FileHandle";

@@ -77,11 +77,15 @@ const sabLength = typeof SharedArrayBuffer === "function" ? intrinsic<number>(Sh
  * as UTF-8, as Node's own APIs do.
  *
  * Everything is read through the built-in getters, never through the value's own properties,
- * and the result is either the value itself — only a plain `Buffer` or `Uint8Array`, which has
- * no behaviour of its own — or a fresh `Uint8Array` over the same memory: no user code runs
- * while, or after, the bytes are taken (a getter or a `Proxy` trap that closes the map, resizes
- * it or changes its length), so the caller's checks that follow stay true. A `Proxy` is not a
- * view: `ERR_INVALID_ARG_TYPE`, as Node's `fs` APIs say.
+ * and the result is either the value itself — only a plain `Buffer` or `Uint8Array`, whose
+ * prototype has no behaviour of its own — or a fresh `Uint8Array` over the same memory. The
+ * value itself may still carry own properties (an own `length` getter, `subarray`,
+ * `constructor`): callers read a result only through the engine (`TypedArray#set` on their own
+ * array, index access, the addon) and through {@link byteLength} and {@link bytesAt}, never its
+ * properties or methods. So no user code runs while, or after, the bytes are taken (a getter or
+ * a `Proxy` trap that closes the map, resizes it or changes its length, or a length that lies),
+ * and the caller's checks that follow stay true. A `Proxy` is not a view:
+ * `ERR_INVALID_ARG_TYPE`, as Node's `fs` APIs say.
  */
 export function toBytes(value: unknown, name: string): Uint8Array {
   if (typeof value === "string") return Buffer.from(value, "utf8");
@@ -112,6 +116,22 @@ export function toBytes(value: unknown, name: string): Uint8Array {
   const buffer = value as ArrayBufferLike;
   if (length === 0) assertAttached(buffer, name, value);
   return new Uint8Array(buffer, 0, length);
+}
+
+/**
+ * The length of a result of {@link toBytes}, through the built-in getter: never an own `length`
+ * of the caller's `Buffer` (a getter would run user code mid-call, a value could lie).
+ */
+export function byteLength(bytes: Uint8Array): number {
+  return taLength.call(bytes);
+}
+
+/**
+ * A `Uint8Array` over `n` bytes of a result of {@link toBytes} from `offset`, made without calling
+ * its methods (an own `subarray`, or an own `constructor` that `subarray`'s species would use).
+ */
+export function bytesAt(bytes: Uint8Array, offset: number, n: number): Uint8Array {
+  return new Uint8Array(taBuffer.call(bytes), taOffset.call(bytes) + offset, n);
 }
 
 /** The byte length of an ArrayBuffer or SharedArrayBuffer (0 once detached), -1 for anything else. */

@@ -249,3 +249,88 @@ test("item 10: a view's own getters never run — one that would close or resize
   }
   assert.equal(ran, 0, "no getter, method or iterator of the data ran");
 });
+
+test("item 10: own properties of a plain Buffer or Uint8Array (length, subarray, constructor) never run or count either", () => {
+  // Before: toBytes handed a plain Buffer/Uint8Array on as it was, and the calls then read its
+  // `length` (and a segmented write its `subarray`, whose species is its `constructor`): an own
+  // getter ran mid-call (it could close or resize the map between the checks and the write), and
+  // an own `length` that lied was believed: write() of 16 bytes with length 100000 on a map of
+  // 200000 bytes returned 100000 and moved the position past 99984 bytes it never wrote.
+  let target = null;
+  let ran = 0;
+  /** `make(bytes)` with own properties that close the map, or lie about the length. */
+  const hostile = (bytes, lie) => {
+    const d = bytes;
+    Object.defineProperty(d, "length", {
+      get() {
+        ran++;
+        if (lie === undefined) target.close();
+        return lie ?? bytes.byteLength;
+      },
+    });
+    Object.defineProperty(d, "subarray", { value: () => (ran++, target.close(), new Uint8Array(0)) });
+    Object.defineProperty(d, "constructor", { get: () => (ran++, target.close(), Uint8Array) });
+    return d;
+  };
+  for (const make of [(a) => Buffer.from(a), (a) => new Uint8Array(a)]) {
+    for (const lie of [undefined, 0, 2, 100000]) {
+      for (const [name, op, want, ret] of [
+        ["write", (m, d) => m.write(d), [1, 2, 3, 0, 0, 0], 3],
+        ["setSlice", (m, d) => m.setSlice(1, 4, d), [0, 1, 2, 3, 0, 0], undefined],
+        ["setSlice step 2", (m, d) => m.setSlice(0, 6, d, 2), [1, 0, 2, 0, 3, 0], undefined],
+      ]) {
+        const m = (target = new MMap(-1, 6));
+        assert.equal(op(m, hostile(make([1, 2, 3]), lie)), ret, `${name}: returns what it wrote`);
+        assert.equal(m.closed, false, `${name}: the map was not closed by user code`);
+        assert.deepEqual([...m.slice()], want, `${name}: all of the data was written`);
+        assert.equal(m.tell(), name === "write" ? 3 : 0, `${name}: the position moved by what was written`);
+        m.close();
+      }
+      const m = (target = new MMap(-1, 8));
+      m.setSlice(4, 7, Buffer.from([7, 8, 9]));
+      assert.equal(m.find(hostile(make([8, 9]), lie)), 5);
+      assert.equal(m.rfind(hostile(make([8, 9]), lie)), 5);
+      assert.equal(m.find(hostile(make([9, 9]), lie)), -1);
+      assert.equal(m.closed, false);
+      m.close();
+    }
+  }
+  // A write larger than a map's lines of segments (MEMMAP_MAX_VIEW), and one of 64 KiB or more (one native copy).
+  const m = (target = new MMap(-1, 200000));
+  const big = new Uint8Array(70000).fill(5);
+  assert.equal(m.write(hostile(big, 16)), 70000);
+  assert.equal(m.tell(), 70000);
+  assert.equal(m.find(Buffer.from([5, 0]), 0), 69999);
+  m.close();
+  assert.equal(ran, 0, "no own getter or method of the data ran");
+  // A map larger than one view (segments: MEMMAP_MAX_VIEW), written piece by piece.
+  const r = runNode(
+    [
+      "--input-type=module",
+      "-e",
+      `import { MMap } from ${JSON.stringify(DIST)};
+       const m = new MMap(-1, 20000);
+       const d = new Uint8Array(10000).fill(7);
+       let ran = 0;
+       Object.defineProperty(d, "length", { get: () => (ran++, 16) });
+       Object.defineProperty(d, "subarray", { value: () => (ran++, m.close(), new Uint8Array(0)) });
+       Object.defineProperty(d, "constructor", { get: () => (ran++, m.close(), Uint8Array) });
+       m.seek(5000);
+       const n = m.write(d);
+       console.log(JSON.stringify([n, m.tell(), m.find(Buffer.from([7, 0]), 0), m.find(Buffer.from([0, 7]), 0), ran]));`,
+    ],
+    { env: { ...process.env, MEMMAP_MAX_VIEW: "4096" } },
+  );
+  assert.equal(r.stderr, "");
+  assert.deepEqual(JSON.parse(r.stdout), [10000, 15000, 14999, 4999, 0]);
+  // A path given as a Buffer: its own bytes are opened (before: Buffer.from called its own valueOf,
+  // whose string was opened instead, and believed its own length).
+  const file = tmpfile("hello");
+  const p = Buffer.from(file);
+  Object.defineProperty(p, "valueOf", { value: () => (ran++, file + ".other") });
+  Object.defineProperty(p, "length", { get: () => (ran++, 3) });
+  const opened = MMap.open(p);
+  assert.equal(opened.read().toString(), "hello");
+  opened.close();
+  assert.equal(ran, 0, "no own getter or method of the path ran");
+});

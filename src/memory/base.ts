@@ -317,7 +317,10 @@ export abstract class Memory extends Tracked {
   abstract setByteAt(i: number, v: number): void;
   /** A copy of [a, b). */
   abstract copy(a: number, b: number): Buffer;
-  /** Copies src into the map at `at` (at + src.length <= length). */
+  /**
+   * Copies src into the map at `at` (at + its length <= length). `src` is a result of `toBytes`:
+   * its length is read with `byteLength`, never through its own properties.
+   */
   abstract put(at: number, src: Uint8Array): void;
   /** A copy of the bytes of a slice (with a step other than 1). */
   abstract gather(slice: Slice): Buffer;

@@ -11,6 +11,7 @@ import { spanOf, type Slice } from "../slices.js";
 import { Memory, allocCopy, allocResult, checked, tooLarge, viewsUnavailable } from "./base.js";
 import { lengthField } from "../truncation.js";
 import { platform } from "../platform.js";
+import { byteLength } from "../validate.js";
 
 /** Largest span a strided slice copies in one call (else it goes byte by byte). */
 const STRIDED_COPY_MAX = 16 * 1024 * 1024;
@@ -41,10 +42,11 @@ export class CopyMemory extends Memory {
   }
 
   put(at: number, src: Uint8Array): void {
-    if (src.length === 0) return;
-    this.guard(at, at + src.length);
+    const n = byteLength(src);
+    if (n === 0) return;
+    this.guard(at, at + n);
     checked(native.write(this.open(), at, src), "memcpy");
-    this.verify(at, at + src.length);
+    this.verify(at, at + n);
   }
 
   gather(slice: Slice): Buffer {

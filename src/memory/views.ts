@@ -19,6 +19,7 @@ import { platform } from "../platform.js";
 import { spanOf, type Slice } from "../slices.js";
 import { FastBuffer, Memory, allocCopy, allocResult, checked, copyOf, tooLarge, viewsUnavailable, type LineWindow } from "./base.js";
 import { lengthField } from "../truncation.js";
+import { byteLength, bytesAt } from "../validate.js";
 
 /**
  * How a map larger than one Buffer is cut: segment k covers [k * stride, k * stride + segment),
@@ -320,13 +321,13 @@ export class ViewMemory extends Memory {
   }
 
   put(at: number, src: Uint8Array): void {
-    const n = src.length;
+    const n = byteLength(src);
     if (n === 0) return;
     this.guard(at, at + n);
     const raw = this.#ensureWhole(false, COPY_COST);
     if (n >= NATIVE_COPY_MIN || (raw === null && this.#direct())) checked(native.write(this.open(), at, src), "memcpy");
     else if (raw !== null) raw.set(src, at);
-    else this.#pieces(at, at + n, (piece, off) => piece.set(src.subarray(off, off + piece.length)));
+    else this.#pieces(at, at + n, (piece, off) => piece.set(bytesAt(src, off, piece.length)));
     this.verify(at, at + n);
   }
 
