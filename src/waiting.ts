@@ -65,11 +65,16 @@ function wordOf(mem: Memory, index: number): Handle {
   return h;
 }
 
-/** The result of a wait, or its error. */
+/**
+ * The result of a wait, or its error. A word the map has learned meanwhile to be lost throws, also
+ * when another call learned it (waitAsync: the event loop ran during the sleep), so no result is
+ * read from the zeros standing in for it.
+ */
 function resultOf(rc: number, mem: Memory, index: number, syscall: string): WaitResult {
   if (rc === -EBADF) throw closedError();
   if (rc < 0) throw systemError(rc, syscall);
   mem.verify(index, index + 4);
+  mem.guard(index, index + 4);
   return RESULTS[rc] as WaitResult;
 }
 

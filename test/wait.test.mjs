@@ -573,6 +573,34 @@ test("a waitAsync whose word faulted, then the map closed before the call went o
   assert.deepEqual(JSON.parse(r.stdout), ["ERR_MMAP_CLOSED", true, "ok"]);
 });
 
+test("a waitAsync whose word the map learns is lost while it sleeps (another call touched it): ERR_MMAP_TRUNCATED, not a result read from the zeros", { skip: WINDOWS && "POSIX truncation of a mapped file" }, () => {
+  // Before: the sleep ended ("timed-out"; or "not-equal" against the zeros put in the word's
+  // place), and since the fault counter had not moved after the other call's check, the result
+  // was handed out as if the word were there.
+  const r = runNode(
+    [
+      "--input-type=module",
+      "-e",
+      `import { MMap } from ${JSON.stringify(DIST)};
+       import fs from "node:fs";
+       const p = ${JSON.stringify(tmpfile(Buffer.alloc(2 * LENGTH, 3)))};
+       const m = MMap.open(p);
+       const out = [];
+       const w = m.waitAsync(${LENGTH}, 0x03030303, 400).then((v) => v, (e) => e.code);
+       setTimeout(() => {
+         fs.truncateSync(p, ${LENGTH});
+         try { m.get(${LENGTH}); out.push("read"); } catch (e) { out.push(e.code); }
+       }, 50);
+       out.push(await w);
+       m.close();
+       console.log(JSON.stringify(out));`,
+    ],
+    { timeout: 20_000 },
+  );
+  assert.deepEqual({ signal: r.signal, stderr: r.stderr }, { signal: null, stderr: "" });
+  assert.deepEqual(JSON.parse(r.stdout), ["ERR_MMAP_TRUNCATED", "ERR_MMAP_TRUNCATED"]);
+});
+
 // ------------------------------------------------------------------ macOS, here
 
 test("native/wait-darwin.c compiles (syntax, against this system's headers: macOS is not here)", (t) => {
