@@ -80,6 +80,9 @@ export async function prefetch(mem: Memory, start: unknown, length: unknown): Pr
   const rc = await native.prefetch(mem.open(), a, n, platform.populate);
   if (rc < 0) throw rc === -EBADF ? closedError() : systemError(rc, "madvise");
   mem.verify(a, a + n);
+  // Also a loss another call learned while the reads ran (the event loop runs meanwhile): the
+  // counter has not moved since, and verify() alone would see nothing.
+  mem.guard(a, a + n);
 }
 
 /**

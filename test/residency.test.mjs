@@ -192,6 +192,31 @@ describe("prefetch", () => {
     });
   }
 
+  test("a loss of its range that another call learned while it ran: ERR_MMAP_TRUNCATED, not resolved", { skip: posixOnly }, () => {
+    // The reads run on the thread pool while the event loop goes on (here: a synchronous spin, then
+    // a read of the lost tail, which learns the loss). Before: the counter had not moved since that
+    // read, so the prefetch's own check saw nothing, and it resolved over a range the map knew lost.
+    const path = tmpfile(Buffer.alloc(4 * PAGESIZE, 3));
+    const r = runNode([
+      "--input-type=module",
+      "-e",
+      `import fs from "node:fs";
+       import { MMap, PAGESIZE } from ${JSON.stringify(DIST)};
+       const m = MMap.open(${JSON.stringify(path)});
+       fs.truncateSync(${JSON.stringify(path)}, PAGESIZE);
+       const p = m.prefetch().then(() => "resolved", (e) => e.code);
+       const t = Date.now();
+       while (Date.now() - t < 200); // the job runs meanwhile
+       const out = [];
+       try { m.get(3 * PAGESIZE); } catch (e) { out.push(e.code); }
+       out.push(await p);
+       m.close();
+       console.log(out.join(" "));`,
+    ]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout.trim(), "ERR_MMAP_TRUNCATED ERR_MMAP_TRUNCATED");
+  });
+
   test("bad arguments reject with class and code; a closed map rejects ERR_MMAP_CLOSED", async () => {
     const m = new MMap(-1, 2 * PAGESIZE);
     try {
