@@ -106,7 +106,12 @@ export function toBytes(value: unknown, name: string): Uint8Array {
     }
     if (length === 0) assertAttached(buffer, name, value);
     const proto = Object.getPrototypeOf(value);
-    if (tag === "Uint8Array" && (proto === Buffer.prototype || proto === Uint8Array.prototype)) return value as Uint8Array;
+    if (tag === "Uint8Array" && (proto === Buffer.prototype || proto === Uint8Array.prototype) && !isShared(buffer)) {
+      return value as Uint8Array;
+    }
+    // A fresh view has the length read now, for good: a view that tracks the length of a growable
+    // SharedArrayBuffer would grow under the call when another thread grows the buffer, past the
+    // length the caller checked (a write would then reach bytes after its slice).
     return new Uint8Array(buffer, offset, length);
   }
   // An ArrayBuffer or SharedArrayBuffer is told by its built-in byteLength getter, which throws for
@@ -132,6 +137,16 @@ export function byteLength(bytes: Uint8Array): number {
  */
 export function bytesAt(bytes: Uint8Array, offset: number, n: number): Uint8Array {
   return new Uint8Array(taBuffer.call(bytes), taOffset.call(bytes) + offset, n);
+}
+
+/** Whether `buffer` (a view's, from the built-in getter) is a SharedArrayBuffer: the ArrayBuffer getter throws for one. */
+function isShared(buffer: ArrayBufferLike): boolean {
+  try {
+    abLength.call(buffer);
+    return false;
+  } catch {
+    return true;
+  }
 }
 
 /** The byte length of an ArrayBuffer or SharedArrayBuffer (0 once detached), -1 for anything else. */

@@ -233,3 +233,30 @@ test("copyOf: every length 0..300 at every alignment 0..35, at the source's end 
   for (const [at, n, out] of kept) assert.deepEqual(out, Buffer.from(src.subarray(at, at + n)));
   assert.ok(copies > 20000);
 });
+
+test("toBytes: a view of a SharedArrayBuffer is taken at its length now; a plain Buffer or Uint8Array of an ArrayBuffer is handed on as it is", async () => {
+  // Another thread may grow a growable SharedArrayBuffer while a call runs: a view that tracks its
+  // length would then hold more bytes than the call checked (write, setSlice: bytes past the slice
+  // written). Before, such a Uint8Array was handed on as it was.
+  const { toBytes } = await import("../dist/validate.js");
+  let g;
+  try {
+    g = new SharedArrayBuffer(8, { maxByteLength: 64 });
+  } catch {
+    g = null;
+  }
+  if (g !== null && typeof g.grow === "function") {
+    const tracking = new Uint8Array(g);
+    const bytes = toBytes(tracking, "data");
+    g.grow(32);
+    assert.equal(tracking.length, 32);
+    assert.equal(bytes.length, 8);
+  }
+  const fixed = new Uint8Array(new SharedArrayBuffer(8));
+  assert.notEqual(toBytes(fixed, "data"), fixed);
+  assert.equal(toBytes(fixed, "data").length, 8);
+  const b = Buffer.alloc(4);
+  const u = new Uint8Array(4);
+  assert.equal(toBytes(b, "data"), b);
+  assert.equal(toBytes(u, "data"), u);
+});
