@@ -21,9 +21,27 @@ let reclaimAt = RECLAIM_BASE;
 type Collect = (options?: { type: "minor" | "major" }) => void;
 let collect: Collect | null | undefined;
 
+const functionSource = Function.prototype.toString;
+
+/**
+ * `globalThis.gc` when it is the engine's own (`--expose-gc`), else null. A function a program put
+ * there is not trusted: a stand-in that collects nothing (`global.gc = global.gc || function gc()
+ * {}`, a common guard) turned reclaiming into a no-op, and a loop of maps never closed ran out of
+ * descriptors (EMFILE after ~650 maps under `ulimit -n 512`). Read without running a getter.
+ */
+function enginesGc(): Collect | null {
+  const f: unknown = Object.getOwnPropertyDescriptor(globalThis, "gc")?.value;
+  if (typeof f !== "function") return null;
+  try {
+    return /^function gc\(\) \{\s*\[native code\]\s*\}$/.test(functionSource.call(f)) ? (f as Collect) : null;
+  } catch {
+    return null;
+  }
+}
+
 function collectGarbage(type: "minor" | "major"): void {
   if (collect === undefined) {
-    collect = (globalThis as { gc?: Collect }).gc ?? null;
+    collect = enginesGc();
     if (collect === null) {
       try {
         setFlagsFromString("--expose-gc");
