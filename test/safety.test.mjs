@@ -250,6 +250,36 @@ test("item 10: a view's own getters never run — one that would close or resize
   assert.equal(ran, 0, "no getter, method or iterator of the data ran");
 });
 
+test("own properties a program gives the Buffer `buffer` handed out are never read by later calls: lines(), subarray(), view() come from the map (no hang, no user code)", { skip: !VIEWS && "views only" }, () => {
+  // Before: memmap cached that very Buffer and read it for its own views: lines() took its window
+  // from the Buffer's own byteOffset and length (a lie made it loop forever), subarray() called
+  // its own subarray (whose result it returned), and a getter there ran user code mid-call.
+  const r = runNode(
+    [
+      "--input-type=module",
+      "-e",
+      `import { MMap } from ${JSON.stringify(DIST)};
+       const out = [];
+       const m = new MMap(-1, 100);
+       m.write("first\\nsecond\\n");
+       m.setSlice(50, 56, Buffer.from("EVIL!\\n"));
+       let ran = 0;
+       const b = m.buffer;
+       Object.defineProperty(b, "byteOffset", { get: () => (ran++, 50) });
+       Object.defineProperty(b, "length", { get: () => (ran++, m.close(), 50) });
+       Object.defineProperty(b, "subarray", { value: () => (ran++, "not a view") });
+       Object.defineProperty(b, "buffer", { get: () => (ran++, new ArrayBuffer(100)) });
+       out.push([...m.lines(0, 13)].map(String));
+       out.push(m.subarray(0, 5).toString(), String.fromCharCode(...m.view(Uint8Array, 6, 6)));
+       out.push(m.buffer === b, m.closed, ran);
+       console.log(JSON.stringify(out));`,
+    ],
+    { timeout: 10_000 },
+  );
+  assert.deepEqual({ signal: r.signal, stderr: r.stderr }, { signal: null, stderr: "" });
+  assert.deepEqual(JSON.parse(r.stdout), [["first\n", "second\n"], "first", "second", true, false, 0]);
+});
+
 test("item 10: own properties of a plain Buffer or Uint8Array (length, subarray, constructor) never run or count either", () => {
   // Before: toBytes handed a plain Buffer/Uint8Array on as it was, and the calls then read its
   // `length` (and a segmented write its `subarray`, whose species is its `constructor`): an own

@@ -158,8 +158,16 @@ export class ViewMemory extends Memory {
   readonly #geo: Geometry;
   /** memmap's own views: read and written by the methods, never handed out. */
   readonly #own: ViewSet = { whole: null, segments: null };
-  /** The views handed out to user code, cached. */
+  /**
+   * The exposed views, cached: memmap's own Buffers over the memory it hands out, which never
+   * reach user code themselves (what `subarray`, `lines()` and `view()` hand out is made from them,
+   * and `buffer` is {@link #shown}), so that memmap reads the properties of no object user code
+   * holds: own properties given to a Buffer it handed out (a lying `length` or `byteOffset`, a
+   * `subarray` of its own) never reach another call.
+   */
   readonly #exposed: ViewSet = { whole: null, segments: null };
+  /** What `buffer` hands out: a Buffer of its own over the same memory as `#exposed.whole`, never read here. */
+  #shown: Buffer | null = null;
   /** The same memory as #own.whole, as a plain Uint8Array (cheaper to take subarrays of), for copies. */
   #raw: Uint8Array | null = null;
   /** The same memory as a DataView, for short copies (copyOf); set with #raw. */
@@ -218,6 +226,7 @@ export class ViewMemory extends Memory {
   #exposedWhole(): Buffer {
     const w = this.#exposed.whole;
     if (w !== null && w.length !== 0) return w;
+    this.#shown = null;
     return (this.#exposed.whole = this.#makeView(0, this.length, true));
   }
 
@@ -548,7 +557,8 @@ export class ViewMemory extends Memory {
         `The map of ${this.length} bytes is larger than the largest Buffer this runtime allows (${this.#geo.maxView}); use subarray()`,
       );
     }
-    return this.#exposedWhole();
+    const w = this.#exposedWhole(); // made again (and #shown forgotten) when someone detached it
+    return (this.#shown ??= w.subarray(0));
   }
 
   reset(length: number): void {
@@ -565,7 +575,7 @@ export class ViewMemory extends Memory {
   #forget(): void {
     this.#raw = this.fast = this.fastW = null;
     this.#dv = null;
-    this.#own.whole = this.#exposed.whole = null;
+    this.#own.whole = this.#exposed.whole = this.#shown = null;
     this.#own.segments = this.#exposed.segments = null;
     this.#lineSpan = null;
     this.#linesToText = LINE_TEXT_AFTER;
