@@ -100,6 +100,8 @@ interface Analysis {
   readonly rx: RegExp;
   /** The clone is sticky (the argument was): a search matches at its start or not at all. */
   readonly isSticky: boolean;
+  /** The `d` flag: exec results have `indices`. */
+  readonly hasIndices: boolean;
   readonly reach: Reach | null;
   readonly prefix: string;
   readonly lead: Uint8Array;
@@ -129,6 +131,7 @@ function analysisOf(rx: RegExp): Analysis {
     a = {
       rx,
       isSticky: flags.includes("y"),
+      hasIndices: flags.includes("d"),
       reach: info.reach,
       prefix: info.prefix,
       lead: info.lead,
@@ -294,7 +297,7 @@ const detach: (s: string) => string =
   platform.engine === "v8" ? (s) => (" " + s).slice(1) : (s) => Buffer.from(s, "latin1").toString("latin1");
 
 /** The match handed to the caller: fresh strings, byte offsets from `base`. */
-function toMatch(m: RegExpExecArray, base: number): MMapMatch {
+function toMatch(m: RegExpExecArray, base: number, hasIndices: boolean): MMapMatch {
   const out = m.slice() as MMapMatch; // a plain array: not the exec result, whose `input` is the text
   for (let k = 0; k < out.length; k++) {
     const s = out[k];
@@ -310,7 +313,9 @@ function toMatch(m: RegExpExecArray, base: number): MMapMatch {
     }
   }
   out.groups = groups as Record<string, string> | undefined;
-  const ind = (m as { indices?: MMapMatch["indices"] }).indices;
+  // Own only with the `d` flag: otherwise not read at all (a getter someone put on Object.prototype
+  // would run here, with the exec result, whose `input` is the text, as its receiver).
+  const ind = hasIndices ? (m as { indices?: MMapMatch["indices"] }).indices : undefined;
   if (ind !== undefined) {
     if (base !== 0) {
       for (const pair of ind) if (pair !== undefined) (pair[0] += base), (pair[1] += base);
@@ -425,7 +430,7 @@ function whole(a: Analysis, src: TextSource, str: string, p: number, end: number
   const m = execFrom(a, src, str, p, 0, live);
   let out: MMapMatch | null = null;
   if (m !== null) {
-    out = toMatch(m, 0);
+    out = toMatch(m, 0, a.hasIndices);
     forgetLastMatch();
   }
   src.verify(0, end);
@@ -538,7 +543,7 @@ class Scanner {
       const m = execFrom(this.#a, src, str, p - ws, ws, live);
       let out: MMapMatch | null = null;
       if (m !== null) {
-        if (m.index + ws <= decided) out = toMatch(m, ws);
+        if (m.index + ws <= decided) out = toMatch(m, ws, this.#a.hasIndices);
         forgetLastMatch();
       }
       if (out === null && !final && reach.first !== null) {

@@ -216,11 +216,19 @@ function isArray(value: object): boolean {
 }
 
 /**
- * An options object, or `undefined` for `{}`. Its properties are read as Node reads an options
- * object's: a getter, or a Proxy's trap, runs then (and what it throws is thrown).
+ * Options omitted: an object without a prototype (Node's `kEmptyObject`), so that properties
+ * someone put on `Object.prototype` are not read as options (a polluted `tagname` made every
+ * anonymous map of the process one named shared memory; a getter ran inside the call).
+ */
+const NO_OPTIONS: Record<string, unknown> = Object.freeze(Object.create(null) as Record<string, unknown>);
+
+/**
+ * An options object, or an empty one without a prototype for `undefined`. Its properties are read
+ * as Node reads an options object's: a getter, or a Proxy's trap, runs then (and what it throws is
+ * thrown), and an object the caller made inherits what its prototype has.
  */
 export function validateOptions(value: unknown, name: string): Record<string, unknown> {
-  if (value === undefined) return {};
+  if (value === undefined) return NO_OPTIONS;
   if (value === null || typeof value !== "object" || isArray(value)) throw invalidArgType(name, "of type object", value);
   return value as Record<string, unknown>;
 }

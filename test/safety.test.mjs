@@ -250,6 +250,45 @@ test("item 10: a view's own getters never run — one that would close or resize
   assert.equal(ran, 0, "no getter, method or iterator of the data ran");
 });
 
+test("options omitted are not read from Object.prototype, and search reads no indices without the d flag: a polluted prototype changes no map and runs no getter", () => {
+  // Before: omitted options were a plain {}, whose inherited properties were read as options: a
+  // polluted Object.prototype.tagname made two anonymous maps one named shared memory (a write
+  // to one appeared in the other, and in any process mapping that name), and getters on
+  // Object.prototype ran inside the constructor, MMap.open and flush; search() read `indices`
+  // from exec results without the d flag, running such a getter with the exec result (whose
+  // `input` is memmap's string over the map) as its receiver.
+  const tag = `memmap-polluted-${process.pid}`;
+  const file = tmpfile("polluted\n");
+  const r = runNode([
+    "--input-type=module",
+    "-e",
+    `import { MMap } from ${JSON.stringify(DIST)};
+     let ran = 0;
+     Object.prototype.tagname = ${JSON.stringify(tag)};
+     for (const key of ["flags", "prot", "access", "offset", "length", "size", "create", "trackfd", "shareable", "indices"]) {
+       Object.defineProperty(Object.prototype, key, {
+         get() { ran++; return undefined; },
+         set(v) { Object.defineProperty(this, key, { value: v, writable: true, enumerable: true, configurable: true }); },
+         configurable: true,
+       });
+     }
+     const a = new MMap(-1, 4096);
+     const b = new MMap(-1, 4096);
+     a.write("secret");
+     const out = [b.read(6).toString("latin1")];
+     a.flush();
+     const f = MMap.open(${JSON.stringify(file)});
+     out.push(f.length, f.search(/pol+/).index, [...f.matchAll(/l/g)].length);
+     await f.flushAsync();
+     for (const m of [a, b, f]) m.close();
+     for (const key of ["tagname", "flags", "prot", "access", "offset", "length", "size", "create", "trackfd", "shareable", "indices"]) delete Object.prototype[key];
+     out.push(MMap.unlinkTag(${JSON.stringify(tag)}), ran);
+     console.log(JSON.stringify(out));`,
+  ]);
+  assert.equal(r.stderr, "");
+  assert.deepEqual(JSON.parse(r.stdout), ["\0\0\0\0\0\0", 9, 0, 2, WINDOWS, 0]);
+});
+
 test("own properties a program gives the Buffer `buffer` handed out are never read by later calls: lines(), subarray(), view() come from the map (no hang, no user code)", { skip: !VIEWS && "views only" }, () => {
   // Before: memmap cached that very Buffer and read it for its own views: lines() took its window
   // from the Buffer's own byteOffset and length (a lie made it loop forever), subarray() called
