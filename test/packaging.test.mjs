@@ -194,7 +194,7 @@ after(() => {
 });
 
 test("npm pack ships dist, src (the source maps' sources), index.d.ts, bin, the native sources and the docs; no tests, build output or binding.gyp", () => {
-  for (const f of ["package.json", "README.md", "index.d.ts", "bin/memmap.mjs", "dist/index.js", "dist/index.d.ts", "dist/binding.js", "src/index.ts", "native/binding.c", "native/mm.h", "docs/python.md"]) {
+  for (const f of ["package.json", "README.md", "LICENSE", "index.d.ts", "bin/memmap.mjs", "dist/index.js", "dist/index.d.ts", "dist/binding.js", "src/index.ts", "native/binding.c", "native/mm.h", "docs/python.md"]) {
     assert.ok(repoFiles.includes(f), `${f} is packed`);
   }
   const unwanted = repoFiles.filter((f) => /^(test|build|scripts|bench|examples|node_modules)\//.test(f) || f === "binding.gyp" || (f.endsWith(".node") && !f.startsWith("prebuilds/")));
