@@ -124,8 +124,19 @@ export function allocResult(n: number): Buffer {
   try {
     return Buffer.allocUnsafe(n);
   } catch (err) {
-    throw (err as { code?: unknown })?.code === undefined ? allocationFailed("a copy", n, err) : err;
+    throw isAllocationFailure(err) ? allocationFailed("a copy", n, err) : err;
   }
+}
+
+/**
+ * Whether `err` says the engine could not allocate: V8's uncoded `RangeError`, or the
+ * `RangeError` `ERR_MEMORY_ALLOCATION_FAILED` some Node versions throw themselves (Node 26 for a
+ * large `Buffer.allocUnsafe`). memmap's error is the same on every runtime: `Error` with the
+ * code, and the runtime's own as `cause`.
+ */
+export function isAllocationFailure(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return code === undefined || code === "ERR_MEMORY_ALLOCATION_FAILED";
 }
 
 /** -EFAULT from native.move: the last byte of its ranges faulted before anything moved. */
