@@ -118,7 +118,13 @@ export function mappingCount() {
 
 /** Runs a Node script in a child process; returns { status, signal, stdout, stderr }. */
 export function runNode(args, options = {}) {
-  return spawnSync(process.execPath, args, { encoding: "utf8", timeout: 120_000, ...options });
+  const run = () => spawnSync(process.execPath, args, { encoding: "utf8", timeout: 120_000, ...options });
+  const r = run();
+  // A child that could not be started at all (no status, no signal: the system refused the
+  // process, as Wine now and then does on a loaded machine) is started once more; a child that
+  // ran is never run again, whatever it did.
+  if (r.error !== undefined && r.status === null && r.signal === null) return run();
+  return r;
 }
 
 /**
