@@ -44,6 +44,8 @@ static _Atomic int ensuring = 0;
  * whether JavaScript listens now. While nobody listens, a signal chained to
  * Node's handler takes the default action, as it would with no listener. */
 static _Atomic uintptr_t node_handler[2];
+/* The handlers memmap chained when it installed its own (SIGSEGV, SIGBUS). */
+static _Atomic uintptr_t at_install[2];
 static _Atomic int listening[2] = {1, 1};
 
 static void on_fault(int sig, siginfo_t *info, void *ctx);
@@ -152,17 +154,25 @@ int mm_fault_install(void) {
   mm_pagesize(); /* computed once here, read in handlers */
   mm__readable_init();
   mm__spares_keep(1);
-  return put_on_top(3) < 0 ? -1 : 0;
+  int rc = put_on_top(3) < 0 ? -1 : 0;
+  for (int i = 0; i < 2; i++) atomic_store(&at_install[i], handler_of(&chained[atomic_load(&generation) & 1][i]));
+  return rc;
 }
 
 void mm_fault_listening(int sigbus, int now, int record) {
   int i = sigbus != 0;
   if (record && atomic_load(&installed)) {
-    /* Called right after memmap's handler went back on top of the one Node
-     * installed for the listener (mm_fault_ensure): that one is chained now. */
+    /* Called right after mm_fault_ensure put memmap's handler back on top
+     * of the one Node installed for the listener, or found it there already
+     * (another thread's new map did it first): Node's is the one chained
+     * now. record 1: only if that is not what was chained at install (V8's
+     * WebAssembly trap handler, the default action), i.e. if Node did
+     * install one; record 2: a listener older than memmap, whose handler
+     * memmap chained at install. */
     const struct sigaction *prev = &chained[atomic_load(&generation) & 1][i];
     uintptr_t h = handler_of(prev);
-    if (h != (uintptr_t)SIG_DFL && h != (uintptr_t)SIG_IGN) atomic_store(&node_handler[i], h);
+    if (h != (uintptr_t)SIG_DFL && h != (uintptr_t)SIG_IGN && (record == 2 || h != atomic_load(&at_install[i])))
+      atomic_store(&node_handler[i], h);
   }
   atomic_store(&listening[i], now != 0);
 }

@@ -76,8 +76,9 @@ static napi_value js_ensure_fault_handler(napi_env env, napi_callback_info info)
   int32_t record = 0;
   if (argc >= 3 && napi_get_value_bool(env, argv[0], &sigbus) == napi_ok &&
       napi_get_value_bool(env, argv[1], &now) == napi_ok && napi_get_value_int32(env, argv[2], &record) == napi_ok)
-    /* record 1: Node's is the handler memmap had to go back on top of now, if it had to. */
-    mm_fault_listening(sigbus, now, record == 2 || (record == 1 && rc == 1));
+    /* record 1: Node's is the handler memmap is on top of now, if Node installed one: whether
+     * this call put memmap back on top or another thread's new map already had (fault.c). */
+    mm_fault_listening(sigbus, now, record == 1 || record == 2 ? record : 0);
   return ret_int(env, rc);
 }
 

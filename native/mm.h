@@ -328,8 +328,10 @@ int mm_fault_install(void);
  * for READONLY, SIGBUS for FILE); 0 asks both. */
 int mm_fault_ensure(int guard);
 /* JavaScript listens for SIGBUS (sigbus != 0) or SIGSEGV (`now`), or no more.
- * `record`: Node has just installed its handler for the signal, and memmap's
- * went back on top of it (mm_fault_ensure); src/binding.ts then keeps a
+ * `record` 1: a first listener, for which Node may have just installed its
+ * handler, and memmap's is back on top (mm_fault_ensure, this thread's or
+ * another's): the handler chained now is Node's if it is not the one chained
+ * at install; 2: a listener older than memmap. src/binding.ts then keeps a
  * listener of its own so that Node never removes it (the default action Node
  * puts back would kill a thread faulting in a memmap map before memmap's
  * handler is on top again). While nobody else listens, a signal that memmap

@@ -377,7 +377,7 @@ test("a SIGBUS/SIGSEGV listener removed while a worker's faults are being contai
     await new Promise((resolve) => setTimeout(resolve, 1000));
     console.log("survived a SIGBUS with no listener");
   `, { timeout: 30_000 });
-  assert.deepEqual({ signal: r.signal, stderr: r.stderr }, { signal: "SIGBUS", stderr: "" });
+  assert.deepEqual({ signal: r.signal, stderr: r.stderr }, { signal: "SIGBUS", stderr: "" }, `status ${r.status}, stdout ${r.stdout}`);
   assert.deepEqual(JSON.parse(r.stdout.trim()), { rounds: true, toggles: true, heard: 1 });
 });
 
