@@ -1413,7 +1413,9 @@ for (const [name, open] of openers) {
       const code = `
         import fs from "node:fs";
         import { MMap, ACCESS_READ, ACCESS_COPY, PROT_READ } from ${JSON.stringify(new URL("../dist/index.js", import.meta.url).href)};
-        const fds = () => fs.readdirSync("/proc/self/fd").length;
+        // The descriptors open on the FIFO (the process's others come and go: one closed by Node
+        // meanwhile read as -1 here once)
+        const fds = () => fs.readdirSync("/proc/self/fd").filter((n) => { try { return fs.readlinkSync("/proc/self/fd/" + n) === process.argv[1]; } catch { return false; } }).length;
         const before = fds();
         const out = [];
         for (const o of [{ access: ACCESS_READ }, { access: ACCESS_COPY }, { prot: PROT_READ }, {}, { access: ACCESS_READ, length: 4096 }, { create: true, access: ACCESS_READ }]) {
