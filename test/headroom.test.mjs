@@ -101,15 +101,20 @@ test("anonymous memory: the headroom is a reservation right after the map, given
   const before = new Set(mappings().map((x) => `${x.start}-${x.end}`));
   m.resize(4 * PAGE);
   m.set(4 * PAGE - 1, 1);
+  // The kernel merges neighbouring anonymous mappings of the same flags into one line of
+  // /proc/self/maps (V8's heap pages below the map, its reservations above the headroom: seen once
+  // in CI). MADV_RANDOM gives the map a flag of its own, so its line is the map's alone; the
+  // headroom's line may still run on into a neighbouring reservation, so it is checked from its start.
+  m.madvise(MADV_RANDOM);
   const fresh = mappings().filter((x) => !before.has(`${x.start}-${x.end}`));
   const map = fresh.find((x) => x.perms === "rw-p" && x.end - x.start === BigInt(4 * PAGE));
   assert.ok(map, "the grown map");
   const room = mappings().find((x) => x.start === map.end);
   assert.equal(room?.perms, "---p", "inaccessible headroom after it");
-  assert.equal(room.end - room.start, BigInt(3 * 4 * PAGE), "three times its size");
+  assert.ok(room.end - room.start >= BigInt(3 * 4 * PAGE), "three times its size");
   m.close();
   assert.equal(
-    mappings().some((x) => x.start === room.start && x.end === room.end && x.perms === "---p"),
+    mappings().some((x) => x.start <= map.end && x.end > map.end && x.perms === "---p"),
     false,
     "the reservation is gone",
   );
