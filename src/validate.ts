@@ -88,6 +88,21 @@ const sabLength = typeof SharedArrayBuffer === "function" ? intrinsic<number>(Sh
  * `ERR_INVALID_ARG_TYPE`, as Node's `fs` APIs say.
  */
 export function toBytes(value: unknown, name: string): Uint8Array {
+  // The common case first, small enough for the compiler to inline into every caller: a plain,
+  // attached Buffer or Uint8Array over an ArrayBuffer is the value itself. The tag getter returns
+  // undefined for anything that is not a typed array (a Proxy included) and never throws; a
+  // Uint8Array's prototype is read only once the tag proved it is one (no trap can run).
+  if (taTag.call(value) === "Uint8Array") {
+    const proto = Object.getPrototypeOf(value);
+    if ((proto === Buffer.prototype || proto === Uint8Array.prototype) && taLength.call(value) !== 0 && !isShared(taBuffer.call(value))) {
+      return value as Uint8Array;
+    }
+  }
+  return anyBytes(value, name);
+}
+
+/** {@link toBytes} for every other value: strings, other views, buffers, empty or detached views. */
+function anyBytes(value: unknown, name: string): Uint8Array {
   if (typeof value === "string") return Buffer.from(value, "utf8");
   if (ArrayBuffer.isView(value)) {
     let tag: string | undefined;
