@@ -321,11 +321,15 @@ export class Mapping {
     mem.refresh();
     mem.assertWhole();
     // The file first, in both directions: a failing ftruncate then changes nothing at all,
-    // and the map never holds a page the file does not back once it has followed.
+    // and the map never holds a page the file does not back once it has followed. Except for
+    // a growth of a map of part of its file (the file goes on past the new end): the file backs
+    // the new pages already, and cutting it first would lose its bytes past the new end for
+    // good should the map then fail to grow (mremap's ENOMEM, or EFAULT for a map that advice
+    // split): the undo could only put the size back, with zeros. There the map grows first.
     const sizeFile = fd >= 0 && !platform.mapSizesFile;
-    let fileSize = -1;
-    if (sizeFile) {
-      fileSize = statOut[0] as number;
+    const fileSize = sizeFile ? (statOut[0] as number) : -1;
+    const cutsAfter = sizeFile && n > old && fileSize > this.offset + n;
+    if (sizeFile && !cutsAfter) {
       const t = native.truncate(fd, this.offset + n);
       if (t < 0) throw systemError(t, "ftruncate");
     }
@@ -334,9 +338,19 @@ export class Mapping {
     // Views detached on success (and in the rare failure that moved the mapping): forget them.
     mem.reset(r < 0 ? old : n);
     if (r < 0) {
-      if (sizeFile) native.truncate(fd, fileSize); // undo (a shrink's lost tail cannot come back)
+      if (sizeFile && !cutsAfter) native.truncate(fd, fileSize); // undo (a shrink's lost tail cannot come back)
       if (native.live(h) === 0) this.close(); // the system could not map it again: it is gone
       throw systemError(r, platform.remapSyscall);
+    }
+    if (cutsAfter) {
+      const t = native.truncate(fd, this.offset + n);
+      if (t < 0) {
+        // Undo: the map back to its length (a shrink, which maps nothing); its views stay detached.
+        const back = native.remap(h, old, platform.portableRemap);
+        mem.reset(back < 0 ? n : old);
+        if (native.live(h) === 0) this.close();
+        throw systemError(t, "ftruncate");
+      }
     }
   }
 

@@ -810,7 +810,7 @@ test("the portable resize path (no mremap, forced by MEMMAP_NO_MREMAP=1) gives t
 
 const FAILURE_SCRIPT = (indexUrl) => `
 import fs from "node:fs";
-import { MMap, MAP_PRIVATE, PAGESIZE } from ${JSON.stringify(indexUrl)};
+import { MMap, MAP_PRIVATE, MADV_RANDOM, PAGESIZE } from ${JSON.stringify(indexUrl)};
 const [dir, kind] = process.argv.slice(2);
 const views = process.env.MEMMAP_NO_EXTERNAL_BUFFERS !== "1";
 const errOf = (fn) => { try { fn(); return "ok"; } catch (e) { return e.code; } };
@@ -828,6 +828,32 @@ if (kind === "lost") {
   out.grow = errOf(() => m.resize(8 * PAGESIZE));
   out.shrink = errOf(() => m.resize(2 * PAGESIZE));
   out.after = { size: fs.fstatSync(fd).size, len: m.length, view: views ? v.length : 4 * PAGESIZE, head: m.get(0) };
+  m.close(); fs.closeSync(fd);
+} else if (kind === "window") {
+  // A map of the first page of a sparse file of 1 TiB + 4 pages, with bytes past the map (and
+  // past the size it is grown to) that a failed resize must leave as they were.
+  const p = dir + "/window.bin";
+  const size = 2 ** 40 + 4 * PAGESIZE;
+  fs.writeFileSync(p, "");
+  const fd = fs.openSync(p, "r+");
+  fs.writeSync(fd, Buffer.from("middle"), 0, 6, 2 ** 39);
+  fs.writeSync(fd, Buffer.from("the end"), 0, 7, size - 7);
+  const m = new MMap(fd, PAGESIZE);
+  out.huge = errOf(() => m.resize(2 ** 40)); // the file would be cut to 1 TiB; the map cannot grow so
+  const read = (at, n) => { const b = Buffer.alloc(n); fs.readSync(fd, b, 0, n, at); return b.toString(); };
+  out.after = { len: m.length, size: fs.fstatSync(fd).size === size, middle: read(2 ** 39, 6), end: read(size - 7, 7) };
+  m.close(); fs.closeSync(fd);
+} else if (kind === "split") {
+  // A map of 4 pages of a 16-page file, split in two kernel mappings by advice on its first page:
+  // mremap refuses to grow it (EFAULT, as CPython's resize fails); the portable path grows it.
+  const p = dir + "/split.bin";
+  fs.writeFileSync(p, Buffer.alloc(16 * PAGESIZE, 0x61));
+  const fd = fs.openSync(p, "r+");
+  const m = new MMap(fd, 4 * PAGESIZE);
+  m.madvise(MADV_RANDOM, 0, PAGESIZE);
+  out.grow = errOf(() => m.resize(8 * PAGESIZE));
+  const file = fs.readFileSync(p);
+  out.after = { len: m.length, size: file.length, untouched: file.every((b) => b === 0x61) };
   m.close(); fs.closeSync(fd);
 } else {
   // Under \`ulimit -v\`: resizes that cannot get the address space, of every kind of map.
@@ -885,6 +911,61 @@ for (const portable of [false, true]) {
       if (name === "file") assert.equal(r.fileSize, 2 * PAGESIZE, "the file's size is put back");
       assert.equal(r.later, "ok", `${name}: a resize within the limit works afterwards`);
       assert.deepEqual(r.grown, [3 * PAGESIZE, 0x62, 0], name);
+    }
+  });
+
+  // A map of part of its file: growing it sets the file to offset + newsize, which cuts the bytes
+  // past that. The file was cut before the map was grown, and when the map could not grow, the
+  // size was put back with zeros where the cut bytes had been: the call said "nothing changed"
+  // (ENOMEM, EFAULT) and the file had lost everything past the new size.
+  test(`a growth that fails of a map of part of its file leaves the file's bytes past the new size as they were (ulimit -v)${how}`, { skip: (WINDOWS && "ulimit -v: POSIX") || (ASAN && "ulimit -v: AddressSanitizer reserves terabytes of shadow memory (npm run test:asan)") }, () => {
+    const got = runCase("window", "ulimit -v 12000000;");
+    assert.equal(got.huge, "ENOMEM");
+    assert.deepEqual(got.after, { len: PAGESIZE, size: true, middle: "middle", end: "the end" });
+  });
+
+  // The map of part of its file grows first, then the file is cut; when the cut fails (a memfd
+  // sealed against shrinking: EPERM), the map is put back to its length.
+  test(`a growth of a map of part of its file whose cut the system refuses (F_SEAL_SHRINK) is EPERM, the map and the file as they were${how}`, { skip: (WINDOWS && "memfd seals: Linux") || (process.platform !== "linux" && "memfd seals: Linux") || (python === null && NO_PYTHON) }, () => {
+    const dir = tmpdir("memmap-resize-seal-");
+    const script = path.join(dir, "case.mjs");
+    fs.writeFileSync(script, `
+      import fs from "node:fs";
+      import { MMap, PAGESIZE } from ${JSON.stringify(new URL("../dist/index.js", import.meta.url).href)};
+      const m = new MMap(3, 4 * PAGESIZE);
+      m.set(0, 0x62);
+      let err = null;
+      try { m.resize(8 * PAGESIZE); } catch (e) { err = [e.constructor.name, e.code, e.syscall]; }
+      const file = Buffer.alloc(16 * PAGESIZE);
+      fs.readSync(3, file, 0, file.length, 0);
+      const out = { err, len: m.length, size: fs.fstatSync(3).size, head: file[0], rest: file.subarray(1).every((b) => b === 0x61), byte: m.get(4 * PAGESIZE - 1) };
+      m.set(1, 0x63);
+      out.works = [m.get(1), process.env.MEMMAP_NO_EXTERNAL_BUFFERS === "1" ? 4 * PAGESIZE : m.buffer.length];
+      m.close();
+      process.stdout.write(JSON.stringify(out));
+    `);
+    const env = { ...python.env, MEMMAP_NO_MREMAP: portable ? "1" : "" };
+    const r = spawnSync(python.cmd, ["-c", `
+import fcntl, os, subprocess, sys
+fd = os.memfd_create("seal", os.MFD_ALLOW_SEALING)
+os.write(fd, b"a" * (16 * ${PAGESIZE}))
+fcntl.fcntl(fd, fcntl.F_ADD_SEALS, fcntl.F_SEAL_SHRINK)
+os.dup2(fd, 3)
+r = subprocess.run([sys.argv[1], sys.argv[2]], pass_fds=(3,))
+sys.exit(r.returncode)
+`, process.execPath, script], { env, encoding: "utf8", timeout: 60_000 });
+    assert.equal(r.status, 0, r.stderr);
+    const got = JSON.parse(r.stdout);
+    assert.deepEqual(got, { err: ["Error", "EPERM", "ftruncate"], len: 4 * PAGESIZE, size: 16 * PAGESIZE, head: 0x62, rest: true, byte: 0x61, works: [0x63, 4 * PAGESIZE] });
+  });
+
+  test(`a growth that mremap refuses (EFAULT: a map split by madvise) of a map of part of its file leaves the file as it was${how}`, { skip: WINDOWS && "madvise: POSIX" }, () => {
+    const got = runCase("split");
+    if (portable) {
+      // Mapped anew: the growth succeeds, and the file is set to offset + newsize, as CPython sets it.
+      assert.deepEqual(got, { grow: "ok", after: { len: 8 * PAGESIZE, size: 8 * PAGESIZE, untouched: true } });
+    } else {
+      assert.deepEqual(got, { grow: "EFAULT", after: { len: 4 * PAGESIZE, size: 16 * PAGESIZE, untouched: true } });
     }
   });
 }
