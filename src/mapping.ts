@@ -357,13 +357,16 @@ export class Mapping {
   /**
    * msync of [start, start + length), which also reports, once, an I/O error that struck the map
    * since the last report (writes through views that may not have reached the file), as fsync
-   * reports a failed writeback.
-   * @throws {Error} a system error (`msync`), with `ioStart`/`ioEnd` for an I/O error.
+   * reports a failed writeback; and, after the msync, bytes of the range the file lost (its file
+   * shrank: writes through views there went to zeros that never reach the file).
+   * @throws {Error} a system error (`msync`), with `ioStart`/`ioEnd` for an I/O error;
+   *   `ERR_MMAP_TRUNCATED` for a range the file lost.
    */
   sync(start: number, length: number, flags: number): void {
     syncOut[1] = 0;
     const rc = native.sync(this.mem.open(), start, length, flags, syncOut);
     if (rc < 0) throw syncOut[1] !== 0 ? ioError(syncOut, "msync", start, start + length) : systemError(rc, "msync", undefined, pageHint(rc, start, "the offset"));
+    this.#flushedWhole(start, length);
   }
 
   /** The promise twin of {@link sync}, on the thread pool (the addon keeps the memory mapped meanwhile). */
@@ -371,6 +374,18 @@ export class Mapping {
     const out = new Float64Array(4);
     const rc = await native.syncAsync(this.mem.open(), start, length, flags, out);
     if (rc < 0) throw out[1] !== 0 ? ioError(out, "msync", start, start + length) : systemError(rc, "msync", undefined, pageHint(rc, start, "the offset"));
+    this.#flushedWhole(start, length); // the map as it is now (another call may have learned the loss)
+  }
+
+  /**
+   * After a flush: `ERR_MMAP_TRUNCATED` when part of the range is lost, also when only a view
+   * touched the loss (the fault counter moved). A flush is where a program learns whether its
+   * writes reached the file; a view's write into the lost tail cannot throw.
+   */
+  #flushedWhole(start: number, length: number): void {
+    if (length === 0) return;
+    this.mem.verify(start, start + length);
+    this.mem.guard(start, start + length);
   }
 
   /** madvise of [start, start + length). @throws {Error} `ERR_MMAP_UNSUPPORTED_PLATFORM`, or a system error (`madvise`). */

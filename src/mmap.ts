@@ -625,7 +625,8 @@ export class MMap extends MMapExtensions implements Iterable<number> {
    * @throws {RangeError} `ERR_OUT_OF_RANGE` when the range falls outside the map.
    * @throws {Error} `ERR_MMAP_CLOSED` when closed; a system error (`syscall` `msync`) when the kernel refuses,
    *   or to report an I/O error that struck the map since (ENOSPC, EIO, EDQUOT: writes through views that may
-   *   not have reached the file; once, with `ioStart`/`ioEnd`): see docs/safety.md.
+   *   not have reached the file; once, with `ioStart`/`ioEnd`); `ERR_MMAP_TRUNCATED` (after the msync) when the
+   *   range reaches bytes the file lost (it shrank under the map): see docs/safety.md.
    */
   flush(offset?: number, size?: number, options?: FlushOptions): void {
     const r = this.#flushArgs(offset, size, options);
@@ -638,7 +639,7 @@ export class MMap extends MMapExtensions implements Iterable<number> {
    * @throws {TypeError} (rejects) `ERR_INVALID_ARG_TYPE` for a wrong type.
    * @throws {RangeError} (rejects) `ERR_OUT_OF_RANGE` when the range falls outside the map.
    * @throws {Error} (rejects) `ERR_MMAP_CLOSED`, or a system error (`syscall` `msync`), an I/O error of the
-   *   map included, as {@link MMap.flush}.
+   *   map included, or `ERR_MMAP_TRUNCATED`, as {@link MMap.flush}.
    */
   async flushAsync(offset?: number, size?: number, options?: FlushOptions): Promise<void> {
     const r = this.#flushArgs(offset, size, options);

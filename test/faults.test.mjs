@@ -219,6 +219,48 @@ test("madvise over a range the file lost is ERR_MMAP_TRUNCATED before the kernel
   ]);
 });
 
+// A flush is where a program learns whether its writes reached the file. A write through a view
+// into bytes the file no longer has lands in the zeros standing in for them (it cannot throw), and
+// flush() and flushAsync() over them said nothing: success, while those bytes never reach the
+// file; also after a method had learned the loss. Now they throw ERR_MMAP_TRUNCATED (after the
+// msync, so what the file still has is flushed), as every method touching the lost range does; a
+// flush of what the file still has succeeds.
+test("flush() and flushAsync() over bytes the file lost (a write through a view went to the zeros) throw ERR_MMAP_TRUNCATED; a flush of what is left succeeds", { skip: WINDOWS && "Windows refuses to truncate a mapped file (test/windows.test.mjs)" }, () => {
+  const f = path.join(dir, "shrink-flush.bin");
+  const r = child(`
+    const views = process.env.MEMMAP_NO_EXTERNAL_BUFFERS !== "1";
+    const out = {};
+    fs.writeFileSync(${JSON.stringify(f)}, Buffer.alloc(4 * 4096, 0x61));
+    const fd = fs.openSync(${JSON.stringify(f)}, "r+");
+    const m = new mm.MMap(fd, 0);
+    const err = (fn) => { try { fn(); return "ok"; } catch (e) { return [e.code, e.goneStart ?? null, e.goneEnd ?? null]; } };
+    const aerr = (p) => p.then(() => "ok", (e) => [e.code, e.goneStart ?? null, e.goneEnd ?? null]);
+    const v = views ? m.buffer : null;
+    m.set(0, 0x62);
+    fs.ftruncateSync(fd, 4096 + 100);
+    if (views) v[3 * 4096] = 0x63;                  // into the lost tail: no error can show here
+    else out.set = err(() => m.set(3 * 4096, 0x63)); // without views a method finds the loss
+    out.flush = err(() => m.flush());               // the first call after the write, in views mode
+    out.flushTail = err(() => m.flush(2 * 4096, 4096));
+    out.flushAsync = await aerr(m.flushAsync());
+    out.flushHead = err(() => m.flush(0, 4096));
+    out.flushHeadAsync = await aerr(m.flushAsync(0, 4096));
+    out.flushEmpty = err(() => m.flush(3 * 4096, 0));
+    out.later = err(() => m.flush());               // still lost: again, as get() throws again
+    out.file = fs.readFileSync(${JSON.stringify(f)}).toString("hex", 0, 1);
+    const c = new mm.MMap(fd, 4096, { access: mm.ACCESS_COPY });
+    out.copy = err(() => c.flush());                // a private map flushes nothing, as before
+    c.close(); m.close(); fs.closeSync(fd);
+    console.log(JSON.stringify(out));
+  `);
+  assert.equal(r.signal, null, r.stderr);
+  assert.equal(r.status, 0, r.stderr);
+  const lost = ["ERR_MMAP_TRUNCATED", 4096 + 100, 4 * 4096];
+  const expected = { flush: lost, flushTail: lost, flushAsync: lost, flushHead: "ok", flushHeadAsync: "ok", flushEmpty: "ok", later: lost, file: "62", copy: "ok" };
+  if (!VIEWS) expected.set = lost;
+  assert.deepEqual(JSON.parse(r.stdout), expected);
+});
+
 test("writes to read-only maps (ACCESS_READ, PROT_READ, anonymous): methods refuse them, views never reach the file", () => {
   const f = path.join(dir, "ro.bin");
   const r = child(`
