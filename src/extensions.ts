@@ -208,8 +208,10 @@ export abstract class MMapExtensions {
    * @throws {TypeError} `ERR_INVALID_ARG_TYPE` for a non-number.
    * @throws {RangeError} `ERR_OUT_OF_RANGE` as {@link MMap.residency}.
    * @throws {Error} `ERR_MMAP_CLOSED` when closed; `ERR_MMAP_TRUNCATED` when the file no longer
-   *   backs part of the range (it shrank under the map: nothing is locked); a system error
-   *   (`syscall` `mlock`): `ENOMEM` or `EPERM` beyond the limit on locked memory (`ulimit -l`), `EAGAIN`.
+   *   backs part of the range (it shrank under the map: nothing is locked); an I/O error of a page
+   *   that cannot be faulted in (`ENOSPC`, `EIO`, ..., `syscall` `pagefault`: nothing of a range
+   *   none of which was locked before stays locked); a system error (`syscall` `mlock`): `ENOMEM`
+   *   or `EPERM` beyond the limit on locked memory (`ulimit -l`), `EAGAIN`.
    * @example
    * ```ts
    * mm.lock();

@@ -101,6 +101,12 @@ export interface Platform {
    * without it (a read-ahead hint and a read of every page), so that the tests run both.
    */
   readonly populate: boolean;
+  /**
+   * Linux: `msync(MS_INVALIDATE)` does nothing but say `EBUSY` where memory is locked, so `lock()`
+   * can ask whether any of its range was locked before it (see src/residency.ts). Elsewhere
+   * MS_INVALIDATE does invalidate, and a failed lock leaves nothing marked.
+   */
+  readonly lockedProbe: boolean;
   /** Shared anonymous memory without a descriptor can grow (Windows' paging-file sections). */
   readonly growSharedAnonymous: boolean;
   /** The soft limit on open descriptors when memmap loaded. */
@@ -148,6 +154,7 @@ export const platform: Platform = Object.freeze({
   tagObjects: caps.tagObjects,
   tagMax: caps.tagMax,
   populate: env["MEMMAP_NO_POPULATE"] !== "1",
+  lockedProbe: process.platform === "linux",
   growSharedAnonymous: caps.remapSizesFile,
   fdLimit: native.fdLimit,
   runtimeOwnsFds: typeof (globalThis as { Deno?: unknown }).Deno !== "undefined" || !workerThreads.isMainThread,

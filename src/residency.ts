@@ -9,7 +9,7 @@
  */
 import { constants as osConstants } from "node:os";
 import { native } from "./binding.js";
-import { PAGESIZE } from "./constants.js";
+import { MS_INVALIDATE, PAGESIZE } from "./constants.js";
 import { allocationFailed, closedError, rangeError, systemError } from "./errors.js";
 import type { Memory } from "./memory/index.js";
 import { platform } from "./platform.js";
@@ -17,7 +17,7 @@ import { validateIndex } from "./validate.js";
 
 const MAX_SAFE = Number.MAX_SAFE_INTEGER;
 const SSIZE_MAX = 2n ** 63n - 1n;
-const { EBADF } = osConstants.errno;
+const { EBADF, EBUSY, ENOMEM } = osConstants.errno;
 
 /**
  * [start, byte count] of a range given as Python's `madvise()` takes it: `start` (default 0)
@@ -102,11 +102,24 @@ export function lock(mem: Memory, start: unknown, length: unknown, on: boolean):
   if (n === 0) return;
   if (on) assertBacked(mem, a, a + n);
   const h = mem.open();
+  // Linux's mlock marks the whole range locked before it faults the pages in, and leaves it so
+  // when a page cannot be had (a hole of a full tmpfs, a page the disk cannot read: ENOMEM). Asked
+  // first, one system call: whether none of the range is locked, so that a failed lock can then
+  // be undone without unlocking what an earlier lock() locked.
+  const fresh = on && platform.lockedProbe && native.sync(h, a, n, MS_INVALIDATE) === 0;
   const rc = native.lock(h, a, n, on);
   if (rc < 0) {
     if (on && !backed(mem, a, a + n)) {
       native.lock(h, a, n, false); // a failed call leaves nothing locked
       throw mem.truncated(a, a + n);
+    }
+    if (fresh && native.sync(h, a, n, MS_INVALIDATE) === -EBUSY) {
+      native.lock(h, a, n, false); // marked by this call: undone
+      // ENOMEM is then a page that could not be faulted in (the limit is checked before anything
+      // is marked): read through the memory layer, it throws what struck it, with its code
+      // (ENOSPC, EIO, ...), instead of an ENOMEM that reads as RLIMIT_MEMLOCK. The pages before
+      // it are in memory already. (EAGAIN, memory itself short, is left as it is.)
+      if (rc === -ENOMEM) for (let p = a; p < a + n; p += PAGESIZE) mem.byteAt(p);
     }
     throw systemError(rc, what);
   }
