@@ -300,7 +300,11 @@ class Prog:
                 # the msync: test/faults.test.mjs "flush() and flushAsync() over bytes the file
                 # lost ..."); CPython's msync does not fault. Its errors (range, EINVAL) come first.
                 v = self.call(m, op, a)
-                if sp.get("access", 0) not in (mmap.ACCESS_READ, mmap.ACCESS_COPY):
+                # CPython's access as it resolves it: prot without PROT_WRITE is ACCESS_READ (no msync)
+                acc = sp.get("access", 0)
+                if acc == 0 and not (sp.get("prot", 3) & mmap.PROT_WRITE):
+                    acc = mmap.ACCESS_READ
+                if acc not in (mmap.ACCESS_READ, mmap.ACCESS_COPY):
                     off = a[0] if a else 0
                     size = a[1] if len(a) > 1 else len(m) - off
                     if size > 0 and off + size > self.lost[k]:
