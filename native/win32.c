@@ -41,7 +41,9 @@
 #include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
+#include <wchar.h>
 
 /* ------------------------------------------------------------------------ */
 /* Placeholders                                                             */
@@ -585,6 +587,30 @@ static uint64_t fnv1a(const wchar_t *s, uint64_t hash) {
   return hash;
 }
 
+/* Whether `s` starts with `prefix`, which it then skips. */
+static int skip_prefix(const wchar_t **s, const wchar_t *prefix) {
+  size_t n = wcslen(prefix);
+  if (wcsncmp(*s, prefix, n) != 0) return 0;
+  *s += n;
+  return 1;
+}
+
+/* A tag as its name inside this session's namespace: Windows takes "x",
+ * "Local\x" and "Session\<this session>\x" for one object (and in session 0,
+ * which services run in, "Global\x" too), so their waits share one key. The
+ * prefixes are case-sensitive, as Windows reads them. Any other name is
+ * returned as it is ("Global\x" in another session is another object). */
+static const wchar_t *tag_in_session(const wchar_t *tag) {
+  DWORD session = 1;
+  if (!ProcessIdToSessionId(GetCurrentProcessId(), &session)) session = 1;
+  wchar_t own[32];
+  _snwprintf(own, sizeof own / sizeof own[0], L"Session\\%lu\\", (unsigned long)session);
+  own[sizeof own / sizeof own[0] - 1] = 0;
+  while (skip_prefix(&tag, L"Local\\") || skip_prefix(&tag, own) || (session == 0 && skip_prefix(&tag, L"Global\\"))) {
+  }
+  return tag;
+}
+
 int mm__view_identity(const void *addr, uint64_t id[2]) {
   record *rec = record_find(addr, 0);
   /* Copy-on-write views of MAP_PRIVATE maps, and unnamed pagefile sections,
@@ -592,9 +618,11 @@ int mm__view_identity(const void *addr, uint64_t id[2]) {
   if (rec == NULL || rec->protect == PAGE_WRITECOPY || rec->protect == PAGE_EXECUTE_WRITECOPY) return 0;
   if (rec->tag != NULL) {
     /* A named section is the same object wherever its name is opened: the
-     * name, hashed twice (128 bits), with the top bit telling it from a file. */
-    id[0] = fnv1a(rec->tag, 0xcbf29ce484222325ULL) | (1ULL << 63);
-    id[1] = fnv1a(rec->tag, 0x84222325cbf29ce4ULL);
+     * name (as this session reads it), hashed twice (128 bits), with the top
+     * bit telling it from a file. */
+    const wchar_t *name = tag_in_session(rec->tag);
+    id[0] = fnv1a(name, 0xcbf29ce484222325ULL) | (1ULL << 63);
+    id[1] = fnv1a(name, 0x84222325cbf29ce4ULL);
     return 1;
   }
   BY_HANDLE_FILE_INFORMATION info;

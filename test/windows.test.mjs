@@ -167,6 +167,45 @@ describe("tagname", { skip }, () => {
     }));
   });
 
+  test("wait/notify reach each other through 'x' and 'Local\\x', the same memory (it was keyed by the name as written: notify woke nobody)", async () => {
+    // Before, the waiter table's key hashed the tag as written, so two names of one section were
+    // two keys: notify() returned 0 and a wait without a timeout slept forever. The word does not
+    // change here, so nothing but the notify can end the wait "ok".
+    const t = tag();
+    const pairs = [[t, `Local\\${t}`], [`Local\\${t}`, t], [`Local\\Local\\${t}`, t]];
+    // "Session\\<n>\\x", n this process's session (Wine: 1), is the same name again.
+    withMap([-1, 64, { tagname: t }], () => {
+      for (let n = 0; n < 8; n++) {
+        try {
+          new MMap(-1, 0, { tagname: `Session\\${n}\\${t}` }).close();
+          pairs.push([t, `Session\\${n}\\${t}`]);
+          break;
+        } catch {}
+      }
+    });
+    assert.equal(pairs.length, 4, "this process's session was found");
+    for (const [w, n] of pairs) {
+      const waiter = new MMap(-1, 64, { tagname: w });
+      const notifier = new MMap(-1, 64, { tagname: n });
+      try {
+        waiter.set(8, 1);
+        assert.equal(notifier.get(8), 1, `${w} and ${n} are one section`);
+        const result = waiter.waitAsync(0, 0, 30_000);
+        result.catch(() => {}); // settled by close() should an assertion fail first
+        let woken = 0;
+        for (let i = 0; i < 500 && woken === 0; i++) {
+          await new Promise((r) => setTimeout(r, 20));
+          woken = notifier.notify(0); // 0 until the waiter's thread sleeps
+        }
+        assert.equal(woken, 1, `notify through '${n}' wakes the waiter on '${w}'`);
+        assert.equal(await result, "ok");
+      } finally {
+        waiter.close();
+        notifier.close();
+      }
+    }
+  });
+
   test("another process sees a tagged anonymous map while one map of the tag is open", async () => {
     const t = tag();
     const m = new MMap(-1, 64, { tagname: t });
