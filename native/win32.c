@@ -435,7 +435,8 @@ int mm__retired_fault(uintptr_t addr) {
 
 /* Anonymous (pagefile) memory: a new section, the data copied over; the old
  * view is left over, with its section, for the caller to retire (mm.h). A
- * named one cannot be: its name is held by the section in use. */
+ * named one comes here without a handle (tag_let_go): the new section takes
+ * the name. */
 static int remap_anonymous(record *rec, size_t new_length, int64_t offset, int keep) {
   record fresh = *rec;
   fresh.section = NULL;
@@ -472,7 +473,7 @@ static int remap_file_anew(record *rec, size_t new_length, int64_t offset, int64
   void *old_addr = rec->addr;
   size_t old_length = rec->length;
   UnmapViewOfFile(old_addr);
-  CloseHandle(rec->section);
+  if (rec->section != NULL) CloseHandle(rec->section);
   rec->section = NULL;
   int rc = w32_set_file_size(rec->file, offset + (int64_t)new_length);
   if (rc == 0) rc = section_create(rec, (uint64_t)offset + new_length, 1);
@@ -515,7 +516,7 @@ static int remap_file(record *rec, size_t new_length, int64_t offset, int keep) 
     rec->addr = old_addr; /* nothing changed */
     return rc;
   }
-  CloseHandle(rec->section);
+  if (rec->section != NULL) CloseHandle(rec->section);
   rec->section = NULL;
   rc = w32_set_file_size(rec->file, offset + (int64_t)new_length);
   if (rc == 0) rc = section_create(rec, (uint64_t)offset + new_length, 1);
@@ -547,6 +548,19 @@ void mm_room_settle(void *addr, size_t length, size_t *room, int prot, int flags
   (void)addr; (void)length; (void)room; (void)prot; (void)flags; (void)has_file; /* never any headroom */
 }
 
+/* A named section takes a new size only as a new section of that name, so the
+ * name must be free once this map lets go of its handle (a view holds its
+ * section, not the name: the name goes with the last handle). CPython's rule:
+ * the handle is closed, and if the name still opens, another map (here or in
+ * another process) holds it: -EBUSY, and nothing changed (the handle opened
+ * stands in for the one closed). Else the map goes on without a handle. */
+static int tag_let_go(record *rec) {
+  if (rec->section != NULL) CloseHandle(rec->section);
+  rec->section = OpenFileMappingW(FILE_MAP_READ, FALSE, rec->tag);
+  /* Not found: free. Any other failure (a section this process may not open) is another's. */
+  return rec->section != NULL || GetLastError() != ERROR_FILE_NOT_FOUND ? -EBUSY : 0;
+}
+
 int mm_remap(void *addr, size_t old_length, size_t new_length, int prot, int flags, int fd,
              int64_t offset, int portable, int keep, void **out, size_t *room, int new_room, int has_file) {
   (void)old_length; (void)prot; (void)flags; (void)fd; (void)portable; (void)new_room; (void)has_file;
@@ -554,8 +568,17 @@ int mm_remap(void *addr, size_t old_length, size_t new_length, int prot, int fla
   record *rec = record_find(addr, 1);
   if (rec != NULL && rec->state != REC_VIEW) rec = NULL;
   if (rec == NULL) return -EINVAL;
+  if (rec->tag != NULL && tag_let_go(rec) != 0) {
+    *out = rec->addr;
+    return -EBUSY;
+  }
   int rc = rec->file == INVALID_HANDLE_VALUE ? remap_anonymous(rec, new_length, offset, keep)
                                               : remap_file(rec, new_length, offset, keep);
+  /* A tagged file map that failed before making a section again: the name
+   * back, on the same file. (A tagged pagefile map whose new section the
+   * system refused cannot get it back: its memory has no name any more.) */
+  if (rc != 0 && rec->tag != NULL && rec->section == NULL && rec->file != INVALID_HANDLE_VALUE && rec->addr != NULL)
+    section_create(rec, (uint64_t)offset + rec->length, 0);
   *out = rec->addr;
   if (rec->addr == NULL) {
     record_unlink(rec);

@@ -339,12 +339,57 @@ describe("resize", { skip }, () => {
     });
   });
 
-  test("a tagged anonymous map cannot be resized while its tag is held (EBUSY), and is unchanged", () => {
-    withMap([-1, 100, { tagname: tag() }], (m) => {
+  test("a tagged anonymous map resizes when it alone holds its tag (CPython's rule): the tag names the new size, the data kept", () => {
+    // Before, a tagged map could never resize: its own section held the name (EBUSY). CPython
+    // lets its handle go first, and refuses only while another handle holds the name.
+    const t = tag();
+    withMap([-1, 100, { tagname: t }], (m) => {
       m.write("tagged");
-      assert.throws(() => m.resize(200), (e) => e.code === "EBUSY" && e.syscall === "MapViewOfFile");
-      assert.equal(m.length, 100);
+      m.resize(3 * PAGESIZE);
+      assert.equal(m.length, 3 * PAGESIZE);
       assert.equal(m.slice(0, 6).toString(), "tagged");
+      assert.ok(m.slice(6).every((x) => x === 0), "a zero tail");
+      withMap([-1, 0, { tagname: t }], (other) => {
+        assert.equal(other.length, 3 * PAGESIZE, "the tag names the resized memory");
+        other.set(3 * PAGESIZE - 1, 5);
+        assert.equal(m.get(3 * PAGESIZE - 1), 5, "and it is shared");
+      });
+      m.resize(4);
+      assert.equal(m.slice().toString(), "tagg");
+    });
+  });
+
+  test("a tagged map cannot be resized while another map holds its tag (EBUSY), and nothing changes", () => {
+    const t = tag();
+    withMap([-1, 100, { tagname: t }], (m) => withMap([-1, 100, { tagname: t }], (other) => {
+      m.write("tagged");
+      for (const n of [200, 50]) {
+        assert.throws(() => m.resize(n), (e) => e.code === "EBUSY" && e.syscall === "MapViewOfFile");
+        assert.equal(m.length, 100);
+        assert.equal(m.tell(), 6);
+        assert.equal(m.slice(0, 6).toString(), "tagged");
+        m.set(99, n & 255);
+        assert.equal(other.get(99), n & 255, "still the tag's memory");
+      }
+    }));
+    // A file's tagged map: before, a grow refused for the tag left the file grown.
+    withFile(pattern(3 * PAGESIZE), "r+", ({ path, fd }) => {
+      const ft = tag();
+      withMap([fd, 0, { tagname: ft }], (m) => withMap([fd, 0, { tagname: ft }], (other) => {
+        for (const n of [5 * PAGESIZE, PAGESIZE]) {
+          assert.throws(() => m.resize(n), (e) => e.code === "EBUSY" && e.syscall === "MapViewOfFile");
+          assert.equal(fs.statSync(path).size, 3 * PAGESIZE, `resize(${n}) left the file as it was`);
+          assert.equal(m.length, 3 * PAGESIZE);
+          m.set(0, n & 255);
+          assert.equal(other.get(0), n & 255);
+        }
+      }));
+      // Alone with its tag, it resizes, file and all.
+      withMap([fd, 0, { tagname: ft }], (m) => {
+        m.resize(5 * PAGESIZE);
+        assert.equal(fs.statSync(path).size, 5 * PAGESIZE);
+        withMap([fd, 0, { tagname: ft }], (other) => assert.equal(other.length, 5 * PAGESIZE));
+      });
     });
   });
 
