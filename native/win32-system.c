@@ -184,20 +184,50 @@ int mm_tag_lock(int fd, int lock) {
   return -ENOSYS;
 }
 
+/* ntdll's NtQuerySection, SectionBasicInformation (class 0): a section's
+ * exact size and its attributes. Looked up at run time: the addon imports
+ * only KERNEL32.dll, msvcrt.dll and node.exe. */
+typedef struct {
+  PVOID base;
+  ULONG attributes;
+  LARGE_INTEGER size;
+} section_basic;
+typedef LONG(NTAPI *query_section_fn)(HANDLE, int, PVOID, SIZE_T, PSIZE_T);
+#ifndef SEC_FILE
+#define SEC_FILE 0x800000
+#endif
+
+/* The size of a file's section (a file's bytes, not whole pages); -1 for
+ * pagefile memory, or where the system will not say. */
+static int64_t file_section_size(HANDLE section) {
+  HMODULE nt = GetModuleHandleW(L"ntdll.dll");
+  FARPROC found = nt != NULL ? GetProcAddress(nt, "NtQuerySection") : NULL;
+  if (found == NULL) return -1;
+  section_basic info;
+  SIZE_T got = 0;
+  if (((query_section_fn)(void (*)(void))found)(section, 0, &info, sizeof info, &got) < 0) return -1;
+  return (info.attributes & SEC_FILE) != 0 ? (int64_t)info.size.QuadPart : -1;
+}
+
 int64_t mm_tag_size(const char *tag) {
   wchar_t *w = w32_wide(tag);
   if (w == NULL) return -EINVAL;
-  HANDLE section = OpenFileMappingW(FILE_MAP_READ, FALSE, w);
+  /* SECTION_QUERY (FILE_MAP_COPY) for NtQuerySection. */
+  HANDLE section = OpenFileMappingW(FILE_MAP_READ | SECTION_QUERY, FALSE, w);
   free(w);
   if (section == NULL) return last_error();
-  /* A view of the whole section spans its size, in whole pages. */
-  int64_t size;
-  MEMORY_BASIC_INFORMATION info;
-  void *p = MapViewOfFile(section, FILE_MAP_READ, 0, 0, 0);
-  if (p == NULL) size = last_error();
-  else {
-    size = VirtualQuery(p, &info, sizeof info) == sizeof info ? (int64_t)info.RegionSize : last_error();
-    UnmapViewOfFile(p);
+  /* A file's section is the file's bytes: a view may not reach past them.
+   * Pagefile memory is whole pages, all of which a view reaches: a view of
+   * the whole section spans its size. */
+  int64_t size = file_section_size(section);
+  if (size < 0) {
+    MEMORY_BASIC_INFORMATION info;
+    void *p = MapViewOfFile(section, FILE_MAP_READ, 0, 0, 0);
+    if (p == NULL) size = last_error();
+    else {
+      size = VirtualQuery(p, &info, sizeof info) == sizeof info ? (int64_t)info.RegionSize : last_error();
+      UnmapViewOfFile(p);
+    }
   }
   CloseHandle(section);
   return size;

@@ -146,6 +146,34 @@ describe("tagname", { skip }, () => {
     });
   });
 
+  test("a tag naming a file's section: length 0 maps the file's bytes whole, a longer length is RangeError", () => {
+    // Before, the size of an existing section was its view's, in whole pages: length 0 asked
+    // for a page of a 10-byte file's section, and the system refused (EACCES); so did every
+    // length between the section's size and the page's end, where SPEC §8 says RangeError.
+    withFile("0123456789", "r+", ({ fd }) => {
+      const t = tag();
+      withMap([fd, 10, { tagname: t }], (file) => {
+        withMap([-1, 0, { tagname: t }], (m) => {
+          assert.equal(m.length, 10);
+          assert.equal(m.slice().toString(), "0123456789");
+          m.set(0, 0x41);
+          assert.equal(file.get(0), 0x41, "the file's pages");
+        });
+        throwsCode(() => new MMap(-1, 11, { tagname: t }), RangeError, "ERR_INVALID_ARG_VALUE");
+        throwsCode(() => new MMap(-1, PAGESIZE, { tagname: t }), RangeError, "ERR_INVALID_ARG_VALUE");
+        withMap([-1, 10, { tagname: t }], (m) => assert.equal(m.get(9), 0x39));
+      });
+    });
+    withFile(pattern(G + 10), "r+", ({ fd }) => {
+      const t = tag();
+      withMap([fd, 10, { tagname: t, offset: G }], () => {
+        withMap([-1, 0, { tagname: t, offset: G }], (m) => assert.deepEqual(m.slice(), pattern(G + 10).subarray(G)));
+        withMap([-1, 0, { tagname: t }], (m) => assert.equal(m.length, G + 10));
+        throwsCode(() => new MMap(-1, 11, { tagname: t, offset: G }), RangeError, "ERR_INVALID_ARG_VALUE");
+      });
+    });
+  });
+
   test("the name goes with the last map of it: unlinkTag does nothing and returns false", () => {
     const t = tag();
     withMap([-1, 10, { tagname: t }], (m) => {
