@@ -187,7 +187,12 @@ function ownedDescriptor(plan: MapPlan, length: number): number {
  * the file by default); EINVAL of an offset off the granularity, or of an anonymous map of length
  * 0. Undefined otherwise.
  */
-function mapHint(plan: MapPlan, rc: number): string | undefined {
+function mapHint(plan: MapPlan, rc: number, length: number, fileSize: number): string | undefined {
+  // Windows sizes the file to offset + length, but only through a writable shared map: any
+  // other is refused, with ERROR_NOT_ENOUGH_MEMORY (STATUS_SECTION_TOO_BIG) or access denied.
+  if (platform.mapSizesFile && fileSize >= 0 && plan.offset + length > fileSize && ((plan.prot & PROT_WRITE) === 0 || (plan.flags & MAP_PRIVATE) !== 0)) {
+    return `a read-only or copy-on-write map cannot extend the file: offset + length (${plan.offset + length}) is beyond its size (${fileSize}); map at most ${Math.max(0, fileSize - plan.offset)} bytes from this offset (length 0: to the end), or map it writable and shared to extend it`;
+  }
   // (PROT_EXEC has an EACCES of its own: a file system mounted noexec.)
   if (rc === -EACCES && plan.fd !== -1 && plan.path === undefined && (plan.prot & PROT_EXEC) === 0) {
     if ((plan.prot & PROT_WRITE) !== 0 && (plan.flags & MAP_PRIVATE) === 0) {
@@ -239,6 +244,8 @@ export class Mapping {
     let owned: number;
     // mapStat holds the fstat of `owned` (its file's identity, for the addon): one fstat fewer.
     let identified = false;
+    // The size of plan.fd's regular file, from the fstat that sized the map; -1: none (for mapHint).
+    let fileSize = -1;
     if (tag !== null) {
       length = tag.length;
       beforeMap();
@@ -246,8 +253,10 @@ export class Mapping {
     } else if (plan.fd !== -1 && plan.trackfd && !plan.adopt) {
       beforeMap();
       [owned, length, identified] = dupAndResolve(plan);
+      if (identified && mapStat[1] === 1) fileSize = mapStat[0] as number;
     } else {
       const statted = plan.fd !== -1 && stat(plan.fd);
+      if (statted && mapStat[1] === 1) fileSize = mapStat[0] as number;
       length = resolveLength(plan, statted);
       beforeMap();
       owned = ownedDescriptor(plan, length);
@@ -267,7 +276,7 @@ export class Mapping {
       if (reuse !== undefined) spare.push(reuse); // a failed map leaves it as it was (the addon's contract)
       if (tag !== null) releaseTag(tag);
       else if (owned >= 0 && !plan.adopt) native.close(owned);
-      throw systemError(h, "mmap", plan.path, mapHint(plan, h));
+      throw systemError(h, "mmap", plan.path, mapHint(plan, h, length, fileSize));
     }
     mapped();
     return new Mapping(memoryOf(h, length, writable), plan, flags);

@@ -297,6 +297,29 @@ describe("a map longer than the file extends the file", { skip }, () => {
       assert.equal(fs.fstatSync(fd).size, 3);
     });
   });
+
+  test("a read-only or copy-on-write map longer than the file: the error says so (the system's own says 'not enough memory')", () => {
+    // Windows refuses a section longer than the file unless it may write the file, with
+    // ERROR_NOT_ENOUGH_MEMORY: before, the message was that alone ("ENOMEM: not enough memory,
+    // mmap"), and for a descriptor open for reading the hint was to open it for reading.
+    const hint = /cannot extend the file: offset \+ length \(10\) is beyond its size \(3\)/;
+    for (const flags of ["r", "r+"]) {
+      withFile("abc", flags, ({ path, fd }) => {
+        for (const options of [{ access: ACCESS_READ }, { access: ACCESS_COPY }, { prot: constants.PROT_READ }]) {
+          assert.throws(() => new MMap(fd, 10, options), (e) => {
+            assert.equal(e.syscall, "mmap");
+            assert.equal(typeof e.errno, "number");
+            assert.match(e.message, hint, `${flags} ${JSON.stringify(options)}`);
+            assert.doesNotMatch(e.message, /open the file with/);
+            return true;
+          });
+          assert.throws(() => new MMap(fd, 10, { ...options, trackfd: false }), (e) => hint.test(e.message));
+        }
+        assert.throws(() => MMap.open(path, { access: ACCESS_READ, length: 10 }), (e) => hint.test(e.message) && e.path === path);
+        assert.equal(fs.fstatSync(fd).size, 3);
+      });
+    }
+  });
 });
 
 describe("resize", { skip }, () => {
