@@ -592,8 +592,11 @@ int mm_sync(void *addr, size_t length, int flags) {
   if (length == 0) return 0;
   if (!FlushViewOfFile(addr, length)) return last_error();
   record *rec = record_find(addr, 0);
-  /* MS_SYNC: the data reaches the disk, not only the system's cache. */
-  if ((flags & MS_SYNC) && rec != NULL && rec->file != INVALID_HANDLE_VALUE && !FlushFileBuffers(rec->file))
+  /* MS_SYNC: the data reaches the disk, not only the system's cache. Not
+   * through a copy-on-write view (MAP_PRIVATE), whose writes never reach the
+   * file: FlushFileBuffers would need the write access its file may lack. */
+  if ((flags & MS_SYNC) && rec != NULL && rec->file != INVALID_HANDLE_VALUE &&
+      (rec->access & ~(DWORD)FILE_MAP_EXECUTE) != FILE_MAP_COPY && !FlushFileBuffers(rec->file))
     return last_error();
   return 0;
 }

@@ -121,6 +121,31 @@ test("flush() returns undefined for every access mode and for anonymous maps", a
   }
 });
 
+test("flush() of a MAP_PRIVATE map of a file opened read-only: undefined, the file untouched (CPython: None)", async () => {
+  // Its writes never reach the file, so there is nothing to flush. Windows: before, flush()
+  // asked FlushFileBuffers, which needs write access to the file: EACCES (msync).
+  const path = tmpfile("0123456789");
+  const fd = fs.openSync(path, "r");
+  try {
+    for (const trackfd of [true, false]) {
+      const m = new MMap(fd, 0, { flags: MAP_PRIVATE, trackfd });
+      try {
+        m.set(0, 0x41);
+        assert.equal(m.flush(), undefined);
+        assert.equal(m.flush(0, 4), undefined);
+        assert.equal(m.flush(undefined, undefined, { flags: MS_SYNC }), undefined);
+        assert.equal(await m.flushAsync(), undefined);
+        assert.equal(m.get(0), 0x41);
+      } finally {
+        m.close();
+      }
+    }
+    assert.equal(fs.readFileSync(path, "latin1"), "0123456789");
+  } finally {
+    fs.closeSync(fd);
+  }
+});
+
 test("flush parameters (CPython 3.15 test_flush_parameters) on a 4-page file map", async () => {
   await withFileMap(Buffer.alloc(4 * PAGESIZE, 0x61), undefined, (m) => {
     assert.equal(m.flush(), undefined);
