@@ -219,6 +219,8 @@ export class Mapping {
   readonly flags: number;
   readonly trackfd: boolean;
   readonly anonymous: boolean;
+  /** Windows: the map's memory is a named pagefile section (`tagname`, no file). */
+  readonly namedSection: boolean;
 
   private constructor(mem: Memory, plan: MapPlan, flags: number) {
     this.mem = mem;
@@ -226,6 +228,7 @@ export class Mapping {
     this.flags = flags;
     this.trackfd = plan.trackfd;
     this.anonymous = plan.fd === -1;
+    this.namedSection = this.anonymous && plan.tagname !== undefined && !platform.tagObjects;
   }
 
   /**
@@ -321,6 +324,11 @@ export class Mapping {
     const fd = ownedFd(h, statBuf);
     if (!platform.growSharedAnonymous && fd < 0 && !(this.flags & MAP_PRIVATE) && n > old) {
       throw notResizable("to expand a shared anonymous mapping on Linux (make it with shareable: true to grow it)");
+    }
+    // A named section grows or shrinks only as a new section that takes the name with the data
+    // (win32.c); a copy-on-write view cannot write them into it: the tag would name zeros.
+    if (this.namedSection && this.flags & MAP_PRIVATE) {
+      throw notResizable("a copy-on-write (MAP_PRIVATE) map of named memory on Windows: a new section would take the tag without its data");
     }
     // A job on the memory (flushAsync, waitAsync, prefetch) refuses the resize: asked here for a
     // map with a file, before the file's size changes; without one, the addon's remap refuses

@@ -410,6 +410,26 @@ describe("resize", { skip }, () => {
     });
   });
 
+  test("a copy-on-write (MAP_PRIVATE) map of a tag is not resizable: ERR_MMAP_NOT_RESIZABLE, the tag's memory untouched", () => {
+    // A new section would take the name with none of the tag's data (the map's copy-on-write
+    // view cannot write it): whoever opened the tag next found zeros.
+    const t = tag();
+    withMap([-1, 100, { tagname: t }], (shared) => {
+      shared.write("shared");
+      const m = new MMap(-1, 100, { tagname: t, flags: constants.MAP_PRIVATE });
+      shared.close(); // the copy-on-write map alone holds the tag now
+      try {
+        m.set(0, 0x53);
+        throwsCode(() => m.resize(200), TypeError, "ERR_MMAP_NOT_RESIZABLE");
+        assert.equal(m.length, 100);
+        assert.equal(m.slice(0, 6).toString(), "Shared");
+        withMap([-1, 0, { tagname: t }], (again) => assert.equal(again.slice(0, 6).toString(), "shared", "the tag's data"));
+      } finally {
+        m.close();
+      }
+    });
+  });
+
   test("a tagged map cannot be resized while another map holds its tag (EBUSY), and nothing changes", () => {
     const t = tag();
     withMap([-1, 100, { tagname: t }], (m) => withMap([-1, 100, { tagname: t }], (other) => {
