@@ -548,6 +548,46 @@ void mm_room_settle(void *addr, size_t length, size_t *room, int prot, int flags
   (void)addr; (void)length; (void)room; (void)prot; (void)flags; (void)has_file; /* never any headroom */
 }
 
+/* ------------------------------------------------------------------------ */
+/* A copy-on-write view's own writes, across a resize                       */
+
+/* A copy-on-write view of a file (MAP_PRIVATE; not a read-only view, which
+ * is one too) has pages of its own: those it wrote. A resize maps the file
+ * anew, so the view's bytes are saved first and written into the new view
+ * where they differ from the file: the map keeps its writes, as mremap keeps
+ * them on Linux, and a page it never wrote stays the file's (no private copy
+ * is made of it). The whole range is saved: which pages a view wrote, Windows
+ * tells (PAGE_READWRITE where PAGE_WRITECOPY was) but Wine does not. */
+typedef struct {
+  uint8_t *data;
+  size_t length;
+} own_pages;
+
+/* Saves rec's first `length` bytes: 0, or -ENOMEM with nothing saved. */
+static int own_save(const record *rec, size_t length, own_pages *own) {
+  own->length = 0;
+  own->data = malloc(length > 0 ? length : 1);
+  if (own->data == NULL) return -ENOMEM;
+  /* Sound: the view is mapped, readable, and at least `length` bytes long. */
+  memcpy(own->data, rec->addr, length);
+  own->length = length;
+  return 0;
+}
+
+/* Writes the saved bytes into the view at addr (NULL: none), up to `length`
+ * bytes, a page at a time where they differ; and lets go of them. */
+static void own_restore(own_pages *own, uint8_t *addr, size_t length) {
+  size_t page = (size_t)mm_pagesize(), n = own->length < length ? own->length : length;
+  for (size_t off = 0; addr != NULL && off < n; off += page) {
+    size_t k = n - off < page ? n - off : page;
+    /* Sound: [off, off + k) lies in both the saved bytes and the view. */
+    if (memcmp(addr + off, own->data + off, k) != 0) memcpy(addr + off, own->data + off, k);
+  }
+  free(own->data);
+  own->data = NULL;
+  own->length = 0;
+}
+
 /* A named section takes a new size only as a new section of that name, so the
  * name must be free once this map lets go of its handle (a view holds its
  * section, not the name: the name goes with the last handle). CPython's rule:
@@ -568,12 +608,19 @@ int mm_remap(void *addr, size_t old_length, size_t new_length, int prot, int fla
   record *rec = record_find(addr, 1);
   if (rec != NULL && rec->state != REC_VIEW) rec = NULL;
   if (rec == NULL) return -EINVAL;
+  *out = rec->addr;
+  own_pages own = {NULL, 0};
+  int copy_on_write = rec->file != INVALID_HANDLE_VALUE && !rec->readonly &&
+                      (rec->access & ~(DWORD)FILE_MAP_EXECUTE) == FILE_MAP_COPY;
+  if (copy_on_write && own_save(rec, rec->length < new_length ? rec->length : new_length, &own) != 0) return -ENOMEM;
   if (rec->tag != NULL && tag_let_go(rec) != 0) {
-    *out = rec->addr;
+    own_restore(&own, NULL, 0);
     return -EBUSY;
   }
   int rc = rec->file == INVALID_HANDLE_VALUE ? remap_anonymous(rec, new_length, offset, keep)
                                               : remap_file(rec, new_length, offset, keep);
+  /* Into the new view, or the old one mapped again after a failure. */
+  if (copy_on_write) own_restore(&own, rec->addr, rec->length);
   /* A tagged file map that failed before making a section again: the name
    * back, on the same file. (A tagged pagefile map whose new section the
    * system refused cannot get it back: its memory has no name any more.) */

@@ -511,6 +511,42 @@ test("MAP_PRIVATE anonymous maps grow, keeping the data with a zero tail", () =>
   }
 });
 
+test("a MAP_PRIVATE file map keeps its own writes through resize (grow and shrink); they never reach the file", () => {
+  // Windows maps the file anew to resize it: before, the copy-on-write pages were dropped with
+  // the old view, and the map read the file's bytes again where it had written its own.
+  const size = 2 * ALLOCATIONGRANULARITY;
+  const path = tmpfile(Buffer.alloc(size, 0x30));
+  const fd = fs.openSync(path, "r+");
+  try {
+    const m = new MMap(fd, 0, { flags: MAP_PRIVATE });
+    try {
+      m.set(0, 0x41);
+      m.setSlice(PAGESIZE + 10, PAGESIZE + 13, "abc");
+      m.set(size - 1, 0x5a);
+      m.resize(size + 3 * PAGESIZE);
+      assert.equal(m.get(0), 0x41);
+      assert.equal(m.slice(PAGESIZE + 9, PAGESIZE + 14).toString(), "0abc0");
+      assert.equal(m.get(size - 1), 0x5a);
+      assert.equal(m.get(1), 0x30, "unwritten bytes are the file's");
+      assert.ok(m.slice(size).every((b) => b === 0), "the file's zero-filled growth");
+      m.set(size + 5, 0x42);
+      m.resize(PAGESIZE + 12);
+      assert.equal(m.get(0), 0x41);
+      assert.equal(m.slice(PAGESIZE + 9).toString(), "0ab");
+      m.resize(size + PAGESIZE);
+      assert.equal(m.get(0), 0x41, "still kept after a second resize");
+      assert.equal(m.get(PAGESIZE + 11), 0x62);
+    } finally {
+      m.close();
+    }
+    const file = fs.readFileSync(path);
+    assert.equal(file.length, size + PAGESIZE, "resize() sizes the file, as for a shared map");
+    assert.ok(file.subarray(0, PAGESIZE + 12).every((b) => b === 0x30), "no private write reached the file");
+  } finally {
+    fs.closeSync(fd);
+  }
+});
+
 test("shareable anonymous maps (with a descriptor) can grow", { skip: WINDOWS && "memfd-backed shareable maps are POSIX: Windows shares anonymous memory by tagname (test/windows.test.mjs)" }, () => {
   const a = new MMap(-1, PAGESIZE, { shareable: true });
   try {
