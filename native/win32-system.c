@@ -197,16 +197,24 @@ typedef LONG(NTAPI *query_section_fn)(HANDLE, int, PVOID, SIZE_T, PSIZE_T);
 #define SEC_FILE 0x800000
 #endif
 
+int w32_section_info(HANDLE section, int64_t *size, int *file) {
+  HMODULE nt = GetModuleHandleW(L"ntdll.dll");
+  FARPROC found = nt != NULL ? GetProcAddress(nt, "NtQuerySection") : NULL;
+  if (found == NULL) return -ENOSYS;
+  section_basic info;
+  SIZE_T got = 0;
+  if (((query_section_fn)(void (*)(void))found)(section, 0, &info, sizeof info, &got) < 0) return -EIO;
+  *size = (int64_t)info.size.QuadPart;
+  *file = (info.attributes & SEC_FILE) != 0;
+  return 0;
+}
+
 /* The size of a file's section (a file's bytes, not whole pages); -1 for
  * pagefile memory, or where the system will not say. */
 static int64_t file_section_size(HANDLE section) {
-  HMODULE nt = GetModuleHandleW(L"ntdll.dll");
-  FARPROC found = nt != NULL ? GetProcAddress(nt, "NtQuerySection") : NULL;
-  if (found == NULL) return -1;
-  section_basic info;
-  SIZE_T got = 0;
-  if (((query_section_fn)(void (*)(void))found)(section, 0, &info, sizeof info, &got) < 0) return -1;
-  return (info.attributes & SEC_FILE) != 0 ? (int64_t)info.size.QuadPart : -1;
+  int64_t size = 0;
+  int file = 0;
+  return w32_section_info(section, &size, &file) == 0 && file ? size : -1;
 }
 
 int64_t mm_tag_size(const char *tag) {

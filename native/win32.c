@@ -37,6 +37,8 @@
  * fault-win32.c can turn a write through it into a private copy of the page.
  */
 #include "win32.h"
+/* After windows.h: GetMappedFileNameW is K32GetMappedFileNameW, in KERNEL32.dll. */
+#include <psapi.h>
 
 #include <errno.h>
 #include <stdint.h>
@@ -147,6 +149,11 @@ int mm_has_placeholders(void) { return ph_usable(); }
 /* ------------------------------------------------------------------------ */
 /* Views                                                                    */
 
+/* What a view's section maps: rec->file (every untagged file map, and a tag
+ * this map made from its file), the paging file, or a file a section of that
+ * name maps that existed before (which may be another file than rec->file). */
+enum { BACK_OWN_FILE, BACK_PAGEFILE, BACK_SOME_FILE };
+
 /* What a record's range is: a view, or a range that left the mapping
  * (mm_placeholder, a resize) on its way to zeros, or zeros. */
 enum { REC_VIEW, REC_RETIRING, REC_ZEROS, REC_ZEROS_LAZY };
@@ -161,6 +168,7 @@ typedef struct record {
   DWORD access;  /* of the view */
   int readonly;  /* the view is protected PAGE_READONLY after mapping */
   int placeholder;     /* the view was mapped into a placeholder, and can become one again */
+  int backing;         /* BACK_*: what the section maps (a tagged view's may be another's file) */
   volatile LONG state; /* REC_*: read by the exception handler */
   struct record *next;
 } record;
@@ -211,11 +219,16 @@ static int section_create(record *rec, uint64_t size, int fresh) {
   SetLastError(ERROR_SUCCESS); /* ERROR_ALREADY_EXISTS below must be this call's */
   HANDLE s = CreateFileMappingW(rec->file, NULL, rec->protect, hi32(size), lo32(size), rec->tag);
   if (s == NULL) return last_error();
-  if (fresh && rec->tag != NULL && GetLastError() == ERROR_ALREADY_EXISTS) {
+  int existed = rec->tag != NULL && GetLastError() == ERROR_ALREADY_EXISTS;
+  if (fresh && existed) {
     CloseHandle(s);
     return -EBUSY;
   }
   rec->section = s;
+  int64_t bytes = 0;
+  int file = rec->file != INVALID_HANDLE_VALUE;
+  if (existed && w32_section_info(s, &bytes, &file) != 0) file = 1; /* unknown: as a file's */
+  rec->backing = !file ? BACK_PAGEFILE : existed ? BACK_SOME_FILE : BACK_OWN_FILE;
   return 0;
 }
 
@@ -684,11 +697,55 @@ static const wchar_t *tag_in_session(const wchar_t *tag) {
   return tag;
 }
 
+/* A file's identity: its volume and its index on it, whatever path opened it. */
+static int file_identity(HANDLE file, uint64_t id[2]) {
+  BY_HANDLE_FILE_INFORMATION info;
+  if (file == INVALID_HANDLE_VALUE || !GetFileInformationByHandle(file, &info)) return 0;
+  id[0] = (uint64_t)info.dwVolumeSerialNumber;
+  id[1] = ((uint64_t)info.nFileIndexHigh << 32) | info.nFileIndexLow;
+  return 1;
+}
+
+/* The identity of the file the view at addr maps, found by the name the
+ * system gives it (Windows "\Device\HarddiskVolume1\...", opened through
+ * "\\?\GLOBALROOT"; Wine "\??\C:\...", which is "\\?\C:\..."), opened for no
+ * access. 0 where it cannot be found. */
+static int mapped_file_identity(const void *addr, uint64_t id[2]) {
+  enum { PREFIX = 14, MAX = 32768 }; /* "\\?\GLOBALROOT" */
+  wchar_t *path = malloc((PREFIX + MAX) * sizeof *path);
+  if (path == NULL) return 0;
+  wchar_t *name = path + PREFIX;
+  DWORD n = GetMappedFileNameW(GetCurrentProcess(), (LPVOID)addr, name, MAX);
+  wchar_t *open = NULL;
+  if (n > 4 && n < MAX && wcsncmp(name, L"\\??\\", 4) == 0) {
+    name[1] = L'\\'; /* \??\X -> \\?\X */
+    open = name;
+  } else if (n > 0 && n < MAX) {
+    memcpy(path, L"\\\\?\\GLOBALROOT", PREFIX * sizeof *path);
+    open = path;
+  }
+  int ok = 0;
+  if (open != NULL) {
+    HANDLE h = CreateFileW(open, 0, FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, NULL, OPEN_EXISTING,
+                           FILE_FLAG_BACKUP_SEMANTICS, NULL);
+    if (h != INVALID_HANDLE_VALUE) {
+      ok = file_identity(h, id);
+      CloseHandle(h);
+    }
+  }
+  free(path);
+  return ok;
+}
+
 int mm__view_identity(const void *addr, uint64_t id[2]) {
   record *rec = record_find(addr, 0);
   /* Copy-on-write views of MAP_PRIVATE maps, and unnamed pagefile sections,
    * are this process's alone. */
   if (rec == NULL || rec->protect == PAGE_WRITECOPY || rec->protect == PAGE_EXECUTE_WRITECOPY) return 0;
+  /* A file's pages are the same memory through every section of it, named or
+   * not: a file's section is keyed by the file (a tagged one's too). */
+  if (rec->backing == BACK_OWN_FILE && rec->file != INVALID_HANDLE_VALUE) return file_identity(rec->file, id);
+  if (rec->backing == BACK_SOME_FILE && mapped_file_identity(rec->addr, id)) return 1;
   if (rec->tag != NULL) {
     /* A named section is the same object wherever its name is opened: the
      * name (as this session reads it), hashed twice (128 bits), with the top
@@ -698,10 +755,5 @@ int mm__view_identity(const void *addr, uint64_t id[2]) {
     id[1] = fnv1a(name, 0x84222325cbf29ce4ULL);
     return 1;
   }
-  BY_HANDLE_FILE_INFORMATION info;
-  if (rec->file == INVALID_HANDLE_VALUE || !GetFileInformationByHandle(rec->file, &info)) return 0;
-  /* A file is its volume and its index on it, whatever path opened it. */
-  id[0] = (uint64_t)info.dwVolumeSerialNumber;
-  id[1] = ((uint64_t)info.nFileIndexHigh << 32) | info.nFileIndexLow;
-  return 1;
+  return file_identity(rec->file, id);
 }

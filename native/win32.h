@@ -37,6 +37,10 @@ static inline int last_error(void) { return w32_errno(GetLastError()); }
 /* A UTF-8 string as a new UTF-16 one (free it), or NULL. */
 wchar_t *w32_wide(const char *s);
 
+/* A section's size and whether a file backs it (ntdll's NtQuerySection, found
+ * at run time; the handle needs SECTION_QUERY): 0 or -errno. */
+int w32_section_info(HANDLE section, int64_t *size, int *file);
+
 /* The size of the file h names / sets it; 0 or -errno. */
 int w32_file_size(HANDLE h, int64_t *size);
 int w32_set_file_size(HANDLE h, int64_t size);

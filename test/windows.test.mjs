@@ -234,6 +234,35 @@ describe("tagname", { skip }, () => {
     }
   });
 
+  test("wait/notify reach each other through every map of one file: untagged, tagged, two tags, its tag opened with fd -1", async () => {
+    // Before, a tagged map's waits were keyed by its tag even when its section was a file's,
+    // and an untagged map's by the file: notify() through one woke nobody waiting through the
+    // other (0), and a wait whose word did not change slept to its timeout.
+    const path = tmpfile(Buffer.alloc(PAGESIZE));
+    const fd = fs.openSync(path, "r+");
+    const t1 = tag(), t2 = tag();
+    const plain = new MMap(fd, 0);
+    const tagged = new MMap(fd, 0, { tagname: t1 });
+    const other = new MMap(fd, 0, { tagname: t2 });
+    const byName = new MMap(-1, 0, { tagname: t1 }); // the file's section, opened by its tag
+    try {
+      for (const [w, n, what] of [[plain, tagged, "untagged, tagged"], [tagged, plain, "tagged, untagged"], [tagged, other, "two tags"], [byName, plain, "opened by tag, untagged"], [plain, byName, "untagged, opened by tag"]]) {
+        const result = w.waitAsync(16, 0, 30_000);
+        result.catch(() => {});
+        let woken = 0;
+        for (let i = 0; i < 500 && woken === 0; i++) {
+          await new Promise((r) => setTimeout(r, 20));
+          woken = n.notify(16);
+        }
+        assert.equal(woken, 1, `${what}: notify wakes the waiter`);
+        assert.equal(await result, "ok", what);
+      }
+    } finally {
+      for (const m of [plain, tagged, other, byName]) m.close();
+      fs.closeSync(fd);
+    }
+  });
+
   test("another process sees a tagged anonymous map while one map of the tag is open", async () => {
     const t = tag();
     const m = new MMap(-1, 64, { tagname: t });
