@@ -30,7 +30,7 @@ import { memoryOf, type Memory } from "./memory/index.js";
 import { platform } from "./platform.js";
 import type { MapPlan } from "./plan.js";
 import { beforeMap, mapped, unmapped, withReclaim } from "./reclaim.js";
-import { openTag, release as releaseTag } from "./tags.js";
+import { openTag, release as releaseTag, sectionSize } from "./tags.js";
 import { ioError } from "./truncation.js";
 
 /** What `memmap:new` publishes, before the map is made (Python's `mmap.__new__` audit event). */
@@ -188,6 +188,14 @@ function ownedDescriptor(plan: MapPlan, length: number): number {
  * 0. Undefined otherwise.
  */
 function mapHint(plan: MapPlan, rc: number, length: number, fileSize: number): string | undefined {
+  // Windows: a file's map with a tag that names an existing section maps that section, whatever
+  // its file, and no view reaches past its end.
+  if (plan.fd !== -1 && plan.tagname !== undefined) {
+    const size = sectionSize(plan.tagname);
+    if (size >= 0 && plan.offset + length > size) {
+      return `options.tagname '${plan.tagname}' names an existing mapping of ${size} bytes, which a map of the tag cannot reach past (offset + length is ${plan.offset + length}); the file's own size does not count while the tag exists`;
+    }
+  }
   // Windows sizes the file to offset + length, but only through a writable shared map: any
   // other is refused, with ERROR_NOT_ENOUGH_MEMORY (STATUS_SECTION_TOO_BIG) or access denied.
   if (platform.mapSizesFile && fileSize >= 0 && plan.offset + length > fileSize && ((plan.prot & PROT_WRITE) === 0 || (plan.flags & MAP_PRIVATE) !== 0)) {

@@ -187,6 +187,16 @@ function sectionOf(plan: MapPlan, tag: string): TagTarget {
 }
 
 /**
+ * Windows: the size of the existing section named `tag`, or -1 for none (or none this process
+ * may look at). For the message of a failed map of a file with a tag (src/mapping.ts).
+ */
+export function sectionSize(tag: string): number {
+  if (platform.tagObjects) return -1;
+  const size = native.tagSize(cName(tag));
+  return size >= 0 ? size : -1;
+}
+
+/**
  * What the anonymous tag map of `plan` maps (`plan.tagname` set, `plan.fd` -1).
  * @throws {RangeError} `ERR_INVALID_ARG_VALUE` for a length the existing memory cannot hold.
  * @throws {Error} a system error (`shm_open` `ENOENT` for length 0 and no such tag; `EACCES`; …).

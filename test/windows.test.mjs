@@ -174,6 +174,24 @@ describe("tagname", { skip }, () => {
     });
   });
 
+  test("a file map whose tag names a shorter existing mapping: the error says so, not to open the file with 'r+'", () => {
+    // Windows opens the existing section of the name, whatever the file, and refuses a view past
+    // its end (EACCES): before, the hint blamed the descriptor, open with 'r+' already.
+    withFile("0123456789", "r+", ({ path, fd }) => {
+      const t = tag();
+      withMap([-1, 100, { tagname: t }], () => {
+        assert.throws(() => new MMap(fd, 5 * PAGESIZE, { tagname: t }), (e) => {
+          assert.equal(e.syscall, "mmap");
+          assert.equal(typeof e.errno, "number");
+          assert.match(e.message, new RegExp(`options.tagname '${t}' names an existing mapping of ${PAGESIZE} bytes`));
+          assert.doesNotMatch(e.message, /open the file with/);
+          return true;
+        });
+        assert.equal(fs.statSync(path).size, 10, "the file was not extended");
+      });
+    });
+  });
+
   test("the name goes with the last map of it: unlinkTag does nothing and returns false", () => {
     const t = tag();
     withMap([-1, 10, { tagname: t }], (m) => {
