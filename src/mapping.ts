@@ -80,7 +80,7 @@ const SPARE_MAX = 8;
 /** An I/O error a flush reports, as the addon fills it (see src/truncation.ts). */
 const syncOut = new Float64Array(4);
 
-const { EACCES, EBADF, EBUSY, EINVAL } = osConstants.errno;
+const { EACCES, EBADF, EBUSY, EINVAL, ENOENT } = osConstants.errno;
 
 function busyError(): Error {
   return stateError("ERR_MMAP_BUSY", "mmap can't resize while flushAsync(), waitAsync() or prefetch() is in progress");
@@ -200,6 +200,11 @@ function mapHint(plan: MapPlan, rc: number, length: number, fileSize: number): s
   // other is refused, with ERROR_NOT_ENOUGH_MEMORY (STATUS_SECTION_TOO_BIG) or access denied.
   if (platform.mapSizesFile && fileSize >= 0 && plan.offset + length > fileSize && ((plan.prot & PROT_WRITE) === 0 || (plan.flags & MAP_PRIVATE) !== 0)) {
     return `a read-only or copy-on-write map cannot extend the file: offset + length (${plan.offset + length}) is beyond its size (${fileSize}); map at most ${Math.max(0, fileSize - plan.offset)} bytes from this offset (length 0: to the end), or map it writable and shared to extend it`;
+  }
+  // Windows reads a backslash in a name as a directory of named objects: only the namespaces
+  // exist (Local, Global, Session\<n>); any other is ERROR_PATH_NOT_FOUND, ENOENT.
+  if (rc === -ENOENT && plan.tagname !== undefined && !platform.tagObjects && plan.tagname.includes("\\")) {
+    return `a backslash in options.tagname separates a namespace (Local\\, Global\\ or Session\\<n>\\) from the name: '${plan.tagname}' names none that exists`;
   }
   // (PROT_EXEC has an EACCES of its own: a file system mounted noexec.)
   if (rc === -EACCES && plan.fd !== -1 && plan.path === undefined && (plan.prot & PROT_EXEC) === 0) {

@@ -310,6 +310,23 @@ describe("tagname", { skip }, () => {
     }
   });
 
+  test("a tag with a backslash that names no namespace: ENOENT says why (it said 'no such file or directory' alone)", () => {
+    // Windows reads "a\\b" as the object "b" in a directory "a", which does not exist.
+    const t = tag();
+    for (const [name, fd] of [[`${t}\\b`, -1], [`Nowhere\\${t}`, -1]]) {
+      assert.throws(() => new MMap(fd, 10, { tagname: name }), (e) => {
+        assert.equal(e.code, "ENOENT");
+        assert.equal(e.syscall, "mmap");
+        assert.match(e.message, /a backslash in options.tagname separates a namespace .* from the name/);
+        return true;
+      });
+    }
+    withFile("0123456789", "r+", ({ fd }) => {
+      assert.throws(() => new MMap(fd, 10, { tagname: `${t}\\c` }), (e) => e.code === "ENOENT" && /separates a namespace/.test(e.message));
+    });
+    withMap([-1, 10, { tagname: `Local\\${t}` }], (m) => assert.equal(m.length, 10)); // a namespace: fine
+  });
+
   test("tagname must be a string: TypeError ERR_INVALID_ARG_TYPE", () => {
     for (const bad of [1, null, {}, true]) throwsCode(() => new MMap(-1, 10, { tagname: bad }), TypeError, "ERR_INVALID_ARG_TYPE");
   });
