@@ -476,6 +476,7 @@ static int remap_anonymous(record *rec, size_t new_length, int64_t offset, int k
   rec->addr = fresh.addr;
   rec->length = new_length;
   rec->placeholder = fresh.placeholder;
+  rec->backing = fresh.backing;
   return 0;
 }
 
