@@ -52,6 +52,12 @@ int mm_map(size_t length, int prot, int flags, int fd, int64_t offset, const cha
  * mm_placeholder. */
 int mm_unmap(void *addr, size_t length);
 
+/* A mapping closed while a job still uses its memory (region.h: busy): lets
+ * go now of what names it to others, the memory staying mapped until
+ * mm_unmap. Windows: the section's handle, which holds its tagname (a view
+ * holds its section, not the name). POSIX: nothing (a name is shm_unlink's). */
+void mm_unname(void *addr);
+
 /* Replaces the whole pages of [addr, addr+length) with a placeholder,
  * atomically: no thread ever finds the range unmapped, and no other mapping
  * can take its addresses. A placeholder reads zeros, takes writes (they reach

@@ -67,6 +67,8 @@ static int zeros_fixed(void *addr, size_t length) {
 
 int mm_placeholder(void *addr, size_t length) { return zeros_fixed(addr, round_up(length)); }
 
+void mm_unname(void *addr) { (void)addr; } /* a name is shm_unlink's (src/tags.ts) */
+
 /* Address space reserved, inaccessible and without commit: a destination
  * before anything moves there, or a mapping's headroom (mm_remap). */
 static const int RESERVE = MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE;

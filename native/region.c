@@ -627,8 +627,13 @@ void region_settle_room(region *r) {
 
 int region_unmap(napi_env env, region *r) {
   region_detach_views(env, r);
-  if (r->busy > 0) r->closing = 1;
-  else region_release_file(r, 0);
+  if (r->busy > 0) {
+    r->closing = 1;
+    /* The jobs keep the memory, not its name: a tag goes with close(). */
+    if (r->addr != NULL) mm_unname(r->addr);
+  } else {
+    region_release_file(r, 0);
+  }
   return r->closing || r->pieces != NULL;
 }
 

@@ -343,6 +343,15 @@ int mm_unmap(void *addr, size_t length) {
   return rc;
 }
 
+void mm_unname(void *addr) {
+  record *rec = record_find(addr, 1);
+  /* Sound: no job uses the section's handle (sync, wait and prefetch use the
+   * view, the file's handle and the tag): only resize and unmap do. */
+  if (rec == NULL || rec->state != REC_VIEW || rec->tag == NULL || rec->section == NULL) return;
+  CloseHandle(rec->section);
+  rec->section = NULL;
+}
+
 /* Lets go of a view's section and file (the range stays reserved). */
 static void record_drop_section(record *rec) {
   if (rec->section != NULL) CloseHandle(rec->section);

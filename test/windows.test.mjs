@@ -204,6 +204,26 @@ describe("tagname", { skip }, () => {
     throwsCode(() => MMap.unlinkTag(1), TypeError, "ERR_INVALID_ARG_TYPE");
   });
 
+  test("close() lets go of the tag at once, also while a waitAsync() it settles still holds the memory", async () => {
+    // close() settles a pending waitAsync at once, but its thread leaves the memory only at the
+    // end of its slice (Windows cannot wake it sooner), and until then the map kept its section's
+    // handle: the closed map's tag still named its memory, so a new map of the tag got the old
+    // data (or RangeError for a longer length) instead of new memory.
+    for (let i = 0; i < 5; i++) {
+      const t = tag();
+      const m = new MMap(-1, 100, { tagname: t });
+      m.set(50, 7);
+      const pending = m.waitAsync(0, 0);
+      m.close();
+      throwsCode(() => new MMap(-1, 0, { tagname: t }), Error, "ENOENT");
+      withMap([-1, 2 * PAGESIZE, { tagname: t }], (n) => {
+        assert.equal(n.length, 2 * PAGESIZE);
+        assert.equal(n.get(50), 0, "new memory");
+      });
+      await rejectsCode(pending, Error, "ERR_MMAP_CLOSED");
+    }
+  });
+
   test("tag names: a NUL is RangeError ERR_INVALID_ARG_VALUE; '/' and the Local\\ namespace are Windows names", () => {
     throwsCode(() => new MMap(-1, 10, { tagname: "a\0b" }), RangeError, "ERR_INVALID_ARG_VALUE");
     const t = tag();
