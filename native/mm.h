@@ -175,8 +175,8 @@ int mm_has_tag_objects(void);
 int mm_tag_max(void);
 
 /* fstat(2): the size, whether the descriptor is a regular file, and the
- * file's identity as mm_file_id reads it, from the same call (POSIX); where
- * that takes a second call (Windows), *dev and *ino are MM_NO_ID. */
+ * file's identity as mm_file_id reads it, from the same call; MM_NO_ID where
+ * there is none to read (Windows: not a regular file). */
 #define MM_NO_ID UINT64_MAX
 int mm_fstat(int fd, int64_t *size, int *regular, uint64_t *dev, uint64_t *ino);
 

@@ -258,18 +258,22 @@ void *memrchr(const void *s, int c, size_t n) {
 /* Descriptors                                                              */
 
 int mm_fstat(int fd, int64_t *size, int *regular, uint64_t *dev, uint64_t *ino) {
-  *dev = *ino = MM_NO_ID; /* a second call (mm_file_id) */
+  *dev = *ino = MM_NO_ID;
   HANDLE h = uv_get_osfhandle(fd);
   if (h == INVALID_HANDLE_VALUE) return -EBADF;
-  DWORD type = GetFileType(h);
-  if (type != FILE_TYPE_DISK) {
-    *size = 0;
-    *regular = 0;
-    return 0;
-  }
-  int rc = w32_file_size(h, size);
-  if (rc == 0) *regular = 1;
-  return rc;
+  *size = 0;
+  *regular = 0;
+  if (GetFileType(h) != FILE_TYPE_DISK) return 0;
+  /* The size, what the file is (a directory is no regular file: mapping it
+   * is ENODEV, as on POSIX systems) and its identity, in one call. */
+  BY_HANDLE_FILE_INFORMATION info;
+  if (!GetFileInformationByHandle(h, &info)) return last_error();
+  if (info.dwFileAttributes & FILE_ATTRIBUTE_DIRECTORY) return 0;
+  *size = (int64_t)(((uint64_t)info.nFileSizeHigh << 32) | info.nFileSizeLow);
+  *regular = 1;
+  *dev = info.dwVolumeSerialNumber;
+  *ino = ((uint64_t)info.nFileIndexHigh << 32) | info.nFileIndexLow;
+  return 0;
 }
 
 int mm_file_id(int fd, uint64_t *dev, uint64_t *ino, int64_t *size) {

@@ -316,6 +316,13 @@ int mm_map(size_t length, int prot, int flags, int fd, int64_t offset, const cha
   if (rc == 0) {
     protections(rec, prot, flags);
     rc = section_create(rec, (uint64_t)offset + length, 0);
+    /* What mmap says of a descriptor that names no regular file (a directory,
+     * a pipe, a device), for Windows' varied errors. */
+    BY_HANDLE_FILE_INFORMATION info;
+    if (rc != 0 && rec->file != INVALID_HANDLE_VALUE &&
+        (GetFileType(rec->file) != FILE_TYPE_DISK ||
+         (GetFileInformationByHandle(rec->file, &info) && (info.dwFileAttributes & FILE_ATTRIBUTE_DIRECTORY))))
+      rc = -ENODEV;
   }
   if (rc == 0) rc = view_map(rec, offset, length, NULL, NULL);
   if (rc != 0) {

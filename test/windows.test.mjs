@@ -7,6 +7,7 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import fs from "node:fs";
+import path from "node:path";
 import { spawn } from "node:child_process";
 import { once } from "node:events";
 import { randomBytes } from "node:crypto";
@@ -611,6 +612,30 @@ describe("errors", { skip }, () => {
       });
       assert.equal(fs.readFileSync(path, "latin1"), "0123456789", "ACCESS_COPY writes stay in memory");
     });
+  });
+
+  test("a directory's descriptor is ENODEV (EINVAL for length 0), as on Linux: not 'an empty file', not a file to extend", () => {
+    // Before, fstat said a directory was a regular file of 0 bytes: length 0 was "cannot mmap an
+    // empty file (give the file a size first ...)", a length the system's EBADF, with the hint
+    // that a read-only map cannot extend the file.
+    const dir = path.dirname(tmpfile(""));
+    const fd = fs.openSync(dir, "r");
+    try {
+      // Length 0: no size to take from a file that is none, so the map has no length: EINVAL, as
+      // on Linux and in CPython (OSError EINVAL from mmap).
+      for (const [length, options, code] of [[0, undefined, "EINVAL"], [0, { trackfd: false }, "EINVAL"], [10, undefined, "ENODEV"], [10, { access: ACCESS_READ }, "ENODEV"], [10, { access: ACCESS_COPY }, "ENODEV"]]) {
+        assert.throws(() => new MMap(fd, length, options), (e) => {
+          assert.equal(e.code, code, `${length} ${JSON.stringify(options)}: ${e.message}`);
+          assert.equal(e.errno, errnoOf(code));
+          assert.equal(e.syscall, "mmap");
+          assert.doesNotMatch(e.message, /empty file|extend/);
+          return true;
+        });
+      }
+    } finally {
+      fs.closeSync(fd);
+    }
+    assert.throws(() => MMap.open(dir, { access: ACCESS_READ, length: 10 }), (e) => e.code === "ENODEV" && e.path === dir);
   });
 
   test("MMap.open errors are Node's own (ENOENT with the path)", async () => {
