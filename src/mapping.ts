@@ -199,7 +199,8 @@ function mapHint(plan: MapPlan, rc: number, length: number, fileSize: number): s
   // Windows sizes the file to offset + length, but only through a writable shared map: any
   // other is refused, with ERROR_NOT_ENOUGH_MEMORY (STATUS_SECTION_TOO_BIG) or access denied.
   if (platform.mapSizesFile && fileSize >= 0 && plan.offset + length > fileSize && ((plan.prot & PROT_WRITE) === 0 || (plan.flags & MAP_PRIVATE) !== 0)) {
-    return `a read-only or copy-on-write map cannot extend the file: offset + length (${plan.offset + length}) is beyond its size (${fileSize}); map at most ${Math.max(0, fileSize - plan.offset)} bytes from this offset (length 0: to the end), or map it writable and shared to extend it`;
+    const within = fileSize > plan.offset ? `map at most ${fileSize - plan.offset} bytes from this offset (length 0: to the end)` : `the offset is not below it`;
+    return `a read-only or copy-on-write map cannot extend the file: offset + length (${plan.offset + length}) is beyond its size (${fileSize}); ${within}, or map it writable and shared to extend it`;
   }
   // Windows reads a backslash in a name as a directory of named objects: only the namespaces
   // exist (Local, Global, Session\<n>); any other is ERROR_PATH_NOT_FOUND, ENOENT.

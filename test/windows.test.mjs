@@ -401,6 +401,7 @@ describe("a map longer than the file extends the file", { skip }, () => {
           assert.throws(() => new MMap(fd, 10, { ...options, trackfd: false }), (e) => hint.test(e.message));
         }
         assert.throws(() => MMap.open(path, { access: ACCESS_READ, length: 10 }), (e) => hint.test(e.message) && e.path === path);
+        assert.throws(() => new MMap(fd, 10, { access: ACCESS_READ, offset: G }), (e) => /cannot extend the file: .*; the offset is not below it/.test(e.message));
         assert.equal(fs.fstatSync(fd).size, 3);
       });
     }
