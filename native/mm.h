@@ -170,8 +170,8 @@ int mm_tag_lock(int fd, int lock);
 /* 1 where a tag is an object with a descriptor (POSIX: shm_open), 0 where the
  * mapping itself is named (Windows). */
 int mm_has_tag_objects(void);
-/* The longest tag in bytes the system takes, or 0 when memmap leaves the
- * check to the system (Windows). */
+/* The longest tag the system takes: in bytes (POSIX), in UTF-16 code units
+ * where the mapping itself is named (Windows, which cuts longer names). */
 int mm_tag_max(void);
 
 /* fstat(2): the size, whether the descriptor is a regular file, and the

@@ -243,7 +243,10 @@ int64_t mm_tag_size(const char *tag) {
 
 int mm_has_tag_objects(void) { return 0; }
 
-int mm_tag_max(void) { return 0; }
+/* An object's name is a UNICODE_STRING: at most 0xFFFC bytes, 32766 UTF-16
+ * code units. Windows cuts a longer one there (RtlInitUnicodeString), so that
+ * two tags which differ only past it would name the same section. */
+int mm_tag_max(void) { return 32766; }
 
 /* The C runtime of Windows has no memrchr (mm.h). */
 void *memrchr(const void *s, int c, size_t n) {

@@ -53,8 +53,12 @@ export function tagOf(value: unknown, name: string): string | undefined {
     if (value === "." || value === "..") throw invalidArgValue(name, value, "must not be '.' or '..'");
   }
   const max = platform.tagMax;
-  if (max > 0 && Buffer.byteLength(value, "utf8") > max) {
+  if (platform.tagObjects && max > 0 && Buffer.byteLength(value, "utf8") > max) {
     throw invalidArgValue(name, value, `must be at most ${max} bytes long in UTF-8 on this system`);
+  }
+  // Windows names the section itself, and cuts a longer name: distinct tags would be one.
+  if (!platform.tagObjects && max > 0 && value.length > max) {
+    throw invalidArgValue(name, `${value.slice(0, 40)}… (${value.length} UTF-16 code units)`, `must be at most ${max} UTF-16 code units long on Windows, which cuts longer names (distinct tags would name the same memory)`);
   }
   return value;
 }

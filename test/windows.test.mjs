@@ -348,6 +348,29 @@ describe("tagname", { skip }, () => {
     withMap([-1, 10, { tagname: `Local\\${t}` }], (m) => assert.equal(m.length, 10)); // a namespace: fine
   });
 
+  test("a tag longer than Windows keeps (32766 UTF-16 units) is RangeError: distinct long tags named the same memory", () => {
+    // Windows cuts an object's name at 32766 UTF-16 code units (a UNICODE_STRING's most): two
+    // tags that differed after that named one section, silently (seen under Wine).
+    const base = "b".repeat(32766);
+    for (const name of [`${base}X`, `${"é".repeat(32767)}`, `Local\\${base}`]) {
+      throwsCode(() => new MMap(-1, 10, { tagname: name }), RangeError, "ERR_INVALID_ARG_VALUE");
+      throwsCode(() => new MMap(-1, 0, { tagname: name }), RangeError, "ERR_INVALID_ARG_VALUE");
+      withFile("0123456789", "r+", ({ fd }) => throwsCode(() => new MMap(fd, 10, { tagname: name }), RangeError, "ERR_INVALID_ARG_VALUE"));
+      throwsCode(() => MMap.unlinkTag(name), RangeError, "ERR_INVALID_ARG_VALUE");
+    }
+    // At the limit, names stay distinct.
+    const t = tag();
+    const a = new MMap(-1, 10, { tagname: `${t}${"c".repeat(32766 - t.length - 1)}X` });
+    const b = new MMap(-1, 10, { tagname: `${t}${"c".repeat(32766 - t.length - 1)}Y` });
+    try {
+      a.set(0, 1);
+      assert.equal(b.get(0), 0, "two tags, two sections");
+    } finally {
+      a.close();
+      b.close();
+    }
+  });
+
   test("tagname must be a string: TypeError ERR_INVALID_ARG_TYPE", () => {
     for (const bad of [1, null, {}, true]) throwsCode(() => new MMap(-1, 10, { tagname: bad }), TypeError, "ERR_INVALID_ARG_TYPE");
   });
