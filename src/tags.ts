@@ -29,17 +29,22 @@ const pause = new Int32Array(new SharedArrayBuffer(4));
 const statBuf = new ArrayBuffer(16);
 const statOut = new Float64Array(statBuf);
 
+const LONE_SURROGATE = /\p{Surrogate}/u;
+/** Windows: the prefixes that name this session's namespace (`Local\`, `Session\<n>\`), any number. */
+const SESSION_PREFIX = /^(?:Local\\|Session\\\d+\\)+/;
+/** Windows: the names of memmap's own objects (native/wait-win32.c). */
+const OWN_NAME = /^memmap-wait-v1(?:-lock|-\d+)?$/;
+
 /**
  * A `tagname` (or `MMap.unlinkTag`'s name), checked: a string; `undefined` for `""`, which names
  * nothing (Windows' rule: an anonymous map of its own). Where tags are objects, the system's name
  * is `"/" + tag`: a tag holds no `/`, is not `.` or `..`, and fits the system's length. No system
- * takes a NUL inside a name, and a name is a well-formed string (no lone surrogate).
+ * takes a NUL inside a name, and a name is a well-formed string (no lone surrogate). On Windows a
+ * tag is at most 32766 UTF-16 code units, and is not the name of one of memmap's own objects.
  * @throws {TypeError} `ERR_INVALID_ARG_TYPE` for a non-string; `ERR_MMAP_UNSUPPORTED_PLATFORM` where
  *   the system has no named memory.
- * @throws {RangeError} `ERR_INVALID_ARG_VALUE` for a name the system cannot take.
+ * @throws {RangeError} `ERR_INVALID_ARG_VALUE` for a name the system cannot take, or memmap's own.
  */
-const LONE_SURROGATE = /\p{Surrogate}/u;
-
 export function tagOf(value: unknown, name: string): string | undefined {
   if (typeof value !== "string") throw invalidArgType(name, "of type string", value);
   if (!platform.tagname) throw unsupported(`${name} is not supported on this system: it has no named shared memory`);
@@ -55,6 +60,11 @@ export function tagOf(value: unknown, name: string): string | undefined {
   const max = platform.tagMax;
   if (platform.tagObjects && max > 0 && Buffer.byteLength(value, "utf8") > max) {
     throw invalidArgValue(name, value, `must be at most ${max} bytes long in UTF-8 on this system`);
+  }
+  // Windows: the names of memmap's own objects in the session (wait-win32.c: the waiter table,
+  // its mutex, a waiter's event), with or without the prefixes that name the session's namespace.
+  if (!platform.tagObjects && OWN_NAME.test(value.replace(SESSION_PREFIX, ""))) {
+    throw invalidArgValue(name, value, "names an object of memmap's own (the table through which wait() and notify() reach other processes)");
   }
   // Windows names the section itself, and cuts a longer name: distinct tags would be one.
   if (!platform.tagObjects && max > 0 && value.length > max) {

@@ -371,6 +371,17 @@ describe("tagname", { skip }, () => {
     }
   });
 
+  test("memmap's own names (its waiter table, its mutex, its events) are no tag: RangeError (a tag mapped the waiter table)", () => {
+    // Before, tagname "memmap-wait-v1" mapped the table every memmap process of the session
+    // waits through: a write there lost or invented wake-ups everywhere.
+    withMap([-1, 64, { tagname: tag() }], (m) => m.notify(0)); // the table exists now
+    for (const name of ["memmap-wait-v1", "Local\\memmap-wait-v1", "memmap-wait-v1-lock", "memmap-wait-v1-7", "Session\\1\\memmap-wait-v1"]) {
+      throwsCode(() => new MMap(-1, 0, { tagname: name }), RangeError, "ERR_INVALID_ARG_VALUE");
+      throwsCode(() => new MMap(-1, 64, { tagname: name }), RangeError, "ERR_INVALID_ARG_VALUE");
+    }
+    withMap([-1, 10, { tagname: `memmap-wait-v10-${tag()}` }], (m) => assert.equal(m.length, 10)); // another name: fine
+  });
+
   test("tagname must be a string: TypeError ERR_INVALID_ARG_TYPE", () => {
     for (const bad of [1, null, {}, true]) throwsCode(() => new MMap(-1, 10, { tagname: bad }), TypeError, "ERR_INVALID_ARG_TYPE");
   });
