@@ -40,7 +40,8 @@ const OWN_NAME = /^memmap-wait-v1(?:-lock|-\d+)?$/;
  * nothing (Windows' rule: an anonymous map of its own). Where tags are objects, the system's name
  * is `"/" + tag`: a tag holds no `/`, is not `.` or `..`, and fits the system's length. No system
  * takes a NUL inside a name, and a name is a well-formed string (no lone surrogate). On Windows a
- * tag is at most 32766 UTF-16 code units, and is not the name of one of memmap's own objects.
+ * tag is at most 32766 UTF-16 code units, does not end with a backslash, and is not the name of one
+ * of memmap's own objects.
  * @throws {TypeError} `ERR_INVALID_ARG_TYPE` for a non-string; `ERR_MMAP_UNSUPPORTED_PLATFORM` where
  *   the system has no named memory.
  * @throws {RangeError} `ERR_INVALID_ARG_VALUE` for a name the system cannot take, or memmap's own.
@@ -60,6 +61,11 @@ export function tagOf(value: unknown, name: string): string | undefined {
   const max = platform.tagMax;
   if (platform.tagObjects && max > 0 && Buffer.byteLength(value, "utf8") > max) {
     throw invalidArgValue(name, value, `must be at most ${max} bytes long in UTF-8 on this system`);
+  }
+  // Windows: a backslash separates a directory of objects (a namespace) from a name: ending with
+  // one names a directory, no memory.
+  if (!platform.tagObjects && value.endsWith("\\")) {
+    throw invalidArgValue(name, value, "must not end with a backslash: on Windows a backslash separates a namespace (Local\\, Global\\, Session\\<n>\\) from the name that follows it");
   }
   // Windows: the names of memmap's own objects in the session (wait-win32.c: the waiter table,
   // its mutex, a waiter's event), with or without the prefixes that name the session's namespace.

@@ -382,6 +382,16 @@ describe("tagname", { skip }, () => {
     withMap([-1, 10, { tagname: `memmap-wait-v10-${tag()}` }], (m) => assert.equal(m.length, 10)); // another name: fine
   });
 
+  test("a tag that names only a namespace (ends with a backslash) is RangeError (it was 'EIO: i/o error')", () => {
+    // "Local\\" names the session's directory of objects, no object in it: Windows refuses it with
+    // an error memmap read as EIO, an I/O error, for a map of memory.
+    for (const name of ["Local\\", "Session\\1\\", `${tag()}\\`, "Local\\Local\\"]) {
+      throwsCode(() => new MMap(-1, 10, { tagname: name }), RangeError, "ERR_INVALID_ARG_VALUE");
+      throwsCode(() => new MMap(-1, 0, { tagname: name }), RangeError, "ERR_INVALID_ARG_VALUE");
+      withFile("0123456789", "r+", ({ fd }) => throwsCode(() => new MMap(fd, 10, { tagname: name }), RangeError, "ERR_INVALID_ARG_VALUE"));
+    }
+  });
+
   test("tagname must be a string: TypeError ERR_INVALID_ARG_TYPE", () => {
     for (const bad of [1, null, {}, true]) throwsCode(() => new MMap(-1, 10, { tagname: bad }), TypeError, "ERR_INVALID_ARG_TYPE");
   });
