@@ -309,6 +309,8 @@ int64_t mm_wake(const mm_word *w, int64_t count);
 int64_t mm_now_ns(void);
 /* Runs fn(arg) on a new detached thread with a small stack; 0 or -errno. */
 int mm_thread_start(void (*fn)(void *), void *arg);
+/* A non-zero id of the calling thread, unique among the live threads. */
+uintptr_t mm_thread_id(void);
 
 /* Fault containment (guard.c, with fault.c or fault-win32.c). A guard marks
  * one mapping as memmap's own; the handler acts only inside guarded ranges

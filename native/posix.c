@@ -447,6 +447,8 @@ void mm__yield(void) { sched_yield(); }
  * (three per map + close, two per resize: ~0.2 us each here). */
 uintptr_t mm__thread_id(void) { return (uintptr_t)pthread_self(); }
 
+uintptr_t mm_thread_id(void) { return mm__thread_id(); }
+
 int mm_sync(void *addr, size_t length, int flags) {
   return msync(addr, length, flags) == 0 ? 0 : -errno;
 }

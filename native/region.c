@@ -10,6 +10,7 @@
 #include "glue.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -271,6 +272,9 @@ void region_fd_taken(env_state *st, int fd) {
   }
 }
 
+static void region_orphan_views(napi_env env, region *r);
+static void region_maybe_free(napi_env env, region *r);
+
 static void state_finalize(napi_env env, void *data, void *hint) {
   (void)hint;
   /* The environment is going away: release what is left; finalizers that
@@ -282,8 +286,10 @@ static void state_finalize(napi_env env, void *data, void *hint) {
   st->npending = 0;
   for (region *r = st->regions, *next; r != NULL; r = next) {
     next = r->next;
+    region_orphan_views(env, r);
     if (r->busy == 0) region_release_file(r, 1);
     else region_unlink(r);
+    region_maybe_free(env, r); /* its last view given up just now, its handle gone already */
   }
   if (st->fault_mirror_ref != NULL) napi_delete_reference(env, st->fault_mirror_ref);
   free(st);
@@ -397,6 +403,11 @@ napi_value region_adopt(napi_env env, const region *want, int guard, napi_value 
 /* Views                                                                    */
 
 enum { VIEW_CREATING, VIEW_LIVE, VIEW_ORPHAN };
+/* view.away: what happened to a view where its own thread could not act on it. */
+enum {
+  VIEW_MEMORY_AWAY = 1, /* its memory was released off its thread (or after its environment ended) */
+  VIEW_ENV_GONE = 2,    /* its environment ended first: finalizers only count down (view_drop) */
+};
 
 /* One ArrayBuffer over a region. While VIEW_LIVE it is on owner->views and
  * holds one of owner->refs; an exposed one also holds its range (`hold`)
@@ -410,7 +421,9 @@ struct view {
   uint8_t memory_gone; /* the ArrayBuffer's memory was released: its finalizer ran */
   uint8_t object_gone; /* the ArrayBuffer object was collected: its finalizer ran */
   uint8_t detached; /* memmap detached it while it was attached, so its memory went with that */
-  uint8_t pending;  /* finalizers still to come: the memory's, and the object's when exposed */
+  _Atomic uint8_t pending; /* finalizers still to come: the memory's, and the object's when exposed */
+  _Atomic uint8_t away;    /* VIEW_MEMORY_AWAY | VIEW_ENV_GONE, see view_memory_finalize */
+  uintptr_t thread;        /* mm_thread_id() of the thread whose environment made it */
   napi_ref ref;     /* weak: does not keep the ArrayBuffer alive */
   view *prev, *next;
 };
@@ -450,17 +463,44 @@ static void view_settle(napi_env env, view *v) {
   region_unhold(env, &v->hold); /* never frees owner: v still counts in its refs */
 }
 
-/* One of v's finalizers ran: settle it; after the last, free it. */
-static void view_finalized(napi_env env, view *v) {
-  view_settle(env, v);
-  if (--v->pending > 0) return;
+/* Takes v, whose last finalizer has run, off its region and frees it; the
+ * region's refs drop by one, but the region is left for the caller to free
+ * (region_maybe_free). */
+static void view_free(napi_env env, view *v) {
   region *r = v->owner;
   if (v->prev) v->prev->next = v->next; else r->views = v->next;
   if (v->next) v->next->prev = v->prev;
   napi_delete_reference(env, v->ref);
   free(v);
   r->refs--;
+}
+
+/* One of v's finalizers ran: settle it; after the last, free it. */
+static void view_finalized(napi_env env, view *v) {
+  view_settle(env, v);
+  if (--v->pending > 0) return;
+  region *r = v->owner;
+  view_free(env, v);
   region_maybe_free(env, r);
+}
+
+/* A finalizer of a view whose environment ended first (VIEW_ENV_GONE): the
+ * last one frees it, and touches nothing else. */
+static void view_drop(view *v) {
+  if (atomic_fetch_sub(&v->pending, 1) == 1) free(v);
+}
+
+/* On v's own thread: a release of its memory that view_memory_finalize
+ * could only note (VIEW_MEMORY_AWAY) is taken into account, as that
+ * finalizer would have. Returns 1 when v was freed; never frees its region
+ * (the caller does, region_maybe_free, once done with it). */
+static int view_absorb(napi_env env, view *v) {
+  if (v->memory_gone || !(atomic_load(&v->away) & VIEW_MEMORY_AWAY)) return 0;
+  v->memory_gone = 1;
+  view_settle(env, v);
+  if (--v->pending > 0) return 0;
+  view_free(env, v);
+  return 1;
 }
 
 /* True while the environment ends (a worker's end, the process's exit): no
@@ -486,6 +526,17 @@ static void view_memory_finalize(napi_env env, void *data, void *hint) {
     free(v);
     return;
   }
+  /* Deno calls it on whichever thread releases the memory last (a view that
+   * transfer() and a transfer list moved to another thread, collected there),
+   * whenever that is, with this environment, even once it has ended. There
+   * nothing but v may be touched, and no Node-API call made: the release is
+   * noted, and taken into account on v's own thread (view_absorb), or, once
+   * the environment ended, only counted (view_drop). Node calls it on v's own
+   * thread, before the environment's state goes. */
+  if ((atomic_load(&v->away) & VIEW_ENV_GONE) || v->thread != mm_thread_id()) {
+    if (atomic_fetch_or(&v->away, VIEW_MEMORY_AWAY) & VIEW_ENV_GONE) view_drop(v);
+    return;
+  }
   v->memory_gone = 1;
   if (v->exposed && !v->detached && env_ending(env)) v->owner->forever = 1;
   view_finalized(env, v);
@@ -495,6 +546,10 @@ static void view_memory_finalize(napi_env env, void *data, void *hint) {
 static void view_object_finalize(napi_env env, void *data, void *hint) {
   (void)hint;
   view *v = data;
+  if (atomic_load(&v->away) & VIEW_ENV_GONE) {
+    view_drop(v);
+    return;
+  }
   v->object_gone = 1;
   view_finalized(env, v);
 }
@@ -504,6 +559,7 @@ napi_value region_view(napi_env env, region *r, uint8_t *at, size_t length, int 
   if (v == NULL) return ret_int(env, -ENOMEM);
   v->owner = r;
   v->state = VIEW_CREATING;
+  v->thread = mm_thread_id();
   napi_value ab;
   /* Sound: [at, at+length) is inside the live mapping (region_range); it is
    * detached before the file is released and after the mapping changes, and
@@ -536,6 +592,31 @@ napi_value region_view(napi_env env, region *r, uint8_t *at, size_t length, int 
   return ab;
 }
 
+/* The environment ends (state_finalize): every view of r whose finalizers
+ * have yet to come is given up (VIEW_ENV_GONE), for they may come from any
+ * thread once the environment is gone (Deno), where they only count down
+ * (view_drop). One handed out whose memory was not released may live on in
+ * another thread (moved there by transfer()): r's ranges then stay reserved
+ * for the life of the process (forever). Makes no Node-API call, and never
+ * frees r. (Node has run every view's finalizers by then: nothing to do.) */
+static void region_orphan_views(napi_env env, region *r) {
+  for (view *v = r->views, *next; v != NULL; v = next) {
+    next = v->next;
+    uint8_t was = atomic_fetch_or(&v->away, VIEW_ENV_GONE);
+    int released = v->memory_gone || (was & VIEW_MEMORY_AWAY);
+    if (v->exposed && !released) r->forever = 1;
+    if (v->held) {
+      v->held = 0;
+      region_unhold(env, &v->hold); /* never frees r: v still counts in its refs */
+    }
+    if (v->prev) v->prev->next = v->next; else r->views = v->next;
+    if (v->next) v->next->prev = v->prev;
+    r->refs--;
+    /* A release noted off-thread counted nothing: it counts now. */
+    if ((was & VIEW_MEMORY_AWAY) && !v->memory_gone) view_drop(v);
+  }
+}
+
 /* Detaches every ArrayBuffer handed out over r that memmap can still reach
  * and that is still attached; afterwards none of those can reach the memory.
  * One that someone else detached (transfer()) holds its range until its
@@ -543,6 +624,7 @@ napi_value region_view(napi_env env, region *r, uint8_t *at, size_t length, int 
 static void region_detach_views(napi_env env, region *r) {
   for (view *v = r->views, *next; v != NULL; v = next) {
     next = v->next;
+    if (view_absorb(env, v)) continue; /* never r: its handle is alive (this call's) */
     napi_value ab = NULL;
     bool detached = true;
     if (napi_get_reference_value(env, v->ref, &ab) != napi_ok || ab == NULL) {
@@ -675,14 +757,16 @@ static napi_value js_reclaim(napi_env env, napi_callback_info info) {
   int64_t live = 0;
   for (region *r = st ? st->regions : NULL, *next; r != NULL; r = next) {
     next = r->next;
-    /* Settling may take r off the list; it never frees r (each view counts in refs). */
+    /* Settling may take r off the list; it never frees r (each view counts
+     * in refs), and absorbing frees views but not r: freed, if it can be, last. */
     for (view *v = r->views, *w; v != NULL; v = w) {
       w = v->next;
-      view_settle(env, v);
+      if (!view_absorb(env, v)) view_settle(env, v);
     }
     if (r->addr != NULL && r->busy == 0 && region_unreachable(env, r)) region_release_file(r, 0);
     else if (r->fd >= 0 && handle_unreachable(env, r)) region_forget_fd(r);
     if (r->state != NULL) live++;
+    region_maybe_free(env, r);
   }
   return ret_int(env, live);
 }

@@ -44,7 +44,12 @@
  * every view's finalizers whether or not its memory lives on in another
  * thread (transfer() then a transfer list): a region with an exposed view
  * memmap did not detach itself becomes `forever` then, and its ranges are
- * placeholders for the life of the process, never unmapped.
+ * placeholders for the life of the process, never unmapped. Deno calls a
+ * view's memory finalizer on whichever thread releases the memory, at any
+ * time, with the view's environment even once it has ended: a view notes
+ * such a release (region.c, view_memory_finalize) for its own thread, and
+ * the environment's end gives up every view whose finalizers are still to
+ * come (the same `forever` for one whose memory may live on).
  *
  * A new kind of holder (an external string over the mapping, a job of
  * another module on the thread pool) takes part through a region_holder that it

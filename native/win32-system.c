@@ -405,5 +405,7 @@ int mm__readable_init(void) { return 0; }
 
 uintptr_t mm__thread_id(void) { return (uintptr_t)GetCurrentThreadId() + 1; }
 
+uintptr_t mm_thread_id(void) { return mm__thread_id(); }
+
 void mm__yield(void) { SwitchToThread(); }
 

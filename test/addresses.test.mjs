@@ -257,6 +257,74 @@ for (const [ending, how] of [
   }
 }
 
+// Deno frees an external ArrayBuffer's memory, and calls memmap's finalizer for it, on whichever
+// thread lets go of the memory last, and at any time, with the environment that made it, even once
+// that environment has ended: a view moved to the main thread (transfer() then a transfer list)
+// and collected there runs the worker's finalizer on the main thread, and a worker's end leaves
+// such a view alive without calling it. Before, the main thread's collection made memmap's
+// finalizer call Node-API on the worker's environment from the main thread (Deno panicked:
+// "attempt to use Handle in an Isolate that is not its host"), and a worker's end unmapped the
+// range under the main thread's view (SIGSEGV at its first read).
+const DENO = (() => {
+  if (WINDOWS || !fs.existsSync(cacheDir)) return null;
+  const prefix = `@deno+${process.platform}-${process.arch}-glibc@`;
+  const dirs = fs.readdirSync(cacheDir).filter((d) => d.startsWith(prefix) && fs.existsSync(path.join(cacheDir, d, ".complete")));
+  const bins = dirs.map((d) => path.join(cacheDir, d, "deno")).filter((f) => fs.existsSync(f));
+  return bins.sort().at(-1) ?? null;
+})();
+const NO_DENO = "Deno is not in the runtimes cache (npm run test:runtimes -- --deno puts it there)";
+const deno = { name: "Deno", bin: DENO, args: ["run", "-A", "--v8-flags=--expose-gc"] };
+
+test("Deno: views moved from a worker to the main thread and collected there, the worker alive, then ended: no crash, no stray write", { skip: (!VIEWS && NO_VIEWS) || (DENO === null && NO_DENO) }, () => {
+  const r = child(deno, `
+    import { Worker } from "node:worker_threads";
+    const f = fileOf("d", 16 * PAGE, 0x61);
+    const w = new Worker(\`
+      const { parentPort } = require("node:worker_threads");
+      import(${JSON.stringify(index)}).then(({ MMap }) => {
+        parentPort.on("message", (what) => {
+          for (let i = 0; i < 40; i++) {
+            const m = MMap.open(${"${JSON.stringify(f)}"});
+            const moved = m.buffer.buffer.transfer();
+            parentPort.postMessage(moved, [moved]);
+            if (what === "keep") globalThis["m" + i] = m; else if (i % 2) m.close();
+          }
+          for (let i = 0; i < 500; i++) { const m = MMap.open(${"${JSON.stringify(f)}"}); m.buffer[0]; m.close(); }
+          parentPort.postMessage("done");
+        });
+        parentPort.postMessage("ready");
+      });\`, { eval: true });
+    const messages = [];
+    let wake = null;
+    w.on("message", (x) => { messages.push(x); wake?.(); });
+    const next = async () => { while (messages.length === 0) await new Promise((r) => (wake = r)); return messages.shift(); };
+    await next();
+    // Round 1: every moved view dropped and collected here while the worker lives and makes maps.
+    w.postMessage("drop");
+    const collector = setInterval(() => globalThis.gc(), 1);
+    for (let x = await next(); x !== "done"; x = await next()) {}
+    clearInterval(collector);
+    await turns(8);
+    // Round 2: moved views kept here, the worker then ended (its maps never closed).
+    w.postMessage("keep");
+    const kept = [];
+    for (let x = await next(); x !== "done"; x = await next()) kept.push(new Uint8Array(x));
+    const during = kept[0][0];
+    const exited = new Promise((r) => w.once("exit", r));
+    await w.terminate();
+    await exited;
+    await turns(8);
+    const after = kept.map((u) => u[0] + u[16 * PAGE - 1]).reduce((a, b) => a + b, 0);
+    const others = Array.from({ length: 8 }, (_, i) => { const g = fileOf("do" + i, 16 * PAGE, 0x6f); return [g, mm.MMap.open(g)]; });
+    for (const u of kept) u.fill(0x58);
+    for (const [, o] of others) { o.flush(); o.close(); }
+    kept.length = 0;
+    await turns(8);
+    done({ during, after, file: intact(f, 0x61), corrupted: others.filter(([g]) => !intact(g, 0x6f)).length });
+  `, { env: { DENO_DIR: path.join(dir, "deno-dir"), NO_COLOR: "1" } });
+  assert.deepEqual(result(r), { during: 0x61, after: 0, file: true, corrupted: 0 });
+});
+
 // ---------------------------------------------------------------- resizes under escaped views
 
 for (const portable of [false, true]) {
