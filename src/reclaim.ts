@@ -39,19 +39,38 @@ function enginesGc(): Collect | null {
   }
 }
 
-function collectGarbage(type: "minor" | "major"): void {
-  if (collect === undefined) {
-    collect = enginesGc();
-    if (collect === null) {
+/** Contexts made before concluding the runtime exposes no `gc` (Bun: a few ms, once per thread). */
+const GC_ATTEMPTS = 16;
+
+/**
+ * V8's own `gc`, from a new context made while `--expose-gc` is on, or null (a runtime without V8
+ * flags). The flag is the process's: a worker thread turning it off again between another thread
+ * turning it on and making its context left that thread without `gc` for good (3 of 8 threads
+ * whose first reclaim came at once; their neglected maps then piled up until EMFILE). So a
+ * context without `gc` is tried again (up to GC_ATTEMPTS), and the flag is turned off again
+ * whatever happens.
+ */
+function obtainGc(): Collect | null {
+  for (let attempt = 0; attempt < GC_ATTEMPTS; attempt++) {
+    try {
+      setFlagsFromString("--expose-gc");
+      const f: unknown = runInNewContext("typeof gc === 'function' ? gc : null");
+      if (typeof f === "function") return f as Collect;
+    } catch {
+      return null; // a runtime without V8 flags: finalizers alone release neglected maps
+    } finally {
       try {
-        setFlagsFromString("--expose-gc");
-        collect = runInNewContext("gc") as Collect;
         setFlagsFromString("--no-expose-gc");
       } catch {
-        collect = null; // a runtime without V8 flags: finalizers alone release neglected maps
+        // as above
       }
     }
   }
+  return null;
+}
+
+function collectGarbage(type: "minor" | "major"): void {
+  if (collect === undefined) collect = enginesGc() ?? obtainGc();
   collect?.({ type });
 }
 
