@@ -99,6 +99,9 @@ typedef struct {
    * most a synchronous map holds); more are left to JavaScript. */
   int pending[8];
   int npending;
+  /* What this environment's last reclaim found still held, counted in the
+   * process's sum (region.c, reclaim_shared). */
+  uint32_t published;
 } env_state;
 
 typedef struct region_holder region_holder;

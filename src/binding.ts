@@ -115,8 +115,25 @@ export interface Binding {
    * it), false lets it go; 0 or -errno (-ENOSYS on Windows).
    */
   tagLock(fd: number, lock: boolean): number;
-  /** Releases the memory and descriptors of maps found unreachable by the last GC; returns how many still hold some. */
-  reclaim(): number;
+  /**
+   * Releases the memory and descriptors of this thread's maps found unreachable by the last GC;
+   * returns how many still hold some. Then, with `round`, starts a round (every thread reclaims
+   * once), and sets the process's next threshold to twice what its threads hold now, at least `base`.
+   */
+  reclaim(round: boolean, base: number): number;
+  /**
+   * `held` read through a call: 2 when the maps of every thread reach the threshold (at least
+   * `base`) and `floor`, 1 when the round is no longer `epoch`, else 0.
+   */
+  reclaimDue(epoch: number, base: number, floor: number): number;
+  /** `held`'s count and round, into `out` (a Float64Array of 2): 0, or -errno. */
+  reclaimState(out: Float64Array): number;
+  /**
+   * Shared by every thread, read in place: [maps of the process that still hold memory or a
+   * descriptor, the reclaim round, the threshold of the next round (0: none yet)]; null where
+   * `faults` is.
+   */
+  readonly held: ArrayBuffer | null;
   /** First (or last) offset of `needle` inside [start, end) of the map; -1 when absent; < -1 is -errno. */
   find(handle: Handle, start: number, end: number, needle: Uint8Array, backward: boolean): number;
   /**

@@ -4,6 +4,14 @@
  * closing would run out of descriptors or mappings first. So every RECLAIM_BASE maps (or more,
  * while many stay reachable), and whenever a system call runs out of descriptors or mappings,
  * memmap runs a garbage collection and the addon releases at once what it found unreachable.
+ * A collection reaches this thread's maps only, but descriptors and mappings are the process's:
+ * the maps of every thread count too (the addon's `held`). When they reach the process's
+ * threshold, the thread that sees it starts a round, in which every thread that maps reclaims its
+ * own once; the threshold is twice the sum of what each thread's last reclaim found still held
+ * (never what other threads' garbage holds: it would climb past the descriptor limit), at least
+ * RECLAIM_BASE. So threads neglecting maps at the same time hold about RECLAIM_BASE between them,
+ * not each (before, eight worker threads held eight quarters of the descriptor limit, and ran out
+ * of descriptors).
  * Internal: not exported from the package.
  * @module
  */
@@ -17,6 +25,39 @@ const RECLAIM_BASE = Math.max(64, Math.min(4096, Math.floor(platform.fdLimit / 4
 /** Maps made and not closed (an upper bound: some may have been collected since). */
 let unclosed = 0;
 let reclaimAt = RECLAIM_BASE;
+/** The addon's shared state, read in place ([held, round, threshold]); null: ask (native.reclaimDue). */
+const SHARED: Uint32Array | null = native.held !== null ? new Uint32Array(native.held) : null;
+const state = new Float64Array(2);
+/** The round this thread last reclaimed in. */
+let round = 0;
+/**
+ * The process's count right after this thread's last reclaim, plus half the base: a thread starts
+ * a round only once the process holds that many more. Without it, maps that no reclaim can find
+ * (kept by a thread that has not reclaimed yet, so not in the threshold) started a round, a
+ * collection, at every map of another thread.
+ */
+let floor = 0;
+
+/** Takes round and floor from the shared state, now. */
+function remember(): void {
+  if (SHARED !== null) {
+    round = SHARED[1] as number;
+    floor = (SHARED[0] as number) + RECLAIM_BASE / 2;
+  } else if (native.reclaimState(state) === 0) {
+    round = state[1] as number;
+    floor = (state[0] as number) + RECLAIM_BASE / 2;
+  }
+}
+remember();
+
+/** 2: the process's maps reached the threshold (and floor); 1: another thread started a round since this one reclaimed; 0. */
+function processDue(): number {
+  if (SHARED === null) return native.reclaimDue(round, RECLAIM_BASE, floor);
+  const held = SHARED[0] as number;
+  const at = SHARED[2] as number;
+  if (held >= (at > RECLAIM_BASE ? at : RECLAIM_BASE) && held >= floor) return 2;
+  return SHARED[1] !== round ? 1 : 0;
+}
 
 type Collect = (options?: { type: "minor" | "major" }) => void;
 let collect: Collect | null | undefined;
@@ -78,13 +119,14 @@ function collectGarbage(type: "minor" | "major"): void {
  * Releases neglected maps now. Maps made in a loop are young: a minor collection (about 1 ms)
  * usually finds them; a full one (several ms) runs only when it did not.
  */
-export function reclaimNeglected(): void {
+export function reclaimNeglected(due = 0): void {
   collectGarbage("minor");
-  let live = native.reclaim();
+  let live = native.reclaim(due === 2, RECLAIM_BASE);
   if (live >= reclaimAt / 2) {
     collectGarbage("major");
-    live = native.reclaim();
+    live = native.reclaim(false, RECLAIM_BASE);
   }
+  remember();
   unclosed = live;
   reclaimAt = Math.max(RECLAIM_BASE, 2 * live);
 }
@@ -92,6 +134,10 @@ export function reclaimNeglected(): void {
 /** Before making a map: reclaims when many maps were made and not closed. */
 export function beforeMap(): void {
   if (unclosed >= reclaimAt) reclaimNeglected();
+  else {
+    const due = processDue();
+    if (due !== 0) reclaimNeglected(due);
+  }
 }
 
 /** A map was made. */

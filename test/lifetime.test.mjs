@@ -872,6 +872,74 @@ describe("maps never closed in a loop, under ulimit -n 1024", () => {
     const held = JSON.parse(r.stdout.trim().split("\n").at(-1));
     assert.ok(held.every((n) => n <= 1), `maps each thread still holds: ${held}`);
   });
+
+  test("maps never closed in 8 worker threads at once (ulimit -n 256): 3,000 × MMap.open each, every loop completes", { skip: WINDOWS && "ulimit: POSIX" }, () => {
+    // Descriptors are the process's, but each thread reclaimed only its own neglected maps, past a
+    // threshold of its own (a quarter of the limit): 8 threads held 8 quarters, and the loops
+    // failed with EMFILE (dup, or MMap.open's open) while garbage of the other threads held the
+    // descriptors. The threshold now counts the maps of every thread.
+    const file = tmpfile("threads\n");
+    const body = `
+      import { Worker, isMainThread, parentPort } from "node:worker_threads";
+      const file = process.argv[1];
+      if (isMainThread) {
+        const workers = Array.from({ length: 8 }, () => new Worker(new URL(import.meta.url), { argv: [file] }));
+        const message = (w) => new Promise((r) => { w.once("message", r); w.once("error", (e) => r("error " + e.code)); });
+        await Promise.all(workers.map(message)); // every thread loaded memmap before any maps
+        const results = workers.map(message);
+        for (const w of workers) w.postMessage("go");
+        console.log(JSON.stringify(await Promise.all(results)));
+      } else {
+        const { MMap } = await import(${JSON.stringify(DIST)});
+        parentPort.once("message", () => {
+          let i = 0;
+          try {
+            for (; i < 3000; i++) MMap.open(file).get(0);
+            parentPort.postMessage("ok " + i);
+          } catch (e) {
+            parentPort.postMessage("map " + i + ": " + e.code + " (" + e.syscall + ")");
+          }
+        });
+        parentPort.postMessage("ready");
+      }
+    `;
+    const script = path.join(tmpdir("memmap-threads-"), "threads.mjs");
+    fs.writeFileSync(script, body);
+    const r = spawnSync("bash", ["-c", 'ulimit -n 256 && exec "$0" "$@"', process.execPath, script, file], { encoding: "utf8", timeout: 120_000 });
+    assert.equal(r.signal, null, `child killed by ${r.signal}\n${r.stderr}`);
+    assert.equal(r.status, 0, r.stderr);
+    assert.deepEqual(JSON.parse(r.stdout.trim().split("\n").at(-1)), Array(8).fill("ok 3000"));
+  });
+
+  test("maps kept open by one thread never make another thread collect at every map (ulimit -n 256): 3,000 × map + close in a worker", { skip: WINDOWS && "ulimit: POSIX" }, () => {
+    // The main thread keeps as many maps as the threshold, and has not reclaimed (so they are in
+    // no thread's published count): the process's count stays at the threshold, and a worker
+    // mapping and closing must not start a round, a collection, at each of its maps.
+    const file = tmpfile("kept\n");
+    const body = `
+      import { Worker, isMainThread, parentPort } from "node:worker_threads";
+      import { PerformanceObserver } from "node:perf_hooks";
+      const file = process.argv[1];
+      const { MMap } = await import(${JSON.stringify(DIST)});
+      if (isMainThread) {
+        const kept = Array.from({ length: 64 }, () => MMap.open(file));
+        const w = new Worker(new URL(import.meta.url), { argv: [file] });
+        console.log(JSON.stringify({ ...(await new Promise((r) => w.once("message", r))), kept: kept.length }));
+      } else {
+        let collections = 0;
+        new PerformanceObserver((list) => { collections += list.getEntries().length; }).observe({ entryTypes: ["gc"] });
+        for (let i = 0; i < 3000; i++) { const m = MMap.open(file); m.get(0); m.close(); }
+        await new Promise((r) => setTimeout(r, 100));
+        parentPort.postMessage({ many: collections > 300 });
+      }
+    `;
+    const script = path.join(tmpdir("memmap-threads-"), "kept.mjs");
+    fs.writeFileSync(script, body);
+    const r = spawnSync("bash", ["-c", 'ulimit -n 256 && exec "$0" "$@"', process.execPath, script, file], { encoding: "utf8", timeout: 120_000 });
+    assert.equal(r.signal, null, `child killed by ${r.signal}\n${r.stderr}`);
+    assert.equal(r.status, 0, r.stderr);
+    assert.deepEqual(JSON.parse(r.stdout.trim().split("\n").at(-1)), { many: false, kept: 64 });
+  });
 });
 
 // ---------------------------------------------------------------- flushAsync and close

@@ -46,7 +46,7 @@ const REFUSED = {
 };
 /** The functions that take no handle. */
 const NO_HANDLE = [
-  "fstat", "dup", "close", "truncate", "memfd", "map", "reclaim", "mirrorFaults", "ensureFaultHandler", "waitPending",
+  "fstat", "dup", "close", "truncate", "memfd", "map", "reclaim", "reclaimDue", "reclaimState", "mirrorFaults", "ensureFaultHandler", "waitPending",
   "tagOpen", "tagUnlink", "tagSize", "tagLock",
 ];
 
