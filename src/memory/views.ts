@@ -98,6 +98,13 @@ const TEXT_COPY_MAX = 64 * 1024;
 /** Buffer#indexOf is trusted on views up to this length (Node 22+ mishandles offsets from 2^31). */
 const INDEX_OF_MAX = 2 ** 31;
 const EMPTY = Buffer.alloc(0);
+/**
+ * How a view's Buffer is made (#makeView): Node's FastBuffer constructor, or, where the engine is
+ * JavaScriptCore (Bun, whose FastBuffer is Buffer itself, with its legacy forms), `Buffer.from` as
+ * it was when memmap loaded.
+ */
+const JSC = platform.engine === "jsc";
+const bufferFrom: (ab: ArrayBuffer) => Buffer = Buffer.from.bind(Buffer);
 /** Buffer#indexOf, called on the view: no property lookup on the hot path. */
 const indexOf = Buffer.prototype.indexOf;
 /** The largest copy (a module-local constant: folded into optimized code). */
@@ -191,13 +198,17 @@ export class ViewMemory extends Memory {
     this.#defer = deferFor(length);
   }
 
-  /** A new view of [start, start + length); `exposed`: one for user code (see the module's comment). */
+  /**
+   * A new view of [start, start + length); `exposed`: one for user code (see the module's comment).
+   * Made without `Buffer.from`, which a program may have replaced: its replacement would receive
+   * memmap's own views too, which are unmapped at close() whoever else holds them.
+   */
   #makeView(start: number, length: number, exposed: boolean): Buffer {
     if (length === 0) return EMPTY;
     const ab = native.view(this.open(), start, length, exposed);
     if (ab === null) throw viewsUnavailable();
     if (typeof ab === "number") throw systemError(ab, "mmap view");
-    return Buffer.from(ab);
+    return JSC ? bufferFrom(ab) : new FastBuffer(ab, 0, length);
   }
 
   /**
