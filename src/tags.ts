@@ -147,21 +147,31 @@ function openPosix(plan: MapPlan, tag: string): TagTarget {
   const name = cName(tag);
   // A read-only map opens existing memory read-only (memory it may only read will do).
   const { fd, created, readonly } = openObject(plan, tag, name, plan.access === ACCESS_READ);
+  // Made here, and sized here: this call's alone until it returns, so a failure removes it again.
+  // Made here but sized by another party (a process that opened it in between, and maps it now),
+  // it is that party's too: a failure here must not remove the name of memory in use.
+  let mine = created;
   try {
-    let rc = native.fstat(fd, statBuf);
+    const rc = native.fstat(fd, statBuf);
     if (rc < 0) throw systemError(rc, "fstat");
     let size = statOut[0] as number;
-    if (size === 0 && plan.length > 0 && (created || !readonly)) size = sizeEmpty(fd, plan.offset + plan.length);
-    return { tag, length: lengthIn(plan, tag, size), fd, created };
+    if (size !== 0) mine = false;
+    else if (plan.length > 0 && (created || !readonly)) {
+      const want = plan.offset + plan.length;
+      size = sizeEmpty(fd, want);
+      if (size < 0) size = want;
+      else mine = false;
+    }
+    return { tag, length: lengthIn(plan, tag, size), fd, created: mine };
   } catch (err) {
-    release({ tag, length: 0, fd, created });
+    release({ tag, length: 0, fd, created: mine });
     throw err;
   }
 }
 
 /**
  * Sizes memory found empty to `size`, one party at a time: under the object's lock, and only if it
- * is still empty then; returns its size. Two maps of a new tag made at once (threads, processes)
+ * is still empty then; returns -1 when this call sized it, else the size another party gave it. Two maps of a new tag made at once (threads, processes)
  * both found it empty, and the creator's `ftruncate` could come after the other's: memory shrank
  * under the other map (`ERR_MMAP_TRUNCATED` from a map just made), where the second now finds the
  * size the first gave it, and a length beyond it is `ERR_INVALID_ARG_VALUE` as for any existing
@@ -176,7 +186,7 @@ function sizeEmpty(fd: number, size: number): number {
     if (now !== 0) return now;
     rc = native.truncate(fd, size);
     if (rc < 0) throw systemError(rc, "ftruncate");
-    return size;
+    return -1;
   } finally {
     if (locked) native.tagLock(fd, false);
   }

@@ -496,6 +496,44 @@ describe("the lifecycle: nothing left in /dev/shm", { skip }, () => {
     MMap.unlinkTag(t);
   });
 
+  test("a creator that fails because another process sized its new tag first leaves the name to that process's memory", () => {
+    // The race of two processes creating one tag with different lengths, made deterministic: the
+    // addon's tagLock is wrapped (process.dlopen) so that, as the creator is about to take the
+    // object's lock to size it, another party opens the object it just made, sizes it to 4096 and
+    // writes there. The creator, asking for 8192, is refused (ERR_INVALID_ARG_VALUE, as the docs
+    // say). Before, its failure also removed the name (it had created the object): the other
+    // party's memory lost its name under it, and the next map of the tag made new, empty memory.
+    const t = tag();
+    const r = runNode([
+      "--input-type=module",
+      "-e",
+      `const dlopen = process.dlopen;
+       let hook = null;
+       process.dlopen = function (module, file, ...rest) {
+         dlopen.call(this, module, file, ...rest);
+         const lock = module.exports.tagLock;
+         if (typeof lock === "function") module.exports.tagLock = (fd, on) => {
+           if (on && hook) { const h = hook; hook = null; h(); }
+           return lock(fd, on);
+         };
+       };
+       const { MMap } = await import(${JSON.stringify(DIST)});
+       const t = ${JSON.stringify(t)};
+       let other = null;
+       hook = () => { other = new MMap(-1, 4096, { tagname: t }); other.write("theirs"); };
+       const out = {};
+       try { new MMap(-1, 8192, { tagname: t }); out.creator = "mapped"; } catch (e) { out.creator = e.code; }
+       out.hooked = other !== null;
+       const third = new MMap(-1, 0, { tagname: t });
+       out.third = [third.length, third.read(6).toString()];
+       console.log(JSON.stringify(out));`,
+    ]);
+    assert.equal(r.stderr, "");
+    assert.deepEqual(JSON.parse(r.stdout), { creator: "ERR_INVALID_ARG_VALUE", hooked: true, third: [4096, "theirs"] });
+    assert.equal(sizeOf(t), 4096);
+    MMap.unlinkTag(t);
+  });
+
   test("tag maps never closed in a loop are reclaimed: 5,000 maps of one tag under ulimit -n 256", () => {
     const t = tag();
     const r = runNode([
