@@ -236,11 +236,38 @@ export function openTag(plan: MapPlan): TagTarget {
   return platform.tagObjects ? openPosix(plan, tag) : sectionOf(plan, tag);
 }
 
-/** After a failed map: closes the object's descriptor, and removes the name if this map created it. */
+/**
+ * After a failed map: closes the object's descriptor, and removes the name if this map created it
+ * and the name still names that object. Another process may have removed it meanwhile and made new
+ * memory of the name, which is in use there: that name stays.
+ */
 export function release(target: TagTarget): void {
   if (target.fd < 0) return;
+  const name = cName(target.tag);
+  if (target.created && namesObject(name, target.fd)) native.tagUnlink(name);
   native.close(target.fd);
-  if (target.created) native.tagUnlink(cName(target.tag));
+}
+
+const idA = new Float64Array(4);
+const idB = new Float64Array(4);
+const wordsA = new BigUint64Array(idA.buffer, 16, 2);
+const wordsB = new BigUint64Array(idB.buffer, 16, 2);
+
+/**
+ * Whether the tag's name still names the object of `fd` (the same device and inode). Where this
+ * cannot be told (the name opens with an error other than ENOENT), true: the name is removed, as it
+ * was made here.
+ */
+function namesObject(name: Uint8Array, fd: number): boolean {
+  const other = withReclaim(() => native.tagOpen(name, false, true), (r) => r);
+  if (other === -ENOENT) return false;
+  if (other < 0) return true;
+  try {
+    if (native.fstat(fd, idA) !== 0 || native.fstat(other, idB) !== 0) return true;
+    return wordsA[0] === wordsB[0] && wordsA[1] === wordsB[1];
+  } finally {
+    native.close(other);
+  }
 }
 
 /**

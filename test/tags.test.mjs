@@ -534,6 +534,42 @@ describe("the lifecycle: nothing left in /dev/shm", { skip }, () => {
     MMap.unlinkTag(t);
   });
 
+  test("a creator whose map fails after another process removed the name and made new memory of it leaves that new memory's name", () => {
+    // The creator made and sized its object; before it mapped it, another process removed the name
+    // (unlinkTag) and created the tag again, and writes there. The creator's map then fails
+    // (flags 0: EINVAL from mmap). Before, its clean-up removed the name, which named the other
+    // process's memory by then: the next map of the tag found none (ENOENT). The interleaving is
+    // forced by wrapping the addon's tagLock (process.dlopen).
+    const t = tag();
+    const r = runNode([
+      "--input-type=module",
+      "-e",
+      `const dlopen = process.dlopen;
+       let hook = null;
+       process.dlopen = function (module, file, ...rest) {
+         dlopen.call(this, module, file, ...rest);
+         const lock = module.exports.tagLock;
+         if (typeof lock === "function") module.exports.tagLock = (fd, on) => {
+           if (on && hook) { const h = hook; hook = null; h(); }
+           return lock(fd, on);
+         };
+       };
+       const { MMap } = await import(${JSON.stringify(DIST)});
+       const t = ${JSON.stringify(t)};
+       let other = null;
+       hook = () => { MMap.unlinkTag(t); other = new MMap(-1, 4096, { tagname: t }); other.write("theirs"); };
+       const out = {};
+       try { new MMap(-1, 8192, { tagname: t, flags: 0 }); out.creator = "mapped"; } catch (e) { out.creator = [e.code, e.syscall]; }
+       out.hooked = other !== null;
+       const third = new MMap(-1, 0, { tagname: t });
+       out.third = [third.length, third.read(6).toString()];
+       console.log(JSON.stringify(out));`,
+    ]);
+    assert.equal(r.stderr, "");
+    assert.deepEqual(JSON.parse(r.stdout), { creator: ["EINVAL", "mmap"], hooked: true, third: [4096, "theirs"] });
+    MMap.unlinkTag(t);
+  });
+
   test("tag maps never closed in a loop are reclaimed: 5,000 maps of one tag under ulimit -n 256", () => {
     const t = tag();
     const r = runNode([
