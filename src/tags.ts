@@ -156,12 +156,12 @@ function openPosix(plan: MapPlan, tag: string): TagTarget {
     if (rc < 0) throw systemError(rc, "fstat");
     let size = statOut[0] as number;
     if (size !== 0) mine = false;
-    else if (plan.length > 0 && (created || !readonly)) {
+    else if (plan.length > 0 && !readonly) {
       const want = plan.offset + plan.length;
       size = sizeEmpty(fd, want);
       if (size < 0) size = want;
       else mine = false;
-    }
+    } else if (plan.length > 0) size = sizeForReader(name, fd, plan.offset + plan.length);
     return { tag, length: lengthIn(plan, tag, size), fd, created: mine };
   } catch (err) {
     release({ tag, length: 0, fd, created: mine });
@@ -170,12 +170,33 @@ function openPosix(plan: MapPlan, tag: string): TagTarget {
 }
 
 /**
+ * A map that opened memory read-only and found it empty: the memory is still being made (its
+ * creator has not sized it yet), and a map with a length sizes it, as any other map would (empty
+ * memory is new memory, which a read-only map creates too), through a descriptor for writing of its
+ * own. Memory this process may only read stays empty. Returns the size of `fd`'s memory then.
+ */
+function sizeForReader(name: Uint8Array, fd: number, size: number): number {
+  const writer = withReclaim(() => native.tagOpen(name, false, false), (r) => r);
+  if (writer >= 0) {
+    try {
+      // The name may name other memory by now: only the memory `fd` opened is sized.
+      if (sameObject(writer, fd) === true) sizeEmpty(writer, size);
+    } finally {
+      native.close(writer);
+    }
+  }
+  const rc = native.fstat(fd, statBuf);
+  if (rc < 0) throw systemError(rc, "fstat");
+  return statOut[0] as number;
+}
+
+/**
  * Sizes memory found empty to `size`, one party at a time: under the object's lock, and only if it
- * is still empty then; returns -1 when this call sized it, else the size another party gave it. Two maps of a new tag made at once (threads, processes)
- * both found it empty, and the creator's `ftruncate` could come after the other's: memory shrank
- * under the other map (`ERR_MMAP_TRUNCATED` from a map just made), where the second now finds the
- * size the first gave it, and a length beyond it is `ERR_INVALID_ARG_VALUE` as for any existing
- * memory.
+ * is still empty then; returns -1 when this call sized it, else the size another party gave it. Two
+ * maps of a new tag made at once (threads, processes) both found it empty, and the creator's
+ * `ftruncate` could come after the other's: memory shrank under the other map (`ERR_MMAP_TRUNCATED`
+ * from a map just made), where the second now finds the size the first gave it, and a length beyond
+ * it is `ERR_INVALID_ARG_VALUE` as for any existing memory.
  */
 function sizeEmpty(fd: number, size: number): number {
   const locked = lockObject(fd);
@@ -263,11 +284,16 @@ function namesObject(name: Uint8Array, fd: number): boolean {
   if (other === -ENOENT) return false;
   if (other < 0) return true;
   try {
-    if (native.fstat(fd, idA) !== 0 || native.fstat(other, idB) !== 0) return true;
-    return wordsA[0] === wordsB[0] && wordsA[1] === wordsB[1];
+    return sameObject(fd, other) !== false;
   } finally {
     native.close(other);
   }
+}
+
+/** Whether two descriptors are of the same object (device and inode); undefined where fstat fails. */
+function sameObject(a: number, b: number): boolean | undefined {
+  if (native.fstat(a, idA) !== 0 || native.fstat(b, idB) !== 0) return undefined;
+  return wordsA[0] === wordsB[0] && wordsA[1] === wordsB[1];
 }
 
 /**

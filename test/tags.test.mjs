@@ -191,6 +191,56 @@ describe("lengths and offsets", { skip }, () => {
     MMap.unlinkTag(t);
   });
 
+  test("memory found empty is sized by a read-only map (ACCESS_READ) with a length too, as a map of a new tag would be", () => {
+    // Before: ACCESS_READ opened the memory read-only and never sized it, so a reader started with
+    // its creator, mapping the tag with the same length as the docs' pattern says, could find it
+    // between the creator's shm_open and ftruncate and get RangeError "greater than the size of
+    // the tag's memory, 0" (where ACCESS_WRITE sized it and went on).
+    const t = tag();
+    fs.writeFileSync(`${SHM}/${t}`, "", { mode: 0o600 });
+    throwsCode(() => new MMap(-1, 0, { tagname: t, access: ACCESS_READ }), RangeError, "ERR_INVALID_ARG_VALUE");
+    assert.equal(sizeOf(t), 0, "length 0 sizes nothing");
+    withMap([-1, 50, { tagname: t, access: ACCESS_READ }], (m) => {
+      assert.equal(m.length, 50);
+      assert.deepEqual([...m.slice()], new Array(50).fill(0));
+      throwsCode(() => m.set(0, 1), TypeError, "ERR_MMAP_READ_ONLY");
+    });
+    assert.equal(sizeOf(t), 50);
+    // The same race, forced: as the creator is about to size its new tag (the addon's tagLock
+    // wrapped through process.dlopen), a reader maps it with the same length.
+    const u = tag();
+    const r = runNode([
+      "--input-type=module",
+      "-e",
+      `const dlopen = process.dlopen;
+       let hook = null;
+       process.dlopen = function (module, file, ...rest) {
+         dlopen.call(this, module, file, ...rest);
+         const lock = module.exports.tagLock;
+         if (typeof lock === "function") module.exports.tagLock = (fd, on) => {
+           if (on && hook) { const h = hook; hook = null; h(); }
+           return lock(fd, on);
+         };
+       };
+       const { MMap, ACCESS_READ } = await import(${JSON.stringify(DIST)});
+       const t = ${JSON.stringify(u)};
+       const out = {};
+       let reader = null;
+       hook = () => {
+         try { reader = new MMap(-1, 4096, { tagname: t, access: ACCESS_READ }); out.reader = reader.length; }
+         catch (e) { out.reader = e.code; }
+       };
+       const creator = new MMap(-1, 4096, { tagname: t });
+       creator.write("made");
+       out.seen = reader?.read(4).toString();
+       console.log(JSON.stringify(out));`,
+    ]);
+    assert.equal(r.stderr, "");
+    assert.deepEqual(JSON.parse(r.stdout), { reader: 4096, seen: "made" });
+    MMap.unlinkTag(t);
+    MMap.unlinkTag(u);
+  });
+
   test("maps of a new tag made at once with different lengths (workers) never shrink each other's memory: the second finds the first's size (ERR_MMAP_TRUNCATED from a map just made before)", () => {
     // Four workers map one tag, each with its own length, and remove its name, for 1.5 s: the tag
     // is made new again and again, and two parties often find it empty at once. Both sized it; the
