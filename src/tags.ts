@@ -20,7 +20,7 @@ import { platform } from "./platform.js";
 import type { MapPlan } from "./plan.js";
 import { withReclaim } from "./reclaim.js";
 
-const { ENOENT, EEXIST, EACCES, EAGAIN, EWOULDBLOCK } = osConstants.errno;
+const { ENOENT, EEXIST, EACCES, EAGAIN, EWOULDBLOCK, EINVAL, EISDIR, ELOOP, ENXIO, EPERM } = osConstants.errno;
 /** Attempts at opening a tag that other processes create and remove meanwhile. */
 const OPEN_ATTEMPTS = 8;
 /** Attempts, a millisecond apart, at the lock of a new object that another party is sizing. */
@@ -124,17 +124,41 @@ function openObject(plan: MapPlan, tag: string, name: Uint8Array, readonly: bool
   for (let attempt = 1; ; attempt++) {
     let fd = withReclaim(() => native.tagOpen(name, false, readonly), (r) => r);
     if (fd >= 0) return { fd, created: false, readonly };
+    let triedReading = readonly;
     if (fd === -EACCES && !readonly && copyOnWrite) {
       fd = withReclaim(() => native.tagOpen(name, false, true), (r) => r);
       if (fd >= 0) return { fd, created: false, readonly: true };
+      triedReading = true;
     }
     // Nothing to map whole: as a file that does not exist.
-    if (fd !== -ENOENT || plan.length === 0) throw systemError(fd, "shm_open", tag);
+    if (fd !== -ENOENT || plan.length === 0) throw systemError(fd, "shm_open", tag, openHint(fd, tag, triedReading));
     const made = withReclaim(() => native.tagOpen(name, true, false), (r) => r);
     if (made >= 0) return { fd: made, created: true, readonly: false };
     // Another process created it since: open that one (unless it keeps vanishing).
-    if (made !== -EEXIST || attempt === OPEN_ATTEMPTS) throw systemError(made, "shm_open", tag);
+    if (made !== -EEXIST || attempt === OPEN_ATTEMPTS) throw systemError(made, "shm_open", tag, openHint(made, tag, false));
   }
+}
+
+/** Where tags are files ("/dev/shm/<tag>" on Linux), the file; else the system's name. */
+function objectName(tag: string): string {
+  return process.platform === "linux" ? `/dev/shm/${tag}` : `the shared memory object '/${tag}'`;
+}
+
+/**
+ * What to do about a tag the system would not open, which its error does not say: memory of
+ * another user (EACCES), or a name that is not shared memory at all (Linux: anything but a regular
+ * file in /dev/shm, a directory every user may write to, is refused).
+ */
+function openHint(rc: number, tag: string, reading: boolean): string | undefined {
+  if (rc === -EACCES) {
+    return reading
+      ? `${objectName(tag)} may not be read by this user: its owner may share it with chmod, or use another tagname`
+      : `${objectName(tag)} is another user's, or read-only to this one: map it with { access: ACCESS_READ } or ACCESS_COPY if it may be read, or use another tagname`;
+  }
+  if (process.platform === "linux" && (rc === -EINVAL || rc === -EISDIR || rc === -ELOOP || rc === -ENXIO)) {
+    return `${objectName(tag)} is not shared memory but a directory, FIFO, symbolic link or socket: use another tagname, or remove it`;
+  }
+  return undefined;
 }
 
 /**
@@ -309,6 +333,14 @@ export function unlinkTag(name: unknown): boolean {
   if (!platform.tagObjects) return false;
   const rc = native.tagUnlink(cName(tag));
   if (rc === -ENOENT) return false;
-  if (rc < 0) throw systemError(rc, "shm_unlink", tag);
+  if (rc < 0) {
+    const hint =
+      rc === -EPERM || rc === -EACCES
+        ? `only the user who made ${objectName(tag)}, or root, may remove its name`
+        : process.platform === "linux" && rc === -EISDIR
+          ? `${objectName(tag)} is a directory, not shared memory`
+          : undefined;
+    throw systemError(rc, "shm_unlink", tag, hint);
+  }
   return true;
 }

@@ -332,15 +332,22 @@ describe("checks", { skip }, () => {
     fs.mkdirSync(`${SHM}/${dir}`);
     try {
       const body = `
-        const out = [];
+        const out = [], hints = [];
         for (const [t, length, access] of [[${JSON.stringify(fifo)}, 0, ACCESS_READ], [${JSON.stringify(fifo)}, 100, ACCESS_READ], [${JSON.stringify(fifo)}, 100, undefined], [${JSON.stringify(dir)}, 0, ACCESS_READ], [${JSON.stringify(dir)}, 100, undefined]]) {
-          try { new MMap(-1, length, { tagname: t, access }); out.push("mapped"); } catch (e) { out.push(e.code + " " + e.syscall); }
+          try { new MMap(-1, length, { tagname: t, access }); out.push("mapped"); } catch (e) { out.push(e.code + " " + e.syscall); hints.push(e.message); }
         }
-        console.log(JSON.stringify(out));`;
+        try { MMap.unlinkTag(${JSON.stringify(dir)}); } catch (e) { out.push(e.code + " " + e.syscall); hints.push(e.message); }
+        console.log(JSON.stringify({ out, hints }));`;
       const r = runNode(["--input-type=module", "-e", `import { MMap, ACCESS_READ } from ${JSON.stringify(DIST)};\n${body}`], { timeout: 20_000 });
       assert.equal(r.signal, null, `the child hung (killed by ${r.signal})`);
       assert.equal(r.status, 0, r.stderr);
-      assert.deepEqual(JSON.parse(r.stdout.trim()), ["EINVAL shm_open", "EINVAL shm_open", "EINVAL shm_open", "EISDIR shm_open", "EISDIR shm_open"]);
+      const { out, hints } = JSON.parse(r.stdout.trim());
+      assert.deepEqual(out, ["EINVAL shm_open", "EINVAL shm_open", "EINVAL shm_open", "EISDIR shm_open", "EISDIR shm_open", "EISDIR shm_unlink"]);
+      // The message says what is wrong, which "EINVAL: invalid argument" alone did not.
+      for (const [i, m] of hints.entries()) {
+        const name = `${SHM}/${i < 3 ? fifo : dir}`;
+        assert.ok(m.includes(i < 5 ? `${name} is not shared memory but a directory, FIFO, symbolic link or socket: use another tagname` : `${name} is a directory, not shared memory`), m);
+      }
       assert.ok(fs.statSync(`${SHM}/${fifo}`).isFIFO() && fs.statSync(`${SHM}/${dir}`).isDirectory(), "both left as they were");
     } finally {
       fs.rmSync(`${SHM}/${fifo}`, { force: true });
@@ -376,6 +383,40 @@ describe("checks", { skip }, () => {
     assert.equal(r.status, 0, r.stderr);
     assert.deepEqual(JSON.parse(r.stdout.trim()), [["shared", "mine!!"], ["shared", "mine!!"], ["shared", "ERR_MMAP_READ_ONLY"], "EACCES"]);
     withMap([-1, 0, { tagname: t, access: ACCESS_READ }], (m) => assert.equal(m.slice(0, 6).toString(), "shared"));
+  });
+
+  test("another user's memory: EACCES and EPERM say what to do (ACCESS_READ, whose name it is)", { skip: !asNobody && "needs root, setpriv and a checkout another user may read" }, () => {
+    // Before: "EACCES: permission denied, shm_open 'tag'" alone, though ACCESS_READ maps memory
+    // another user shares read-only; and EPERM from unlinkTag did not say whose the name is.
+    const t = tag();
+    const secret = tag();
+    withMap([-1, PAGESIZE, { tagname: t }], (m) => m.write("shared"));
+    fs.chmodSync(`${SHM}/${t}`, 0o644);
+    withMap([-1, PAGESIZE, { tagname: secret }], () => {});
+    const body = `
+      const out = [];
+      const err = (f) => { try { f(); out.push("ok"); } catch (e) { out.push([e.code, e.syscall, e.message]); } };
+      err(() => new MMap(-1, 0, { tagname: ${JSON.stringify(t)} }));
+      err(() => new MMap(-1, 0, { tagname: ${JSON.stringify(t)}, access: ACCESS_READ }).close());
+      err(() => new MMap(-1, 0, { tagname: ${JSON.stringify(secret)}, access: ACCESS_READ }));
+      err(() => new MMap(-1, 0, { tagname: ${JSON.stringify(secret)}, access: ACCESS_COPY }));
+      err(() => MMap.unlinkTag(${JSON.stringify(t)}));
+      console.log(JSON.stringify(out));`;
+    const r = spawnSync("setpriv", [...NOBODY, process.execPath, "--input-type=module", "-e", `import { MMap, ACCESS_READ, ACCESS_COPY } from ${JSON.stringify(DIST)};\n${body}`], { encoding: "utf8", timeout: 60_000 });
+    assert.equal(r.stderr, "");
+    const [write, read, unreadable, copy, unlink] = JSON.parse(r.stdout);
+    assert.deepEqual(write.slice(0, 2), ["EACCES", "shm_open"]);
+    assert.ok(write[2].includes(`${SHM}/${t} is another user's, or read-only to this one: map it with { access: ACCESS_READ } or ACCESS_COPY if it may be read`), write[2]);
+    assert.equal(read, "ok");
+    for (const e of [unreadable, copy]) {
+      assert.deepEqual(e.slice(0, 2), ["EACCES", "shm_open"]);
+      assert.ok(e[2].includes(`${SHM}/${secret} may not be read by this user`), e[2]);
+    }
+    assert.deepEqual(unlink.slice(0, 2), ["EPERM", "shm_unlink"]);
+    assert.ok(unlink[2].includes(`only the user who made ${SHM}/${t}, or root, may remove its name`), unlink[2]);
+    assert.ok(exists(t) && exists(secret));
+    MMap.unlinkTag(t);
+    MMap.unlinkTag(secret);
   });
 
   test("wrong types: TypeError ERR_INVALID_ARG_TYPE", () => {
