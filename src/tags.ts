@@ -135,9 +135,15 @@ function openObject(plan: MapPlan, tag: string, name: Uint8Array, readonly: bool
     const made = withReclaim(() => native.tagOpen(name, true, false), (r) => r);
     if (made >= 0) return { fd: made, created: true, readonly: false };
     // Another process created it since: open that one (unless it keeps vanishing).
-    if (made !== -EEXIST || attempt === OPEN_ATTEMPTS) throw systemError(made, "shm_open", tag, openHint(made, tag, false));
+    if (made !== -EEXIST || attempt === OPEN_ATTEMPTS) throw systemError(made, "shm_open", tag, made === -ENOENT ? NO_SHM : openHint(made, tag, false));
   }
 }
+
+/** Why creating a tag's object finds no such file or directory: there is nowhere to make it. */
+const NO_SHM =
+  process.platform === "linux"
+    ? "there is no /dev/shm here, where POSIX shared memory lives, as in some containers and sandboxes: mount a tmpfs there, or share a file or a shareable map's descriptor instead"
+    : "this system has no POSIX shared memory here";
 
 /** Where tags are files ("/dev/shm/<tag>" on Linux), the file; else the system's name. */
 function objectName(tag: string): string {

@@ -419,6 +419,28 @@ describe("checks", { skip }, () => {
     MMap.unlinkTag(secret);
   });
 
+  // A private mount namespace where a tmpfs hides /dev (so there is no /dev/shm): root or CAP_SYS_ADMIN.
+  const noShm =
+    process.platform === "linux" &&
+    spawnSync("unshare", ["-m", "sh", "-c", "mount -t tmpfs -o size=1m none /dev && test ! -e /dev/shm"]).status === 0;
+  test("a system without /dev/shm: creating a tag is ENOENT (shm_open) that says so, not a bare 'no such file or directory'", { skip: !noShm && "needs unshare -m and mount (root)" }, () => {
+    // Before: "ENOENT: no such file or directory, shm_open 'x'" for a new tag, which reads as if the
+    // tag had to exist (some containers and sandboxes have no /dev/shm).
+    const script = `import { MMap } from ${JSON.stringify(DIST)};
+      const out = [];
+      for (const length of [10, 0]) try { new MMap(-1, length, { tagname: "x" }); out.push("mapped"); } catch (e) { out.push([e.code, e.syscall, e.message]); }
+      out.push(MMap.unlinkTag("x"));
+      console.log(JSON.stringify(out));`;
+    const r = spawnSync("unshare", ["-m", "sh", "-c", 'mount -t tmpfs -o size=1m none /dev && exec "$0" --input-type=module -e "$1"', process.execPath, script], { encoding: "utf8", timeout: 60_000 });
+    assert.equal(r.stderr, "");
+    const [create, open, unlinked] = JSON.parse(r.stdout);
+    assert.deepEqual(create.slice(0, 2), ["ENOENT", "shm_open"]);
+    assert.ok(create[2].includes("there is no /dev/shm here, where POSIX shared memory lives"), create[2]);
+    // Length 0 asks for an existing tag: no such tag is the plain ENOENT.
+    assert.deepEqual(open, ["ENOENT", "shm_open", "ENOENT: no such file or directory, shm_open 'x'"]);
+    assert.equal(unlinked, false);
+  });
+
   test("wrong types: TypeError ERR_INVALID_ARG_TYPE", () => {
     for (const bad of [1, null, {}, true, Symbol("t")]) {
       throwsCode(() => new MMap(-1, 10, { tagname: bad }), TypeError, "ERR_INVALID_ARG_TYPE");
