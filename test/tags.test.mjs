@@ -101,6 +101,31 @@ describe("the same tag, the same memory", { skip }, () => {
     }
   });
 
+  test("wait/notify by name across processes: a notify through another process's map (ACCESS_READ too) wakes the waiters, and says how many", async () => {
+    const t = tag();
+    const m = new MMap(-1, 64, { tagname: t });
+    try {
+      const waits = [m.waitAsync(8, 0, 60_000), m.waitAsync(8, 0, 60_000), m.waitAsync(8, 0, 60_000)];
+      const c = child(
+        `const { ACCESS_READ } = await import(${JSON.stringify(DIST)});
+         const w = new MMap(-1, 0, { tagname: ${JSON.stringify(t)} });
+         const r = new MMap(-1, 0, { tagname: ${JSON.stringify(t)}, access: ACCESS_READ });
+         // The word stays 0: a waiter not asleep yet is not counted, and is woken by a later round.
+         let woke = 0;
+         for (let i = 0; i < 600 && woke < 2; i++) { woke += r.notify(8, 2 - woke); await new Promise((ok) => setTimeout(ok, 50)); }
+         for (let i = 0; i < 600 && woke < 3; i++) { woke += w.notify(8); await new Promise((ok) => setTimeout(ok, 50)); }
+         console.log(woke);`,
+      );
+      const r = await c.done;
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stdout.trim(), "3");
+      assert.deepEqual(await Promise.all(waits), ["ok", "ok", "ok"]);
+    } finally {
+      m.close();
+      MMap.unlinkTag(t);
+    }
+  });
+
   test("Python's multiprocessing.shared_memory names the same memory ('/' + tag)", { skip: python === null && "CPython 3.13 is not available" }, () => {
     const t = tag();
     withMap([-1, 64, { tagname: t }], (m) => {
