@@ -172,7 +172,8 @@ function dupAndResolve(plan: MapPlan): [number, number, boolean] {
 function ownedDescriptor(plan: MapPlan, length: number): number {
   if (plan.fd === -1) {
     if (!plan.shareable) return -1;
-    const fd = withReclaim(() => native.memfd(length), (r) => r);
+    // Sized to offset + length, as a new tag is: the map starts at `offset` in it.
+    const fd = withReclaim(() => native.memfd(plan.offset + length), (r) => r);
     if (fd < 0) throw systemError(fd, "memfd_create");
     return fd;
   }

@@ -441,6 +441,26 @@ test("a shareable map grows with resize(): data kept, zero tail, the memfd follo
   });
 });
 
+test("a shareable map with an offset: its memfd holds offset + length bytes, so every byte of the map is there (as a new tag with an offset)", { skip: WINDOWS && "memfd-backed shareable maps are POSIX: Windows shares anonymous memory by tagname (test/windows.test.mjs)" }, () => {
+  // Before: the memfd was sized to the length alone and mapped from the offset, wholly past its
+  // end: the first access of a map just made threw ERR_MMAP_TRUNCATED ("the file shrank under
+  // the map"), and a child mapping m.fd found none of the bytes.
+  withMap([-1, 100, { shareable: true, offset: PAGESIZE }], (m) => {
+    assert.equal(m.length, 100);
+    assert.equal(fs.fstatSync(m.fd).size, PAGESIZE + 100);
+    m.set(5, 1);
+    m.setSlice(90, 100, "0123456789");
+    assert.equal(m.get(5), 1);
+    assert.equal(text(m.slice(90)), "0123456789");
+    withMap([m.fd, 100, { offset: PAGESIZE }], (other) => assert.equal(text(other.slice(90)), "0123456789"));
+    m.resize(200);
+    assert.equal(fs.fstatSync(m.fd).size, PAGESIZE + 200);
+    assert.equal(m.get(5), 1);
+    m.set(199, 2);
+    assert.equal(m.get(199), 2);
+  });
+});
+
 test("a shareable map shrinks with resize()", { skip: WINDOWS && "memfd-backed shareable maps are POSIX: Windows shares anonymous memory by tagname (test/windows.test.mjs)" }, () => {
   withMap([-1, 2 * PAGESIZE, { shareable: true }], (m) => {
     m.write("abcdefgh");
