@@ -257,7 +257,11 @@ export class Mapping {
       newMapChannel.publish({ fd: plan.fd, length: plan.length, access: plan.access, offset: plan.offset } satisfies NewMapEvent);
     }
     // Named shared memory: the tag's memory decides the length (src/tags.ts), and owns the descriptor where it has one.
-    const tag = plan.tagname !== undefined && plan.fd === -1 ? openTag(plan) : null;
+    const named = plan.tagname !== undefined && plan.fd === -1;
+    // An offset mmap is sure to refuse (EINVAL, as it would say) before a tag's object is made:
+    // made and removed again, another process could map it in between and lose its name.
+    if (named && platform.tagObjects && plan.offset % ALLOCATIONGRANULARITY !== 0) throw systemError(-EINVAL, "mmap", plan.path, mapHint(plan, -EINVAL));
+    const tag = named ? openTag(plan) : null;
     let length: number;
     let owned: number;
     // mapStat holds the fstat of `owned` (its file's identity, for the addon): one fstat fewer.

@@ -708,6 +708,44 @@ describe("the lifecycle: nothing left in /dev/shm", { skip }, () => {
     MMap.unlinkTag(t);
   });
 
+  test("an offset off the page granularity is refused before the tag's memory is made: no object appears, even for a moment", () => {
+    // Before: the object was created and sized, then mmap said EINVAL and the clean-up removed
+    // it; meanwhile another process could open the tag and map it (its name then removed under
+    // it). The error is the same as before (EINVAL, mmap, with the hint); the addon's tagOpen is
+    // watched (process.dlopen) to see that no object was created.
+    const t = tag();
+    const r = runNode([
+      "--input-type=module",
+      "-e",
+      `const dlopen = process.dlopen;
+       const made = [];
+       process.dlopen = function (module, file, ...rest) {
+         dlopen.call(this, module, file, ...rest);
+         const open = module.exports.tagOpen;
+         if (typeof open === "function") module.exports.tagOpen = (name, create, readonly) => {
+           if (create) made.push(Buffer.from(name).toString());
+           return open(name, create, readonly);
+         };
+       };
+       const { MMap, PAGESIZE } = await import(${JSON.stringify(DIST)});
+       const out = {};
+       try { new MMap(-1, 10, { tagname: ${JSON.stringify(t)}, offset: PAGESIZE / 2 }); out.mapped = true; } catch (e) { out.error = [e.code, e.syscall, e.message]; }
+       out.made = made.length;
+       const ok = new MMap(-1, 10, { tagname: ${JSON.stringify(t)}, offset: PAGESIZE });
+       out.then = [ok.length, made.length];
+       ok.close();
+       console.log(JSON.stringify(out));`,
+    ]);
+    assert.equal(r.stderr, "");
+    const got = JSON.parse(r.stdout);
+    assert.deepEqual(got.error.slice(0, 2), ["EINVAL", "mmap"]);
+    assert.ok(got.error[2].includes(`options.offset must be a multiple of ALLOCATIONGRANULARITY (${PAGESIZE}); it is ${PAGESIZE / 2}`), got.error[2]);
+    assert.equal(got.made, 0, "no object was created for the failing call");
+    assert.deepEqual(got.then, [10, 1], "a valid offset still creates it (the watch works)");
+    assert.equal(sizeOf(t), PAGESIZE + 10);
+    MMap.unlinkTag(t);
+  });
+
   test("tag maps never closed in a loop are reclaimed: 5,000 maps of one tag under ulimit -n 256", () => {
     const t = tag();
     const r = runNode([
