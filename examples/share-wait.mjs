@@ -50,8 +50,14 @@ if (process.argv[2] === "--child") {
     put(m, "hello from the parent");
     Atomics.store(turn, 0, 1);
     m.notify(TURN); // wakes the child if it already sleeps; if not, it will see turn 1 and not sleep
-    // Wait without blocking the event loop (the child's exit is an event of this loop).
-    while (Atomics.load(turn, 0) !== 2) await m.waitAsync(TURN, 1, 10_000);
+    // Wait without blocking the event loop (the child's exit is an event of this loop), a second
+    // at a time: a child that died never answers, and nobody would wake this wait.
+    while (Atomics.load(turn, 0) !== 2) {
+      if (child.exitCode !== null || child.signalCode !== null) {
+        throw new Error(`the child ended (${child.signalCode ?? `exit code ${child.exitCode}`}) without answering`);
+      }
+      await m.waitAsync(TURN, 1, 1000);
+    }
     console.log(`the parent read: ${take(m)}`);
     await exited;
   } finally {

@@ -73,6 +73,23 @@ test("share-wait.mjs: two processes share memory by name and wait for each other
   if (!WINDOWS && fs.existsSync("/dev/shm")) assert.equal(fs.existsSync(`/dev/shm/memmap-guide-${r.pid}`), false, "nothing left in /dev/shm");
 });
 
+test("share-wait.mjs: a child that dies without answering ends the parent with an error (no endless wait), and the name is still removed", { skip: !VIEWS && "the recipe stops at its first view without views" }, () => {
+  // Before: the parent waited for the child's answer in 10-second waitAsync calls, again and
+  // again, forever: a child that crashed left it hanging (killed here by the time limit).
+  const tmp = tmpdir("memmap-guide-tmp-");
+  const die = "data:text/javascript,if (process.argv[2] === '--child') process.exit(3);";
+  const r = runNode([path.join(root, "examples", "share-wait.mjs")], {
+    cwd: root,
+    timeout: 30_000,
+    env: { ...process.env, TMPDIR: tmp, NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ""} --import=${JSON.stringify(die)}` },
+  });
+  assert.equal(r.signal, null, `killed by ${r.signal}: the parent waited on forever`);
+  assert.equal(r.status, 1, r.stderr);
+  assert.match(r.stderr, /the child ended \(exit code 3\) without answering/);
+  assert.equal(r.stdout, "name removed: true\n");
+  if (!WINDOWS && fs.existsSync("/dev/shm")) assert.equal(fs.existsSync(`/dev/shm/memmap-guide-${r.pid}`), false, "nothing left in /dev/shm");
+});
+
 test("follow-file.mjs: the lines of a growing file, each once, whole", { skip: WINDOWS && "a file that grows while mapped: POSIX" }, () => {
   assert.deepEqual(run("follow-file.mjs"), [
     "started",
