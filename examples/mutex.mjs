@@ -60,14 +60,25 @@ class Mutex {
   }
 }
 
-/** Adds 1 to the counter `times` times under the lock; returns how often this side slept. */
-function work(map, times) {
+/** This side is ready: counted in READY, and the other side woken. */
+function ready(map) {
+  Atomics.add(new Int32Array(map.buffer.buffer, map.buffer.byteOffset, LENGTH / 4), READY / 4, 1);
+  map.notify(READY);
+}
+
+/**
+ * Adds 1 to the counter `times` times under the lock; returns how often this side slept. `started`:
+ * both sides are ready already; else this one says so and waits for the other (the child and the
+ * worker: the parent is there).
+ */
+function work(map, times, started = false) {
   const mutex = new Mutex(map, LOCK);
   const words = mutex.word;
   // Start together: each side says it is ready, then waits for the other.
-  Atomics.add(words, READY / 4, 1);
-  map.notify(READY);
-  for (let r; (r = Atomics.load(words, READY / 4)) < 2; ) map.wait(READY, r);
+  if (!started) {
+    ready(map);
+    for (let r; (r = Atomics.load(words, READY / 4)) < 2; ) map.wait(READY, r);
+  }
   for (let i = 0; i < times; i++) {
     mutex.lock();
     words[COUNTER / 4] = words[COUNTER / 4] + 1; // not atomic: the lock makes it safe
@@ -98,12 +109,14 @@ if (!isMainThread) {
     const theirs = count >> 1;
     const mine = count - theirs;
     let other;
+    let ended = null; // how the other side ended, once it has
     if (useWorker) {
       const worker = new Worker(new URL(import.meta.url), { workerData: { fd: map.fd, tagname, times: theirs } });
       other = once(worker, "message").then(([sleeps]) => sleeps);
       worker.on("error", (err) => {
         throw err;
       });
+      worker.on("exit", (code) => (ended = `exit code ${code}`));
     } else {
       const script = fileURLToPath(import.meta.url);
       const child = spawn(process.execPath, [script, "--child", String(theirs), ...(WINDOWS ? [tagname] : [])], {
@@ -115,11 +128,23 @@ if (!isMainThread) {
         if (code !== 0) throw new Error(`the child failed: exit code ${code}, signal ${signal}`);
         return Number(out);
       });
+      child.on("exit", (code, signal) => (ended = signal ?? `exit code ${code}`));
+    }
+    other.catch(() => {}); // handled: awaited below, once this side is done (or reported earlier)
+    // Wait for the other side without blocking the event loop, a second at a time: one that
+    // died before it was ready would never wake a blocking wait, and its exit is an event of this
+    // loop. (Once both work, a side that dies holding the lock leaves it taken for good: this
+    // three-state mutex is not robust, as no plain futex mutex is.)
+    const words = new Int32Array(map.buffer.buffer, map.buffer.byteOffset, LENGTH / 4);
+    ready(map);
+    for (let r; (r = Atomics.load(words, READY / 4)) < 2; ) {
+      if (ended !== null) throw new Error(`the ${useWorker ? "worker" : "child process"} ended (${ended}) before it was ready`);
+      await map.waitAsync(READY, r, 1000);
     }
     // This side works on this thread (blocking it, as a worker would be): the other side runs
     // on its own, and its result arrives once this loop is done.
     const started = performance.now();
-    const mySleeps = work(map, mine);
+    const mySleeps = work(map, mine, true);
     const theirSleeps = await other;
     const ms = performance.now() - started;
     const counter = new Int32Array(map.buffer.buffer, map.buffer.byteOffset, LENGTH / 4)[COUNTER / 4];

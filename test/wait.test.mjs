@@ -621,6 +621,21 @@ function example(name, args) {
   return r.stdout;
 }
 
+test("examples/mutex.mjs: a child that dies before it starts ends the parent with an error, not an endless wait", (t) => {
+  if (!VIEWS) return t.skip("the example uses Atomics on a view, which the copying mode has not");
+  // Before: the parent waited for the child's "ready" in a blocking wait() without a timeout on
+  // its main thread, where the child's exit could never be seen: it hung for ever.
+  const die = "data:text/javascript,if (process.argv[2] === '--child') process.exit(3);";
+  const r = runNode([path.join(root, "examples", "mutex.mjs"), "--count", "1000"], {
+    cwd: root,
+    timeout: 60_000,
+    env: { ...process.env, NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ""} --import=${JSON.stringify(die)}` },
+  });
+  assert.equal(r.signal, null, `killed by ${r.signal}: the parent waited on forever`);
+  assert.equal(r.status, 1, r.stderr);
+  assert.match(r.stderr, /the child process ended \(exit code 3\) before it was ready/);
+});
+
 const MESSAGES = 1_000_000;
 
 for (const where of ["process", "worker"]) {
