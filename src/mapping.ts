@@ -172,9 +172,15 @@ function dupAndResolve(plan: MapPlan): [number, number, boolean] {
 function ownedDescriptor(plan: MapPlan, length: number): number {
   if (plan.fd === -1) {
     if (!plan.shareable) return -1;
-    // Sized to offset + length, as a new tag is: the map starts at `offset` in it.
-    const fd = withReclaim(() => native.memfd(plan.offset + length), (r) => r);
+    // Made empty, then sized to offset + length, as a new tag is (the map starts at `offset` in
+    // it): each step's error names its own system call (RLIMIT_FSIZE refuses the ftruncate).
+    const fd = withReclaim(() => native.memfd(0), (r) => r);
     if (fd < 0) throw systemError(fd, "memfd_create");
+    const rc = native.truncate(fd, plan.offset + length);
+    if (rc < 0) {
+      native.close(fd);
+      throw systemError(rc, "ftruncate");
+    }
     return fd;
   }
   if (plan.adopt) return plan.fd;

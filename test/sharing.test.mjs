@@ -404,6 +404,24 @@ test("shareable with a file descriptor is RangeError ERR_INVALID_ARG_VALUE, and 
   assert.equal(openFds(), before);
 });
 
+test("a shareable map the file size limit refuses: EFBIG names ftruncate (the call that failed), not memfd_create, and leaks no descriptor", { skip: process.platform !== "linux" && "ulimit -f and /proc/self/fd" }, () => {
+  // Before: the memfd was made and sized in one call of the addon, and its error always said
+  // memfd_create, though memfd_create had worked and ftruncate refused the size (RLIMIT_FSIZE).
+  const r = spawnSync("bash", ["-c", 'ulimit -f 100 && exec "$0" --input-type=module -e "$1"', process.execPath, `
+    import { MMap } from ${JSON.stringify(DIST)};
+    import fs from "node:fs";
+    const fds = fs.readdirSync("/proc/self/fd").length;
+    const out = [];
+    try { new MMap(-1, 1 << 20, { shareable: true }); out.push("mapped"); } catch (e) { out.push(e.code, e.syscall); }
+    const m = new MMap(-1, 4096, { shareable: true });
+    out.push(fs.fstatSync(m.fd).size);
+    m.close();
+    out.push(fs.readdirSync("/proc/self/fd").length - fds);
+    console.log(JSON.stringify(out));`], { encoding: "utf8", timeout: 60_000 });
+  assert.equal(r.stderr, "");
+  assert.deepEqual(JSON.parse(r.stdout), ["EFBIG", "ftruncate", 4096, 0]);
+});
+
 test("shareable must be a boolean: TypeError ERR_INVALID_ARG_TYPE", () => {
   for (const v of [1, "yes", null, {}]) {
     throwsCode(() => new MMap(-1, 13, { shareable: v }), TypeError, "ERR_INVALID_ARG_TYPE");
