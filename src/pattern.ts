@@ -531,9 +531,23 @@ class Meter {
           chars = union(chars, c.chars);
         }
         if (n.ctx.i && chars !== NONE) {
+          // Compared without case, the reference consumes case variants of what the group did:
+          // of its repeated bytes too, as many of them, so those variants are repeatable as well
+          // (a group outside a case-insensitive modifier group: /(b+)(?i:\1)/ reads B's).
           const classes = caseClassesOf(this.#unicodeFlag);
           const closed = new Uint8Array(256);
-          for (let b = 0; b < 256; b++) if (chars[b]) for (let d = 0; d < 256; d++) if ((classes[b] as Uint8Array)[d]) closed[d] = 1;
+          const loose = this.loose;
+          for (let b = 0; b < 256; b++) {
+            if (!chars[b]) continue;
+            const cls = classes[b] as Uint8Array;
+            const repeated = loose[b] === 1;
+            for (let d = 0; d < 256; d++) {
+              if (cls[d]) {
+                closed[d] = 1;
+                if (repeated) loose[d] = 1;
+              }
+            }
+          }
           chars = closed;
         }
         return { f, look: 0, chars };

@@ -240,6 +240,39 @@ test("a pattern whose reach memmap cannot bound is refused over windows, and exa
   }
 });
 
+test("a backreference inside a case-insensitive modifier group reads case variants of the group's repeated bytes: they count as repeatable, so no window decides an attempt that runs on past it", async () => {
+  // /(b+)(?i:\1)/ matches "bbbb" then "BBBB": the group's b+ makes b repeatable, and the
+  // backreference, compared without case, consumes as many B's. Counting only b as repeatable
+  // let a window that cut the B's decide a shorter match ("bbbbBB") than the whole text's.
+  const { patternOf } = await import("../dist/pattern.js");
+  for (const [source, flags] of [["(b+)(?i:\\1)", ""], ["(?<x>b+)(?i:\\k<x>)", ""], ["(?-i:(b+))\\1", "i"], ["(?i:\\1)(b+)", ""]]) {
+    const { reach } = patternOf(source, flags);
+    assert.ok(reach === null || (reach.loose[0x62] === 1 && reach.loose[0x42] === 1), `/${source}/${flags}: B is repeatable`);
+  }
+  // The same over a map, where the engine has modifier groups (V8 12.5+: Node 24 and later).
+  let re;
+  try {
+    re = new RegExp("(b+)(?i:\\1)", "g");
+  } catch {
+    return;
+  }
+  const length = 3 * W;
+  for (const b of boundaries(length)) {
+    for (const d of [2, 4, 5, 6, 7]) {
+      const bytes = Buffer.alloc(length, "x");
+      bytes.write("bbbbBBBB", b - d, "latin1");
+      const text = bytes.toString("latin1");
+      const m = mapOf(bytes);
+      try {
+        assert.deepEqual(summary(m.search(re)), oracleSearch(text, re, 0, length), `boundary ${b}, ${d} bytes before`);
+        assert.deepEqual([...m.matchAll(re)].map(summary), oracleAll(text, re));
+      } finally {
+        m.close();
+      }
+    }
+  }
+});
+
 const COPIED = process.env.MEMMAP_NO_EXTERNAL_STRINGS === "1" || process.env.MEMMAP_NO_EXTERNAL_BUFFERS === "1";
 
 test("with copied text (MEMMAP_NO_EXTERNAL_STRINGS=1) the same tests pass", { skip: (COPIED || "versions" in process && "bun" in process.versions) && "copied text already, or a runner that cannot run this file as a child" }, () => {
