@@ -208,7 +208,7 @@ class Parser {
     } else if (src.startsWith("?<", this.#i)) {
       const close = src.indexOf(">", this.#i);
       if (close < 0) throw new Unsupported("group name");
-      const name = src.slice(this.#i + 2, close);
+      const name = groupName(src.slice(this.#i + 2, close));
       this.#i = close + 1;
       const index = this.#nextGroup++;
       node = { kind: "group", body: this.#disjunction(ctx), index, name };
@@ -291,7 +291,7 @@ class Parser {
         const close = src.indexOf(">", start);
         if (src[start + 2] !== "<" || close < 0) throw new Unsupported("group name");
         this.#i = close + 1;
-        return { kind: "backref", ref: src.slice(start + 3, close), ctx };
+        return { kind: "backref", ref: groupName(src.slice(start + 3, close)), ctx };
       }
       return char("k", 2); // Annex B: an identity escape; "<name>" follows as literals
     }
@@ -347,6 +347,17 @@ class Parser {
     this.#i = k;
     return { kind: "char", src: `\\x${parseInt(digits, 8).toString(16).padStart(2, "0")}`, ctx };
   }
+}
+
+/**
+ * A group name as the engine compares it: its escapes (`\\u0061`, `\\u{61}`, an escaped surrogate
+ * pair) decoded, so that `(?<\\u0061>…)` and `\\k<a>` name the same group.
+ */
+function groupName(text: string): string {
+  if (!text.includes("\\")) return text;
+  return text.replace(/\\u\{([0-9a-fA-F]+)\}|\\u([0-9a-fA-F]{4})/g, (_, braced: string | undefined, four: string | undefined) =>
+    braced !== undefined ? String.fromCodePoint(parseInt(braced, 16)) : String.fromCharCode(parseInt(four as string, 16)),
+  );
 }
 
 /** How many capturing groups the pattern has, and whether any is named (escapes and classes skipped). */
@@ -522,7 +533,10 @@ class Meter {
         return { f: 0, look: c.look, chars: c.chars };
       }
       case "backref": {
-        const groups = this.#groups.get(n.ref) ?? [];
+        const groups = this.#groups.get(n.ref);
+        // The engine resolved every reference when it compiled the pattern: one this parse cannot
+        // resolve means the parse differs from the engine's, and a reach from it would be a guess.
+        if (groups === undefined) throw new Unsupported(`a reference to ${String(n.ref)}`);
         let f = 0;
         let chars = NONE;
         for (const g of groups) {

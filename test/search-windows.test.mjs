@@ -273,6 +273,31 @@ test("a backreference inside a case-insensitive modifier group reads case varian
   }
 });
 
+test("a named group and its references match by the name's value, escapes decoded: (?<\\u0061>…) is \\k<a>, and a match across a boundary is found", () => {
+  // The analysis compared names as written, so \k<a> found no group named "\u0061" and was
+  // counted as reading nothing: a window ending inside "abcdabcd" decided that no match began
+  // there, and the match was lost.
+  const sources = ["(?<\\u0061>abcd)\\k<a>", "(?<a>abcd)\\k<\\u{61}>", "(?<\\ud835\\udc9c>abcd)\\k<\\u{1d49c}>"];
+  const length = 3 * W;
+  for (const source of sources) {
+    const re = new RegExp(source, "g");
+    for (const b of boundaries(length)) {
+      for (const d of [1, 3, 5, 7]) {
+        const bytes = Buffer.alloc(length, " ");
+        bytes.write("abcdabcd", b - d, "latin1");
+        const text = bytes.toString("latin1");
+        const m = mapOf(bytes);
+        try {
+          assert.deepEqual([...m.matchAll(re)].map(summary), oracleAll(text, re), `${re}, boundary ${b}, ${d} bytes before`);
+          assert.deepEqual(summary(m.search(re, b - d)), oracleSearch(text, re, b - d, length));
+        } finally {
+          m.close();
+        }
+      }
+    }
+  }
+});
+
 const COPIED = process.env.MEMMAP_NO_EXTERNAL_STRINGS === "1" || process.env.MEMMAP_NO_EXTERNAL_BUFFERS === "1";
 
 test("with copied text (MEMMAP_NO_EXTERNAL_STRINGS=1) the same tests pass", { skip: (COPIED || "versions" in process && "bun" in process.versions) && "copied text already, or a runner that cannot run this file as a child" }, () => {
