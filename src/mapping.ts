@@ -266,7 +266,7 @@ export class Mapping {
     const named = plan.tagname !== undefined && plan.fd === -1;
     // An offset mmap is sure to refuse (EINVAL, as it would say) before a tag's object is made:
     // made and removed again, another process could map it in between and lose its name.
-    if (named && platform.tagObjects && plan.offset % ALLOCATIONGRANULARITY !== 0) throw systemError(-EINVAL, "mmap", plan.path, mapHint(plan, -EINVAL));
+    if (named && platform.tagObjects && plan.offset % ALLOCATIONGRANULARITY !== 0) throw systemError(-EINVAL, "mmap", plan.path, mapHint(plan, -EINVAL, plan.length, -1));
     const tag = named ? openTag(plan) : null;
     let length: number;
     let owned: number;

@@ -18,6 +18,22 @@ import { tmpfd, throwsCode, withMap, runNode, openFds, python, runPython, WINDOW
 
 const skip = WINDOWS && "POSIX shared memory: test/windows.test.mjs has the Windows rows";
 const DIST = new URL("../dist/index.js", import.meta.url).href;
+
+/**
+ * A child's preamble that wraps the addon's tagLock (through process.dlopen): the child sets
+ * `hook` to a function that then runs once, as a map is about to take its new tag's lock to size
+ * it, forcing another party's step into that moment.
+ */
+const TAG_LOCK_HOOK = `const dlopen = process.dlopen;
+       let hook = null;
+       process.dlopen = function (module, file, ...rest) {
+         dlopen.call(this, module, file, ...rest);
+         const lock = module.exports.tagLock;
+         if (typeof lock === "function") module.exports.tagLock = (fd, on) => {
+           if (on && hook) { const h = hook; hook = null; h(); }
+           return lock(fd, on);
+         };
+       };`;
 const SHM = "/dev/shm";
 const made = [];
 /** A fresh tag, removed (if still there) when the tests end. */
@@ -237,16 +253,7 @@ describe("lengths and offsets", { skip }, () => {
     const r = runNode([
       "--input-type=module",
       "-e",
-      `const dlopen = process.dlopen;
-       let hook = null;
-       process.dlopen = function (module, file, ...rest) {
-         dlopen.call(this, module, file, ...rest);
-         const lock = module.exports.tagLock;
-         if (typeof lock === "function") module.exports.tagLock = (fd, on) => {
-           if (on && hook) { const h = hook; hook = null; h(); }
-           return lock(fd, on);
-         };
-       };
+      `${TAG_LOCK_HOOK}
        const { MMap, ACCESS_READ } = await import(${JSON.stringify(DIST)});
        const t = ${JSON.stringify(u)};
        const out = {};
@@ -645,16 +652,7 @@ describe("the lifecycle: nothing left in /dev/shm", { skip }, () => {
     const r = runNode([
       "--input-type=module",
       "-e",
-      `const dlopen = process.dlopen;
-       let hook = null;
-       process.dlopen = function (module, file, ...rest) {
-         dlopen.call(this, module, file, ...rest);
-         const lock = module.exports.tagLock;
-         if (typeof lock === "function") module.exports.tagLock = (fd, on) => {
-           if (on && hook) { const h = hook; hook = null; h(); }
-           return lock(fd, on);
-         };
-       };
+      `${TAG_LOCK_HOOK}
        const { MMap } = await import(${JSON.stringify(DIST)});
        const t = ${JSON.stringify(t)};
        let other = null;
@@ -682,16 +680,7 @@ describe("the lifecycle: nothing left in /dev/shm", { skip }, () => {
     const r = runNode([
       "--input-type=module",
       "-e",
-      `const dlopen = process.dlopen;
-       let hook = null;
-       process.dlopen = function (module, file, ...rest) {
-         dlopen.call(this, module, file, ...rest);
-         const lock = module.exports.tagLock;
-         if (typeof lock === "function") module.exports.tagLock = (fd, on) => {
-           if (on && hook) { const h = hook; hook = null; h(); }
-           return lock(fd, on);
-         };
-       };
+      `${TAG_LOCK_HOOK}
        const { MMap } = await import(${JSON.stringify(DIST)});
        const t = ${JSON.stringify(t)};
        let other = null;
