@@ -873,7 +873,7 @@ describe("maps never closed in a loop, under ulimit -n 1024", () => {
     assert.ok(held.every((n) => n <= 1), `maps each thread still holds: ${held}`);
   });
 
-  test("maps never closed in 8 worker threads at once (ulimit -n 256): 3,000 × MMap.open each, every loop completes", { skip: WINDOWS && "ulimit: POSIX" }, () => {
+  test("maps never closed in 8 worker threads at once (ulimit -n 512): 3,000 × MMap.open each, every loop completes", { skip: WINDOWS && "ulimit: POSIX" }, () => {
     // Descriptors are the process's, but each thread reclaimed only its own neglected maps, past a
     // threshold of its own (a quarter of the limit): 8 threads held 8 quarters, and the loops
     // failed with EMFILE (dup, or MMap.open's open) while garbage of the other threads held the
@@ -905,7 +905,7 @@ describe("maps never closed in a loop, under ulimit -n 1024", () => {
     `;
     const script = path.join(tmpdir("memmap-threads-"), "threads.mjs");
     fs.writeFileSync(script, body);
-    const r = spawnSync("bash", ["-c", 'ulimit -n 256 && exec "$0" "$@"', process.execPath, script, file], { encoding: "utf8", timeout: 120_000 });
+    const r = spawnSync("bash", ["-c", 'ulimit -n 512 && exec "$0" "$@"', process.execPath, script, file], { encoding: "utf8", timeout: 120_000 });
     assert.equal(r.signal, null, `child killed by ${r.signal}\n${r.stderr}`);
     assert.equal(r.status, 0, r.stderr);
     assert.deepEqual(JSON.parse(r.stdout.trim().split("\n").at(-1)), Array(8).fill("ok 3000"));
