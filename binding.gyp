@@ -2,7 +2,7 @@
   "targets": [
     {
       "target_name": "memmap",
-      "sources": ["native/binding.c", "native/region.c", "native/copy.c", "native/async.c", "native/loss.c", "native/residency.c", "native/tags.c", "native/guard.c", "native/search.c", "native/text.c"],
+      "sources": ["native/binding.c", "native/region.c", "native/reclaim.c", "native/copy.c", "native/async.c", "native/loss.c", "native/residency.c", "native/tags.c", "native/guard.c", "native/search.c", "native/text.c"],
       "cflags": ["-std=c11", "-Wall", "-Wextra", "-Wno-unused-parameter", "-O2", "-fvisibility=hidden"],
       "defines": ["NAPI_VERSION=8"],
       "conditions": [

@@ -394,6 +394,7 @@ NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
   if (region_env_init(env) != 0) return NULL;
   GLUE_EXPORT(env, exports, fns);
   mm_register_region(env, exports);
+  mm_register_reclaim(env, exports);
   mm_register_copy(env, exports);
   mm_register_async(env, exports);
   mm_register_loss(env, exports);

@@ -149,6 +149,7 @@ static inline void glue_export(napi_env env, napi_value exports, const glue_fn *
 
 /* Each room's registration (binding.c registers its own functions itself). */
 void mm_register_region(napi_env env, napi_value exports); /* region.c: reclaim */
+void mm_register_reclaim(napi_env env, napi_value exports); /* reclaim.c: reclaimDue, reclaimState, held */
 void mm_register_copy(napi_env env, napi_value exports);   /* copy.c: read, write, getByte, ... */
 void mm_register_async(napi_env env, napi_value exports);  /* async.c: syncAsync */
 void mm_register_loss(napi_env env, napi_value exports);   /* loss.c: loss, ensureFaultHandler */

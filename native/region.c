@@ -86,27 +86,10 @@ env_state *region_env(napi_env env) {
   return st;
 }
 
-/* The reclaiming policy's shared state (src/reclaim.ts): descriptors and
- * mappings are the process's, while a thread can collect its own garbage
- * only. Read from JavaScript in place (the `held` export) or through
- * reclaimDue():
- *   [HELD]  regions of every environment on their environment's list (that
- *           still hold memory or a descriptor);
- *   [EPOCH] bumped by a reclaim that [HELD] reaching [AT] started, after
- *           which every thread that maps reclaims its own once;
- *   [AT]    the count that starts one (0: not set yet): twice [LIVE], set by
- *           each reclaim;
- *   [LIVE]  the sum of what each environment's last reclaim found still
- *           held (env_state.published): what the process holds that is not
- *           garbage, as far as anyone knows. Garbage of other threads never
- *           raises the threshold: it would rise past the descriptor limit. */
-enum { HELD, EPOCH, AT, LIVE };
-static _Atomic uint32_t reclaim_shared[4];
-
 /* Takes r off its environment's list (the regions that still hold memory). */
 static void region_unlink(region *r) {
   if (r->state == NULL) return;
-  atomic_fetch_sub(&reclaim_shared[HELD], 1);
+  reclaim_count_held(-1);
   if (r->state->checked == r) r->state->checked = NULL;
   if (r->prev) r->prev->next = r->next; else r->state->regions = r->next;
   if (r->next) r->next->prev = r->prev;
@@ -302,7 +285,7 @@ static void state_finalize(napi_env env, void *data, void *hint) {
    * terminated between the two calls): nobody else knows them. */
   for (int i = 0; i < st->npending; i++) mm_close(st->pending[i]);
   st->npending = 0;
-  atomic_fetch_sub(&reclaim_shared[LIVE], st->published);
+  reclaim_unpublish(st);
   for (region *r = st->regions, *next; r != NULL; r = next) {
     next = r->next;
     region_orphan_views(env, r);
@@ -410,7 +393,7 @@ napi_value region_adopt(napi_env env, const region *want, int guard, napi_value 
   r->dev = dev;
   r->ino = ino;
   r->state = region_env(env);
-  atomic_fetch_add(&reclaim_shared[HELD], 1);
+  reclaim_count_held(1);
   region_fd_taken(r->state, want->fd);
   r->next = r->state->regions;
   if (r->next) r->next->prev = r;
@@ -788,54 +771,13 @@ static napi_value js_reclaim(napi_env env, napi_callback_info info) {
     if (r->state != NULL) live++;
     region_maybe_free(env, r);
   }
-  /* The shared state (reclaim_shared): a round for every thread when this
-   * reclaim was started by the process's count; this environment's share of
-   * LIVE; the next threshold, twice LIVE. */
   bool round = false;
   napi_get_value_bool(env, argv[0], &round);
-  if (round) atomic_fetch_add(&reclaim_shared[EPOCH], 1);
-  uint32_t sum = 0;
-  if (st != NULL) {
-    uint32_t now = live > UINT32_MAX / 4 ? UINT32_MAX / 4 : (uint32_t)live;
-    sum = atomic_fetch_add(&reclaim_shared[LIVE], now - st->published) + (now - st->published);
-    st->published = now;
-  }
-  double at = 2.0 * sum, base = num(env, argv[1]);
-  if (at < base) at = base;
-  atomic_store(&reclaim_shared[AT], at > (double)UINT32_MAX ? UINT32_MAX : (uint32_t)at);
+  reclaim_publish(st, live, round, num(env, argv[1]));
   return ret_int(env, live);
 }
 
-/* reclaimDue(epoch, base, floor) -> 0, or 1 when the shared epoch is no
- * longer `epoch` (another thread started a round), or 2 when the process's
- * count reached the threshold (or `base` while none is set) and `floor`:
- * `held` read through a call, where the runtime refuses external buffers. */
-static napi_value js_reclaim_due(napi_env env, napi_callback_info info) {
-  GET_ARGS(3);
-  uint32_t at = atomic_load(&reclaim_shared[AT]);
-  double base = num(env, argv[1]), held = (double)atomic_load(&reclaim_shared[HELD]);
-  if (held >= (at > base ? (double)at : base) && held >= num(env, argv[2])) return ret_int(env, 2);
-  return ret_int(env, (double)atomic_load(&reclaim_shared[EPOCH]) != num(env, argv[0]));
-}
-
-/* reclaimState(out: Float64Array) -> 0: out[0] the process's count, out[1]
- * the epoch (reclaim_shared), where `held` is null; -EINVAL for a bad `out`. */
-static napi_value js_reclaim_state(napi_env env, napi_callback_info info) {
-  GET_ARGS(1);
-  size_t n = 0;
-  double *out = float64s_of(env, argv[0], 2, &n);
-  if (out == NULL) return ret_int(env, -EINVAL);
-  out[0] = (double)atomic_load(&reclaim_shared[HELD]);
-  out[1] = (double)atomic_load(&reclaim_shared[EPOCH]);
-  return ret_int(env, 0);
-}
-
 void mm_register_region(napi_env env, napi_value exports) {
-  static const glue_fn fns[] = {{"reclaim", js_reclaim}, {"reclaimDue", js_reclaim_due}, {"reclaimState", js_reclaim_state}};
+  static const glue_fn fns[] = {{"reclaim", js_reclaim}};
   GLUE_EXPORT(env, exports, fns);
-  /* reclaim_shared read in place (a Uint32Array over it; static memory: no
-   * finalizer), or null where the runtime refuses external buffers. */
-  napi_value held;
-  external_arraybuffer(env, (void *)reclaim_shared, sizeof reclaim_shared, NULL, NULL, &held);
-  napi_set_named_property(env, exports, "held", held);
 }

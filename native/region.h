@@ -71,6 +71,7 @@
 #endif
 #include <node_api.h>
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -100,7 +101,7 @@ typedef struct {
   int pending[8];
   int npending;
   /* What this environment's last reclaim found still held, counted in the
-   * process's sum (region.c, reclaim_shared). */
+   * process's sum (reclaim.c). */
   uint32_t published;
 } env_state;
 
@@ -264,6 +265,14 @@ void region_idle(napi_env env, region *r);
  * (text.c's strings). See the address rule above. */
 void region_hold(region *r, region_holder *h, const uint8_t *at, size_t length);
 void region_unhold(napi_env env, region_holder *h);
+
+/* The reclaiming policy's process-wide counters (reclaim.c): a region joins
+ * (+1) or leaves (-1) its environment's list; a reclaim of st found `live`
+ * regions still held (round: the process's count started it; base: the
+ * lowest threshold); st is ending (its share leaves the sum). */
+void reclaim_count_held(int delta);
+void reclaim_publish(env_state *st, int64_t live, bool round, double base);
+void reclaim_unpublish(env_state *st);
 
 /* Wraps foreign memory in an external ArrayBuffer: the one place that does.
  * On failure (a runtime that forbids it, or region_forbid_external) no

@@ -22,7 +22,7 @@ const require_ = createRequire(import.meta.url);
 const PREFIX = "x86_64-w64-mingw32-";
 /** The libuv functions native/win32.c takes from node.exe. */
 const UV_IMPORTS = ["uv_get_osfhandle", "uv_open_osfhandle", "uv_default_loop", "uv_fs_close", "uv_fs_req_cleanup"];
-const SOURCES = ["binding.c", "region.c", "copy.c", "async.c", "loss.c", "residency.c", "tags.c", "win32.c", "win32-system.c", "fault-win32.c", "guard.c", "search.c", "text.c"];
+const SOURCES = ["binding.c", "region.c", "reclaim.c", "copy.c", "async.c", "loss.c", "residency.c", "tags.c", "win32.c", "win32-system.c", "fault-win32.c", "guard.c", "search.c", "text.c"];
 /** The Windows sources of wait/waitAsync/notify (native/wait.c's rooms). */
 SOURCES.push("wait.c", "wait-win32.c");
 
