@@ -13,5 +13,6 @@
 export { MMap, type MMapOptions, type OpenOptions, type FlushOptions, type NewMapEvent, type WaitResult, type ViewType } from "./mmap.js";
 export { type MMapMatch, SEARCH_WINDOW, SEARCH_MAX_MATCH, SEARCH_LOOKBEHIND } from "./search.js";
 export type { ErrorCode, MMapError, SystemError } from "./errors.js";
+export type { TruncatedError, IOError } from "./truncation.js";
 export type { BytesLike } from "./validate.js";
 export * from "./constants.js";

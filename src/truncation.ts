@@ -29,7 +29,11 @@ function mirroredFaults(): Uint32Array {
 /** What a map lost, as the addon fills it: [lostFrom (-1: none), ioErrno (0: none), ioStart, ioEnd]. */
 const lossOut = new Float64Array(4);
 
-/** An I/O error that struck a map: a system error with the range the call touched and the range struck. */
+/**
+ * An I/O error that struck a map (`ENOSPC` writing into a hole of a full file system, `EIO`,
+ * `EDQUOT`): a {@link SystemError} (`syscall` `"pagefault"` from a method, `"msync"` from a flush)
+ * with the range the call touched and the range whose writes may not have reached the file.
+ */
 export interface IOError extends SystemError {
   /** The bytes of the map the call touched. */
   readonly start: number;
@@ -69,8 +73,12 @@ export function lengthField(n: number): number {
   return n <= 0x7fffffff ? n | 0 : n;
 }
 
-/** `ERR_MMAP_TRUNCATED`, with the lost range of the map. */
+/**
+ * `ERR_MMAP_TRUNCATED`: the file shrank under the map, and the call touched bytes it lost. Map the
+ * file again; `flush(0, err.goneStart)` flushes what is left (docs/safety.md).
+ */
 export interface TruncatedError extends MMapError {
+  readonly code: "ERR_MMAP_TRUNCATED";
   /** Where the lost bytes begin (offset in the map). */
   readonly goneStart: number;
   /** The end of the map: everything from goneStart on is lost. */
@@ -160,7 +168,7 @@ export abstract class Tracked {
       "ERR_MMAP_TRUNCATED",
       `the file shrank under the map: bytes ${this.gone}..${this.length} of the map are gone ` +
         `(the call touched ${lo}..${hi}); map the file again`,
-    ) as MMapError & { goneStart: number; goneEnd: number };
+    ) as MMapError & { code: "ERR_MMAP_TRUNCATED"; goneStart: number; goneEnd: number };
     err.goneStart = this.gone;
     err.goneEnd = this.length;
     return err;

@@ -16,6 +16,8 @@ import {
   type MMapError,
   type SystemError,
   type Access,
+  type TruncatedError,
+  type IOError,
 } from "memmap";
 
 // The first example of Python's documentation, with a descriptor and `using` (the README's
@@ -77,6 +79,20 @@ try {
   const e = err as MMapError | SystemError;
   if ("syscall" in e) void [e.errno, e.syscall];
   void e.code;
+}
+
+// The errors' own properties, as docs/safety.md and docs/guide.md use them ("flush(0, err.goneStart)").
+try {
+  anon.flush();
+} catch (err) {
+  const e = err as TruncatedError | IOError;
+  if ("goneStart" in e) {
+    const lost: [number, number, "ERR_MMAP_TRUNCATED"] = [e.goneStart, e.goneEnd, e.code];
+    anon.flush(0, lost[0]);
+  } else if ("ioStart" in e) {
+    const io: [number, number, number, number, string, number] = [e.start, e.end, e.ioStart, e.ioEnd, e.syscall, e.errno];
+    void io;
+  }
 }
 
 // @ts-expect-error: indices are numbers
