@@ -10,9 +10,10 @@ import { Lines } from "./lines.js";
 import type { Memory } from "./memory/index.js";
 import { lock, prefetch, residency } from "./residency.js";
 import { unlinkTag } from "./tags.js";
-import { typedView, type ViewType } from "./typed.js";
+import { typedView, type NonSharedDataView, type ViewType } from "./typed.js";
 import { boundsArgs } from "./slices.js";
 import { notifyOn, waitOn, waitOnAsync, type WaitResult } from "./waiting.js";
+import type { NonSharedBuffer, NonSharedUint8Array } from "./validate.js";
 
 /**
  * The methods of {@link MMap} that go beyond Python's mmap (SPEC §8). Not made directly: every
@@ -69,11 +70,22 @@ export abstract class MMapExtensions {
    * for (const line of m.lines()) if (line.includes("ERROR")) errors++;
    * ```
    */
-  lines(start?: number, end?: number): IterableIterator<Buffer> {
+  lines(start?: number, end?: number): IterableIterator<NonSharedBuffer> {
     const [s, e] = boundsArgs(start, end, this.#mem, 0);
-    return new Lines(this.#mem, s, Math.max(s, e));
+    return new Lines(this.#mem, s, Math.max(s, e)) as IterableIterator<NonSharedBuffer>;
   }
 
+  /**
+   * A `DataView` over `length` bytes of the map from `byteOffset` (by default as many as fit),
+   * without copying: records with fields at any offset, in either byte order. As the other
+   * signature, whose rules and errors it shares; typed over an `ArrayBuffer`.
+   * @throws {TypeError} `ERR_INVALID_ARG_TYPE` for a non-number.
+   * @throws {RangeError} `ERR_OUT_OF_RANGE` for a negative or non-integer value, a range beyond the
+   *   map, or one larger than the largest buffer.
+   * @throws {Error} `ERR_MMAP_CLOSED` when the map is closed; `ERR_MMAP_VIEWS_UNAVAILABLE` where the
+   *   runtime forbids external buffers.
+   */
+  view(Type: DataViewConstructor, byteOffset?: number, length?: number): NonSharedDataView;
   /**
    * A `Type` (any TypedArray constructor, or `DataView`) over the map's memory, without copying:
    * `length` elements (bytes for a DataView) from `byteOffset`, by default as many as fit. Works
@@ -94,6 +106,7 @@ export abstract class MMapExtensions {
    * for (const x of w) sum += x;
    * ```
    */
+  view<T extends ArrayBufferView>(Type: ViewType<T>, byteOffset?: number, length?: number): T;
   view<T extends ArrayBufferView>(Type: ViewType<T>, byteOffset?: number, length?: number): T {
     return typedView(this.#mem, Type, byteOffset, length);
   }
@@ -180,7 +193,7 @@ export abstract class MMapExtensions {
    * const inMemory = pages.reduce((n, p) => n + p, 0);
    * ```
    */
-  residency(start?: number, length?: number | null): Uint8Array {
+  residency(start?: number, length?: number | null): NonSharedUint8Array {
     return residency(this.#mem, start, length);
   }
 

@@ -14,5 +14,6 @@ export { MMap, type MMapOptions, type OpenOptions, type FlushOptions, type NewMa
 export { type MMapMatch, SEARCH_WINDOW, SEARCH_MAX_MATCH, SEARCH_LOOKBEHIND } from "./search.js";
 export type { ErrorCode, MMapError, SystemError } from "./errors.js";
 export type { TruncatedError, IOError } from "./truncation.js";
-export type { BytesLike } from "./validate.js";
+export type { BytesLike, NonSharedBuffer, NonSharedUint8Array } from "./validate.js";
+export type { NonSharedDataView } from "./typed.js";
 export * from "./constants.js";

@@ -32,6 +32,7 @@ import {
   validateOptions,
   validateSliceIndex,
   type BytesLike,
+  type NonSharedBuffer,
 } from "./validate.js";
 
 export type { MMapOptions } from "./plan.js";
@@ -234,8 +235,8 @@ export class MMap extends MMapExtensions implements Iterable<number> {
    *   this runtime allows: use `subarray()`.
    * @throws {Error} `ERR_MMAP_VIEWS_UNAVAILABLE` where the runtime forbids external buffers.
    */
-  get buffer(): Buffer {
-    return this.#mem.whole();
+  get buffer(): NonSharedBuffer {
+    return this.#mem.whole() as NonSharedBuffer;
   }
 
   /**
@@ -247,11 +248,11 @@ export class MMap extends MMapExtensions implements Iterable<number> {
    * @throws {Error} `ERR_MMAP_CLOSED` when the map is closed; `ERR_MMAP_VIEWS_UNAVAILABLE` where
    *   the runtime forbids external buffers.
    */
-  subarray(start?: number, end?: number): Buffer {
+  subarray(start?: number, end?: number): NonSharedBuffer {
     const a = start === undefined ? 0 : validateSliceIndex(start, "start");
     const b = end === undefined ? undefined : validateSliceIndex(end, "end");
     this.#mem.open();
-    return this.#mem.view(...clampRange(a, b, this.#mem.length));
+    return this.#mem.view(...clampRange(a, b, this.#mem.length)) as NonSharedBuffer;
   }
 
   // ---------------------------------------------------------------- bytes
@@ -315,15 +316,15 @@ export class MMap extends MMapExtensions implements Iterable<number> {
    * @throws {RangeError} `ERR_OUT_OF_RANGE` for a non-integer; `ERR_INVALID_ARG_VALUE` for step 0.
    * @throws {Error} `ERR_MMAP_CLOSED` when the map is closed.
    */
-  slice(start?: number | null, stop?: number | null, step?: number | null): Buffer {
+  slice(start?: number | null, stop?: number | null, step?: number | null): NonSharedBuffer {
     const mem = this.#mem;
     if (mem.fast !== null && plainRange(start, stop, step)) {
       const len = mem.length;
-      return mem.copy(adjust(start as number, len, 0, len), adjust(stop as number, len, 0, len));
+      return mem.copy(adjust(start as number, len, 0, len), adjust(stop as number, len, 0, len)) as NonSharedBuffer;
     }
     const [a, b, st] = sliceArgs(start, stop, step);
     const sl = sliceIndices(this.#len(), a, b, st);
-    return sl.step === 1 ? mem.copy(sl.start, sl.start + sl.count) : mem.gather(sl);
+    return (sl.step === 1 ? mem.copy(sl.start, sl.start + sl.count) : mem.gather(sl)) as NonSharedBuffer;
   }
 
   /**
@@ -409,13 +410,13 @@ export class MMap extends MMapExtensions implements Iterable<number> {
    * @throws {RangeError} `ERR_OUT_OF_RANGE` for a non-integer.
    * @throws {Error} `ERR_MMAP_CLOSED` when the map is closed.
    */
-  read(n?: number | null): Buffer {
+  read(n?: number | null): NonSharedBuffer {
     const count = n === undefined || n === null ? -1 : validateIndex(n, "n");
     const pos = this.#pos;
     const remaining = this.#len() - pos;
     if (remaining <= 0) return Buffer.alloc(0);
     const take = count < 0 || count > remaining ? remaining : count;
-    const out = this.#mem.copy(pos, pos + take);
+    const out = this.#mem.copy(pos, pos + take) as NonSharedBuffer;
     this.#pos = pos + take;
     return out;
   }
@@ -468,9 +469,9 @@ export class MMap extends MMapExtensions implements Iterable<number> {
    * copy; advances the position. Empty at or past the end.
    * @throws {Error} `ERR_MMAP_CLOSED` when the map is closed.
    */
-  readline(): Buffer {
+  readline(): NonSharedBuffer {
     const pos = this.#pos;
-    const out = this.#mem.readLine(pos);
+    const out = this.#mem.readLine(pos) as NonSharedBuffer;
     this.#pos = pos + out.length;
     return out;
   }
@@ -715,7 +716,7 @@ export class MMap extends MMapExtensions implements Iterable<number> {
    * of `length` missing elements and return that many zeros.
    * @throws {Error} `ERR_MMAP_CLOSED` when the map is closed.
    */
-  override valueOf(): Buffer {
+  override valueOf(): NonSharedBuffer {
     return this.slice();
   }
 

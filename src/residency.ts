@@ -13,7 +13,7 @@ import { MS_INVALIDATE, PAGESIZE } from "./constants.js";
 import { allocationFailed, closedError, rangeError, systemError } from "./errors.js";
 import type { Memory } from "./memory/index.js";
 import { platform } from "./platform.js";
-import { validateIndex } from "./validate.js";
+import { validateIndex, type NonSharedUint8Array } from "./validate.js";
 
 const MAX_SAFE = Number.MAX_SAFE_INTEGER;
 const SSIZE_MAX = 2n ** 63n - 1n;
@@ -54,9 +54,9 @@ function pageRange(mem: Memory, start: unknown, length: unknown, what: string): 
 }
 
 /** `m.residency(start?, length?)`: 1 for each page of the range in memory, 0 for each page not. */
-export function residency(mem: Memory, start: unknown, length: unknown): Uint8Array {
+export function residency(mem: Memory, start: unknown, length: unknown): NonSharedUint8Array {
   const [a, n] = pageRange(mem, start, length, "residency");
-  let out: Uint8Array;
+  let out: NonSharedUint8Array;
   try {
     out = new Uint8Array(Math.ceil(n / PAGESIZE));
   } catch (err) {

@@ -20,11 +20,23 @@ import { viewsUnavailable, type Memory } from "./memory/index.js";
 import { platform } from "./platform.js";
 import { validateInteger } from "./validate.js";
 
-/** A constructor `m.view()` takes: a TypedArray constructor (`Float32Array`, …) or `DataView`. */
+/**
+ * A constructor `m.view()` takes: a TypedArray constructor (`Float32Array`, …) or `DataView`.
+ * The view's type is what the constructor makes of an `ArrayBuffer` (`Float32Array<ArrayBuffer>`
+ * from TypeScript 5.7 on: a map's memory is never a SharedArrayBuffer); `prototype` only keeps
+ * out constructors of other things (`Array`).
+ */
 export interface ViewType<T extends ArrayBufferView> {
-  readonly prototype: T;
+  readonly prototype: ArrayBufferView;
   new (buffer: ArrayBuffer, byteOffset?: number, length?: number): T;
 }
+
+/**
+ * `m.view(DataView)`'s type: a DataView over an `ArrayBuffer` (`DataViewConstructor`, generic
+ * alone among the constructors, gives nothing narrower to infer; this reads as
+ * `DataView<ArrayBuffer>` from TypeScript 5.7 on, and as `DataView` before).
+ */
+export type NonSharedDataView = DataView & { readonly buffer: ArrayBuffer };
 
 type AnyViewType = new (buffer: ArrayBuffer, byteOffset: number, length: number) => ArrayBufferView;
 

@@ -8,6 +8,18 @@ import { invalidArgType, invalidArgValue, outOfRange } from "./errors.js";
 /** Anything memmap accepts where it needs bytes. */
 export type BytesLike = Uint8Array | ArrayBuffer | SharedArrayBuffer | ArrayBufferView | string;
 
+/**
+ * A `Buffer` over an `ArrayBuffer`, never a `SharedArrayBuffer`: what memmap's methods return,
+ * copies and views alike, as `fs.readFileSync` returns one (it goes where TypeScript wants an
+ * ArrayBuffer's bytes: a `BufferSource`, a `BlobPart`). `Buffer<ArrayBuffer>` where @types/node's
+ * `Buffer` is generic (TypeScript >= 5.7), `Buffer` before: the type of `Buffer.allocUnsafe()`,
+ * whichever @types/node the project has.
+ */
+export type NonSharedBuffer = ReturnType<typeof Buffer.allocUnsafe>;
+
+/** A `Uint8Array` over an `ArrayBuffer` (`Uint8Array<ArrayBuffer>` from TypeScript 5.7 on): `residency()`'s. */
+export type NonSharedUint8Array = ReturnType<typeof Uint8Array.of>;
+
 /** An integer in [min, max]; `TypeError` for a non-number, `RangeError` otherwise. */
 export function validateInteger(value: unknown, name: string, min: number, max: number): number {
   if (typeof value !== "number") throw invalidArgType(name, "of type number", value);

@@ -111,6 +111,25 @@ anon.unlock(0, PAGESIZE);
 const named = new MMap(-1, 64, { tagname: "memmap-types" });
 const removed: boolean = MMap.unlinkTag("memmap-types");
 void [weights, records, big, pages, fetched, named, removed];
+// What a map hands out is backed by an ArrayBuffer, never a SharedArrayBuffer (test/types.test.mjs
+// checks it at run time): with TypeScript >= 5.7 it goes where ArrayBuffer-backed bytes are wanted
+// (a BufferSource, a BlobPart, an ArrayBuffer), as fs.readFileSync's Buffer does.
+const backing: ArrayBuffer[] = [
+  anon.read().buffer,
+  anon.slice(0, 4).buffer,
+  anon.readline().buffer,
+  anon.valueOf().buffer,
+  anon.buffer.buffer,
+  anon.subarray(0, 4).buffer,
+  anon.view(Float32Array).buffer,
+  anon.view(DataView).buffer,
+  anon.view(BigUint64Array, 8).buffer,
+  anon.residency().buffer,
+];
+for (const line of anon.lines()) backing.push(line.buffer);
+const asRead: Buffer<ArrayBuffer> = anon.read();
+const asView: Float64Array<ArrayBuffer> = anon.view(Float64Array);
+void [backing, asRead, asView];
 // lines(): an iterator of Buffers, bounds numbers.
 for (const line of anon.lines()) {
   const b: Buffer = line;
