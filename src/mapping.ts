@@ -22,6 +22,7 @@
  * @module
  */
 import { channel } from "node:diagnostics_channel";
+import { fstatSync } from "node:fs";
 import { constants as osConstants } from "node:os";
 import { native, type Handle } from "./binding.js";
 import { ALLOCATIONGRANULARITY, MAP_ANONYMOUS, MAP_PRIVATE, PAGESIZE, PROT_EXEC, PROT_READ, PROT_WRITE, constants, type Access } from "./constants.js";
@@ -80,7 +81,7 @@ const SPARE_MAX = 8;
 /** An I/O error a flush reports, as the addon fills it (see src/truncation.ts). */
 const syncOut = new Float64Array(4);
 
-const { EACCES, EBADF, EBUSY, EINVAL, ENOENT } = osConstants.errno;
+const { EACCES, EBADF, EBUSY, EINVAL, ENODEV, ENOENT } = osConstants.errno;
 
 function busyError(): Error {
   return stateError("ERR_MMAP_BUSY", "mmap can't resize while flushAsync(), waitAsync() or prefetch() is in progress");
@@ -192,9 +193,13 @@ function ownedDescriptor(plan: MapPlan, length: number): number {
  * name (CPython leaves these to the kernel too): EACCES of a descriptor the user opened without
  * the access the map needs (`fs.openSync(path)` opens for reading only; a map shares writes with
  * the file by default); EINVAL of an offset off the granularity, or of an anonymous map of length
- * 0. Undefined otherwise.
+ * 0; EINVAL or ENODEV of a directory (CPython's errnos: the system says nothing of directories).
+ * Undefined otherwise.
  */
 function mapHint(plan: MapPlan, rc: number, length: number, fileSize: number): string | undefined {
+  if ((rc === -EINVAL || rc === -ENODEV) && plan.fd !== -1 && fileSize < 0 && isDirectory(plan.fd)) {
+    return `${plan.path === undefined ? `descriptor ${plan.fd}` : "it"} is a directory, which cannot be mapped: map a file in it`;
+  }
   // Windows: a file's map with a tag that names an existing section maps that section, whatever
   // its file, and no view reaches past its end.
   if (plan.fd !== -1 && plan.tagname !== undefined) {
@@ -227,6 +232,15 @@ function mapHint(plan: MapPlan, rc: number, length: number, fileSize: number): s
   }
   if (plan.fd === -1 && plan.tagname === undefined && plan.length === 0) return "an anonymous map needs a length of at least 1";
   return undefined;
+}
+
+/** Whether `fd` is a directory's (for an error's hint only: a failed fstat says no). */
+function isDirectory(fd: number): boolean {
+  try {
+    return fstatSync(fd).isDirectory();
+  } catch {
+    return false;
+  }
 }
 
 /** What to do about EINVAL from msync or madvise: the system takes page-aligned starts only. */

@@ -8,7 +8,7 @@ import os from "node:os";
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { MMap, ACCESS_READ, ALLOCATIONGRANULARITY, MADV_WILLNEED, MAP_SHARED, PAGESIZE, PROT_READ } from "../dist/index.js";
-import { tmpfile, throwsCode, runNode } from "./helpers.mjs";
+import { tmpfile, throwsCode, runNode, python, runPython } from "./helpers.mjs";
 
 test("Buffer.from(m) copies the map's bytes (Python's bytes(m)), not `length` zeros; String(m) and m + '' copy nothing", () => {
   const p = tmpfile("Hello Python!\n");
@@ -225,4 +225,32 @@ test("`memmap build` in a checkout (no native/memmap.gyp, a binding.gyp) names `
   assert.equal(incomplete.status, 1, incomplete.stderr);
   assert.match(incomplete.stderr, /memmap\.gyp is missing: this copy of memmap is incomplete; reinstall it/);
   assert.equal(fs.existsSync(path.join(checkout, "build")), false, "nothing built");
+});
+
+test("a directory mapped read-only (MMap.open's default 'r+' says EISDIR): the kernel's EINVAL or ENODEV, as CPython's, says it is a directory", { skip: process.platform === "win32" && "a descriptor of a directory: POSIX" }, async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "memmap-dir-"));
+  const fd = fs.openSync(dir, "r");
+  try {
+    const isDir = (code, named) => (e) =>
+      Object.getPrototypeOf(e) === Error.prototype &&
+      e.code === code &&
+      e.syscall === "mmap" &&
+      new RegExp(`^${code}: .*, mmap${named ? " '.*'" : ""} \\(.*is a directory, which cannot be mapped: map a file\\b.*\\)$`).test(e.message);
+    assert.throws(() => MMap.open(dir), (e) => e.code === "EISDIR"); // the open itself
+    assert.throws(() => MMap.open(dir, { access: ACCESS_READ }), isDir("EINVAL", true));
+    await assert.rejects(MMap.openAsync(dir, { access: ACCESS_READ }), isDir("EINVAL", true));
+    assert.throws(() => MMap.open(dir, { access: ACCESS_READ, length: 10 }), isDir("ENODEV", true));
+    assert.throws(() => new MMap(fd, 0, { access: ACCESS_READ }), isDir("EINVAL", false));
+    assert.throws(() => new MMap(fd, 10, { access: ACCESS_READ, trackfd: false }), isDir("ENODEV", false));
+    // what CPython says (the same errno), where it runs
+    if (python !== null) {
+      const errnos = runPython(
+        `import json, mmap, os\nfd = os.open(${JSON.stringify(dir)}, os.O_RDONLY)\nout = []\nfor n in (0, 10):\n  try: mmap.mmap(fd, n, access=mmap.ACCESS_READ)\n  except OSError as e: out.append(e.errno)\nprint(json.dumps(out))`,
+      );
+      assert.deepEqual(errnos, [os.constants.errno.EINVAL, os.constants.errno.ENODEV]);
+    }
+  } finally {
+    fs.closeSync(fd);
+    fs.rmdirSync(dir);
+  }
 });
