@@ -319,6 +319,12 @@ function loadError(file: string | undefined, cause: unknown): Error {
       "(a bundler took it into a bundle), and the addon is looked for beside the package's files.\n" +
       "To fix it, keep memmap out of the bundle (esbuild: --external:memmap; webpack: externals; Rollup and Vite: external, " +
       "ssr.external) and install it where the bundle runs, so that it loads from node_modules.";
+  } else if ((cause as NodeJS.ErrnoException | undefined)?.code === "ERR_DLOPEN_DISABLED") {
+    // The addon is fine: this process (or this worker) refuses every addon. A build would not help.
+    message =
+      "memmap cannot load its native addon: this process does not allow native addons " +
+      "(node --no-addons, also in NODE_OPTIONS or a Worker's execArgv; or the permission model, --permission, without --allow-addons).\n" +
+      "To fix it, allow them: drop --no-addons, or add --allow-addons beside --permission.";
   } else if (file === undefined && (cause as NodeJS.ErrnoException).code === "MODULE_NOT_FOUND") {
     message =
       `memmap could not load its native addon: its dependency node-gyp-build is not installed (${root}).\n` +

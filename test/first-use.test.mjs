@@ -254,3 +254,27 @@ test("a directory mapped read-only (MMap.open's default 'r+' says EISDIR): the k
     fs.rmdirSync(dir);
   }
 });
+
+test("a process that refuses native addons (--no-addons, a Worker's execArgv, --permission without --allow-addons): the load error says so and names the flag, not a build", async () => {
+  const entry = pathToFileURL(path.join(path.dirname(fileURLToPath(import.meta.url)), "..", "dist", "index.js")).href;
+  const probe = `import(${JSON.stringify(entry)}).then(() => console.log("loaded"), (e) => console.log(JSON.stringify({ code: e.code, cause: e.cause?.code, message: e.message })));`;
+  const refused = (r, flag) => {
+    assert.equal(r.status, 0, r.stderr);
+    const e = JSON.parse(r.stdout.trim().split("\n").pop());
+    assert.equal(e.code, "ERR_MMAP_UNSUPPORTED_PLATFORM");
+    assert.equal(e.cause, "ERR_DLOPEN_DISABLED");
+    assert.match(e.message, /^memmap cannot load its native addon: this process does not allow native addons/);
+    assert.ok(e.message.includes(flag), e.message);
+    assert.doesNotMatch(e.message, /build/);
+  };
+  refused(runNode(["--no-addons", "-e", probe]), "--no-addons");
+  const worker = `const { Worker } = require("node:worker_threads"); new Worker(${JSON.stringify(probe)}, { eval: true, execArgv: ["--no-addons"] });`;
+  refused(runNode(["-e", worker]), "--no-addons");
+  // the permission model: --experimental-permission on Node 20, --permission from 22.13 on
+  const permission = ["--permission", "--experimental-permission"].find((f) => process.allowedNodeEnvironmentFlags.has(f));
+  if (permission !== undefined) {
+    refused(runNode([permission, "--allow-fs-read=*", "--no-warnings", "-e", probe]), "--allow-addons");
+    const allowed = runNode([permission, "--allow-fs-read=*", "--allow-addons", "--no-warnings", "-e", probe]);
+    assert.equal(allowed.stdout.trim(), "loaded", allowed.stdout + allowed.stderr); // what the message says works
+  }
+});
