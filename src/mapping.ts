@@ -193,12 +193,13 @@ function ownedDescriptor(plan: MapPlan, length: number): number {
  * name (CPython leaves these to the kernel too): EACCES of a descriptor the user opened without
  * the access the map needs (`fs.openSync(path)` opens for reading only; a map shares writes with
  * the file by default); EINVAL of an offset off the granularity, or of an anonymous map of length
- * 0; EINVAL or ENODEV of a directory (CPython's errnos: the system says nothing of directories).
+ * 0; EINVAL or ENODEV of a directory, a pipe or a socket (CPython's errnos, which say nothing of it).
  * Undefined otherwise.
  */
 function mapHint(plan: MapPlan, rc: number, length: number, fileSize: number): string | undefined {
-  if ((rc === -EINVAL || rc === -ENODEV) && plan.fd !== -1 && fileSize < 0 && isDirectory(plan.fd)) {
-    return `${plan.path === undefined ? `descriptor ${plan.fd}` : "it"} is a directory, which cannot be mapped: map a file in it`;
+  if ((rc === -EINVAL || rc === -ENODEV) && plan.fd !== -1 && fileSize < 0) {
+    const kind = unmappable(plan.fd);
+    if (kind !== undefined) return `${plan.path === undefined ? `descriptor ${plan.fd}` : "it"} is ${kind}`;
   }
   // Windows: a file's map with a tag that names an existing section maps that section, whatever
   // its file, and no view reaches past its end.
@@ -234,13 +235,17 @@ function mapHint(plan: MapPlan, rc: number, length: number, fileSize: number): s
   return undefined;
 }
 
-/** Whether `fd` is a directory's (for an error's hint only: a failed fstat says no). */
-function isDirectory(fd: number): boolean {
+/**
+ * What `fd` is when it is a kind of file no map can be made of (a directory, a pipe, a socket), said
+ * for an error's hint; undefined otherwise, or when fstat fails.
+ */
+function unmappable(fd: number): string | undefined {
   try {
-    return fstatSync(fd).isDirectory();
-  } catch {
-    return false;
-  }
+    const st = fstatSync(fd);
+    if (st.isDirectory()) return "a directory, which cannot be mapped: map a file in it";
+    if (st.isFIFO() || st.isSocket()) return `a ${st.isFIFO() ? "pipe" : "socket"}, which cannot be mapped: map a regular file (or copy the stream into one)`;
+  } catch {}
+  return undefined;
 }
 
 /** What to do about EINVAL from msync or madvise: the system takes page-aligned starts only. */

@@ -3,6 +3,7 @@
 // silently wrong result.
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -227,7 +228,7 @@ test("`memmap build` in a checkout (no native/memmap.gyp, a binding.gyp) names `
   assert.equal(fs.existsSync(path.join(checkout, "build")), false, "nothing built");
 });
 
-test("a directory mapped read-only (MMap.open's default 'r+' says EISDIR): the kernel's EINVAL or ENODEV, as CPython's, says it is a directory", { skip: process.platform === "win32" && "a descriptor of a directory: POSIX" }, async () => {
+test("a directory mapped read-only (MMap.open's default 'r+' says EISDIR), a pipe: the kernel's EINVAL or ENODEV, as CPython's, says what it is", { skip: process.platform === "win32" && "a descriptor of a directory: POSIX" }, async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "memmap-dir-"));
   const fd = fs.openSync(dir, "r");
   try {
@@ -249,9 +250,26 @@ test("a directory mapped read-only (MMap.open's default 'r+' says EISDIR): the k
       );
       assert.deepEqual(errnos, [os.constants.errno.EINVAL, os.constants.errno.ENODEV]);
     }
+    // a pipe (the shell's `|`) and a socket (Node hands a child's piped stdin over as one)
+    const entry = pathToFileURL(path.join(path.dirname(fileURLToPath(import.meta.url)), "..", "dist", "index.js")).href;
+    const probe = path.join(dir, "probe.mjs");
+    fs.writeFileSync(
+      probe,
+      `const { MMap, ACCESS_READ } = await import(${JSON.stringify(entry)});
+for (const n of [0, 10]) try { new MMap(0, n, { access: ACCESS_READ }); console.log("mapped"); } catch (e) { console.log(e.code, e.message); }`,
+    );
+    const ofStdin = (r, kind) => {
+      assert.equal(r.status, 0, r.stderr);
+      const lines = r.stdout.trim().split("\n");
+      assert.equal(lines.length, 2, r.stdout);
+      assert.match(lines[0], new RegExp(`^EINVAL EINVAL: invalid argument, mmap \\(descriptor 0 is a ${kind}, which cannot be mapped: map a regular file.*\\)$`));
+      assert.match(lines[1], new RegExp(`^ENODEV ENODEV: no such device, mmap \\(descriptor 0 is a ${kind}, which cannot be mapped: .*\\)$`));
+    };
+    ofStdin(spawnSync("sh", ["-c", 'echo input | "$0" "$1"', process.execPath, probe], { encoding: "utf8" }), "pipe");
+    ofStdin(runNode([probe], { input: "input\n" }), "socket");
   } finally {
     fs.closeSync(fd);
-    fs.rmdirSync(dir);
+    fs.rmSync(dir, { recursive: true });
   }
 });
 
