@@ -230,6 +230,32 @@ function openSyncCreating(plan: OpenPlan, changes: Changes): number {
 }
 
 /**
+ * The open for reading and writing of a writable map (the default access) was refused, where an
+ * open for reading succeeds (`readable`): the error's message gains what to do, as the mmap
+ * errors' hints do. (`fs.openSync(path, "r+")` says only "EACCES: permission denied, open"; the
+ * user asked for no write access by name.) Node's error object is kept: code, errno, syscall, path.
+ */
+function writeRefused(err: unknown, plan: OpenPlan, readable: boolean): unknown {
+  if (plan.readOnly || !readable || !DENIED.has(codeOf(err) as string)) return err;
+  const e = err as Error;
+  const stack = typeof e.stack === "string" && e.stack.startsWith(`${e.name}: ${e.message}`) ? e.stack.slice(e.name.length + e.message.length + 2) : undefined;
+  const access = plan.rest.access === undefined || plan.rest.access === ACCESS_DEFAULT ? "(ACCESS_DEFAULT, the default) shares writes with the file" : "asks for writes";
+  e.message += ` (MMap.open opens the file for reading and writing, as the map's access ${access}: map it read-only with { access: ACCESS_READ }, or copy-on-write with { access: ACCESS_COPY })`;
+  if (stack !== undefined) e.stack = `${e.name}: ${e.message}${stack}`;
+  return e;
+}
+
+/** Whether `path` opens for reading (for {@link writeRefused}'s hint only). */
+function readableSync(path: PathLike): boolean {
+  try {
+    closeSync(openOnce(path, fsConstants.O_RDONLY));
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
  * {@link openSyncCreating}; when that was refused for writing a read-only map asked to `size`,
  * the file opened read-only instead if it already has `size` bytes (nothing to write: a
  * read-only file, or one on a read-only file system, maps as without `size`).
@@ -238,6 +264,7 @@ function openSyncForMap(plan: OpenPlan, changes: Changes): number {
   try {
     return openSyncCreating(plan, changes);
   } catch (err) {
+    if (!plan.readOnly && DENIED.has(codeOf(err) as string)) throw writeRefused(err, plan, readableSync(plan.path));
     if (!plan.readOnly || plan.size === undefined || !DENIED.has(codeOf(err) as string)) throw err;
     let fd: number;
     try {
@@ -385,11 +412,22 @@ async function openCreatingAsync(plan: OpenPlan, changes: Changes): Promise<File
   throw systemError(-ELOOP, "open", shown(path));
 }
 
+/** {@link readableSync} off the event loop. */
+async function readableAsync(path: PathLike): Promise<boolean> {
+  try {
+    await (await openOnceAsync(path, fsConstants.O_RDONLY)).close();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** {@link openSyncForMap} off the event loop. */
 async function openForMapAsync(plan: OpenPlan, changes: Changes): Promise<FileHandle> {
   try {
     return await openCreatingAsync(plan, changes);
   } catch (err) {
+    if (!plan.readOnly && DENIED.has(codeOf(err) as string)) throw writeRefused(err, plan, await readableAsync(plan.path));
     if (!plan.readOnly || plan.size === undefined || !DENIED.has(codeOf(err) as string)) throw err;
     let fh: FileHandle;
     try {

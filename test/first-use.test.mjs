@@ -296,3 +296,52 @@ test("a process that refuses native addons (--no-addons, a Worker's execArgv, --
     assert.equal(allowed.stdout.trim(), "loaded", allowed.stdout + allowed.stderr); // what the message says works
   }
 });
+
+test("MMap.open of a file this process may read but not write (the default access maps it writable): the open's error says to map it with ACCESS_READ", { skip: process.platform !== "linux" && "ETXTBSY and runuser: Linux" }, async () => {
+  // ETXTBSY: Node's own executable, running, refuses every open for writing, root's too.
+  const hinted = (code) => (e) =>
+    Object.getPrototypeOf(e) === Error.prototype &&
+    e.code === code &&
+    e.syscall === "open" &&
+    e.path === process.execPath &&
+    e.message.startsWith(`${code}: `) &&
+    e.message.includes(`open '${process.execPath}' (`) &&
+    /\(MMap\.open opens the file for reading and writing, as the map's access .*: map it read-only with \{ access: ACCESS_READ \}/.test(e.message) &&
+    e.stack.startsWith(`Error: ${e.message}`);
+  assert.throws(() => MMap.open(process.execPath), hinted("ETXTBSY"));
+  await assert.rejects(MMap.openAsync(process.execPath, { length: 4096 }), hinted("ETXTBSY"));
+  const m = MMap.open(process.execPath, { access: ACCESS_READ, length: 4 }); // what the message says works
+  try {
+    assert.deepEqual([...m.slice(0, 4)], [0x7f, 0x45, 0x4c, 0x46]); // ELF
+  } finally {
+    m.close();
+  }
+  // No hint where reading is refused too, or where nothing exists to read.
+  assert.throws(() => MMap.open(path.join(os.tmpdir(), "memmap-no-such-dir", "f")), (e) => e.code === "ENOENT" && !e.message.includes("ACCESS_READ"));
+  // EACCES: a file only its owner may write, as another user (root reads and writes every file)
+  if (process.getuid?.() === 0 && spawnSync("runuser", ["-u", "nobody", "--", "true"]).status === 0) {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "memmap-perm-"));
+    try {
+      fs.chmodSync(dir, 0o755);
+      const file = path.join(dir, "f");
+      fs.writeFileSync(file, "data", { mode: 0o644 });
+      const secret = path.join(dir, "secret");
+      fs.writeFileSync(secret, "data", { mode: 0o600 });
+      const entry = pathToFileURL(path.join(path.dirname(fileURLToPath(import.meta.url)), "..", "dist", "index.js")).href;
+      const probe = `const { MMap, ACCESS_READ } = await import(${JSON.stringify(entry)});
+const out = [];
+for (const [p, o] of [[${JSON.stringify(file)}, undefined], [${JSON.stringify(secret)}, undefined], [${JSON.stringify(file)}, { access: ACCESS_READ }]]) {
+  try { out.push(MMap.open(p, o).read().toString()); } catch (e) { out.push(e.code + " " + e.message); }
+}
+console.log(JSON.stringify(out));`;
+      const r = spawnSync("runuser", ["-u", "nobody", "--", process.execPath, "--input-type=module", "-e", probe], { encoding: "utf8", cwd: dir });
+      assert.equal(r.status, 0, r.stderr);
+      const [writable, unreadable, readOnly] = JSON.parse(r.stdout);
+      assert.match(writable, /^EACCES EACCES: permission denied, open '.*' \(MMap\.open opens the file for reading and writing, .*\{ access: ACCESS_READ \}/);
+      assert.match(unreadable, /^EACCES EACCES: permission denied, open '[^']*'$/);
+      assert.equal(readOnly, "data");
+    } finally {
+      fs.rmSync(dir, { recursive: true });
+    }
+  }
+});
