@@ -20,12 +20,17 @@ export type NonSharedBuffer = ReturnType<typeof Buffer.allocUnsafe>;
 /** A `Uint8Array` over an `ArrayBuffer` (`Uint8Array<ArrayBuffer>` from TypeScript 5.7 on): `residency()`'s. */
 export type NonSharedUint8Array = ReturnType<typeof Uint8Array.of>;
 
-/** An integer in [min, max]; `TypeError` for a non-number, `RangeError` otherwise. */
+/**
+ * An integer in [min, max]; `TypeError` for a non-number, `RangeError` otherwise. `-0` is returned
+ * as `0` (`value + 0`), by every validator of integers here: CPython's integers have no negative
+ * zero, and a -0 kept would come back from the call (`find("", -0)`, `m.offset`, the `memmap:new`
+ * event) where CPython gives 0.
+ */
 export function validateInteger(value: unknown, name: string, min: number, max: number): number {
   if (typeof value !== "number") throw invalidArgType(name, "of type number", value);
   if (!Number.isInteger(value)) throw outOfRange(name, "an integer", value);
   if (value < min || value > max) throw outOfRange(name, `>= ${min} && <= ${max}`, value);
-  return value;
+  return value + 0;
 }
 
 /** Like {@link validateInteger}, with `undefined` meaning `def`. */
@@ -43,14 +48,14 @@ export function validateIndex(value: unknown, name: string): number {
   if (typeof value !== "number") throw invalidArgType(name, "of type number", value);
   if (!Number.isInteger(value)) throw outOfRange(name, "an integer", value);
   if (value >= SSIZE || value < -SSIZE) throw outOfRange(name, ">= -(2 ** 63) && < 2 ** 63", value);
-  return value;
+  return value + 0;
 }
 
 /** Any integer-valued number: a slice bound or step, clamped later as Python clamps slices. */
 export function validateSliceIndex(value: unknown, name: string): number {
   if (typeof value !== "number") throw invalidArgType(name, "of type number", value);
   if (!Number.isInteger(value)) throw outOfRange(name, "an integer", value);
-  return value;
+  return value + 0;
 }
 
 /** A byte value 0..255. */
