@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import { subscribe, unsubscribe } from "node:diagnostics_channel";
 import { MMap } from "../dist/index.js";
-import { tmpfile } from "./helpers.mjs";
+import { runNode, tmpfile, VIEWS } from "./helpers.mjs";
 
 test("-0 given for an integer never comes back as -0: find/rfind of an empty needle, offset, the memmap:new event (CPython has no -0: 0)", () => {
   const m = new MMap(-1, 16);
@@ -45,5 +45,37 @@ test("-0 given for an integer never comes back as -0: find/rfind of an empty nee
   assert.equal(events.length, 2);
   for (const e of events) {
     assert.ok(Object.is(e.offset, 0) && Object.is(e.length, 0), `event ${JSON.stringify(e)} has no -0`);
+  }
+});
+
+test("write() and setSlice() of a view of the map onto an overlapping range equal CPython's, also on the segment path (a map larger than one view)", { skip: !VIEWS && "views: the copying mode has no subarray()" }, () => {
+  // MEMMAP_MAX_VIEW=4096 puts a 16 KiB map on the segment path, whose pieces are 2 KiB: a source
+  // that is a view of the map, overlapping the destination from below, was copied piece by piece
+  // front to back, each piece reading bytes the one before had already overwritten.
+  const script = `
+    import { MMap } from ${JSON.stringify(new URL("../dist/index.js", import.meta.url).href)};
+    const N = 16384;
+    const orig = Buffer.alloc(N);
+    for (let i = 0; i < N; i++) orig[i] = (i * 7 + (i >> 8)) & 255;
+    const out = [];
+    for (const [dst, src, n] of [[100, 0, 4000], [0, 100, 4000], [3000, 2900, 4096], [1, 0, 2049]]) {
+      const m = new MMap(-1, N);
+      m.setSlice(0, N, orig);
+      const want = Buffer.from(orig);
+      orig.copy(want, dst, src, src + n);
+      m.seek(dst);
+      m.write(m.subarray(src, src + n));
+      out.push(m.slice().equals(want), m.tell() === dst + n);
+      m.setSlice(0, N, orig);
+      m.setSlice(dst, dst + n, m.subarray(src, src + n));
+      out.push(m.slice().equals(want));
+      m.close();
+    }
+    console.log(JSON.stringify(out));
+  `;
+  for (const env of [{ MEMMAP_MAX_VIEW: "4096" }, {}]) {
+    const r = runNode(["--input-type=module", "-e", script], { env: { ...process.env, ...env } });
+    assert.equal(r.status, 0, r.stderr);
+    assert.deepEqual(JSON.parse(r.stdout), Array(12).fill(true), JSON.stringify(env));
   }
 });

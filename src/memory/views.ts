@@ -345,8 +345,12 @@ export class ViewMemory extends Memory {
     if (n === 0) return;
     this.guard(at, at + n);
     const raw = this.#ensureWhole(false, COPY_COST);
-    if (n >= NATIVE_COPY_MIN || (raw === null && this.#direct())) checked(native.write(this.open(), at, src), "memcpy");
-    else if (raw !== null) raw.set(src, at);
+    // Without the whole view, in pieces only when one piece holds it all: the source may be a view
+    // of this map overlapping the range, which pieces copied front to back would read after the
+    // piece before had written over it (the addon's copy is a memmove).
+    if (n >= NATIVE_COPY_MIN || (raw === null && (this.#direct() || n > this.#geo.segment - this.#geo.stride))) {
+      checked(native.write(this.open(), at, src), "memcpy");
+    } else if (raw !== null) raw.set(src, at);
     else this.#pieces(at, at + n, (piece, off) => piece.set(bytesAt(src, off, piece.length)));
     this.verify(at, at + n);
   }
