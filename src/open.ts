@@ -87,6 +87,20 @@ const DENIED = new Set(["EACCES", "EPERM", "EROFS", "ETXTBSY"]);
 const WIN = process.platform === "win32";
 const ELOOP = osConstants.errno.ELOOP;
 
+/** URL.prototype's own `href` getter: it throws for an object that is not a URL (runs no user code). */
+const urlHref = Object.getOwnPropertyDescriptor(URL.prototype, "href")?.get;
+
+/** Whether `value` (which inherits from URL.prototype) is a URL, asked of the built-in getter. */
+function isURL(value: URL): boolean {
+  if (urlHref === undefined) return true;
+  try {
+    urlHref.call(value);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** The path, read once (see {@link OpenPlan.path}). */
 function pathOf(path: unknown): string | Buffer {
   if (typeof path === "string") return path;
@@ -97,7 +111,9 @@ function pathOf(path: unknown): string | Buffer {
     const bytes = toBytes(path, "path");
     return Buffer.from(bytesAt(bytes, 0, byteLength(bytes)));
   }
-  if (inherits(path, URL)) return fileURLToPath(path); // ERR_INVALID_URL_SCHEME, … as Node's fs
+  // ERR_INVALID_URL_SCHEME, … as Node's fs; an object that only inherits from URL.prototype (no
+  // URL's internal state: the built-in getter throws for it) is no URL, as for any other object.
+  if (inherits(path, URL) && isURL(path)) return fileURLToPath(path);
   // A descriptor or a FileHandle is the constructor's: the message says so.
   const descriptor = typeof path === "number" || describe(path) === "an instance of FileHandle";
   throw invalidArgType("path", `of type string or an instance of Buffer or URL${descriptor ? " (new MMap(fd, 0) maps a descriptor or a FileHandle)" : ""}`, path);

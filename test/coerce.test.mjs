@@ -79,3 +79,19 @@ test("write() and setSlice() of a view of the map onto an overlapping range equa
     assert.deepEqual(JSON.parse(r.stdout), Array(12).fill(true), JSON.stringify(env));
   }
 });
+
+test("MMap.open and openAsync refuse an object that only inherits from URL.prototype with ERR_INVALID_ARG_TYPE, not an uncoded TypeError", async () => {
+  const fakes = [Object.create(URL.prototype), Object.create(Object.create(URL.prototype))];
+  for (const fake of fakes) {
+    assert.throws(() => MMap.open(fake), (e) => e instanceof TypeError && e.code === "ERR_INVALID_ARG_TYPE" && /URL/.test(e.message));
+    await assert.rejects(MMap.openAsync(fake), (e) => e instanceof TypeError && e.code === "ERR_INVALID_ARG_TYPE");
+  }
+  // A real URL, and a subclass of URL, are still taken as their file: path.
+  const file = tmpfile("hello");
+  class FileURL extends URL {}
+  for (const url of [new URL(`file://${file}`), new FileURL(`file://${file}`)]) {
+    const m = MMap.open(url);
+    assert.equal(m.slice().toString(), "hello");
+    m.close();
+  }
+});
