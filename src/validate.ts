@@ -134,7 +134,9 @@ function anyBytes(value: unknown, name: string): Uint8Array {
       if (tag === undefined) (buffer = dvBuffer.call(value)), (offset = dvOffset.call(value)), (length = dvLength.call(value));
       else (buffer = taBuffer.call(value)), (offset = taOffset.call(value)), (length = taLength.call(value));
     } catch {
-      throw detached(name, value);
+      // The DataView getters throw for a detached buffer, and for a view that a resizable buffer
+      // shrank under (out of bounds; a TypedArray's read 0 there, as the engine says).
+      throw outOfBounds(name, value, tag === undefined ? dvBuffer : taBuffer);
     }
     if (length === 0) assertAttached(buffer, name, value);
     const proto = Object.getPrototypeOf(value);
@@ -223,6 +225,16 @@ export function needleBytes(value: unknown, name: string): Uint8Array {
 /** A copy of `bytes` (a result of {@link toBytes}) that the caller owns: built from its memory, not by iterating it. */
 export function ownCopy(bytes: Uint8Array): Uint8Array {
   return new Uint8Array(bytes);
+}
+
+/** A view whose getters threw: detached, or (its buffer still attached) out of its shrunk resizable buffer. */
+function outOfBounds(name: string, value: unknown, getBuffer: (this: unknown) => ArrayBufferLike) {
+  try {
+    new Uint8Array(getBuffer.call(value), 0, 0);
+  } catch {
+    return detached(name, value);
+  }
+  return invalidArgValue(name, value, "is a view out of the bounds of its ArrayBuffer (a resizable buffer resized below the view's end)");
 }
 
 function detached(name: string, value: unknown) {

@@ -95,3 +95,33 @@ test("MMap.open and openAsync refuse an object that only inherits from URL.proto
     m.close();
   }
 });
+
+test("a DataView out of the bounds of a resizable ArrayBuffer that shrank is refused as such, not as a view of a detached buffer; the map is unchanged", () => {
+  const rab = new ArrayBuffer(8, { maxByteLength: 16 });
+  const dv = new DataView(rab, 4, 4);
+  rab.resize(2);
+  const m = new MMap(-1, 8);
+  try {
+    m.write("abcdefgh");
+    m.seek(1);
+    const oob = (e) => e instanceof RangeError && e.code === "ERR_INVALID_ARG_VALUE" && /out of the bounds/.test(e.message) && !/detached/.test(e.message);
+    assert.throws(() => m.write(dv), oob);
+    assert.throws(() => m.setSlice(0, 4, dv), oob);
+    assert.throws(() => m.find(dv), oob);
+    assert.throws(() => m.rfind(dv), oob);
+    assert.equal(m.tell(), 1);
+    assert.equal(m.slice().toString(), "abcdefgh");
+    // Grown back, the view is in bounds again and is taken.
+    rab.resize(8);
+    new Uint8Array(rab).set(Buffer.from("wxyz"), 4);
+    assert.equal(m.write(dv), 4);
+    assert.equal(m.slice().toString(), "awxyzfgh");
+    // A DataView of a detached buffer keeps its own message.
+    const ab = new ArrayBuffer(4);
+    const gone = new DataView(ab);
+    structuredClone(ab, { transfer: [ab] });
+    assert.throws(() => m.write(gone), (e) => e.code === "ERR_INVALID_ARG_VALUE" && /detached/.test(e.message));
+  } finally {
+    m.close();
+  }
+});
