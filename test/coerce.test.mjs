@@ -125,3 +125,21 @@ test("a DataView out of the bounds of a resizable ArrayBuffer that shrank is ref
     m.close();
   }
 });
+
+test("setSlice with a step from a view of the same map takes the data as it was when the call began (docs/python.md, a deliberate difference from CPython's byte-by-byte assignment)", { skip: !VIEWS && "views: the copying mode has no subarray()" }, () => {
+  const m = new MMap(-1, 16);
+  try {
+    const reset = () => m.setSlice(0, 16, "0123456789abcdef");
+    reset();
+    m.setSlice(0, 16, m.subarray(4, 12), 2);
+    assert.equal(m.slice().toString(), "41536577899badbf"); // CPython 3.13: 41536577899b9dbf
+    reset();
+    m.setSlice(15, null, m.subarray(0, 8), -2);
+    assert.equal(m.slice().toString(), "0726456483a2c1e0"); // bytearray's; CPython 3.13: 0426456483a2c1e0
+    reset();
+    m.setSlice(1, 16, m.subarray(0, 8), 2);
+    assert.equal(m.slice().toString(), "0021426384a5c6e7"); // CPython 3.13: 0020426084a2c6e0
+  } finally {
+    m.close();
+  }
+});
