@@ -117,8 +117,9 @@ export function openedFrom(options: MMapOptions, path: string, adopt: boolean): 
 function descriptorOf(fd: unknown): number {
   if (typeof fd === "number") return validateInteger(fd, "fd", INT32_MIN, INT32_MAX);
   // A FileHandle is read as one (its fd, its close); a Proxy is not one: no trap runs.
-  if (typeof fd === "object" && fd !== null && !isProxy(fd) && typeof (fd as FileHandle).fd === "number" && "close" in fd) {
-    const n = (fd as FileHandle).fd;
+  // Its fd read once: a getter runs once, and the number checked is the number used.
+  const n = typeof fd === "object" && fd !== null && !isProxy(fd) ? (fd as FileHandle).fd : undefined;
+  if (typeof n === "number" && "close" in (fd as object)) {
     if (n === -1) throw invalidArgValue("fd", "FileHandle", "is a closed FileHandle");
     // Checked as a plain number is: NaN, fractions and values past 32 bits never reach the system.
     return validateInteger(n, "fd", 0, INT32_MAX);

@@ -6,7 +6,7 @@ import test from "node:test";
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import { subscribe, unsubscribe } from "node:diagnostics_channel";
-import { MMap } from "../dist/index.js";
+import { MMap, ACCESS_READ } from "../dist/index.js";
 import { runNode, tmpfile, VIEWS } from "./helpers.mjs";
 
 test("-0 given for an integer never comes back as -0: find/rfind of an empty needle, offset, the memmap:new event (CPython has no -0: 0)", () => {
@@ -141,5 +141,25 @@ test("setSlice with a step from a view of the same map takes the data as it was 
     assert.equal(m.slice().toString(), "0021426384a5c6e7"); // CPython 3.13: 0020426084a2c6e0
   } finally {
     m.close();
+  }
+});
+
+test("a FileHandle-like fd's getter runs once: the number checked is the number mapped", () => {
+  const fd = fs.openSync(tmpfile("0123456789"), "r");
+  try {
+    // Before, fd was read twice (its type, then its value): the getter ran twice, and the value
+    // used was not the one whose type was checked (here the second read's 1.5: a RangeError).
+    let reads = 0;
+    const handle = { get fd() { reads++; return reads === 1 ? fd : 1.5; }, close() {} };
+    const m = new MMap(handle, 0, { access: ACCESS_READ });
+    assert.equal(reads, 1);
+    assert.equal(m.slice(0, 4).toString(), "0123");
+    m.close();
+    reads = 0;
+    const flip = { get fd() { reads++; return reads === 1 ? "3" : fd; }, close() {} };
+    assert.throws(() => new MMap(flip, 0, { access: ACCESS_READ }), (e) => e instanceof TypeError && e.code === "ERR_INVALID_ARG_TYPE");
+    assert.equal(reads, 1);
+  } finally {
+    fs.closeSync(fd);
   }
 });
