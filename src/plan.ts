@@ -201,7 +201,9 @@ export function planMap(fd: unknown, length: unknown, options: unknown): MapPlan
   const offset = optionalInteger(opts.offset, "options.offset", 0, -MAX_SAFE, MAX_SAFE);
   const trackfd = optionalBoolean(opts.trackfd, "options.trackfd", true);
   const shareable = optionalBoolean(opts.shareable, "options.shareable", false);
-  const tagname = opts.tagname === undefined ? undefined : tagOf(opts.tagname, "options.tagname");
+  // Each option is read once (a getter runs once; what is checked is what is used).
+  const tagValue = opts.tagname;
+  const tagname = tagValue === undefined ? undefined : tagOf(tagValue, "options.tagname");
 
   if (len < 0) throw rangeError(`The value of "length" is out of range. It must be >= 0. Received ${len}`);
   if (offset < 0) throw rangeError(`The value of "options.offset" is out of range. It must be >= 0. Received ${offset}`);

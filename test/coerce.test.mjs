@@ -163,3 +163,48 @@ test("a FileHandle-like fd's getter runs once: the number checked is the number 
     fs.closeSync(fd);
   }
 });
+
+test("every option is read once, by new MMap, MMap.open, openAsync and flush: a getter runs once and the value checked is the value used", async () => {
+  const file = tmpfile("0123456789");
+  /** An options object whose every key is a getter answering `values[key]` at its first read and `later` after. */
+  const counted = (values, later) => {
+    const reads = {};
+    const o = {};
+    for (const key of Object.keys(values)) {
+      reads[key] = 0;
+      Object.defineProperty(o, key, { enumerable: true, get: () => (reads[key]++ === 0 ? values[key] : later) });
+    }
+    return { o, reads };
+  };
+  const once = (reads) => assert.deepEqual(Object.values(reads), Object.values(reads).map(() => 1), JSON.stringify(reads));
+  // tagname: "" (no name) at the first read, a name at the second: before, the second was used,
+  // and the map was named shared memory.
+  {
+    const { o, reads } = counted({ flags: undefined, prot: undefined, access: undefined, offset: 0, trackfd: true, shareable: false, tagname: "" }, "memmap-coerce-once");
+    let named = false;
+    try {
+      const m = new MMap(-1, 16, o);
+      m.close();
+    } finally {
+      named = MMap.unlinkTag("memmap-coerce-once");
+    }
+    once(reads);
+    assert.equal(named, false, "no named memory was made");
+  }
+  // size: 20 at the first read, undefined at the second: a TypeError for undefined before.
+  for (const open of [(p, o) => MMap.open(p, o), (p, o) => MMap.openAsync(p, o)]) {
+    const { o, reads } = counted({ size: 20, length: 0, create: false, access: undefined, tagname: undefined }, undefined);
+    const m = await open(file, o);
+    once(reads);
+    assert.equal(m.length, 20);
+    m.close();
+  }
+  {
+    const m = MMap.open(file);
+    const { o, reads } = counted({ flags: undefined }, "bad");
+    m.flush(0, undefined, o);
+    once(reads);
+    await m.flushAsync(0, undefined, counted({ flags: undefined }, "bad").o);
+    m.close();
+  }
+});
