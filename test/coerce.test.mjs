@@ -208,3 +208,87 @@ test("every option is read once, by new MMap, MMap.open, openAsync and flush: a 
     m.close();
   }
 });
+
+test("every method and option, given every kind of hostile value, in a child process: it exits cleanly, every error has a code, and a failed call changes nothing", { timeout: 180_000 }, () => {
+  const file = tmpfile(Buffer.alloc(8192, 0x61));
+  const script = `
+    import fs from "node:fs";
+    import { MMap } from ${JSON.stringify(new URL("../dist/index.js", import.meta.url).href)};
+    const FILE = ${JSON.stringify(file)};
+    const revoked = Proxy.revocable({}, {}); revoked.revoke();
+    const ab = new ArrayBuffer(4); const abU8 = new Uint8Array(ab); structuredClone(ab, { transfer: [ab] });
+    const rab = new ArrayBuffer(8, { maxByteLength: 16 }); const oobDV = new DataView(rab, 4, 4); const oobU8 = new Uint8Array(rab, 4, 4); rab.resize(2);
+    let victim = null; // the map of the current call: traps and getters below close it
+    const closer = { get: () => { victim?.close(); return undefined; } };
+    const values = {
+      sym: Symbol("s"), big: 1n, nullproto: Object.create(null), revoked: revoked.proxy, fn: () => 1, arr: [1], date: new Date(), re: /a/g, str: "1",
+      numobj: new Number(1), throwing: { toString() { throw new Error("ts"); }, valueOf() { throw new Error("vo"); } }, detachedAB: ab, detachedU8: abU8,
+      oobDV, oobU8, nan: NaN, inf: Infinity, ninf: -Infinity, huge: 2 ** 64, p63: 2 ** 63, n63: -(2 ** 63), p53: 2 ** 53, frac: 0.5, neg: -1, negzero: -0, max: Number.MAX_VALUE,
+      tiny: Number.MIN_VALUE, p31: 2 ** 31, p32: 2 ** 32, urlFake: Object.create(URL.prototype), u8Fake: Object.create(Uint8Array.prototype),
+      dvFake: Object.create(DataView.prototype), abFake: Object.create(ArrayBuffer.prototype), weakref: new WeakRef({}), map: new Map(), promise: Promise.resolve(),
+      closingProxy: new Proxy({}, { get: () => { victim?.close(); return undefined; }, ownKeys: () => { victim?.close(); return []; } }),
+      closingGetters: Object.defineProperties({}, { flags: closer, length: closer, tagname: closer }),
+      u8Subclass: new (class extends Uint8Array { get length() { victim?.close(); return 1e9; } })(4), sab: new SharedArrayBuffer(2), f64: new Float64Array(1),
+    };
+    const calls = {
+      get: (m, v) => m.get(v), set0: (m, v) => m.set(v, 1), set1: (m, v) => m.set(0, v), slice0: (m, v) => m.slice(v), slice2: (m, v) => m.slice(0, 4, v),
+      setSlice0: (m, v) => m.setSlice(v, 1, "x"), setSlice2: (m, v) => m.setSlice(0, 1, v), setSlice3: (m, v) => m.setSlice(0, 1, "x", v), read: (m, v) => m.read(v),
+      writeByte: (m, v) => m.writeByte(v), write: (m, v) => m.write(v), seek0: (m, v) => m.seek(v), seek1: (m, v) => m.seek(0, v), find0: (m, v) => m.find(v),
+      find1: (m, v) => m.find("a", v), rfind2: (m, v) => m.rfind("a", 0, v), search0: (m, v) => m.search(v), search1: (m, v) => m.search(/a/, v),
+      matchAll0: (m, v) => m.matchAll(v), matchAll2: (m, v) => m.matchAll(/a/g, 0, v), move0: (m, v) => m.move(v, 0, 1), move1: (m, v) => m.move(0, v, 1),
+      move2: (m, v) => m.move(0, 0, v), flush0: (m, v) => m.flush(v), flush1: (m, v) => m.flush(0, v), flush2: (m, v) => m.flush(0, undefined, v),
+      madvise0: (m, v) => m.madvise(v), madvise1: (m, v) => m.madvise(0, v), madvise2: (m, v) => m.madvise(0, 0, v), resize: (m, v) => m.resize(v),
+      subarray0: (m, v) => m.subarray(v), subarray1: (m, v) => m.subarray(0, v), view0: (m, v) => m.view(v), view1: (m, v) => m.view(Uint8Array, v),
+      view2: (m, v) => m.view(Uint8Array, 0, v), lines0: (m, v) => m.lines(v), lines1: (m, v) => m.lines(0, v), wait0: (m, v) => m.wait(v, 0, 0),
+      wait1: (m, v) => m.wait(0, v, 0), wait2: (m, v) => m.wait(0, 0, v), notify0: (m, v) => m.notify(v), notify1: (m, v) => m.notify(0, v),
+      residency0: (m, v) => m.residency(v), residency1: (m, v) => m.residency(0, v), lock0: (m, v) => m.lock(v, 1), unlock1: (m, v) => m.unlock(0, v),
+      ctorFd: (m, v) => new MMap(v, 16), ctorLen: (m, v) => new MMap(-1, v), ctorOpts: (m, v) => new MMap(-1, 16, v), open: (m, v) => MMap.open(v),
+      openOpts: (m, v) => MMap.open(FILE, v), unlinkTag: (m, v) => MMap.unlinkTag(v), tagname: (m, v) => new MMap(-1, 16, { tagname: v }),
+    };
+    const asyncCalls = {
+      flushAsync0: (m, v) => m.flushAsync(v), flushAsync2: (m, v) => m.flushAsync(0, undefined, v), waitAsync0: (m, v) => m.waitAsync(v, 0, 0),
+      waitAsync2: (m, v) => m.waitAsync(0, 0, v), prefetch0: (m, v) => m.prefetch(v), prefetch1: (m, v) => m.prefetch(0, v),
+      openAsync: (m, v) => MMap.openAsync(v), openAsyncOpts: (m, v) => MMap.openAsync(FILE, v),
+    };
+    const problems = [];
+    // A call that succeeds may change the file (resize, write...): each call gets it as it was.
+    const fresh = () => { fs.writeFileSync(FILE, Buffer.alloc(8192, 0x61)); const fd = fs.openSync(FILE, "r+"); const m = new MMap(fd, 0); fs.closeSync(fd); m.seek(3); return m; };
+    const check = (label, m, before, e) => {
+      if (e !== undefined && (e === null || typeof e !== "object" || e.code === undefined)) problems.push(label + ": uncoded " + String(e?.message ?? e));
+      if (e !== undefined && !m.closed && (m.tell() !== 3 || m.length !== 8192 || !m.slice().equals(before))) problems.push(label + ": a failed call changed the map");
+    };
+    const keep = (r, m) => { if (r !== null && typeof r === "object" && typeof r.close === "function" && r !== m) r.close(); };
+    // An options object is read as Node reads one, inherited getters included: an object that
+    // only inherits from Uint8Array.prototype has TypedArray's length getter, which throws the
+    // engine's TypeError for it as Node's own options reading would (a view itself is an object).
+    const skip = (c, k) => k === "u8Fake" && /Opts$/.test(c);
+    for (const [c, call] of Object.entries(calls)) {
+      for (const [k, v] of Object.entries(values)) {
+        if (skip(c, k)) continue;
+        const m = (victim = fresh());
+        const before = m.slice();
+        let err;
+        try { keep(call(m, v), m); } catch (e) { err = e; }
+        check(c + "(" + k + ")", m, before, err);
+        if (err !== undefined && !fs.readFileSync(FILE).equals(before)) problems.push(c + "(" + k + "): a failed call changed the file");
+        m.close();
+      }
+    }
+    for (const [c, call] of Object.entries(asyncCalls)) {
+      for (const [k, v] of Object.entries(values)) {
+        if (skip(c, k)) continue;
+        const m = (victim = fresh());
+        const before = m.slice();
+        let err;
+        try { keep(await call(m, v), m); } catch (e) { err = e; }
+        check(c + "(" + k + ")", m, before, err);
+        m.close();
+      }
+    }
+    console.log(JSON.stringify(problems));
+  `;
+  const r = runNode(["--input-type=module", "-e", script]);
+  assert.equal(r.signal, null, r.stderr);
+  assert.equal(r.status, 0, r.stderr);
+  assert.deepEqual(JSON.parse(r.stdout), []);
+});
