@@ -243,8 +243,10 @@ test("every method and option, given every kind of hostile value, in a child pro
       wait1: (m, v) => m.wait(0, v, 0), wait2: (m, v) => m.wait(0, 0, v), notify0: (m, v) => m.notify(v), notify1: (m, v) => m.notify(0, v),
       residency0: (m, v) => m.residency(v), residency1: (m, v) => m.residency(0, v), lock0: (m, v) => m.lock(v, 1), unlock1: (m, v) => m.unlock(0, v),
       ctorFd: (m, v) => new MMap(v, 16), ctorLen: (m, v) => new MMap(-1, v), ctorOpts: (m, v) => new MMap(-1, 16, v), open: (m, v) => MMap.open(v),
-      openOpts: (m, v) => MMap.open(FILE, v), unlinkTag: (m, v) => MMap.unlinkTag(v), tagname: (m, v) => new MMap(-1, 16, { tagname: v }),
+      // A string is made a name of this process's own: no other test's tag is made or removed.
+      openOpts: (m, v) => MMap.open(FILE, v), unlinkTag: (m, v) => MMap.unlinkTag(own(v)), tagname: (m, v) => new MMap(-1, 16, { tagname: own(v) }),
     };
+    const own = (v) => (typeof v === "string" ? "memmap-coerce-" + process.pid + "-" + v : v);
     const asyncCalls = {
       flushAsync0: (m, v) => m.flushAsync(v), flushAsync2: (m, v) => m.flushAsync(0, undefined, v), waitAsync0: (m, v) => m.waitAsync(v, 0, 0),
       waitAsync2: (m, v) => m.waitAsync(0, 0, v), prefetch0: (m, v) => m.prefetch(v), prefetch1: (m, v) => m.prefetch(0, v),
@@ -285,6 +287,7 @@ test("every method and option, given every kind of hostile value, in a child pro
         m.close();
       }
     }
+    for (const v of Object.values(values)) if (typeof v === "string") MMap.unlinkTag(own(v)); // the names the tagname row made
     console.log(JSON.stringify(problems));
   `;
   const r = runNode(["--input-type=module", "-e", script]);
