@@ -180,13 +180,13 @@ test("every option is read once, by new MMap, MMap.open, openAsync and flush: a 
   // tagname: "" (no name) at the first read, a name at the second: before, the second was used,
   // and the map was named shared memory.
   {
-    const { o, reads } = counted({ flags: undefined, prot: undefined, access: undefined, offset: 0, trackfd: true, shareable: false, tagname: "" }, "memmap-coerce-once");
+    const { o, reads } = counted({ flags: undefined, prot: undefined, access: undefined, offset: 0, trackfd: true, shareable: false, tagname: "" }, `memmap-coerce-once-${process.pid}`);
     let named = false;
     try {
       const m = new MMap(-1, 16, o);
       m.close();
     } finally {
-      named = MMap.unlinkTag("memmap-coerce-once");
+      named = MMap.unlinkTag(`memmap-coerce-once-${process.pid}`);
     }
     once(reads);
     assert.equal(named, false, "no named memory was made");
