@@ -22,7 +22,13 @@
  * on libuv's pool (four threads by default, shared with fs, dns, crypto and
  * zlib: four pending waits would starve them). The thread's result reaches
  * JavaScript through one thread-safe function per environment, which keeps
- * the event loop alive while a call is pending. The region stays busy while
+ * the event loop alive while a call is pending. As Atomics.waitAsync, the call
+ * compares the word when it is made, on the JavaScript thread: a word that
+ * differs settles "not-equal" at once, with no thread; once it held the
+ * value, a change the thread sees before its sleep is a store that came after
+ * the call, a wake-up ("ok"; it said "not-equal" before, as if the word had
+ * never held the value, and a store and notify right after the call were
+ * lost). The region stays busy while
  * its thread sleeps (region.h: close() defers the unmap, resize refuses), and
  * waitCancel() (close) settles the promise at once and wakes the thread
  * through its cancel word: at once where mm_wait watches it, else within a
@@ -52,7 +58,8 @@
  * another mapping can reach the same memory: a MAP_SHARED map of a file, a
  * memfd or a named object; an anonymous map without a descriptor, or a
  * private one, is this mapping's alone. */
-static int word_of(napi_env env, napi_value handle, double index, mm_word *w, region **out, int *file) {
+static int word_of(napi_env env, napi_value handle, double index, mm_word *w, region **out, int *file,
+                   uint32_t *value) {
   int err = 0;
   uint8_t *at = region_range(env, handle, index, 4, out, &err);
   if (at == NULL) return err;
@@ -64,7 +71,7 @@ static int word_of(napi_env env, napi_value handle, double index, mm_word *w, re
    * then sleep on memory nobody can notify: -EFAULT, and JavaScript asks what
    * the map lost (src/waiting.ts; another map's fault: it calls again). */
   uint32_t faults = atomic_load((_Atomic uint32_t *)mm_fault_counter());
-  (void)*(volatile uint32_t *)at;
+  *value = *(volatile uint32_t *)at;
   const region *r = *out;
   mirror_faults(r);
   if (atomic_load((_Atomic uint32_t *)mm_fault_counter()) != faults) return -EFAULT;
@@ -199,6 +206,8 @@ static void waiter_main(void *data) {
   waiter *w = data;
   hub *h = w->hub;
   w->result = wait_word(&w->word, w->expected, w->deadline, &w->cancel, NULL, w->file);
+  /* The word held the value when the call was made (js_wait_async): it changed since. */
+  if (w->result == MM_WAIT_NOT_EQUAL) w->result = MM_WAIT_OK;
   /* napi_closing while the environment ends: its cleanup hook finishes w. */
   napi_call_threadsafe_function(h->tsfn, w, napi_tsfn_blocking);
   thread_departs(h);
@@ -279,7 +288,8 @@ static napi_value js_wait(napi_env env, napi_callback_info info) {
   region *r;
   mm_word w;
   int file = 0;
-  int rc = word_of(env, argv[0], num(env, argv[1]), &w, &r, &file);
+  uint32_t now; /* the futex compares again, in the same step as the sleep */
+  int rc = word_of(env, argv[0], num(env, argv[1]), &w, &r, &file, &now);
   if (rc != 0) return ret_int(env, rc);
   bool interruptible = false;
   napi_get_value_bool(env, argv[4], &interruptible);
@@ -302,7 +312,13 @@ static napi_value js_wait_async(napi_env env, napi_callback_info info) {
   region *r;
   mm_word word;
   int file = 0;
-  int rc = word_of(env, argv[0], num(env, argv[1]), &word, &r, &file);
+  uint32_t now = 0;
+  const uint32_t expected = (uint32_t)i32(env, argv[2]);
+  int rc = word_of(env, argv[0], num(env, argv[1]), &word, &r, &file, &now);
+  if (rc == 0 && now != expected) {
+    napi_resolve_deferred(env, deferred, ret_int(env, MM_WAIT_NOT_EQUAL));
+    return promise;
+  }
   waiter *w = rc != 0 ? NULL : calloc(1, sizeof *w);
   if (rc == 0 && w == NULL) rc = -ENOMEM;
   if (rc == 0) rc = hub_tsfn(env, h);
@@ -313,7 +329,7 @@ static napi_value js_wait_async(napi_env env, napi_callback_info info) {
   }
   *w = (waiter){.r = r,
                 .word = word,
-                .expected = (uint32_t)i32(env, argv[2]),
+                .expected = expected,
                 .file = file,
                 .deadline = deadline_of(num(env, argv[3])),
                 .deferred = deferred,
@@ -341,7 +357,8 @@ static napi_value js_notify(napi_env env, napi_callback_info info) {
   region *r;
   mm_word w;
   int file = 0;
-  int rc = word_of(env, argv[0], num(env, argv[1]), &w, &r, &file);
+  uint32_t now;
+  int rc = word_of(env, argv[0], num(env, argv[1]), &w, &r, &file, &now);
   if (rc != 0) return ret_int(env, rc);
   double count = num(env, argv[2]);
   return ret_int(env, mm_wake(&w, count >= (double)INT64_MAX ? INT64_MAX : (int64_t)count));

@@ -144,7 +144,10 @@ export abstract class MMapExtensions {
    * sleep happens on a thread of memmap's own, one per pending call (never on libuv's pool, so
    * that pending waits do not hold up `fs` or `crypto`), and keeps the map mapped meanwhile. A
    * pending call keeps the event loop alive; `close()` settles it with `ERR_MMAP_CLOSED`, and
-   * `resize()` throws `ERR_MMAP_BUSY` until it settles.
+   * `resize()` throws `ERR_MMAP_BUSY` until it settles. As `Atomics.waitAsync`, the word is compared
+   * when the call is made: `"not-equal"` if it differs then; a store after the call wakes it
+   * (`"ok"`), even before its thread sleeps. Store, then notify: a `notify` with no store before it
+   * reaches the call only once its thread sleeps.
    * @throws {TypeError} (rejects) `ERR_INVALID_ARG_TYPE` for a non-number.
    * @throws {RangeError} (rejects) as {@link MMap.wait}.
    * @throws {Error} (rejects) `ERR_MMAP_CLOSED` when the map is closed, or gets closed while the call

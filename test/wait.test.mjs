@@ -179,6 +179,37 @@ test("waitAsync settles on notify, on timeout, and with not-equal; the event loo
   }
 });
 
+test("waitAsync compares when it is called, as Atomics.waitAsync: a store right after the call settles \"ok\" (not \"not-equal\"); a word already different settles \"not-equal\" with no thread", async () => {
+  for (const make of [() => new MMap(-1, 64), () => fileMap().map]) {
+    const m = make();
+    try {
+      // The word holds 0 at the call: the call waits. A store (and notify) that follows it is a
+      // wake-up, whether or not the waiting thread has reached its sleep yet (it had not: the
+      // call said "not-equal", as if the word had never held 0).
+      const results = [];
+      for (let i = 0; i < 20; i++) {
+        store(m, 0, 0);
+        const p = m.waitAsync(0, 0, 10_000);
+        store(m, 0, 1);
+        m.notify(0);
+        results.push(await p);
+      }
+      assert.deepEqual(results, Array(20).fill("ok"));
+      // The word does not hold 5 at the call: "not-equal" at once, whatever is stored after (the
+      // call slept its timeout on a 5 stored after it).
+      store(m, 8, 0);
+      const q = m.waitAsync(8, 5, 10_000);
+      assert.equal(native.waitPending(), 0, "no thread for a word that differs");
+      store(m, 8, 5);
+      const started = performance.now();
+      assert.equal(await q, "not-equal");
+      assert.ok(performance.now() - started < 5000, "settled at once");
+    } finally {
+      m.close();
+    }
+  }
+});
+
 test("notify wakes as many as it says, and says how many (private anonymous memory)", async () => {
   const m = new MMap(-1, 64);
   try {
