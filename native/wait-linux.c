@@ -119,6 +119,9 @@ void mm_wait_cancel(uint32_t *cancel) {
 }
 
 int64_t mm_wake(const mm_word *w, int64_t count) {
+  /* FUTEX_WAKE wakes one waiter for a count of 0 (the kernel counts after
+   * each wake-up): nobody is asked for, nobody is woken. */
+  if (count <= 0) return 0;
   int n = count > INT_MAX ? INT_MAX : (int)count;
   long rc = syscall(SYS_futex, w->addr, FUTEX_WAKE | private_flag(w), n, NULL, NULL, 0);
   return rc >= 0 ? rc : -errno;

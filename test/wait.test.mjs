@@ -230,6 +230,22 @@ test("notify wakes as many as it says, and says how many (private anonymous memo
   }
 });
 
+test("notify(index, 0) wakes nobody and says 0, as Atomics.notify (the futex woke one for a count of 0)", async () => {
+  for (const make of [() => new MMap(-1, 64), () => fileMap().map]) {
+    const m = make();
+    try {
+      const p = m.waitAsync(24, 0, 1500);
+      await sleep(300); // asleep by now (if not, notify(24, 0) has even less to wake)
+      assert.equal(m.notify(24, 0), 0);
+      assert.equal(await p, "timed-out", "the waiter slept on");
+      throwsCode(() => m.notify(4096, 0), RangeError, "ERR_OUT_OF_RANGE"); // still checked
+    } finally {
+      m.close();
+    }
+    throwsCode(() => m.notify(24, 0), Error, "ERR_MMAP_CLOSED");
+  }
+});
+
 test("two maps of one file in one thread: a notify through one wakes a wait through the other", async () => {
   const { path: p, map: a } = fileMap();
   const b = MMap.open(p);
@@ -492,7 +508,7 @@ test("a word of a file that shrank: wait, waitAsync and notify throw ERR_MMAP_TR
          fs.truncateSync(p, ${2 * LENGTH});
          const m = MMap.open(p);
          fs.truncateSync(p, ${LENGTH});
-         out.push(call === "waitAsync" ? await m.waitAsync(${LENGTH}, 0).catch((e) => e.code) : code(() => m[call](${LENGTH}, 0)));
+         out.push(call === "waitAsync" ? await m.waitAsync(${LENGTH}, 0).catch((e) => e.code) : code(() => (call === "notify" ? m.notify(${LENGTH}) : m.wait(${LENGTH}, 0))));
          m.close();
        }
        // Shrinks while a worker sleeps in wait() (in slices), and while a waitAsync sleeps.
