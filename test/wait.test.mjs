@@ -166,7 +166,8 @@ test("waitAsync settles on notify, on timeout, and with not-equal; the event loo
     const p = m.waitAsync(4, 0);
     let ticks = 0;
     const timer = setInterval(() => ticks++, 5);
-    await sleep(50);
+    // Until three ticks (or 5 s): a loaded machine ran only two in a fixed 50 ms.
+    for (let i = 0; ticks < 3 && i < 100; i++) await sleep(50);
     clearInterval(timer);
     assert.ok(ticks >= 3, `timers ran while waitAsync slept (${ticks})`);
     // No store first: on a loaded machine the waiting thread may not have reached its sleep yet,
