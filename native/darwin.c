@@ -84,6 +84,12 @@ int mm__populate(void *addr, size_t length) {
   return -ENOSYS;
 }
 
+/* No mlock2: mm_lock takes mlock. */
+int mm__lock_on_fault(void *addr, size_t length) {
+  (void)addr; (void)length;
+  return -ENOSYS;
+}
+
 int mm__page_private_copy(void *page, size_t size) {
   /* No mremap: copy aside, map a private page over the original, copy back. */
   void *copy = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANON, -1, 0);

@@ -115,6 +115,21 @@ int mm__populate(void *addr, size_t length) {
   return madvise(addr, length, MADV_POPULATE_READ) == 0 ? 0 : -errno;
 }
 
+#ifndef MLOCK_ONFAULT
+#define MLOCK_ONFAULT 1 /* Linux 4.4; older headers lack it */
+#endif
+
+int mm__lock_on_fault(void *addr, size_t length) {
+#ifdef SYS_mlock2
+  /* The system call itself: glibc has a wrapper only since 2.27, and the
+   * prebuilds run on glibc 2.28 but are built for older ones too. */
+  return syscall(SYS_mlock2, addr, length, MLOCK_ONFAULT) == 0 ? 0 : -errno;
+#else
+  (void)addr; (void)length;
+  return -ENOSYS;
+#endif
+}
+
 int mm__page_private_copy(void *page, size_t size) {
   void *copy = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (copy == MAP_FAILED) return -errno;

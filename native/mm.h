@@ -141,8 +141,18 @@ int mm_residency(void *addr, size_t length, uint8_t *vec);
 int mm_prefetch(void *addr, size_t length, int populate);
 
 /* mlock(2) / munlock(2) of [addr, addr+length); Windows VirtualLock /
- * VirtualUnlock (unlocking pages that are not locked succeeds, as munlock). */
-int mm_lock(void *addr, size_t length);
+ * VirtualUnlock (unlocking pages that are not locked succeeds, as munlock).
+ * `readonly`: the mapping was made without PROT_WRITE, so private (posix.c's
+ * map_flags), and fault containment makes it writable at a stray write
+ * (guard.c). Linux's mlock faults a writable private mapping in for writing,
+ * and mprotect makes a locked one writable the same way: each would copy
+ * every page, which then stops showing the file. So such a range is locked
+ * as its pages are faulted in (mlock2 MLOCK_ONFAULT, which neither call
+ * populates for writing) and its pages read in at once (MADV_POPULATE_READ),
+ * with mlock's errors (ENOMEM for a page that cannot be read, EAGAIN when
+ * memory is short). Where the kernel has neither (before 4.4 / 5.14), or on
+ * other systems, plain mlock. */
+int mm_lock(void *addr, size_t length, int readonly);
 int mm_unlock(void *addr, size_t length);
 
 /* Named shared memory (tagname), where names are objects with a descriptor

@@ -52,6 +52,10 @@ int mm__shm_name_max(void);
  * there is none, -EINVAL from a kernel before 5.14, -EFAULT for a page that
  * cannot be read). */
 int mm__populate(void *addr, size_t length);
+/* Locks [addr, addr+length) as its pages are faulted in, faulting none in
+ * (Linux mlock2 MLOCK_ONFAULT, 4.4+): 0, or -errno (-ENOSYS where there is
+ * no such call). */
+int mm__lock_on_fault(void *addr, size_t length);
 /* fstat(2): 0, or -1 with errno set. Async-signal-safe (guard.c's identity
  * check runs in the fault handler). Linux makes the system call itself; see
  * linux.c. */

@@ -473,7 +473,22 @@ int mm_prefetch(void *addr, size_t length, int populate) {
   return 0;
 }
 
-int mm_lock(void *addr, size_t length) { return mlock(addr, length) == 0 ? 0 : -errno; }
+int mm_lock(void *addr, size_t length, int readonly) {
+  if (readonly) {
+    int rc = mm__lock_on_fault(addr, length);
+    if (rc != -ENOSYS && rc != -EINVAL) {
+      if (rc != 0) return rc; /* the limit (ENOMEM, EPERM): nothing marked */
+      rc = mm__populate(addr, length);
+      /* mlock's errors for what its fault-in meets (mm/mlock.c). */
+      if (rc == -EFAULT) return -ENOMEM;
+      if (rc == -ENOMEM) return -EAGAIN;
+      if (rc != -EINVAL && rc != -ENOSYS) return rc;
+      /* A kernel without MADV_POPULATE_READ (before 5.14): mlock over it
+       * faults the pages in, as before. */
+    }
+  }
+  return mlock(addr, length) == 0 ? 0 : -errno;
+}
 
 int mm_unlock(void *addr, size_t length) { return munlock(addr, length) == 0 ? 0 : -errno; }
 

@@ -74,7 +74,7 @@ static napi_value js_lock(napi_env env, napi_callback_info info) {
    * growing first (the kernel would fault all of it in), see mm_remap. */
   if (lock) r->locked = 1;
   region_settle_room(r); /* a file's headroom given back: the change may split the kernel mapping */
-  return ret_int(env, lock ? mm_lock(at, length) : mm_unlock(at, length));
+  return ret_int(env, lock ? mm_lock(at, length, !(r->prot & PROT_WRITE)) : mm_unlock(at, length));
 }
 
 void mm_register_residency(napi_env env, napi_value exports) {

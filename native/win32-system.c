@@ -158,7 +158,10 @@ int mm_prefetch(void *addr, size_t length, int populate) {
   return 0;
 }
 
-int mm_lock(void *addr, size_t length) { return VirtualLock(addr, length) ? 0 : last_error(); }
+int mm_lock(void *addr, size_t length, int readonly) {
+  (void)readonly; /* the copy-on-write question is Linux's (mm.h) */
+  return VirtualLock(addr, length) ? 0 : last_error();
+}
 
 int mm_unlock(void *addr, size_t length) {
   if (VirtualUnlock(addr, length)) return 0;

@@ -11,7 +11,7 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import { spawnSync } from "node:child_process";
 import { MMap, ACCESS_READ, PAGESIZE, MADV_RANDOM } from "../dist/index.js";
-import { tmpfile, throwsCode, rejectsCode, withMap, runNode, errnoOf, WINDOWS } from "./helpers.mjs";
+import { tmpfile, throwsCode, rejectsCode, withMap, runNode, errnoOf, WINDOWS, VIEWS } from "./helpers.mjs";
 
 const DIST = new URL("../dist/index.js", import.meta.url).href;
 const posixOnly = WINDOWS && "Linux (/proc, mincore of a file's page cache, fault containment): test/windows.test.mjs has the Windows rows";
@@ -316,6 +316,42 @@ describe("lock and unlock", () => {
         fs.closeSync(fd);
       }
     }
+  });
+
+  test("lock() of a read-only map, before or after a stray write through a view, breaks no copy-on-write: the map goes on showing the file", { skip: posixOnly || noMlock || (!VIEWS && "stray writes go through views") }, () => {
+    // A read-only file map is a private mapping (a stray write lands in a private copy of its
+    // page); Linux's mlock faults a writable private mapping in for writing, and mprotect makes a
+    // locked one writable the same way: each copied every page of the map, which then stopped
+    // showing the file's changes (and took the map's length in private memory).
+    const path = tmpfile(Buffer.alloc(64 * PAGESIZE));
+    const child = `import fs from "node:fs";
+      import { MMap, ACCESS_READ, PAGESIZE } from ${JSON.stringify(DIST)};
+      const path = ${JSON.stringify(path)}, P = PAGESIZE, out = {};
+      // Private memory (kB) of the mappings of the file: the pages copied.
+      const anon = () => fs.readFileSync("/proc/self/smaps", "utf8").split(/\\n(?=[0-9a-f]+-)/)
+        .filter((e) => e.split("\\n")[0].endsWith(" " + path))
+        .reduce((n, e) => n + Number(/\\nAnonymous:\\s+(\\d+)/.exec(e)[1]), 0);
+      const fd = fs.openSync(path, "r+");
+      for (const order of ["write, lock", "lock, write"]) {
+        const m = new MMap(fd, 0, { access: ACCESS_READ });
+        const v = m.buffer;
+        if (order === "write, lock") { v[1] = 9; m.lock(); } else { m.lock(); v[1] = 9; }
+        const mark = order.length;
+        fs.writeSync(fd, Buffer.from([mark]), 0, 1, 40 * P); // another process's change, say
+        out[order] = { stray: m.get(1), follows: m.get(40 * P) === mark, copiedKiB: anon() };
+        m.close();
+      }
+      console.log(JSON.stringify(out));`;
+    const r = runNode(["--input-type=module", "-e", child]);
+    assert.equal(r.signal, null, r.stderr);
+    assert.equal(r.status, 0, r.stderr);
+    const out = JSON.parse(r.stdout);
+    for (const order of ["write, lock", "lock, write"]) {
+      assert.equal(out[order].stray, 9, `${order}: the stray write stays in the process's copy`);
+      assert.equal(out[order].follows, true, `${order}: a page the stray write did not touch still shows the file`);
+      assert.ok(out[order].copiedKiB <= (2 * PAGESIZE) / 1024, `${order}: ${out[order].copiedKiB} KiB copied (one page was written)`);
+    }
+    assert.equal(fs.readFileSync(path)[1], 0, "the file never saw the stray write");
   });
 
   test("beyond RLIMIT_MEMLOCK: ENOMEM (EPERM with a limit of 0) as fs-style errors, in a child under ulimit -l", { skip: posixOnly || noMlock }, () => {
