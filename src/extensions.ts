@@ -189,7 +189,8 @@ export abstract class MMapExtensions {
    * down to a page; `length` defaults to the rest of the map and is clipped to it, as `madvise`'s.
    * @throws {TypeError} `ERR_INVALID_ARG_TYPE` for a non-number.
    * @throws {RangeError} `ERR_OUT_OF_RANGE` for a non-integer, a start outside the map or a negative length.
-   * @throws {Error} `ERR_MMAP_CLOSED` when closed; a system error (`syscall` `mincore`).
+   * @throws {Error} `ERR_MMAP_CLOSED` when closed; `ERR_MMAP_TRUNCATED` for a range the map knows its
+   *   file lost (it shrank under the map); a system error (`syscall` `mincore`).
    * @example
    * ```ts
    * const pages = mm.residency();

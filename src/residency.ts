@@ -63,6 +63,10 @@ export function residency(mem: Memory, start: unknown, length: unknown): NonShar
     throw allocationFailed("the residency of a range", Math.ceil(n / PAGESIZE), err); // ulimit -v
   }
   if (n === 0) return out;
+  // A range the map knows lost: private zeros stand in for the file's pages there, and mincore
+  // would report them (1 where a read touched one) as if they were the file's.
+  mem.verify(a, a + n);
+  mem.guard(a, a + n);
   const rc = native.residency(mem.open(), a, n, out);
   if (rc < 0) throw systemError(rc, "mincore");
   return out;

@@ -95,6 +95,37 @@ describe("residency", () => {
     assert.deepEqual([...m.residency()], [0, 0, 0, 1, 0, 0, 0, 1]);
   });
 
+  test("a range the map knows its file lost: ERR_MMAP_TRUNCATED, not the pages that stand in for it", { skip: posixOnly }, () => {
+    // Containment puts private zeros where the file shrank; mincore then said 1 for each of them
+    // a read had touched and 0 for the rest, as if they were the file's pages.
+    for (const options of [{}, { trackfd: false }, { access: ACCESS_READ }]) {
+      const label = JSON.stringify(options);
+      const path = tmpfile(Buffer.alloc(4 * PAGESIZE, 0x61));
+      const fd = fs.openSync(path, "r+");
+      const m = new MMap(fd, 0, options);
+      try {
+        fs.ftruncateSync(fd, PAGESIZE + 100); // pages 2 and 3 gone, page 1 partly
+        throwsCode(() => m.get(3 * PAGESIZE), Error, "ERR_MMAP_TRUNCATED"); // the loss learned
+        for (const args of [[], [2 * PAGESIZE], [0, 3 * PAGESIZE + 1], [3 * PAGESIZE, 1], [3 * PAGESIZE + 5, 1], [PAGESIZE + 100]]) {
+          assert.throws(
+            () => m.residency(...args),
+            (e) => {
+              assert.equal(e.constructor, Error, `${label} residency(${args}): ${e.message}`);
+              assert.equal(e.code, "ERR_MMAP_TRUNCATED", `${label} residency(${args}): ${e.message}`);
+              assert.equal(e.goneEnd, 4 * PAGESIZE);
+              return true;
+            },
+          );
+        }
+        assert.deepEqual([...m.residency(0, PAGESIZE)], [1], `${label}: what the file still has`);
+        assert.equal(m.residency(0, PAGESIZE + 100).length, 2, `${label}: up to the file's end`);
+      } finally {
+        m.close();
+        fs.closeSync(fd);
+      }
+    }
+  });
+
   test("bad arguments: class and code, before the closed check", () => {
     withMap([-1, 2 * PAGESIZE], (m) => {
       for (const [args, Class, code] of BAD_RANGES) throwsCode(() => m.residency(...args), Class, code);
