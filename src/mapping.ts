@@ -81,7 +81,7 @@ const SPARE_MAX = 8;
 /** An I/O error a flush reports, as the addon fills it (see src/truncation.ts). */
 const syncOut = new Float64Array(4);
 
-const { EACCES, EBADF, EBUSY, EINVAL, ENODEV, ENOENT } = osConstants.errno;
+const { EACCES, EBADF, EBUSY, EFAULT, EINVAL, ENODEV, ENOENT } = osConstants.errno;
 
 function busyError(): Error {
   return stateError("ERR_MMAP_BUSY", "mmap can't resize while flushAsync(), waitAsync() or prefetch() is in progress");
@@ -248,6 +248,14 @@ function unmappable(fd: number): string | undefined {
   return undefined;
 }
 
+/**
+ * What EFAULT from mremap means: the map is more than one kernel mapping, which mremap cannot grow
+ * (as CPython's resize fails after an madvise of part of a map).
+ */
+const SPLIT_HINT =
+  "lock() or madvise() of part of it split the map into parts the kernel keeps apart, and mremap grows one part only: " +
+  "unlock() that part, or give it the same advice as the rest of the map, before growing it";
+
 /** What to do about EINVAL from msync or madvise: the system takes page-aligned starts only. */
 function pageHint(rc: number, start: number, what: string): string | undefined {
   return rc === -EINVAL && start % PAGESIZE !== 0 ? `${what} must be a multiple of PAGESIZE (${PAGESIZE}); it is ${start}` : undefined;
@@ -401,7 +409,7 @@ export class Mapping {
     if (r < 0) {
       if (sizeFile && !cutsAfter) native.truncate(fd, fileSize); // undo (a shrink's lost tail cannot come back)
       if (native.live(h) === 0) this.close(); // the system could not map it again: it is gone
-      throw systemError(r, platform.remapSyscall);
+      throw systemError(r, platform.remapSyscall, undefined, r === -EFAULT ? SPLIT_HINT : undefined);
     }
     if (cutsAfter) {
       const t = native.truncate(fd, this.offset + n);

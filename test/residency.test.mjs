@@ -385,6 +385,30 @@ describe("lock and unlock", () => {
     assert.equal(fs.readFileSync(path)[1], 0, "the file never saw the stray write");
   });
 
+  test("resize() of a map lock() split: EFAULT says why (the lock of part of the map) and what to do; after unlock() it grows", { skip: (process.platform !== "linux" && "mremap: Linux") || (process.env.MEMMAP_NO_MREMAP === "1" && "the portable path maps anew: it grows") || noMlock }, () => {
+    // mremap grows one kernel mapping only, and lock() (or madvise()) of part of a map splits it:
+    // the growth failed with "EFAULT: bad address in system call argument, mremap", which names
+    // neither the cause nor the way out.
+    withMap([-1, 4 * PAGESIZE, { shareable: true }], (m) => {
+      m.set(PAGESIZE, 7);
+      m.lock(PAGESIZE, PAGESIZE);
+      assert.throws(
+        () => m.resize(8 * PAGESIZE),
+        (e) => {
+          assert.equal(e.code, "EFAULT");
+          assert.equal(e.syscall, "mremap");
+          assert.match(e.message, /lock\(\) or madvise\(\) of part of it/);
+          assert.match(e.message, /unlock\(\)/);
+          return true;
+        },
+      );
+      assert.equal(m.length, 4 * PAGESIZE, "nothing changed");
+      m.unlock(PAGESIZE, PAGESIZE);
+      m.resize(8 * PAGESIZE);
+      assert.equal(m.get(PAGESIZE), 7);
+    });
+  });
+
   test("beyond RLIMIT_MEMLOCK: ENOMEM (EPERM with a limit of 0) as fs-style errors, in a child under ulimit -l", { skip: posixOnly || noMlock }, () => {
     // Root has CAP_IPC_LOCK, which ignores the limit: the child runs without it (setpriv).
     const root = process.getuid() === 0;
