@@ -121,8 +121,8 @@ int mm__populate(void *addr, size_t length) {
 
 int mm__lock_on_fault(void *addr, size_t length) {
 #ifdef SYS_mlock2
-  /* The system call itself: glibc has a wrapper only since 2.27, and the
-   * prebuilds run on glibc 2.28 but are built for older ones too. */
+  /* The system call itself: no C library's wrapper is needed (glibc has one
+   * since 2.27, musl since 1.1.20). */
   return syscall(SYS_mlock2, addr, length, MLOCK_ONFAULT) == 0 ? 0 : -errno;
 #else
   (void)addr; (void)length;
