@@ -243,35 +243,44 @@ test("a full file system: writes into holes throw ENOSPC (methods) or make the n
 // range (256 kB here), against the rule that a failed call changes nothing. Now a range that none of
 // was locked before is unlocked again, and the page that could not be had says why.
 test("lock() of a range a full file system cannot fault in: the I/O error with its code, nothing of the range left locked, an earlier lock() kept", { skip: mountable ?? ((ASAN && "AddressSanitizer ignores mlock and munlock") || false) }, () => {
+  // Both ways of locking: mlock (a writable map), and a read-only map's (locked on fault, then
+  // read in: native/mm.h mm_lock).
   const r = onFullTmpfs(`
-    const P = 4096, MiB = 1 << 20, out = {};
-    const f = mnt + "/sparse.bin";
-    fs.writeFileSync(f, ""); fs.truncateSync(f, 4 * MiB);               // holes: a read allocates on tmpfs
-    fs.writeFileSync(mnt + "/filler", Buffer.alloc(MiB - 8 * P, 1));     // room for a few pages only
-    const m = mm.MMap.open(f);
+    const P = 4096, MiB = 1 << 20, all = {};
     const locked = () => Number(fs.readFileSync("/proc/self/status", "utf8").match(/VmLck:\\s+(\\d+)/)[1]);
-    const base = locked();
-    out.small = err(() => m.lock(0, 2 * P));                             // fits: locked
-    out.afterSmall = locked() - base;
-    out.big = err(() => m.lock(32 * P, 64 * P));                         // cannot be had
-    out.afterBig = locked() - base;                                      // only the earlier lock
-    out.get = err(() => m.get(P));                                       // the map still works
-    fs.unlinkSync(mnt + "/filler");                                      // room again
-    out.again = err(() => m.lock(32 * P, 64 * P));
-    out.afterAgain = locked() - base;
-    m.close();
-    console.log(JSON.stringify(out));
+    for (const kind of ["read-write", "read-only"]) {
+      const out = (all[kind] = {});
+      const f = mnt + "/sparse.bin";
+      fs.writeFileSync(f, ""); fs.truncateSync(f, 4 * MiB);             // holes: a read allocates on tmpfs
+      fs.writeFileSync(mnt + "/filler", Buffer.alloc(MiB - 8 * P, 1));   // room for a few pages only
+      const m = mm.MMap.open(f, kind === "read-only" ? { access: mm.ACCESS_READ } : {});
+      const base = locked();
+      out.small = err(() => m.lock(0, 2 * P));                           // fits: locked
+      out.afterSmall = locked() - base;
+      out.big = err(() => m.lock(32 * P, 64 * P));                       // cannot be had
+      out.afterBig = locked() - base;                                    // only the earlier lock
+      out.get = err(() => m.get(P));                                     // the map still works
+      fs.unlinkSync(mnt + "/filler");                                    // room again
+      out.again = err(() => m.lock(32 * P, 64 * P));
+      out.afterAgain = locked() - base;
+      m.close();
+      fs.unlinkSync(f);
+    }
+    console.log(JSON.stringify(all));
   `);
-  const got = result(r);
+  const all = result(r);
   const ENOSPC = errnoOf("ENOSPC");
-  assert.equal(got.small, "ok");
-  assert.equal(got.afterSmall, 8);
-  assert.deepEqual(got.big.slice(0, 4), ["Error", "ENOSPC", ENOSPC, "pagefault"], JSON.stringify(got.big));
-  assert.ok(got.big[4] >= 32 * PAGE && got.big[5] <= 96 * PAGE, `inside the range: ${got.big}`);
-  assert.equal(got.afterBig, 8, "nothing of the failed range stays locked; the earlier lock does");
-  assert.equal(got.get, 0);
-  assert.equal(got.again, "ok");
-  assert.equal(got.afterAgain, 8 + 256);
+  for (const [kind, got] of Object.entries(all)) {
+    assert.equal(got.small, "ok", kind);
+    assert.equal(got.afterSmall, 8, kind);
+    assert.deepEqual(got.big.slice(0, 4), ["Error", "ENOSPC", ENOSPC, "pagefault"], `${kind}: ${JSON.stringify(got.big)}`);
+    assert.ok(got.big[4] >= 32 * PAGE && got.big[5] <= 96 * PAGE, `${kind}: inside the range: ${got.big}`);
+    assert.equal(got.afterBig, 8, `${kind}: nothing of the failed range stays locked; the earlier lock does`);
+    assert.equal(got.get, 0, kind);
+    assert.equal(got.again, "ok", kind);
+    assert.equal(got.afterAgain, 8 + 256, kind);
+  }
+  assert.deepEqual(Object.keys(all), ["read-write", "read-only"]);
 });
 
 // Node unloads an addon (dlclose) when the last environment that loaded it ends: here a worker's,
