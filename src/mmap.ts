@@ -190,8 +190,11 @@ export class MMap extends MMapExtensions implements Iterable<number> {
   }
 
   /**
-   * The map's own descriptor: the duplicate it holds of a file, or the memfd of a
-   * `shareable` anonymous map; `-1` when it has none (anonymous, `trackfd: false`, closed).
+   * The map's own descriptor: the duplicate it holds of a file, the memfd of a `shareable`
+   * anonymous map, or (Linux, macOS) the shared-memory object of a `tagname` map; `-1` when it has
+   * none (an anonymous map without either, a file map made with `trackfd: false`, a closed map). A
+   * `shareable` or tag map keeps its descriptor with `trackfd: false` too (it is how the memory is
+   * shared), though `size()` and `resize()` refuse it as for every such map.
    * Hand it to a child process or a worker to share the memory.
    * @throws never.
    */
