@@ -64,8 +64,10 @@ export function residency(mem: Memory, start: unknown, length: unknown): NonShar
   }
   if (n === 0) return out;
   // A range the map knows lost: private zeros stand in for the file's pages there, and mincore
-  // would report them (1 where a read touched one) as if they were the file's.
-  mem.verify(a, a + n);
+  // would report them (1 where a read touched one) as if they were the file's. refresh(), not
+  // verify(): a query takes no I/O error's report, which the next flush (or a method touching the
+  // bytes) is to give.
+  mem.refresh();
   mem.guard(a, a + n);
   const rc = native.residency(mem.open(), a, n, out);
   if (rc < 0) throw systemError(rc, "mincore");
