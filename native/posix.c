@@ -476,8 +476,11 @@ int mm_prefetch(void *addr, size_t length, int populate) {
 int mm_lock(void *addr, size_t length, int readonly) {
   if (readonly) {
     int rc = mm__lock_on_fault(addr, length);
-    if (rc != -ENOSYS && rc != -EINVAL) {
-      if (rc != 0) return rc; /* the limit (ENOMEM, EPERM): nothing marked */
+    /* ENOSYS, EINVAL: a kernel without mlock2 or MLOCK_ONFAULT; EPERM: also
+     * what a seccomp filter that does not know mlock2 says (Docker's default
+     * action). mlock then says the same where it is the limit of 0. */
+    if (rc != -ENOSYS && rc != -EINVAL && rc != -EPERM) {
+      if (rc != 0) return rc; /* the limit (ENOMEM): nothing marked */
       rc = mm__populate(addr, length);
       /* mlock's errors for what its fault-in meets (mm/mlock.c). */
       if (rc == -EFAULT) return -ENOMEM;
