@@ -118,33 +118,52 @@ static int grow_by_copy(void *addr, size_t old_length, size_t new_length, int pr
  * Should step 3 still fail (the commit taken by another process meanwhile),
  * the pages go back where they were (mm__move_grow again, to addr), and only
  * if even that fails is the mapping left moved: *out is then the stop.
- * -EINVAL where the kernel cannot move and keep (the caller copies). */
+ * -EINVAL where the kernel cannot move and keep (the caller copies).
+ *
+ * Memory locked in RAM (lock()): MREMAP_DONTUNMAP clears the lock of the range
+ * it leaves without taking that range off the process's count of locked
+ * memory (VmLck, which RLIMIT_MEMLOCK limits), so every such growth of a
+ * locked map added its old length to the count for good (lock() and resize()
+ * then failed with nothing locked). Such a mapping (one kernel mapping: a
+ * split one never gets here, mremap in place said EFAULT) is unlocked before
+ * it moves and the grown mapping locked again, which faults it in as mremap of
+ * locked memory does; the growth's share of the limit is had first, by
+ * locking the new part before anything moves. (Linux: msync(MS_INVALIDATE)
+ * says EBUSY for locked memory and does nothing else; only Linux gets here.) */
 static int grow_by_move(void *addr, size_t old_length, size_t new_length, int prot, int flags, int fd,
                         int64_t offset, void **out) {
   if (fd < 0 && !(flags & MAP_PRIVATE)) return -EINVAL;
   size_t old_span = round_up(old_length), new_span = round_up(new_length);
+  int locked = msync(addr, old_span, MS_INVALIDATE) != 0 && errno == EBUSY, unlocked = 0;
   uint8_t *dst = mmap(NULL, new_span, PROT_NONE, RESERVE, -1, 0);
   if (dst == MAP_FAILED) return -errno;
   uint8_t *stop = MAP_FAILED;
   /* Sound: [dst, dst+new_span) and [stop, stop+old_span) are this function's
    * own reservations, which nothing else knows of; old_span < new_span. */
   int rc = map_fixed(dst + old_span, new_span - old_span, prot, flags, fd, offset + (int64_t)old_span);
+  /* Beyond the limit mlock says ENOMEM, mremap of locked memory EAGAIN. */
+  if (rc == 0 && locked && mlock(dst + old_span, new_span - old_span) != 0) rc = errno == ENOMEM ? -EAGAIN : -errno;
+  if (rc == 0 && locked) rc = munlock(addr, old_span) == 0 ? (unlocked = 1, 0) : -errno;
   if (rc == 0 && (stop = mmap(NULL, old_span, PROT_NONE, RESERVE, -1, 0)) == MAP_FAILED) rc = -errno;
   if (rc == 0 && (rc = mm__move_keep(addr, old_span, stop)) == 0) {
     rc = mm__move_grow(stop, old_span, new_length, dst);
     if (rc == 0) {
+      /* Fits: the count is back where it was with the new part locked. */
+      if (unlocked) (void)mlock(dst, new_span);
       *out = dst;
       return 0;
     }
     if (mm__move_grow(stop, old_span, old_span, addr) != 0) {
       munmap(dst, new_span);
+      if (unlocked) (void)mlock(stop, old_span);
       *out = stop; /* moved, not grown: the old range is left over */
       return rc;
     }
     stop = MAP_FAILED; /* moved back over it */
   }
   if (stop != MAP_FAILED) munmap(stop, old_span);
-  munmap(dst, new_span);
+  munmap(dst, new_span); /* the new part's lock with it */
+  if (unlocked) (void)mlock(addr, old_span); /* locked again, as it was */
   return rc;
 }
 

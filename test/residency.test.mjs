@@ -10,7 +10,7 @@ import { test, describe } from "node:test";
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import { spawnSync } from "node:child_process";
-import { MMap, ACCESS_READ, PAGESIZE, MADV_RANDOM } from "../dist/index.js";
+import { MMap, ACCESS_READ, PAGESIZE, MADV_RANDOM, MAP_PRIVATE } from "../dist/index.js";
 import { tmpfile, throwsCode, rejectsCode, withMap, runNode, errnoOf, WINDOWS, VIEWS } from "./helpers.mjs";
 
 const DIST = new URL("../dist/index.js", import.meta.url).href;
@@ -407,6 +407,64 @@ describe("lock and unlock", () => {
       m.resize(8 * PAGESIZE);
       assert.equal(m.get(PAGESIZE), 7);
     });
+  });
+
+  test("a locked map grown while a view of it is held keeps the lock and gives the old range's back: VmLck does not creep up", { skip: (process.platform !== "linux" && "mremap: Linux") || (process.env.MEMMAP_NO_MREMAP === "1" && "the portable path maps anew: the new mapping is not locked") || noMlock || (!VIEWS && "a view held makes the growth keep the old addresses") }, () => {
+    // With a view handed out, a growth that must move keeps the old addresses (a placeholder),
+    // moving the pages with MREMAP_DONTUNMAP, which clears the old range's lock without taking it
+    // off the process's locked memory (VmLck, what RLIMIT_MEMLOCK is checked against): every such
+    // growth of a locked map added its old length for good, and under `ulimit -l` lock() and
+    // resize() then failed (EAGAIN) with nothing locked.
+    const base = lockedKiB();
+    for (const make of [() => new MMap(-1, 4 * PAGESIZE, { shareable: true }), () => new MMap(-1, 4 * PAGESIZE, { flags: MAP_PRIVATE })]) {
+      for (let round = 0; round < 3; round++) {
+        const m = make();
+        try {
+          m.set(100, 7);
+          m.lock();
+          const view = m.buffer; // held: the old addresses must stay valid
+          m.resize(64 * PAGESIZE);
+          assert.equal(view.length, 0);
+          assert.equal(m.get(100), 7);
+          assert.equal(lockedKiB() - base, (64 * PAGESIZE) / 1024, "the grown map is locked whole, and nothing else");
+          m.unlock();
+          assert.equal(lockedKiB(), base, `round ${round}: nothing left counted as locked`);
+        } finally {
+          m.close();
+        }
+      }
+    }
+    assert.equal(lockedKiB(), base);
+    // Under `ulimit -l 64` (without CAP_IPC_LOCK): twelve such rounds all work (the fourth failed
+    // with EAGAIN before), and a growth beyond the limit fails with EAGAIN, changing nothing.
+    const root = process.getuid() === 0;
+    const setpriv = root ? spawnSync("setpriv", ["--version"]).status === 0 : true;
+    if (!setpriv) return; // nothing here can drop the capability
+    const child = `import fs from "node:fs";
+      import { MMap, PAGESIZE } from ${JSON.stringify(DIST)};
+      const locked = () => Number(/VmLck:\\s+(\\d+)/.exec(fs.readFileSync("/proc/self/status", "utf8"))[1]);
+      const out = { rounds: [] };
+      for (let i = 0; i < 12; i++) {
+        const m = new MMap(-1, 4 * PAGESIZE, { shareable: true });
+        try { m.lock(); const v = m.buffer; m.resize(8 * PAGESIZE); m.unlock(); out.rounds.push(locked()); }
+        catch (e) { out.rounds.push(e.code); }
+        m.close();
+      }
+      const m = new MMap(-1, 4 * PAGESIZE, { shareable: true });
+      m.set(5, 5);
+      m.lock();
+      const v = m.buffer;
+      try { m.resize(64 * PAGESIZE); out.big = "grown"; } catch (e) { out.big = [e.code, e.syscall]; }
+      out.after = [m.length, v.length, v[5], locked()];
+      m.close();
+      console.log(JSON.stringify(out));`;
+    const cmd = `ulimit -l 64 && exec ${root ? "setpriv --bounding-set=-ipc_lock --inh-caps=-ipc_lock " : ""}"${process.execPath}" --input-type=module -e '${child}'`;
+    const r = spawnSync("sh", ["-c", cmd], { encoding: "utf8" });
+    assert.equal(r.status, 0, r.stderr);
+    const got = JSON.parse(r.stdout);
+    assert.deepEqual(got.rounds, Array(12).fill(0));
+    assert.deepEqual(got.big, ["EAGAIN", "mremap"]);
+    assert.deepEqual(got.after, [4 * PAGESIZE, 4 * PAGESIZE, 5, (4 * PAGESIZE) / 1024], "nothing changed: the map, its view and its lock");
   });
 
   test("beyond RLIMIT_MEMLOCK: ENOMEM (EPERM with a limit of 0) as fs-style errors, in a child under ulimit -l", { skip: posixOnly || noMlock }, () => {
