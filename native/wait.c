@@ -104,9 +104,14 @@ void wait_force_slices(void) { force_slices = 1; }
 /* True once the environment that called is being stopped (worker.terminate(),
  * process.exit()): Node-API then refuses to run JavaScript in it. */
 static int env_stopping(napi_env env) {
+  /* In a scope of its own: a wait() asks every slice, for as long as it
+   * sleeps, and each object would otherwise live until the call returns. */
+  napi_handle_scope scope;
+  if (napi_open_handle_scope(env, &scope) != napi_ok) return 1;
   napi_value obj, v;
-  if (napi_create_object(env, &obj) != napi_ok) return 1;
-  napi_status s = napi_get_named_property(env, obj, "memmap", &v);
+  napi_status s = napi_create_object(env, &obj);
+  if (s == napi_ok) s = napi_get_named_property(env, obj, "memmap", &v);
+  napi_close_handle_scope(env, scope);
   return s != napi_ok;
 }
 
