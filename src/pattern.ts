@@ -107,16 +107,31 @@ function union(a: Uint8Array, b: Uint8Array): Uint8Array {
   return out;
 }
 
-/** Folds a pattern's tree into its reach. */
+/** Whether every byte of `set` is in `loose`. */
+function within(set: Uint8Array, loose: Uint8Array): boolean {
+  for (let c = 0; c < 256; c++) if (set[c] === 1 && loose[c] === 0) return false;
+  return true;
+}
+
+/**
+ * Folds a pattern's tree into its reach. Twice: the first pass (`raw` null) finds the `loose` set;
+ * the second counts in a path's budget only the atoms that can consume a byte outside it (an atom
+ * whose bytes are all loose consumes none: the E, R and O of `ERROR.*` do not count, and an attempt
+ * there reads up to the first newline, not the sixth).
+ */
 class Meter {
   readonly loose = new Uint8Array(256);
   readonly #unicodeFlag: string;
+  /** The first pass, whose `loose` is final; null in the first pass itself. */
+  readonly #raw: Meter | null;
   readonly #groups = new Map<number | string, Node[]>();
   readonly #costs = new Map<Node, Cost>();
   readonly #busy = new Set<Node>();
 
-  constructor(root: Node, unicodeFlag: string) {
+  constructor(root: Node, unicodeFlag: string, raw: Meter | null) {
     this.#unicodeFlag = unicodeFlag;
+    this.#raw = raw;
+    if (raw !== null) this.loose.set(raw.loose);
     const index = (n: Node): void => {
       switch (n.kind) {
         case "group": {
@@ -158,8 +173,10 @@ class Meter {
 
   #compute(n: Node): Cost {
     switch (n.kind) {
-      case "char":
-        return { f: 1, look: 0, chars: charsOf(n.src, this.#unicodeFlag, n.ctx) };
+      case "char": {
+        const chars = charsOf(n.src, this.#unicodeFlag, n.ctx);
+        return { f: this.#raw !== null && within(chars, this.loose) ? 0 : 1, look: 0, chars };
+      }
       case "assert":
         return { f: 0, look: 0, chars: NONE };
       case "seq": {
@@ -208,7 +225,9 @@ class Meter {
         let chars = NONE;
         for (const g of groups) {
           const c = this.cost(g);
-          f = Math.max(f, c.f);
+          // Compared without case, a byte the group consumed from the loose set may come back as
+          // a case variant outside it: every fixed byte of the group counts (the first pass's count).
+          f = Math.max(f, n.ctx.i && this.#raw !== null ? this.#raw.cost(g).f : c.f);
           chars = union(chars, c.chars);
         }
         if (n.ctx.i && chars !== NONE) {
@@ -365,7 +384,9 @@ export function patternOf(source: string, flags: string): PatternInfo {
   try {
     const parser = new Parser(source, flags);
     const root = parser.parse({ i: flags.includes("i"), s: flags.includes("s"), m: flags.includes("m") });
-    const meter = new Meter(root, unicodeFlag);
+    const raw = new Meter(root, unicodeFlag, null);
+    raw.cost(root);
+    const meter = new Meter(root, unicodeFlag, raw);
     const c = meter.cost(root);
     const first = firstOf(root, meter);
     const sets: Uint8Array[] = [];

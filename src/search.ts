@@ -62,7 +62,9 @@ export const SEARCH_WINDOW: number = platform.maxText;
  * it may read ends within this many bytes after it (SEARCH_WINDOW / 8: 64 MiB in V8). What an
  * attempt may read is bounded from the pattern: its fixed parts, and its repetitions (`*`, `+`,
  * `{n,}`) only as far as the bytes they can match run on; e.g. `/[a-z]+ [a-z]+\n/` reads at
- * most up to the third byte outside a–z, `/ERROR \d+/` up to the seventh non-digit, and where
+ * most up to the third byte outside a–z, `/ERROR \d+/` up to the seventh non-digit, `ERROR.*`
+ * up to the second newline (its letters are bytes `.*` matches too), whatever the rest of the
+ * window holds, and where
  * every match begins by consuming a byte, an attempt at a byte no match begins with reads only
  * that byte. Longer attempts are decided where a window happens to hold them whole; otherwise
  * `search` and `matchAll` throw `ERR_MMAP_SEARCH_LIMIT` when they reach one, never guessing: a
@@ -328,6 +330,8 @@ function toMatch(m: RegExpExecArray, base: number, hasIndices: boolean): MMapMat
 /**
  * The last position i in [lo, we) such that [i, we) holds more than `budget` bytes outside
  * `loose`, or -1: the attempts at or before it read no byte at or past `we` (src/pattern.ts).
+ * Costs what it scans back from `we`: little where such bytes are common near `we`, up to
+ * `we - lo` where they are not.
  */
 function lastDecided(text: string, base: number, lo: number, we: number, reach: Reach): number {
   const { loose, budget } = reach;
@@ -336,6 +340,34 @@ function lastDecided(text: string, base: number, lo: number, we: number, reach: 
     if (loose[text.charCodeAt(k - base)] === 0 && ++count > budget) return k;
   }
   return -1;
+}
+
+/** How far {@link decidedAt} scans each way before it scans twice as far. */
+const DECIDE_STEP = 256;
+
+/**
+ * Whether the attempt at `at` reads no byte at or past `we`: [at, we) holds more than `budget`
+ * bytes outside `loose` ({@link lastDecided}'s rule for one position). Scans forward from `at`
+ * and back from `we` in turns of growing length, so it costs about twice the shorter of the two
+ * ways: the attempt's own reach, or the window's tail up to its last decided position.
+ */
+function decidedAt(text: string, base: number, at: number, we: number, reach: Reach): boolean {
+  const { loose, budget } = reach;
+  // [at, f) scanned forward and [b, we) back (f <= b: they never overlap), with `count` bytes
+  // outside loose in them together.
+  let f = at;
+  let b = we;
+  let count = 0;
+  for (let step = DECIDE_STEP; ; step *= 2) {
+    for (const stop = Math.min(b, f + step); f < stop; f++) {
+      if (loose[text.charCodeAt(f - base)] === 0 && ++count > budget) return true;
+    }
+    for (const stop = Math.max(f, b - step); b > stop; ) {
+      b--;
+      if (loose[text.charCodeAt(b - base)] === 0 && ++count > budget) return true;
+    }
+    if (f >= b) return false; // [at, we) scanned whole
+  }
 }
 
 /**
@@ -539,12 +571,30 @@ class Scanner {
         throw searchLimit(p, "a lookbehind may read farther back than SEARCH_LOOKBEHIND bytes");
       }
       const final = we === e;
-      let decided = final ? e : lastDecided(str, ws, Math.max(p, we - SEARCH_MAX_MATCH), we, reach);
       const m = execFrom(this.#a, src, str, p - ws, ws, live);
       let out: MMapMatch | null = null;
       if (m !== null) {
-        if (m.index + ws <= decided) out = toMatch(m, ws, this.#a.hasIndices);
+        // Decided: the attempt at the match (and so every one before it) reads nothing past the
+        // window. Asked of that one position, so a match costs its own reach, whatever the
+        // window's tail holds (a tail with no byte that ends the pattern's repetitions, as zeros
+        // under /ERROR.*/, made every attempt undecided when only the tail was scanned).
+        const at = m.index + ws;
+        if (final || (reused && at <= this.#decided) || decidedAt(str, ws, at, we, reach)) out = toMatch(m, ws, this.#a.hasIndices);
         forgetLastMatch();
+      }
+      // Up to where the window decides: for a window without a decided match, to move on; for a
+      // new copy, kept for the next steps. Its last SEARCH_MAX_MATCH bytes usually tell at once;
+      // where they decide nothing, a failed window is scanned on back (unless no byte before that
+      // tail can begin a match: the rule below then moves past it).
+      let decided = -1;
+      if (final) decided = e;
+      else if (out === null || !(live || reused)) {
+        const lo = Math.max(p, we - SEARCH_MAX_MATCH);
+        decided = lastDecided(str, ws, lo, we, reach);
+        if (decided < 0 && lo > p && out === null) {
+          const begins = reach.first === null ? p : nextStart(str, ws, p, m === null ? we : m.index + ws, reach.first);
+          if (begins < lo) decided = lastDecided(str, ws, p, we, reach);
+        }
       }
       if (out === null && !final && reach.first !== null) {
         // The window's attempts failed up to its first match (or its end); those at bytes no match

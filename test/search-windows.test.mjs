@@ -298,6 +298,30 @@ test("a named group and its references match by the name's value, escapes decode
   }
 });
 
+test("an attempt that reads a few bytes is decided even where a window's last SEARCH_MAX_MATCH bytes hold no byte that ends it (/ERROR.*/ before a tail of zeros)", () => {
+  // The window's decided attempts were sought only among its last SEARCH_MAX_MATCH bytes: with
+  // no newline there (zeros: a file preallocated, a binary part), none was found, and a match at
+  // byte 8, whose attempt reads up to the next few newlines, was refused with
+  // ERR_MMAP_SEARCH_LIMIT; so was a search whose first match lay beyond such a window.
+  const length = 4 * W;
+  const lines = Buffer.alloc(length);
+  lines.write("hello\nx ERROR 1\nfoo\n".repeat(Math.floor(W / 4 / 20)) + "foo\n", 0, "latin1");
+  const later = Buffer.alloc(length);
+  later.write("Eat\nEel\n" + "foo\n", 0, "latin1");
+  later.write("x ERROR 2\nbar\nERROR 3 end\n" + "foo\n", 2 * W + 10, "latin1");
+  for (const bytes of [lines, later]) {
+    const text = bytes.toString("latin1");
+    const m = mapOf(bytes);
+    try {
+      // (Over `later`, /[^\n]*ERROR/ would match from the first zero: longer than a window.)
+      for (const re of bytes === lines ? [/ERROR.*/, /[^\n]*ERROR/, /.*ERROR \d/, /ERROR \d+$/m] : [/ERROR.*/, /ERROR \d+$/m]) assert.deepEqual(summary(m.search(re)), oracleSearch(text, re, 0, length), `${re}`);
+      for (const re of [/ERROR.*/g, /ERROR [^\n]*\n/g]) assert.deepEqual([...m.matchAll(re)].map(summary), oracleAll(text, re), `${re}`);
+    } finally {
+      m.close();
+    }
+  }
+});
+
 const COPIED = process.env.MEMMAP_NO_EXTERNAL_STRINGS === "1" || process.env.MEMMAP_NO_EXTERNAL_BUFFERS === "1";
 
 test("with copied text (MEMMAP_NO_EXTERNAL_STRINGS=1) the same tests pass", { skip: (COPIED || "versions" in process && "bun" in process.versions) && "copied text already, or a runner that cannot run this file as a child" }, () => {
