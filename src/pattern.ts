@@ -407,8 +407,13 @@ export function patternOf(source: string, flags: string): PatternInfo {
     };
     info = { reach, prefix, lead };
   } catch (err) {
-    if (!(err instanceof Unsupported)) throw err;
+    // A pattern nested deeper than this recursive descent can go (the engine runs nesting of
+    // 100,000 and more): the stack overflows, a RangeError. It is not followed either, but not
+    // remembered as such: the overflow says as much about the caller's stack as about the pattern.
+    const overflow = err instanceof RangeError;
+    if (!(err instanceof Unsupported) && !overflow) throw err;
     info = { reach: null, prefix: "", lead: new Uint8Array(0) };
+    if (overflow) return info;
   }
   if (patterns.size >= PATTERNS) patterns.clear();
   patterns.set(key, info);

@@ -240,6 +240,20 @@ test("a pattern whose reach memmap cannot bound is refused over windows, and exa
   }
 });
 
+test("a pattern nested deeper than memmap's analysis can follow is refused over windows with a code, and exact within one", () => {
+  const d = 20_000;
+  const re = new RegExp("(?:".repeat(d) + "ab" + ")".repeat(d));
+  const bytes = background(3 * W, 23);
+  bytes.write("ab", 107, "latin1");
+  const m = mapOf(bytes);
+  try {
+    assert.throws(() => m.search(re), (err) => err.code === "ERR_MMAP_SEARCH_LIMIT");
+    assert.deepEqual(summary(m.search(re, 0, W)), oracleSearch(bytes.toString("latin1"), re, 0, W));
+  } finally {
+    m.close();
+  }
+});
+
 test("a backreference inside a case-insensitive modifier group reads case variants of the group's repeated bytes: they count as repeatable, so no window decides an attempt that runs on past it", async () => {
   // /(b+)(?i:\1)/ matches "bbbb" then "BBBB": the group's b+ makes b repeatable, and the
   // backreference, compared without case, consumes as many B's. Counting only b as repeatable

@@ -736,3 +736,19 @@ test("a RegExp of another realm is a RegExp", async () => {
     assert.deepEqual([...m.matchAll(vm.runInNewContext("/b/g"))].map((x) => x.index), [1, 3]);
   });
 });
+
+test("a pattern nested deeper than the analysis's recursion: the RegExp runs it, so search and matchAll find what it finds (no uncoded RangeError)", () => {
+  // The engine runs /(?:(?:…a…))/ nested 20,000 deep; memmap's pattern analysis (prefix, reach)
+  // is a recursive descent, and overflowed the stack: search() threw V8's RangeError "Maximum
+  // call stack size exceeded", without a code, on a map of a few bytes.
+  const d = 20_000;
+  const re = new RegExp("(?:".repeat(d) + "ab" + ")".repeat(d) + "|b+", "g");
+  const bytes = Buffer.from("xxabxxbbxab", "latin1");
+  withMap(bytes, (m) => {
+    assert.deepEqual(summary(m.search(re)), summary(oracleExec(bytes, re)));
+    assert.deepEqual(summary(m.search(re, 4)), summary(oracleExec(bytes, re, 4)));
+    assert.deepEqual([...m.matchAll(re)].map(summary), oracleAll(bytes, re).map(summary));
+    // And again: the analysis that gave up is not kept as the pattern's.
+    assert.deepEqual(summary(m.search(re, 9)), summary(oracleExec(bytes, re, 9)));
+  });
+});
