@@ -587,20 +587,22 @@ class Scanner {
       // where they decide nothing, a failed window is scanned on back (unless no byte before that
       // tail can begin a match: the rule below then moves past it).
       let decided = -1;
+      const failedTo = m === null ? we : m.index + ws;
+      let begins = -1; // the first byte from p that can begin a match, once sought
       if (final) decided = e;
       else if (out === null || !(live || reused)) {
         const lo = Math.max(p, we - SEARCH_MAX_MATCH);
         decided = lastDecided(str, ws, lo, we, reach);
         if (decided < 0 && lo > p && out === null) {
-          const begins = reach.first === null ? p : nextStart(str, ws, p, m === null ? we : m.index + ws, reach.first);
+          begins = reach.first === null ? p : nextStart(str, ws, p, failedTo, reach.first);
           if (begins < lo) decided = lastDecided(str, ws, p, we, reach);
         }
       }
       if (out === null && !final && reach.first !== null) {
         // The window's attempts failed up to its first match (or its end); those at bytes no match
         // begins with failed having read only those bytes.
-        const failedTo = m === null ? we : m.index + ws;
-        decided = Math.max(decided, nextStart(str, ws, Math.max(p, decided + 1), failedTo, reach.first) - 1);
+        const from = Math.max(p, decided + 1);
+        decided = Math.max(decided, (begins >= 0 && from === p ? begins : nextStart(str, ws, from, failedTo, reach.first)) - 1);
       }
       if (!live && !reused) this.#keep(ws, we, str, decided);
       src.verify(ws, we);
