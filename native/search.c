@@ -18,6 +18,15 @@
  * A kernel is called with 2 <= k <= n and reads only bytes of hay[0, n): the
  * range may end where the mapping ends, and a byte beyond it may be unmapped.
  *
+ * The filter's worst case is a needle and a haystack that pass it almost
+ * everywhere and match far into the needle before they differ ("aaa...ab...a"
+ * in a run of 'a'): k compares a position, O(n k) in all. So every full
+ * compare is paid from a budget (a few bytes a haystack byte, for needles of
+ * TWO_WAY_MIN bytes or more; shorter ones cost at most k a position anyway),
+ * and a kernel whose budget runs out stops and says at which candidate: the
+ * rest of the range is searched by the two-way algorithm (Crochemore and
+ * Perrin, 1991), linear in n + k whatever the bytes, with O(1) memory.
+ *
  * Line ends (mm_line_ends, for m.lines()) are found in batches, many lines a
  * call: a vector compare of 32 (AVX2) or 16 (SSE2) bytes with '\n', whose
  * bit mask gives every newline of the block; memchr where neither exists.
@@ -38,15 +47,26 @@
 #define MM_X86_64 1
 #endif
 
-typedef int64_t search_kernel(const uint8_t *hay, size_t n, const uint8_t *needle, size_t k);
+/* A kernel's result: a position, -1 (none), or GAVE_UP(j): its budget ran
+ * out at candidate j, not tried yet; every candidate before j (find) or after
+ * j (rfind) was tried and holds no match. */
+typedef int64_t search_kernel(const uint8_t *hay, size_t n, const uint8_t *needle, size_t k, int64_t *budget);
+#define GAVE_UP(j) (-2 - (int64_t)(j))
 
-/* Position p (whose first and last bytes already match) holds the needle. */
-static inline int middle_matches(const uint8_t *p, const uint8_t *needle, size_t k) {
-  return memcmp(p + 1, needle + 1, k - 2) == 0;
+/* Position p (whose first and last bytes already match) holds the needle.
+ * Paid from *budget: 16 for a compare the first 16 middle bytes decide, the
+ * needle's length for a longer one (an upper bound of memcmp's work). */
+static inline int middle_matches(const uint8_t *p, const uint8_t *needle, size_t k, int64_t *budget) {
+  size_t mid = k - 2;
+  *budget -= 16;
+  if (mid <= 16) return memcmp(p + 1, needle + 1, mid) == 0;
+  if (memcmp(p + 1, needle + 1, 16) != 0) return 0;
+  *budget -= (int64_t)mid;
+  return memcmp(p + 17, needle + 17, mid - 16) == 0;
 }
 
-static inline int match_at(const uint8_t *p, const uint8_t *needle, size_t k) {
-  return p[0] == needle[0] && p[k - 1] == needle[k - 1] && middle_matches(p, needle, k);
+static inline int match_at(const uint8_t *p, const uint8_t *needle, size_t k, int64_t *budget) {
+  return p[0] == needle[0] && p[k - 1] == needle[k - 1] && middle_matches(p, needle, k, budget);
 }
 
 /* ------------------------------------------------------------- vec16 */
@@ -71,7 +91,7 @@ static inline int block_may_match(const uint8_t *p, size_t k, v16 first, v16 las
   return (w[0] | w[1]) != 0;
 }
 
-static int64_t find_vec16(const uint8_t *hay, size_t n, const uint8_t *needle, size_t k) {
+static int64_t find_vec16(const uint8_t *hay, size_t n, const uint8_t *needle, size_t k, int64_t *budget) {
   v16 first = (v16){0} + needle[0], last = (v16){0} + needle[k - 1];
   size_t starts = n - k + 1; /* candidate positions are [0, starts) */
   size_t i = 0;
@@ -79,28 +99,36 @@ static int64_t find_vec16(const uint8_t *hay, size_t n, const uint8_t *needle, s
    * so it never reads past hay + n. */
   for (; i + 64 <= starts; i += 64) {
     if (__builtin_expect(!block_may_match(hay + i, k, first, last), 1)) continue;
-    for (size_t j = i; j < i + 64; j++)
-      if (match_at(hay + j, needle, k)) return (int64_t)j;
+    for (size_t j = i; j < i + 64; j++) {
+      if (*budget < 0) return GAVE_UP(j);
+      if (match_at(hay + j, needle, k, budget)) return (int64_t)j;
+    }
   }
-  for (; i < starts; i++)
-    if (match_at(hay + i, needle, k)) return (int64_t)i;
+  for (; i < starts; i++) {
+    if (*budget < 0) return GAVE_UP(i);
+    if (match_at(hay + i, needle, k, budget)) return (int64_t)i;
+  }
   return -1;
 }
 
-static int64_t rfind_vec16(const uint8_t *hay, size_t n, const uint8_t *needle, size_t k) {
+static int64_t rfind_vec16(const uint8_t *hay, size_t n, const uint8_t *needle, size_t k, int64_t *budget) {
   v16 first = (v16){0} + needle[0], last = (v16){0} + needle[k - 1];
   size_t end = n - k + 1; /* candidates [0, end), tried from the highest */
   /* Sound: as in find_vec16, each block's reads stay below hay + n. */
   while (end >= 64) {
     size_t i = end - 64;
     if (block_may_match(hay + i, k, first, last)) {
-      for (size_t j = end; j-- > i;)
-        if (match_at(hay + j, needle, k)) return (int64_t)j;
+      for (size_t j = end; j-- > i;) {
+        if (*budget < 0) return GAVE_UP(j);
+        if (match_at(hay + j, needle, k, budget)) return (int64_t)j;
+      }
     }
     end = i;
   }
-  for (size_t j = end; j-- > 0;)
-    if (match_at(hay + j, needle, k)) return (int64_t)j;
+  for (size_t j = end; j-- > 0;) {
+    if (*budget < 0) return GAVE_UP(j);
+    if (match_at(hay + j, needle, k, budget)) return (int64_t)j;
+  }
   return -1;
 }
 
@@ -166,20 +194,23 @@ AVX2 __attribute__((noinline)) static size_t prev_block(const uint8_t *hay, size
   return SIZE_MAX;
 }
 
-/* The lowest candidate of `mask` (bit b: position base + b) holding the needle, or -1. */
-static inline int64_t lowest(uint64_t mask, const uint8_t *hay, size_t base, const uint8_t *needle, size_t k) {
+/* The lowest candidate of `mask` (bit b: position base + b) holding the
+ * needle, or -1, or GAVE_UP at the first one the budget could not pay for. */
+static inline int64_t lowest(uint64_t mask, const uint8_t *hay, size_t base, const uint8_t *needle, size_t k, int64_t *budget) {
   for (; mask != 0; mask &= mask - 1) {
     size_t j = base + (size_t)__builtin_ctzll(mask);
-    if (middle_matches(hay + j, needle, k)) return (int64_t)j;
+    if (*budget < 0) return GAVE_UP(j);
+    if (middle_matches(hay + j, needle, k, budget)) return (int64_t)j;
   }
   return -1;
 }
 
-/* The highest candidate of `mask` holding the needle, or -1. */
-static inline int64_t highest(uint64_t mask, const uint8_t *hay, size_t base, const uint8_t *needle, size_t k) {
+/* The highest candidate of `mask` holding the needle, or -1, or GAVE_UP. */
+static inline int64_t highest(uint64_t mask, const uint8_t *hay, size_t base, const uint8_t *needle, size_t k, int64_t *budget) {
   while (mask != 0) {
     unsigned b = 63u - (unsigned)__builtin_clzll(mask);
-    if (middle_matches(hay + base + b, needle, k)) return (int64_t)(base + b);
+    if (*budget < 0) return GAVE_UP(base + b);
+    if (middle_matches(hay + base + b, needle, k, budget)) return (int64_t)(base + b);
     mask &= ~((uint64_t)1 << b);
   }
   return -1;
@@ -195,7 +226,7 @@ static inline int64_t highest(uint64_t mask, const uint8_t *hay, size_t base, co
  * Sound: a block of w candidates at i reads [i, i + w + k - 1), and
  * i + w <= starts = n - k + 1 keeps that inside hay[0, n).
  */
-AVX2 static int64_t find_avx2(const uint8_t *hay, size_t n, const uint8_t *needle, size_t k) {
+AVX2 static int64_t find_avx2(const uint8_t *hay, size_t n, const uint8_t *needle, size_t k, int64_t *budget) {
   const uint8_t f = needle[0], l = needle[k - 1];
   size_t starts = n - k + 1;
   uint64_t mask = 0;
@@ -205,25 +236,27 @@ AVX2 static int64_t find_avx2(const uint8_t *hay, size_t n, const uint8_t *needl
     while (i <= last) {
       i = next_block(hay, k, i, last, f, l, &mask);
       if (i > last) break;
-      int64_t j = lowest(mask, hay, i, needle, k);
-      if (j >= 0) return j;
+      int64_t j = lowest(mask, hay, i, needle, k, budget);
+      if (j != -1) return j;
       i += 64;
     }
     if (i >= starts) return -1; /* [0, i) tried: all of them */
-    return next_block(hay, k, last, last, f, l, &mask) == last ? lowest(mask, hay, last, needle, k) : -1;
+    return next_block(hay, k, last, last, f, l, &mask) == last ? lowest(mask, hay, last, needle, k, budget) : -1;
   }
   const __m256i first = _mm256_set1_epi8((char)f), lastb = _mm256_set1_epi8((char)l);
   if (starts >= 32) {
-    int64_t j = lowest(mask32(hay, k, first, lastb), hay, 0, needle, k);
-    if (j >= 0) return j;
-    return lowest(mask32(hay + starts - 32, k, first, lastb), hay, starts - 32, needle, k);
+    int64_t j = lowest(mask32(hay, k, first, lastb), hay, 0, needle, k, budget);
+    if (j != -1) return j;
+    return lowest(mask32(hay + starts - 32, k, first, lastb), hay, starts - 32, needle, k, budget);
   }
-  for (size_t i = 0; i < starts; i++)
-    if (match_at(hay + i, needle, k)) return (int64_t)i;
+  for (size_t i = 0; i < starts; i++) {
+    if (*budget < 0) return GAVE_UP(i);
+    if (match_at(hay + i, needle, k, budget)) return (int64_t)i;
+  }
   return -1;
 }
 
-AVX2 static int64_t rfind_avx2(const uint8_t *hay, size_t n, const uint8_t *needle, size_t k) {
+AVX2 static int64_t rfind_avx2(const uint8_t *hay, size_t n, const uint8_t *needle, size_t k, int64_t *budget) {
   const uint8_t f = needle[0], l = needle[k - 1];
   size_t starts = n - k + 1;
   uint64_t mask = 0;
@@ -235,24 +268,163 @@ AVX2 static int64_t rfind_avx2(const uint8_t *hay, size_t n, const uint8_t *need
         end %= 64;
         break;
       }
-      int64_t j = highest(mask, hay, i, needle, k);
-      if (j >= 0) return j;
+      int64_t j = highest(mask, hay, i, needle, k, budget);
+      if (j != -1) return j;
       end = i;
     }
     if (end == 0) return -1;
-    return prev_block(hay, k, 64, f, l, &mask) == 0 ? highest(mask, hay, 0, needle, k) : -1;
+    return prev_block(hay, k, 64, f, l, &mask) == 0 ? highest(mask, hay, 0, needle, k, budget) : -1;
   }
   const __m256i first = _mm256_set1_epi8((char)f), lastb = _mm256_set1_epi8((char)l);
   if (starts >= 32) {
-    int64_t j = highest(mask32(hay + starts - 32, k, first, lastb), hay, starts - 32, needle, k);
-    if (j >= 0) return j;
-    return highest(mask32(hay, k, first, lastb), hay, 0, needle, k);
+    int64_t j = highest(mask32(hay + starts - 32, k, first, lastb), hay, starts - 32, needle, k, budget);
+    if (j != -1) return j;
+    return highest(mask32(hay, k, first, lastb), hay, 0, needle, k, budget);
   }
-  for (size_t i = starts; i-- > 0;)
-    if (match_at(hay + i, needle, k)) return (int64_t)i;
+  for (size_t i = starts; i-- > 0;) {
+    if (*budget < 0) return GAVE_UP(i);
+    if (match_at(hay + i, needle, k, budget)) return (int64_t)i;
+  }
   return -1;
 }
 #endif
+
+/* ----------------------------------------------------------- two-way */
+
+/* Byte i of s (length len), read forwards, or of s reversed (rev: rfind
+ * searches the reversed haystack for the reversed needle). */
+#define AT(s, len, i, rev) ((rev) ? (s)[(len) - 1 - (size_t)(i)] : (s)[(size_t)(i)])
+
+/* The start of the needle's maximal suffix, minus one (-1: the whole needle),
+ * for the byte order (`greater`: the opposite order), and that suffix's
+ * period in *period: the scan of the critical factorization theorem. */
+static inline __attribute__((always_inline)) int64_t max_suffix(const uint8_t *x, size_t m, int rev, int greater, size_t *period) {
+  int64_t ms = -1;
+  size_t j = 0, k = 1, p = 1;
+  while (j + k < m) {
+    uint8_t a = AT(x, m, j + k, rev), b = AT(x, m, ms + (int64_t)k, rev);
+    if (greater ? a > b : a < b) {
+      j += k; /* the suffix at ms stays the larger; its period grows */
+      k = 1;
+      p = (size_t)((int64_t)j - ms);
+    } else if (a == b) {
+      if (k != p) {
+        k++;
+      } else {
+        j += p;
+        k = 1;
+      }
+    } else {
+      ms = (int64_t)j; /* a larger suffix starts at j + 1 */
+      j = (size_t)ms + 1;
+      k = p = 1;
+    }
+  }
+  *period = p;
+  return ms;
+}
+
+/* The first position of x (length m) in y (length n >= m), or -1: the
+ * needle split at a critical point ell; its right part is compared first,
+ * left to right, its left part then right to left. A mismatch in the right
+ * part at i moves the needle by i - ell; a whole match, by the period. A
+ * needle whose left part repeats with the period remembers how much of the
+ * last alignment is known to match (`memory`) and compares it no more. Each
+ * haystack byte is compared a bounded number of times: at most 2n compares. */
+static inline __attribute__((always_inline)) int64_t two_way(const uint8_t *y, size_t n, const uint8_t *x, size_t m, int rev) {
+  size_t p, q;
+  int64_t s1 = max_suffix(x, m, rev, 0, &p), s2 = max_suffix(x, m, rev, 1, &q);
+  int64_t ell = s1 > s2 ? s1 : s2;
+  size_t per = s1 > s2 ? p : q;
+  /* Periodic: x[0, ell] == x[per, per + ell] (always inside x: the period of
+   * the suffix after ell is at most its length, m - ell - 1). */
+  int periodic = (size_t)(ell + 1) + per <= m;
+  for (int64_t t = 0; periodic && t <= ell; t++)
+    if (AT(x, m, t, rev) != AT(x, m, (int64_t)per + t, rev)) periodic = 0;
+  size_t j = 0;
+  if (periodic) {
+    int64_t memory = -1;
+    while (j <= n - m) {
+      int64_t i = (ell > memory ? ell : memory) + 1;
+      while ((size_t)i < m && AT(x, m, i, rev) == AT(y, n, (int64_t)j + i, rev)) i++;
+      if ((size_t)i < m) {
+        j += (size_t)(i - ell);
+        memory = -1;
+        continue;
+      }
+      for (i = ell; i > memory && AT(x, m, i, rev) == AT(y, n, (int64_t)j + i, rev);) i--;
+      if (i <= memory) return (int64_t)j;
+      j += per;
+      memory = (int64_t)(m - per) - 1;
+    }
+  } else {
+    size_t left = (size_t)(ell + 1), right = m - left;
+    per = (left > right ? left : right) + 1;
+    while (j <= n - m) {
+      int64_t i = ell + 1;
+      while ((size_t)i < m && AT(x, m, i, rev) == AT(y, n, (int64_t)j + i, rev)) i++;
+      if ((size_t)i < m) {
+        j += (size_t)(i - ell);
+        continue;
+      }
+      for (i = ell; i >= 0 && AT(x, m, i, rev) == AT(y, n, (int64_t)j + i, rev);) i--;
+      if (i < 0) return (int64_t)j;
+      j += per;
+    }
+  }
+  return -1;
+}
+
+/* First and last occurrence in hay[0, n) (2 <= k <= n), in linear time. */
+static int64_t find_two_way(const uint8_t *hay, size_t n, const uint8_t *needle, size_t k) {
+  return two_way(hay, n, needle, k, 0);
+}
+
+static int64_t rfind_two_way(const uint8_t *hay, size_t n, const uint8_t *needle, size_t k) {
+  int64_t t = two_way(hay, n, needle, k, 1);
+  return t < 0 ? -1 : (int64_t)(n - k) - t;
+}
+
+/* Needles shorter than this never leave the filter: their compares cost at
+ * most k bytes a position, about what the two-way algorithm's bookkeeping
+ * costs, and the filter is many times faster on every other input. */
+#define TWO_WAY_MIN 64
+/* The budget of a search of n bytes: this many bytes of full compares a
+ * haystack byte, and a fixed MiB (a few long true matches). */
+#define BUDGET_PER_BYTE 4
+#define BUDGET_BASE ((int64_t)1 << 20)
+
+/* MEMMAP_TWO_WAY=1 at load: every needle of 2 bytes or more goes to the
+ * two-way search at the first candidate passing the filter (the tests run
+ * both ways). */
+static int force_two_way = 0;
+
+__attribute__((constructor)) static void read_two_way_switch(void) {
+  const char *on = getenv("MEMMAP_TWO_WAY");
+  force_two_way = on != NULL && on[0] == '1';
+}
+
+static int64_t budget_for(size_t n, size_t k) {
+  if (force_two_way) return -1;
+  if (k < TWO_WAY_MIN) return INT64_MAX;
+  return (int64_t)(n > ((size_t)1 << 56) ? (size_t)1 << 56 : n) * BUDGET_PER_BYTE + BUDGET_BASE;
+}
+
+/* A kernel, then the two-way search from where it gave up (a GAVE_UP(j)
+ * result): find searches [j, n), rfind [0, j + k). */
+static int64_t find_with(search_kernel *kernel, const uint8_t *hay, size_t n, const uint8_t *needle, size_t k, int64_t budget) {
+  int64_t r = kernel(hay, n, needle, k, &budget);
+  if (r >= -1) return r;
+  size_t j = (size_t)(-2 - r);
+  int64_t t = find_two_way(hay + j, n - j, needle, k);
+  return t < 0 ? -1 : (int64_t)j + t;
+}
+
+static int64_t rfind_with(search_kernel *kernel, const uint8_t *hay, size_t n, const uint8_t *needle, size_t k, int64_t budget) {
+  int64_t r = kernel(hay, n, needle, k, &budget);
+  if (r >= -1) return r;
+  return rfind_two_way(hay, (size_t)(-2 - r) + k, needle, k);
+}
 
 /* --------------------------------------------------------- line ends */
 
@@ -380,7 +552,7 @@ int64_t mm_find(const uint8_t *hay, size_t n, const uint8_t *needle, size_t k) {
     const uint8_t *p = memchr(hay, needle[0], n);
     return p == NULL ? -1 : p - hay;
   }
-  return find_kernel(hay, n, needle, k);
+  return find_with(find_kernel, hay, n, needle, k, budget_for(n, k));
 }
 
 int64_t mm_rfind(const uint8_t *hay, size_t n, const uint8_t *needle, size_t k) {
@@ -390,7 +562,7 @@ int64_t mm_rfind(const uint8_t *hay, size_t n, const uint8_t *needle, size_t k) 
     const uint8_t *p = memrchr(hay, needle[0], n);
     return p == NULL ? -1 : p - hay;
   }
-  return rfind_kernel(hay, n, needle, k);
+  return rfind_with(rfind_kernel, hay, n, needle, k, budget_for(n, k));
 }
 
 size_t mm_line_ends(const uint8_t *hay, size_t n, uint32_t *out, size_t cap) {
