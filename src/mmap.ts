@@ -154,9 +154,12 @@ export class MMap extends MMapExtensions implements Iterable<number> {
 
   // ---------------------------------------------------------------- state
 
-  /** `true` once `close()` has been called. @throws never. */
+  /**
+   * `true` once `close()` has been called; also for an object that is no map (`MMap.prototype`,
+   * `Object.create(m)`): it reads no private state it lacks. @throws never.
+   */
   get closed(): boolean {
-    return this.#mem.handle === null;
+    return !(#mem in this) || this.#mem.handle === null;
   }
 
   /**

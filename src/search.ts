@@ -86,6 +86,14 @@ const FIRST_COPY = 64 * 1024;
 /** The first context copied before the start for a lookbehind. */
 const FIRST_BEHIND = 4 * 1024;
 
+/** Most characters of a pattern an error message quotes. */
+const QUOTED_SOURCE = 200;
+
+/** A pattern's source for a message: its first QUOTED_SOURCE characters, and how long it is past that. */
+function shortSource(source: string): string {
+  return source.length <= QUOTED_SOURCE ? source : `${source.slice(0, QUOTED_SOURCE)}… (${source.length} characters)`;
+}
+
 /** `ERR_MMAP_SEARCH_LIMIT`: an attempt at `at` that no window can decide. */
 function searchLimit(at: number, why: string): MMapError {
   const err = stateError(
@@ -537,7 +545,7 @@ class Scanner {
   /** The search in windows that each decide part of the text (module comment). */
   #windows(p: number, live: boolean): MMapMatch | null {
     const reach = this.#a.reach;
-    if (reach === null) throw searchLimit(p, `memmap cannot bound what /${SOURCE(this.#a.rx)}/ reads`);
+    if (reach === null) throw searchLimit(p, `memmap cannot bound what /${shortSource(SOURCE(this.#a.rx))}/ reads`);
     const e = this.#end;
     const rx = this.#a.rx;
     const src = this.#src;

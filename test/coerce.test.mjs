@@ -295,3 +295,17 @@ test("every method and option, given every kind of hostile value, in a child pro
   assert.equal(r.status, 0, r.stderr);
   assert.deepEqual(JSON.parse(r.stdout), []);
 });
+
+test("closed, documented never to throw, reads true on an object that is no map (MMap.prototype, an object inheriting from a map) and throws nothing", () => {
+  const m = new MMap(-1, 16);
+  try {
+    assert.equal(Object.getOwnPropertyDescriptor(MMap.prototype, "closed").get.call(MMap.prototype), true);
+    assert.equal(MMap.prototype.closed, true);
+    assert.equal(Object.create(m).closed, true);
+    assert.equal(Reflect.get(MMap.prototype, "closed", {}), true);
+    assert.equal(m.closed, false);
+  } finally {
+    m.close();
+  }
+  assert.equal(m.closed, true);
+});
