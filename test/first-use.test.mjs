@@ -318,8 +318,12 @@ test("MMap.open of a file this process may read but not write (the default acces
   }
   // No hint where reading is refused too, or where nothing exists to read.
   assert.throws(() => MMap.open(path.join(os.tmpdir(), "memmap-no-such-dir", "f")), (e) => e.code === "ENOENT" && !e.message.includes("ACCESS_READ"));
-  // EACCES: a file only its owner may write, as another user (root reads and writes every file)
-  if (process.getuid?.() === 0 && spawnSync("runuser", ["-u", "nobody", "--", "true"]).status === 0) {
+  // EACCES: a file only its owner may write, as another user (root reads and writes every file),
+  // where that user may run this Node and read memmap (not so for a Node under /root, as
+  // test:runtimes installs them).
+  const entryPath = path.join(path.dirname(fileURLToPath(import.meta.url)), "..", "dist", "index.js");
+  const asNobody = (...args) => spawnSync("runuser", ["-u", "nobody", "--", ...args], { encoding: "utf8" });
+  if (process.getuid?.() === 0 && asNobody(process.execPath, "-e", `require("fs").accessSync(${JSON.stringify(entryPath)})`).status === 0) {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "memmap-perm-"));
     try {
       fs.chmodSync(dir, 0o755);
@@ -327,7 +331,7 @@ test("MMap.open of a file this process may read but not write (the default acces
       fs.writeFileSync(file, "data", { mode: 0o644 });
       const secret = path.join(dir, "secret");
       fs.writeFileSync(secret, "data", { mode: 0o600 });
-      const entry = pathToFileURL(path.join(path.dirname(fileURLToPath(import.meta.url)), "..", "dist", "index.js")).href;
+      const entry = pathToFileURL(entryPath).href;
       const probe = `const { MMap, ACCESS_READ } = await import(${JSON.stringify(entry)});
 const out = [];
 for (const [p, o] of [[${JSON.stringify(file)}, undefined], [${JSON.stringify(secret)}, undefined], [${JSON.stringify(file)}, { access: ACCESS_READ }]]) {
