@@ -68,6 +68,7 @@ struct mm_guard {
   int io_stuck;                 /* pages set aside that cannot be put back: never cleared */
   int retries;                  /* runs again left before JavaScript next asks what was lost (RETRIES) */
   uintptr_t again;              /* offset + 1 of the page inside the file last run again, 0 for none */
+  int again_runs;               /* runs again of that page in a row (PAGE_RETRIES) */
 };
 
 /* A SIGBUS on a page that fstat then places inside the file is an I/O error,
@@ -80,10 +81,14 @@ struct mm_guard {
  * file's size changes under the handler. A page that faults again, cannot be
  * read and lies in a file of a steady size is an I/O error (a real one costs
  * one more failed read). A write into a hole of a full file system faults on a
- * readable page: at most RETRIES runs again between two of JavaScript's
- * questions (mm_guard_loss), then it is recorded as the I/O error it is, so
- * that no thread ever runs a failing access again forever. */
-enum { RETRIES = 64 };
+ * readable page: at most PAGE_RETRIES runs again of one page in a row, and
+ * RETRIES in all between two of JavaScript's questions (mm_guard_loss: threads
+ * faulting on different pages in turn), then it is recorded as the I/O error
+ * it is, so that no thread ever runs a failing access again forever. The
+ * budget in all is large: a loop of writes through a view asks nothing, and
+ * each of its pages may meet a shrink undone once (a budget of 64 in all gave
+ * one such loop in a few hundred an I/O error under a busy copytruncate). */
+enum { RETRIES = 4096, PAGE_RETRIES = 64 };
 
 enum { CHUNK = 256 };
 typedef struct chunk {
@@ -269,8 +274,10 @@ int mm__contain_bus(mm_guard *g, uintptr_t addr) {
       uintptr_t tail = eof <= 0 ? 0 : ((uintptr_t)eof + ps - 1) & ~(ps - 1);
       if (off >= tail) {
         done = lose_tail(g, start, span, tail) == 0;
-      } else if (g->retries > 0 && (g->again != off + 1 || mm__readable((void *)addr) || mm__file_size(g->fd) != size)) {
+      } else if (g->retries > 0 && (g->again != off + 1 || (g->again_runs < PAGE_RETRIES &&
+                                                             (mm__readable((void *)addr) || mm__file_size(g->fd) != size)))) {
         g->retries--; /* see RETRIES */
+        g->again_runs = g->again == off + 1 ? g->again_runs + 1 : 1;
         g->again = off + 1;
         done = 1;
       } else {
@@ -355,6 +362,7 @@ mm_guard *mm_guard_add(void *start, size_t length, int flags, int owned_fd, uint
   g->io_stuck = 0;
   g->retries = RETRIES;
   g->again = 0;
+  g->again_runs = 0;
   atomic_store(&g->flags, flags);
   mm_guard_move(g, start, length);
   hold_end(g, how);
