@@ -78,7 +78,7 @@ uint8_t *region_range(napi_env env, napi_value handle, double start, double leng
 }
 
 /* ------------------------------------------------------------------------ */
-/* Release and free                                                         */
+/* Environments, their lists, a region's descriptor                         */
 
 env_state *region_env(napi_env env) {
   env_state *st = NULL;

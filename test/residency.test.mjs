@@ -49,6 +49,24 @@ function lockedKiB() {
   return Number(/VmLck:\s+(\d+)/.exec(fs.readFileSync("/proc/self/status", "utf8"))[1]);
 }
 
+/**
+ * fn(m, label) for a map of a 4-page file, in each of three modes, after another descriptor cut
+ * the file to PAGESIZE + 100 bytes (pages 2 and 3 gone, page 1 partly).
+ */
+function withLostTail(fn) {
+  for (const options of [{}, { trackfd: false }, { access: ACCESS_READ }]) {
+    const fd = fs.openSync(tmpfile(Buffer.alloc(4 * PAGESIZE, 0x61)), "r+");
+    const m = new MMap(fd, 0, options);
+    try {
+      fs.ftruncateSync(fd, PAGESIZE + 100);
+      fn(m, JSON.stringify(options));
+    } finally {
+      m.close();
+      fs.closeSync(fd);
+    }
+  }
+}
+
 /** Every way the range arguments of these methods can be wrong, with the class and code each gives. */
 const BAD_RANGES = [
   [["0"], TypeError, "ERR_INVALID_ARG_TYPE"],
@@ -98,32 +116,22 @@ describe("residency", () => {
   test("a range the map knows its file lost: ERR_MMAP_TRUNCATED, not the pages that stand in for it", { skip: posixOnly }, () => {
     // Containment puts private zeros where the file shrank; mincore then said 1 for each of them
     // a read had touched and 0 for the rest, as if they were the file's pages.
-    for (const options of [{}, { trackfd: false }, { access: ACCESS_READ }]) {
-      const label = JSON.stringify(options);
-      const path = tmpfile(Buffer.alloc(4 * PAGESIZE, 0x61));
-      const fd = fs.openSync(path, "r+");
-      const m = new MMap(fd, 0, options);
-      try {
-        fs.ftruncateSync(fd, PAGESIZE + 100); // pages 2 and 3 gone, page 1 partly
-        throwsCode(() => m.get(3 * PAGESIZE), Error, "ERR_MMAP_TRUNCATED"); // the loss learned
-        for (const args of [[], [2 * PAGESIZE], [0, 3 * PAGESIZE + 1], [3 * PAGESIZE, 1], [3 * PAGESIZE + 5, 1], [PAGESIZE + 100]]) {
-          assert.throws(
-            () => m.residency(...args),
-            (e) => {
-              assert.equal(e.constructor, Error, `${label} residency(${args}): ${e.message}`);
-              assert.equal(e.code, "ERR_MMAP_TRUNCATED", `${label} residency(${args}): ${e.message}`);
-              assert.equal(e.goneEnd, 4 * PAGESIZE);
-              return true;
-            },
-          );
-        }
-        assert.deepEqual([...m.residency(0, PAGESIZE)], [1], `${label}: what the file still has`);
-        assert.equal(m.residency(0, PAGESIZE + 100).length, 2, `${label}: up to the file's end`);
-      } finally {
-        m.close();
-        fs.closeSync(fd);
+    withLostTail((m, label) => {
+      throwsCode(() => m.get(3 * PAGESIZE), Error, "ERR_MMAP_TRUNCATED"); // the loss learned
+      for (const args of [[], [2 * PAGESIZE], [0, 3 * PAGESIZE + 1], [3 * PAGESIZE, 1], [3 * PAGESIZE + 5, 1], [PAGESIZE + 100]]) {
+        assert.throws(
+          () => m.residency(...args),
+          (e) => {
+            assert.equal(e.constructor, Error, `${label} residency(${args}): ${e.message}`);
+            assert.equal(e.code, "ERR_MMAP_TRUNCATED", `${label} residency(${args}): ${e.message}`);
+            assert.equal(e.goneEnd, 4 * PAGESIZE);
+            return true;
+          },
+        );
       }
-    }
+      assert.deepEqual([...m.residency(0, PAGESIZE)], [1], `${label}: what the file still has`);
+      assert.equal(m.residency(0, PAGESIZE + 100).length, 2, `${label}: up to the file's end`);
+    });
   });
 
   test("bad arguments: class and code, before the closed check", () => {
@@ -314,39 +322,29 @@ describe("lock and unlock", () => {
   });
 
   test("lock() of a range the file lost (truncated by another descriptor): ERR_MMAP_TRUNCATED, nothing locked; unlock() works", { skip: posixOnly || noMlock }, () => {
-    for (const options of [{}, { trackfd: false }, { access: ACCESS_READ }]) {
-      const label = JSON.stringify(options);
-      const path = tmpfile(Buffer.alloc(4 * PAGESIZE, 0x61));
-      const fd = fs.openSync(path, "r+");
-      const m = new MMap(fd, 0, options);
-      try {
-        const base = lockedKiB();
-        fs.ftruncateSync(fd, PAGESIZE + 100); // pages 2 and 3 gone, page 1 partly
-        for (const args of [[], [2 * PAGESIZE], [0, 3 * PAGESIZE + 1], [3 * PAGESIZE, 1]]) {
-          assert.throws(
-            () => m.lock(...args),
-            (e) => {
-              assert.equal(e.constructor, Error, `${label} lock(${args}): ${e.message}`);
-              assert.equal(e.code, "ERR_MMAP_TRUNCATED", `${label} lock(${args}): ${e.message}`);
-              assert.ok(e.goneStart >= PAGESIZE + 100 && e.goneStart <= 3 * PAGESIZE, `${label}: goneStart ${e.goneStart}`);
-              assert.equal(e.goneEnd, 4 * PAGESIZE);
-              return true;
-            },
-          );
-          assert.equal(lockedKiB(), base, `${label} lock(${args}): nothing locked`);
-        }
-        m.lock(0, PAGESIZE); // what the file still has
-        assert.equal(lockedKiB() - base, PAGESIZE / 1024, `${label}: the first page locked`);
-        m.unlock(); // munlock faults nothing in: a lost range unlocks
-        m.unlock(2 * PAGESIZE);
-        assert.equal(lockedKiB(), base, `${label}: unlocked`);
-        assert.equal(m.get(0), 0x61, `${label}: the map still reads what the file has`);
-        throwsCode(() => m.get(3 * PAGESIZE), Error, "ERR_MMAP_TRUNCATED");
-      } finally {
-        m.close();
-        fs.closeSync(fd);
+    withLostTail((m, label) => {
+      const base = lockedKiB(); // the cut locked and unlocked nothing
+      for (const args of [[], [2 * PAGESIZE], [0, 3 * PAGESIZE + 1], [3 * PAGESIZE, 1]]) {
+        assert.throws(
+          () => m.lock(...args),
+          (e) => {
+            assert.equal(e.constructor, Error, `${label} lock(${args}): ${e.message}`);
+            assert.equal(e.code, "ERR_MMAP_TRUNCATED", `${label} lock(${args}): ${e.message}`);
+            assert.ok(e.goneStart >= PAGESIZE + 100 && e.goneStart <= 3 * PAGESIZE, `${label}: goneStart ${e.goneStart}`);
+            assert.equal(e.goneEnd, 4 * PAGESIZE);
+            return true;
+          },
+        );
+        assert.equal(lockedKiB(), base, `${label} lock(${args}): nothing locked`);
       }
-    }
+      m.lock(0, PAGESIZE); // what the file still has
+      assert.equal(lockedKiB() - base, PAGESIZE / 1024, `${label}: the first page locked`);
+      m.unlock(); // munlock faults nothing in: a lost range unlocks
+      m.unlock(2 * PAGESIZE);
+      assert.equal(lockedKiB(), base, `${label}: unlocked`);
+      assert.equal(m.get(0), 0x61, `${label}: the map still reads what the file has`);
+      throwsCode(() => m.get(3 * PAGESIZE), Error, "ERR_MMAP_TRUNCATED");
+    });
   });
 
   test("lock() of a read-only map, before or after a stray write through a view, breaks no copy-on-write: the map goes on showing the file", { skip: posixOnly || noMlock || (!VIEWS && "stray writes go through views") }, () => {
