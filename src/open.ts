@@ -127,8 +127,7 @@ function openPlan(pathArg: unknown, options: unknown): OpenPlan {
   const opts = mapOptions(options, OPEN_KEYS, "MMap.open()");
   const length = optionalInteger(opts.length, "options.length", 0, 0, MAX_SAFE);
   const create = optionalBoolean(opts.create, "options.create", false);
-  const sizeValue = opts.size; // read once, as every option
-  const size = sizeValue === undefined ? undefined : validateInteger(sizeValue, "options.size", 0, MAX_SAFE);
+  const size = opts.size === undefined ? undefined : validateInteger(opts.size, "options.size", 0, MAX_SAFE);
   // Read once: what is checked here is what the constructor is given.
   const rest = {
     flags: opts.flags,

@@ -150,14 +150,17 @@ export function mapOptions(value: unknown, keys: readonly string[] = MAP_KEYS, c
     throw invalidArgType("options", "of type object, such as { access: ACCESS_READ } (flags, prot, access, offset and tagname are its properties)", value);
   }
   const opts = validateOptions(value, "options");
-  if (value !== undefined) {
-    for (const key of Object.keys(opts)) {
-      if (!keys.includes(key)) {
-        throw invalidArgValue("options", opts, `has a property '${key}' that is not an option of ${call}, which takes ${keys.join(", ")}`, TypeError);
-      }
+  if (value === undefined) return opts;
+  for (const key of Object.keys(opts)) {
+    if (!keys.includes(key)) {
+      throw invalidArgValue("options", opts, `has a property '${key}' that is not an option of ${call}, which takes ${keys.join(", ")}`, TypeError);
     }
   }
-  return opts;
+  // Each option read once, here: a getter or a Proxy's trap runs once, and what a caller checks
+  // is what it uses, however often it reads the snapshot.
+  const snapshot: Record<string, unknown> = {};
+  for (const key of keys) snapshot[key] = opts[key];
+  return snapshot;
 }
 
 /** `access` applied to `flags`/`prot`, or `access` derived from `prot` as CPython does. */
@@ -201,9 +204,7 @@ export function planMap(fd: unknown, length: unknown, options: unknown): MapPlan
   const offset = optionalInteger(opts.offset, "options.offset", 0, -MAX_SAFE, MAX_SAFE);
   const trackfd = optionalBoolean(opts.trackfd, "options.trackfd", true);
   const shareable = optionalBoolean(opts.shareable, "options.shareable", false);
-  // Each option is read once (a getter runs once; what is checked is what is used).
-  const tagValue = opts.tagname;
-  const tagname = tagValue === undefined ? undefined : tagOf(tagValue, "options.tagname");
+  const tagname = opts.tagname === undefined ? undefined : tagOf(opts.tagname, "options.tagname");
 
   if (len < 0) throw rangeError(`The value of "length" is out of range. It must be >= 0. Received ${len}`);
   if (offset < 0) throw rangeError(`The value of "options.offset" is out of range. It must be >= 0. Received ${offset}`);
