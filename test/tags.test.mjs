@@ -35,6 +35,33 @@ const TAG_LOCK_HOOK = `const dlopen = process.dlopen;
          };
        };`;
 const SHM = "/dev/shm";
+
+/**
+ * In a child process: a creator maps tag `t` with `creatorCall` while `hookBody` runs as another
+ * party at the moment the creator takes its new tag's lock (TAG_LOCK_HOOK; `other` holds that
+ * party's map), then a third map of the tag. Returns { creator: its error's code (or [code,
+ * syscall] when the call fails in a system call) or "mapped", hooked, third: [length, first 6
+ * bytes] }; the child writes nothing to stderr.
+ */
+function creatorRace(t, hookBody, creatorCall) {
+  const r = runNode([
+    "--input-type=module",
+    "-e",
+    `${TAG_LOCK_HOOK}
+     const { MMap } = await import(${JSON.stringify(DIST)});
+     const t = ${JSON.stringify(t)};
+     let other = null;
+     hook = () => { ${hookBody} };
+     const out = {};
+     try { ${creatorCall}; out.creator = "mapped"; } catch (e) { out.creator = e.syscall ? [e.code, e.syscall] : e.code; }
+     out.hooked = other !== null;
+     const third = new MMap(-1, 0, { tagname: t });
+     out.third = [third.length, third.read(6).toString()];
+     console.log(JSON.stringify(out));`,
+  ]);
+  assert.equal(r.stderr, "");
+  return JSON.parse(r.stdout);
+}
 const made = [];
 /** A fresh tag, removed (if still there) when the tests end. */
 const tag = () => {
@@ -649,23 +676,8 @@ describe("the lifecycle: nothing left in /dev/shm", { skip }, () => {
     // say). Before, its failure also removed the name (it had created the object): the other
     // party's memory lost its name under it, and the next map of the tag made new, empty memory.
     const t = tag();
-    const r = runNode([
-      "--input-type=module",
-      "-e",
-      `${TAG_LOCK_HOOK}
-       const { MMap } = await import(${JSON.stringify(DIST)});
-       const t = ${JSON.stringify(t)};
-       let other = null;
-       hook = () => { other = new MMap(-1, 4096, { tagname: t }); other.write("theirs"); };
-       const out = {};
-       try { new MMap(-1, 8192, { tagname: t }); out.creator = "mapped"; } catch (e) { out.creator = e.code; }
-       out.hooked = other !== null;
-       const third = new MMap(-1, 0, { tagname: t });
-       out.third = [third.length, third.read(6).toString()];
-       console.log(JSON.stringify(out));`,
-    ]);
-    assert.equal(r.stderr, "");
-    assert.deepEqual(JSON.parse(r.stdout), { creator: "ERR_INVALID_ARG_VALUE", hooked: true, third: [4096, "theirs"] });
+    const out = creatorRace(t, `other = new MMap(-1, 4096, { tagname: t }); other.write("theirs");`, "new MMap(-1, 8192, { tagname: t })");
+    assert.deepEqual(out, { creator: "ERR_INVALID_ARG_VALUE", hooked: true, third: [4096, "theirs"] });
     assert.equal(sizeOf(t), 4096);
     MMap.unlinkTag(t);
   });
@@ -677,23 +689,8 @@ describe("the lifecycle: nothing left in /dev/shm", { skip }, () => {
     // process's memory by then: the next map of the tag found none (ENOENT). The interleaving is
     // forced by wrapping the addon's tagLock (process.dlopen).
     const t = tag();
-    const r = runNode([
-      "--input-type=module",
-      "-e",
-      `${TAG_LOCK_HOOK}
-       const { MMap } = await import(${JSON.stringify(DIST)});
-       const t = ${JSON.stringify(t)};
-       let other = null;
-       hook = () => { MMap.unlinkTag(t); other = new MMap(-1, 4096, { tagname: t }); other.write("theirs"); };
-       const out = {};
-       try { new MMap(-1, 8192, { tagname: t, flags: 0 }); out.creator = "mapped"; } catch (e) { out.creator = [e.code, e.syscall]; }
-       out.hooked = other !== null;
-       const third = new MMap(-1, 0, { tagname: t });
-       out.third = [third.length, third.read(6).toString()];
-       console.log(JSON.stringify(out));`,
-    ]);
-    assert.equal(r.stderr, "");
-    assert.deepEqual(JSON.parse(r.stdout), { creator: ["EINVAL", "mmap"], hooked: true, third: [4096, "theirs"] });
+    const out = creatorRace(t, `MMap.unlinkTag(t); other = new MMap(-1, 4096, { tagname: t }); other.write("theirs");`, "new MMap(-1, 8192, { tagname: t, flags: 0 })");
+    assert.deepEqual(out, { creator: ["EINVAL", "mmap"], hooked: true, third: [4096, "theirs"] });
     MMap.unlinkTag(t);
   });
 
