@@ -310,8 +310,12 @@ int mm_wait(const mm_word *w, uint32_t expected, int64_t until, uint32_t *cancel
 /* 1 where mm_wait ends at once when its cancel word is set, 0 where the
  * caller must cut the wait into slices and look at the word between them. */
 int mm_wait_watches_cancel(void);
-/* Sets *cancel to 1 and wakes the mm_wait watching it, if any. Any thread. */
-void mm_wait_cancel(uint32_t *cancel);
+/* Sets *cancel to `value` (non-zero) if it is 0, and then wakes the mm_wait
+ * watching it, if any; 1 if it set it, 0 if *cancel was set already. Any
+ * thread. */
+int mm_wait_cancel(uint32_t *cancel, uint32_t value);
+/* Lets another thread run (a spin lock's wait). */
+void mm_yield(void);
 /* Wakes up to `count` (INT64_MAX: all) waiters on the word, in any process
  * for a shared word; returns how many it woke, or -errno. */
 int64_t mm_wake(const mm_word *w, int64_t count);

@@ -73,7 +73,10 @@ static void resolve(void) { pthread_once(&resolved, lookup); }
 
 int mm_wait_watches_cancel(void) { return 0; }
 
-void mm_wait_cancel(uint32_t *cancel) { atomic_store((_Atomic uint32_t *)cancel, 1); }
+int mm_wait_cancel(uint32_t *cancel, uint32_t value) {
+  uint32_t zero = 0;
+  return atomic_compare_exchange_strong((_Atomic uint32_t *)cancel, &zero, value);
+}
 
 /* One call of os_sync_wait_on_address: 0 woken (or the value differed),
  * -ETIMEDOUT, -EINTR, or another -errno. */

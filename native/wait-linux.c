@@ -113,9 +113,11 @@ int mm_wait(const mm_word *w, uint32_t expected, int64_t until, uint32_t *cancel
   }
 }
 
-void mm_wait_cancel(uint32_t *cancel) {
-  atomic_store((_Atomic uint32_t *)cancel, 1);
+int mm_wait_cancel(uint32_t *cancel, uint32_t value) {
+  uint32_t zero = 0;
+  if (!atomic_compare_exchange_strong((_Atomic uint32_t *)cancel, &zero, value)) return 0;
   syscall(SYS_futex, cancel, FUTEX_WAKE | FUTEX_PRIVATE_FLAG, INT_MAX, NULL, NULL, 0);
+  return 1;
 }
 
 int64_t mm_wake(const mm_word *w, int64_t count) {

@@ -247,6 +247,93 @@ test("notify(index, 0) wakes nobody and says 0, as Atomics.notify (the futex wok
   }
 });
 
+/** The script of the "notified before asleep" test, run with and without MEMMAP_WAIT_SLICED. */
+const NOTIFY_AT_ONCE = `
+  import { MMap, ALLOCATIONGRANULARITY as G } from ${JSON.stringify(DIST)};
+  import { Worker } from "node:worker_threads";
+  import { once } from "node:events";
+  import fs from "node:fs";
+  const out = {};
+  const wait = (ms) => new Promise((r) => setTimeout(r, ms));
+  // notify right after the call, no store: the waiter's thread is not asleep yet
+  let m = new MMap(-1, 64);
+  out.atOnce = [];
+  for (let i = 0; i < 10; i++) {
+    const p = m.waitAsync(0, 0, 1000);
+    out.atOnce.push([m.notify(0), await p]);
+  }
+  // asleep for a while: woken and counted once
+  let p = m.waitAsync(0, 0, 5000);
+  await wait(200);
+  out.asleep = [m.notify(0), await p];
+  // three waiters, some asleep: notify(2) wakes two, notify() the third
+  const three = [m.waitAsync(8, 0, 5000), m.waitAsync(8, 0, 5000)];
+  await wait(100);
+  three.push(m.waitAsync(8, 0, 5000));
+  const settled = [];
+  three.forEach((q, i) => q.then((v) => (settled[i] = v)));
+  out.two = m.notify(8, 2);
+  await wait(300);
+  out.settledAfterTwo = settled.filter(Boolean).length;
+  out.rest = m.notify(8);
+  await Promise.all(three);
+  out.settled = settled;
+  // count 0 wakes nobody, another word is another queue
+  p = m.waitAsync(16, 0, 300);
+  out.none = [m.notify(16, 0), m.notify(20), await p];
+  // notified, then closed at once: notified first, so "ok"
+  p = m.waitAsync(0, 0);
+  out.thenClosed = [m.notify(0)];
+  m.close();
+  out.thenClosed.push(await p.catch((e) => e.code));
+  // another map of the same file, at another address and offset
+  const file = process.argv[1];
+  fs.writeFileSync(file, Buffer.alloc(2 * G));
+  const a = MMap.open(file), b = new MMap(fs.openSync(file, "r+"), 0, { offset: G });
+  p = a.waitAsync(G + 4, 0, 5000);
+  out.otherMap = [b.notify(4), await p];
+  a.close();
+  b.close();
+  // a worker's waitAsync, notified by this thread as soon as the worker has made the call
+  const tagname = process.platform === "win32" ? "memmap-notify-at-once-" + process.pid : undefined;
+  const shared = tagname ? new MMap(-1, 4096, { tagname }) : new MMap(-1, 4096, { shareable: true });
+  const w = new Worker(\`(async () => {
+    const { MMap } = await import(\${JSON.stringify(${JSON.stringify(DIST)})});
+    const { workerData, parentPort } = await import("node:worker_threads");
+    const m = typeof workerData === "string" ? new MMap(-1, 4096, { tagname: workerData }) : new MMap(workerData, 4096);
+    const p = m.waitAsync(32, 0, 5000);
+    parentPort.postMessage("called");
+    parentPort.postMessage(await p);
+    m.close();
+  })();\`, { eval: true, workerData: tagname ?? shared.fd });
+  const [said] = await once(w, "message");
+  out.worker = [said, shared.notify(32), (await once(w, "message"))[0]];
+  await once(w, "exit");
+  shared.close();
+  console.log(JSON.stringify(out));
+`;
+
+test("a notify right after waitAsync, with no store, wakes it and counts it once (the thread was not asleep yet: the wake-up was lost, and the promise slept out its timeout), from this thread, another map or another thread", () => {
+  for (const sliced of ["0", "1"]) {
+    const r = runNode(["--input-type=module", "-e", NOTIFY_AT_ONCE, tmpfile(Buffer.alloc(0))], {
+      env: { ...process.env, MEMMAP_WAIT_SLICED: sliced },
+      timeout: 60_000,
+    });
+    assert.equal(r.stderr, "", `MEMMAP_WAIT_SLICED=${sliced}`);
+    const out = JSON.parse(r.stdout);
+    assert.deepEqual(out.atOnce, Array.from({ length: 10 }, () => [1, "ok"]), `sliced ${sliced}`);
+    assert.deepEqual(out.asleep, [1, "ok"]);
+    assert.equal(out.two, 2);
+    assert.equal(out.settledAfterTwo, 2, "notify(8, 2) woke two");
+    assert.equal(out.rest, 1);
+    assert.deepEqual(out.settled, ["ok", "ok", "ok"]);
+    assert.deepEqual(out.none, [0, 0, "timed-out"]);
+    assert.deepEqual(out.thenClosed, [1, "ok"]);
+    assert.deepEqual(out.otherMap, [1, "ok"]);
+    assert.deepEqual(out.worker, ["called", 1, "ok"]);
+  }
+});
+
 test("two maps of one file in one thread: a notify through one wakes a wait through the other", async () => {
   const { path: p, map: a } = fileMap();
   const b = MMap.open(p);
