@@ -910,6 +910,50 @@ test("ref §6 m[i] = v: set(i, v) over every index and edge value equals CPython
   });
 });
 
+test("ref §6 the syntax m[i] and m[i] = v is get(i) and set(i, v): CPython's item access over every index and edge value (m[0] = 65 used to add a property and write nothing)", (t) => {
+  if (python === null) return t.skip(NO_PYTHON);
+  const n = 8;
+  const indexes = [];
+  for (let i = -n - 2; i <= n + 1; i++) indexes.push(i);
+  indexes.push("MAX", "-MAX");
+  const values = [0, 1, 127, 255, 256, -1];
+  const ops = indexes.flatMap((i) => [["getitem", i], ...values.map((v) => ["setitem", i, v])]);
+  const expected = py(PY_RUN_OPS + "\nm = mmap.mmap(-1, 8)\nm.write(b'abcdefgh')\nm.seek(0)\nprint(json.dumps(run_ops(m, inp)))", ops);
+  using(new MMap(-1, n), (m) => {
+    m.write("abcdefgh");
+    m.seek(0);
+    const got = ops.map(([name, i, v]) => {
+      const k = num(i);
+      const r = attempt(() => (name === "getitem" ? m[k] : void (m[k] = v)));
+      return { r, tell: m.tell(), map: hex(m.slice()) };
+    });
+    compareOps(got, expected, ops, "m[i]");
+    assert.deepEqual(Object.keys(m), [], "no index became a property");
+    // Other keys stay ordinary properties; a fraction is refused as get/set refuse it.
+    assert.equal(m.foo, undefined);
+    m.foo = 1;
+    assert.equal(m.foo, 1);
+    assert.deepEqual(Object.keys(m), ["foo"]);
+    throwsCode(() => m[1.5], RangeError, "ERR_OUT_OF_RANGE");
+    throwsCode(() => (m[2] = "x"), TypeError, "ERR_INVALID_ARG_TYPE");
+    assert.equal(m[-1], m.get(-1));
+  });
+  const ro = new MMap(-1, 4, { access: ACCESS_READ });
+  throwsCode(() => (ro[0] = 1), TypeError, "ERR_MMAP_READ_ONLY");
+  ro.close();
+  throwsCode(() => ro[0], Error, "ERR_MMAP_CLOSED");
+  // A subclass's fields and its own properties are its own; its bytes are the map's.
+  class Sub extends MMap {
+    field = 1;
+  }
+  using(new Sub(-1, 4), (s) => {
+    s[3] = 200;
+    assert.equal(s.field, 1);
+    assert.equal(s.get(3), 200);
+    assert.equal(s[3], 200);
+  });
+});
+
 test("ref §6 iter(m): iteration yields the bytes as numbers (CPython yields 1-byte bytes: their values are compared)", (t) => {
   if (python === null) return t.skip(NO_PYTHON);
   const data = pattern(300, 13, 5);
