@@ -892,12 +892,17 @@ print(json.dumps(r))
 
 // =============================================================================== reference §6
 
+/** Every index of an n-byte map, two past each end, and the largest safe integers. */
+function itemIndexes(n) {
+  const indexes = [];
+  for (let i = -n - 2; i <= n + 1; i++) indexes.push(i);
+  return [...indexes, "MAX", "-MAX"];
+}
+
 test("ref §6 m[i] = v: set(i, v) over every index and edge value equals CPython's item assignment", (t) => {
   if (python === null) return t.skip(NO_PYTHON);
   const n = 8;
-  const indexes = [];
-  for (let i = -n - 2; i <= n + 1; i++) indexes.push(i);
-  indexes.push("MAX", "-MAX");
+  const indexes = itemIndexes(n);
   const values = [0, 1, 127, 128, 255, 256, -1, 1000];
   const ops = indexes.flatMap((i) => values.map((v) => ["setitem", i, v]));
   ops.push(["seek", 3], ["setitem", -1, 7], ["getitem", -1], ["getitem", 3]);
@@ -913,9 +918,7 @@ test("ref §6 m[i] = v: set(i, v) over every index and edge value equals CPython
 test("ref §6 the syntax m[i] and m[i] = v is get(i) and set(i, v): CPython's item access over every index and edge value (m[0] = 65 used to add a property and write nothing)", (t) => {
   if (python === null) return t.skip(NO_PYTHON);
   const n = 8;
-  const indexes = [];
-  for (let i = -n - 2; i <= n + 1; i++) indexes.push(i);
-  indexes.push("MAX", "-MAX");
+  const indexes = itemIndexes(n);
   const values = [0, 1, 127, 255, 256, -1];
   const ops = indexes.flatMap((i) => [["getitem", i], ...values.map((v) => ["setitem", i, v])]);
   const expected = py(PY_RUN_OPS + "\nm = mmap.mmap(-1, 8)\nm.write(b'abcdefgh')\nm.seek(0)\nprint(json.dumps(run_ops(m, inp)))", ops);
