@@ -74,7 +74,14 @@ function wrongSize(given: number, count: number): MMapError {
  * mm.setSlice(6, mm.length, " world!\n");
  * ```
  */
+/** Whether `o` is a map (made by MMap's constructor, a subclass's included); set in MMap's static block. */
+let isMap: (o: object) => boolean;
+
 export class MMap extends MMapExtensions implements Iterable<number> {
+  static {
+    isMap = (o) => #mem in o;
+  }
+
   /**
    * `m[i]` reads the byte at `i` and `m[i] = v` writes it, as Python's `m[i]`: the same as
    * {@link MMap.get | get(i)} and {@link MMap.set | set(i, v)}, with their rules and errors (a
@@ -767,7 +774,8 @@ export class MMap extends MMapExtensions implements Iterable<number> {
  * that is a number's own spelling ("0", "-1", "1.5", "NaN": canonical numeric strings, as typed
  * arrays take them) goes to `get`/`set` (their checks and errors: `m[1.5]` is a RangeError, as
  * Python's `m[1.5]` is an error), and every other key goes on as before (`m.foo = 1` still adds a
- * property; subclasses' fields are defined, not set, and never reach it). Methods, accessors and
+ * property; subclasses' fields are defined, not set, and never reach it). An object that is no
+ * map (MMap.prototype, `Object.create(m)`) keeps ordinary properties there too. Methods, accessors and
  * private fields are found before the Proxy, so no call of the API passes through it: only reads
  * of properties a map does not have, and writes of new ones.
  */
@@ -783,10 +791,10 @@ Object.setPrototypeOf(
   MMapExtensions.prototype,
   new Proxy(Object.create(Object.prototype) as object, {
     get(target, key, receiver) {
-      return isNumericKey(key) ? (receiver as MMap).get(Number(key)) : Reflect.get(target, key, receiver);
+      return isNumericKey(key) && isMap(receiver) ? (receiver as MMap).get(Number(key)) : Reflect.get(target, key, receiver);
     },
     set(target, key, value, receiver) {
-      if (!isNumericKey(key)) return Reflect.set(target, key, value, receiver);
+      if (!isNumericKey(key) || !isMap(receiver)) return Reflect.set(target, key, value, receiver);
       (receiver as MMap).set(Number(key), value as number);
       return true;
     },

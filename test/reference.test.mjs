@@ -940,6 +940,12 @@ test("ref §6 the syntax m[i] and m[i] = v is get(i) and set(i, v): CPython's it
     throwsCode(() => m[1.5], RangeError, "ERR_OUT_OF_RANGE");
     throwsCode(() => (m[2] = "x"), TypeError, "ERR_INVALID_ARG_TYPE");
     assert.equal(m[-1], m.get(-1));
+    // Objects that are no map keep ordinary properties (nothing throws, nothing is written).
+    assert.equal(MMap.prototype[0], undefined);
+    const derived = Object.create(m);
+    derived[0] = 5;
+    assert.equal(derived[0], 5);
+    assert.notEqual(m[0], 5);
   });
   const ro = new MMap(-1, 4, { access: ACCESS_READ });
   throwsCode(() => (ro[0] = 1), TypeError, "ERR_MMAP_READ_ONLY");
