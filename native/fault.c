@@ -185,7 +185,7 @@ int mm_fault_ensure(int guard) {
   int expected = 0;
   while (!atomic_compare_exchange_weak(&ensuring, &expected, 1)) {
     expected = 0;
-    mm__yield();
+    mm_yield();
   }
   int r = put_on_top(ask);
   atomic_store(&ensuring, 0);

@@ -141,7 +141,7 @@ static void hold_end(mm_guard *g, int how) {
  * a few system calls, and never wait). */
 static int hold_wait(mm_guard *g) {
   int how;
-  while ((how = hold_try(g)) == HOLD_BUSY) mm__yield();
+  while ((how = hold_try(g)) == HOLD_BUSY) mm_yield();
   return how;
 }
 

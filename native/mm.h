@@ -314,7 +314,7 @@ int mm_wait_watches_cancel(void);
  * watching it, if any; 1 if it set it, 0 if *cancel was set already. Any
  * thread. */
 int mm_wait_cancel(uint32_t *cancel, uint32_t value);
-/* Lets another thread run (a spin lock's wait). */
+/* Lets another thread run (a spin lock's wait: a fault handler's, the wait registry's). */
 void mm_yield(void);
 /* Wakes up to `count` (INT64_MAX: all) waiters on the word, in any process
  * for a shared word; returns how many it woke, or -errno. */

@@ -99,8 +99,6 @@ int mm__readable(const void *addr);
 int mm__readable_init(void);
 /* A non-zero id of the calling thread. */
 uintptr_t mm__thread_id(void);
-/* Lets another thread run (while waiting for a fault handler). */
-void mm__yield(void);
 
 /* --- Provided by win32.c for wait-win32.c and fault-win32.c. --- */
 

@@ -458,7 +458,7 @@ int mm__readable(const void *addr) {
   return 0; /* EFAULT: the access would fault (or the pipe is full: cannot tell) */
 }
 
-void mm__yield(void) { sched_yield(); }
+void mm_yield(void) { sched_yield(); }
 
 /* pthread_self reads the thread pointer (glibc, musl, macOS): no system call,
  * and safe in a signal handler in practice. Unique among live threads, which

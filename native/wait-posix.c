@@ -8,7 +8,6 @@
 #include <errno.h>
 #include <limits.h>
 #include <pthread.h>
-#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -45,8 +44,6 @@ static void *trampoline(void *p) {
   s.fn(s.arg);
   return NULL;
 }
-
-void mm_yield(void) { sched_yield(); }
 
 int mm_thread_start(void (*fn)(void *), void *arg) {
   start *s = malloc(sizeof *s);

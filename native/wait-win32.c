@@ -373,8 +373,6 @@ int mm_wait_cancel(uint32_t *cancel, uint32_t value) {
   return InterlockedCompareExchange((volatile LONG *)cancel, (LONG)value, 0) == 0;
 }
 
-void mm_yield(void) { SwitchToThread(); }
-
 int64_t mm_wake(const mm_word *w, int64_t count) {
   return w->shared ? wake_shared(w, count) : wake_local(w, count);
 }

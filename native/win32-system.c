@@ -410,5 +410,5 @@ uintptr_t mm__thread_id(void) { return (uintptr_t)GetCurrentThreadId() + 1; }
 
 uintptr_t mm_thread_id(void) { return mm__thread_id(); }
 
-void mm__yield(void) { SwitchToThread(); }
+void mm_yield(void) { SwitchToThread(); }
 
