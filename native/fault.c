@@ -46,6 +46,9 @@ static _Atomic int ensuring = 0;
 static _Atomic uintptr_t node_handler[2];
 /* The handlers memmap chained when it installed its own (SIGSEGV, SIGBUS). */
 static _Atomic uintptr_t at_install[2];
+/* The handlers in place before memmap's was first installed (SIGSEGV,
+ * SIGBUS): where a signal goes round a ring of handlers (chain). */
+static struct sigaction original[2];
 static _Atomic int listening[2] = {1, 1};
 
 static void on_fault(int sig, siginfo_t *info, void *ctx);
@@ -55,28 +58,94 @@ static uintptr_t handler_of(const struct sigaction *sa) {
   return (sa->sa_flags & SA_SIGINFO) ? (uintptr_t)sa->sa_sigaction : (uintptr_t)sa->sa_handler;
 }
 
+/* Signals this copy of the addon is passing on now, so that a handler that
+ * calls it back with the same signal is noticed (see chain). One entry per
+ * thread that chains at this moment; each names the signal by its siginfo
+ * (on the signal frame of that thread's stack), the thread, and chain's
+ * frame. A handler that never returns (siglongjmp) leaves its entry behind:
+ * it is taken for one in use only below the frame it names, where that
+ * frame is live (a later signal's siginfo at the same address lies above
+ * it), and is taken over by the next signal found at the same siginfo. */
+#define MM_CHAINING 64
+static struct {
+  _Atomic uintptr_t info;
+  _Atomic uintptr_t thread;
+  _Atomic uintptr_t frame;
+  _Atomic int round;
+} chaining[MM_CHAINING];
+
+/* The entry of this signal on this thread, or -1; *stale: an entry left
+ * behind at the same siginfo (reusable). */
+static int chaining_find(uintptr_t info, uintptr_t self, uintptr_t frame, int *stale) {
+  *stale = -1;
+  for (int k = 0; k < MM_CHAINING; k++) {
+    if (atomic_load(&chaining[k].info) != info || atomic_load(&chaining[k].thread) != self) continue;
+    if (atomic_load(&chaining[k].frame) > frame) return k;
+    *stale = k;
+  }
+  return -1;
+}
+
+/* Passes a signal that is not memmap's on: to the handler chained when
+ * memmap's was put on top, to Node's, or to the default action.
+ *
+ * Chains can close into a ring: another copy of this addon (two versions of
+ * the package in one process), or any module that also keeps its handler on
+ * top by chaining to whatever was there, puts its handler over memmap's,
+ * chaining to it; memmap's next map puts its own back on top, chaining to
+ * that one. A signal neither contains then went from one to the other for
+ * ever (a hang, or SIGSEGV once the stack ran out), and never reached V8's
+ * WebAssembly trap handler, nor the default action. So each copy notes the
+ * signals it passes on: called again with one of them (by the ring), it
+ * passes it to the handler it chained when it was first installed, which was
+ * there before it (and so goes down towards the handlers installed before
+ * any ring); a third time, to the default action. */
 static void chain(int sig, siginfo_t *info, void *ctx) {
   int i = sig == SIGBUS;
   const struct sigaction *prev = &chained[atomic_load(&generation) & 1][i];
+  uintptr_t self = mm__thread_id(), frame = (uintptr_t)__builtin_frame_address(0), key = (uintptr_t)info;
+  int stale, mine = -1, round = 0;
+  int k = chaining_find(key, self, frame, &stale);
+  if (k >= 0) {
+    round = atomic_fetch_add(&chaining[k].round, 1) + 1;
+  } else {
+    /* The entry left behind at this siginfo, or a free one; none free: not
+     * noted, and a ring then goes on as before. */
+    mine = stale;
+    for (int n = 0; n < MM_CHAINING && mine < 0; n++) {
+      uintptr_t expected = 0;
+      if (atomic_compare_exchange_strong(&chaining[n].info, &expected, key)) mine = n;
+    }
+    if (mine >= 0) {
+      atomic_store(&chaining[mine].thread, self);
+      atomic_store(&chaining[mine].frame, frame);
+      atomic_store(&chaining[mine].round, 0);
+    }
+  }
+  if (round == 1) prev = &original[i];
   uintptr_t node = atomic_load(&node_handler[i]);
-  if (node != 0 && handler_of(prev) == node && !atomic_load(&listening[i])) {
+  if (round > 1) {
+    prev = NULL; /* round the ring twice: the default action */
+  } else if (node != 0 && handler_of(prev) == node && !atomic_load(&listening[i])) {
     prev = NULL; /* Node's handler, kept for no listener: the default action */
   } else if (prev->sa_flags & SA_SIGINFO) {
     if (prev->sa_sigaction != NULL) {
       prev->sa_sigaction(sig, info, ctx);
-      return;
+      goto done;
     }
   } else if (prev->sa_handler == SIG_IGN) {
-    return;
+    goto done;
   } else if (prev->sa_handler != SIG_DFL) {
     prev->sa_handler(sig);
-    return;
+    goto done;
   }
   /* Default action: restore it. A fault returns, the faulting instruction runs
    * again and the kernel delivers the signal with its default effect; a signal
    * sent by kill() or raise() is raised again. */
   signal(sig, SIG_DFL);
   if (info->si_code <= 0) raise(sig);
+done:
+  if (mine >= 0) atomic_store(&chaining[mine].info, 0);
 }
 
 /* Microseconds a handler sleeps between finding a fault's guard and
@@ -154,8 +223,12 @@ int mm_fault_install(void) {
   mm_pagesize(); /* computed once here, read in handlers */
   mm__readable_init();
   mm__spares_keep(1);
+  static const int sigs[2] = {SIGSEGV, SIGBUS};
+  for (int i = 0; i < 2; i++) {
+    if (sigaction(sigs[i], NULL, &original[i]) != 0) memset(&original[i], 0, sizeof original[i]);
+    atomic_store(&at_install[i], handler_of(&original[i]));
+  }
   int rc = put_on_top(3) < 0 ? -1 : 0;
-  for (int i = 0; i < 2; i++) atomic_store(&at_install[i], handler_of(&chained[atomic_load(&generation) & 1][i]));
   return rc;
 }
 

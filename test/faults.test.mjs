@@ -8,15 +8,16 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
 import { spawnSync } from "node:child_process";
+import { fileURLToPath } from "node:url";
 import { ASAN, python, runNode, tmpdir, VIEWS, WINDOWS } from "./helpers.mjs";
 
 const dir = tmpdir("memmap-faults-");
 const index = new URL("../dist/index.js", import.meta.url).href;
 
-function child(body, env = {}) {
+function child(body, env = {}, options = {}) {
   const file = path.join(dir, `c${Math.random().toString(36).slice(2)}.mjs`);
   fs.writeFileSync(file, `import fs from "node:fs";\nimport * as mm from ${JSON.stringify(index)};\n${body}\n`);
-  return runNode([file], { env: { ...process.env, ...env } });
+  return runNode([file], { env: { ...process.env, ...env }, ...options });
 }
 
 test("a file truncated under a live map: methods throw ERR_MMAP_TRUNCATED naming the lost range, views read zeros", { skip: WINDOWS && "Windows refuses to truncate a mapped file (test/windows.test.mjs)" }, () => {
@@ -315,6 +316,52 @@ test("WebAssembly out-of-bounds traps still work with memmap loaded (the handler
   `);
   assert.equal(r.status, 0, r.stderr);
   assert.equal(r.stdout.trim(), "0 RuntimeError 0");
+});
+
+test("two copies of the addon in one process (two versions of the package): each chains to the other, and a WebAssembly trap is still a RuntimeError, a kill() still ends the process (a hang or SIGSEGV before: the two handlers called each other forever)", { skip: WINDOWS && "POSIX signals (Windows: vectored handlers, which do not chain)" }, () => {
+  // The copy loads after the package's addon and puts its handler on top, chaining to the
+  // package's; then each copy makes a map that can fault, and each puts its own handler back on
+  // top, chaining to whatever is there: the other copy's. A fault that is neither's went round
+  // the two for ever (a tail call: a hang at 100% CPU), or until the stack ran out (SIGSEGV).
+  // `order` says which copies made a map after both were loaded.
+  for (const order of ["package", "package,copy", "copy,package"]) {
+    const f = path.join(dir, `two-copies-${order}.bin`);
+    const r = child(`
+      import { createRequire } from "node:module";
+      const require = createRequire(${JSON.stringify(index)});
+      const addonFile = require("node-gyp-build").resolve(${JSON.stringify(fileURLToPath(new URL("..", import.meta.url)))});
+      const copyFile = ${JSON.stringify(path.join(dir, "copy-"))} + ${JSON.stringify(order.replace(",", "-"))} + ".node";
+      fs.copyFileSync(addonFile, copyFile);
+      void new mm.MMap(-1, 4096);                        // the package's addon is loaded
+      const copy = require(copyFile);                    // the other copy, loaded after it
+      fs.writeFileSync(${JSON.stringify(f)}, Buffer.alloc(3 * 4096, 1));
+      const fd = fs.openSync(${JSON.stringify(f)}, "r+");
+      const { PROT_READ, PROT_WRITE, MAP_SHARED } = copy.constants;
+      const maps = [];
+      for (const who of ${JSON.stringify(order)}.split(",")) {
+        if (who === "copy") maps.push(copy.map(copy.dup(fd), 3 * 4096, PROT_READ | PROT_WRITE, MAP_SHARED, 0, -1));
+        else maps.push(new mm.MMap(fd, 3 * 4096));
+      }
+      const m = maps.find((x) => x instanceof mm.MMap);
+      const out = {};
+      const hex = "0061736d0100000001060160017f017f030201000503010001070801046c6f61640000" + "0a0901070020002802000b";
+      const wasm = new WebAssembly.Instance(new WebAssembly.Module(Buffer.from(hex, "hex")));
+      try { wasm.exports.load(1e9 | 0); out.trap = "no trap"; } catch (e) { out.trap = e.constructor.name; }
+      fs.ftruncateSync(fd, 4096);                       // the package's map still contains its faults
+      try { m.get(2 * 4096); out.truncated = "no error"; } catch (e) { out.truncated = e.code; }
+      console.log(JSON.stringify(out));
+      process.kill(process.pid, "SIGBUS");               // no listener: the default action
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      console.log("survived");
+    `, {}, { timeout: 30_000 });
+    assert.notEqual(r.signal, "SIGTERM", `${order}: the child hung (killed by the timeout)`);
+    assert.deepEqual({ order, signal: r.signal, stdout: r.stdout, stderr: r.stderr }, {
+      order,
+      signal: "SIGBUS",
+      stdout: JSON.stringify({ trap: "RuntimeError", truncated: "ERR_MMAP_TRUNCATED" }) + "\n",
+      stderr: "",
+    });
+  }
 });
 
 for (const sig of ["SIGSEGV", "SIGBUS"]) {
