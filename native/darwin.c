@@ -78,6 +78,17 @@ int mm__shm_unlink(const char *name) { return shm_unlink(name) == 0 ? 0 : -errno
 /* PSHMNAMLEN (31, in a private header) counts the leading '/'. */
 int mm__shm_name_max(void) { return 30; }
 
+/* No pipe2 on macOS: a child spawned by another thread between the two calls
+ * inherits the pipe. */
+int mm__pipe(int fds[2]) {
+  if (pipe(fds) != 0) return -errno;
+  for (int i = 0; i < 2; i++) {
+    fcntl(fds[i], F_SETFD, FD_CLOEXEC);
+    fcntl(fds[i], F_SETFL, O_NONBLOCK);
+  }
+  return 0;
+}
+
 /* No call populates a range: mm_prefetch hints and the caller reads each page. */
 int mm__populate(void *addr, size_t length) {
   (void)addr; (void)length;

@@ -111,6 +111,11 @@ int mm__shm_unlink(const char *name) {
 
 int mm__shm_name_max(void) { return NAME_MAX; }
 
+/* Atomically close-on-exec: the addon may load on a worker while another
+ * thread spawns a child, which inherited a pipe made by pipe() then fcntl()
+ * in between (test/faults.test.mjs "the fault handlers' probe pipe …"). */
+int mm__pipe(int fds[2]) { return pipe2(fds, O_CLOEXEC | O_NONBLOCK) == 0 ? 0 : -errno; }
+
 int mm__populate(void *addr, size_t length) {
   return madvise(addr, length, MADV_POPULATE_READ) == 0 ? 0 : -errno;
 }

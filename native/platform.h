@@ -97,6 +97,10 @@ int mm__io_errno(int fd, int64_t offset, size_t length);
  * mm_fault_install, opens the pipe (two descriptors for the process's life). */
 int mm__readable(const void *addr);
 int mm__readable_init(void);
+/* A pipe whose two ends are close-on-exec and non-blocking; 0 or -errno.
+ * Linux: pipe2, atomically (a child another thread spawns meanwhile inherits
+ * nothing); macOS has no pipe2: pipe, then fcntl. */
+int mm__pipe(int fds[2]);
 /* A non-zero id of the calling thread. */
 uintptr_t mm__thread_id(void);
 

@@ -436,11 +436,8 @@ static int probe[2] = {-1, -1};
 
 int mm__readable_init(void) {
   int p[2];
-  if (pipe(p) != 0) return -errno;
-  for (int i = 0; i < 2; i++) {
-    fcntl(p[i], F_SETFD, FD_CLOEXEC);
-    fcntl(p[i], F_SETFL, O_NONBLOCK);
-  }
+  int rc = mm__pipe(p);
+  if (rc != 0) return rc;
   probe[0] = p[0];
   probe[1] = p[1];
   return 0;

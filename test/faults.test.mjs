@@ -364,6 +364,55 @@ test("two copies of the addon in one process (two versions of the package): each
   }
 });
 
+/** A C compiler, or null. */
+function compiler() {
+  for (const cc of [process.env.CC, "cc", "gcc", "clang"]) {
+    if (cc && spawnSync(cc, ["--version"], { stdio: "ignore" }).status === 0) return cc;
+  }
+  return null;
+}
+const CC = WINDOWS ? null : compiler();
+
+test("the fault handlers' probe pipe is close-on-exec from its making: a child another thread spawns while the addon loads inherits neither end (it inherited both before: pipe(), then fcntl)", { skip: process.platform !== "linux" ? "LD_PRELOAD and /proc (macOS has no pipe2: see docs/safety.md)" : ASAN ? "AddressSanitizer must come first in LD_PRELOAD" : CC === null ? "no C compiler (cc, gcc, clang or $CC)" : false }, () => {
+  // The addon makes its pipe once per process, as it loads. The shim makes that pipe() (or
+  // pipe2()) return only after 300 ms; meanwhile a worker spawns children in a loop, each listing
+  // its descriptors. Afterwards the pipe's inode is known (the pipes the import added).
+  const shim = path.join(dir, "slow-pipe.so");
+  const cc = spawnSync(CC, ["-shared", "-fPIC", "-O2", "-o", shim, fileURLToPath(new URL("fixtures/slow-pipe.c", import.meta.url)), "-ldl"], { encoding: "utf8" });
+  assert.equal(cc.status, 0, cc.stderr);
+  const file = path.join(dir, `probe-pipe.mjs`);
+  fs.writeFileSync(file, `
+    import fs from "node:fs";
+    import { Worker } from "node:worker_threads";
+    const pipes = () => new Set(fs.readdirSync("/proc/self/fd").map((e) => { try { return fs.readlinkSync("/proc/self/fd/" + e); } catch { return ""; } }).filter((l) => l.startsWith("pipe:")));
+    const flag = new Int32Array(new SharedArrayBuffer(8));
+    const w = new Worker(\`
+      const { spawnSync } = require("node:child_process");
+      const { workerData: flag, parentPort } = require("node:worker_threads");
+      const seen = new Set();
+      let runs = 0;
+      Atomics.store(flag, 0, 1);
+      Atomics.notify(flag, 0);
+      while (Atomics.load(flag, 1) === 0) {
+        const r = spawnSync("/bin/sh", ["-c", "exec ls -l /proc/self/fd"], { encoding: "utf8" });
+        runs++;
+        for (const m of r.stdout.matchAll(/pipe:.[0-9]+./g)) seen.add(m[0]);
+      }
+      parentPort.postMessage({ seen: [...seen], runs });
+    \`, { eval: true, workerData: flag });
+    while (Atomics.load(flag, 0) === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+    const before = pipes();
+    await import(${JSON.stringify(index)});
+    Atomics.store(flag, 1, 1);
+    const { seen, runs } = await new Promise((resolve) => w.once("message", resolve));
+    const made = [...pipes()].filter((p) => !before.has(p));
+    console.log(JSON.stringify({ made: made.length > 0, spawned: runs > 0, inherited: seen.filter((p) => made.includes(p)) }));
+  `);
+  const r = runNode([file], { env: { ...process.env, LD_PRELOAD: shim } });
+  assert.equal(r.status, 0, r.stderr);
+  assert.deepEqual(JSON.parse(r.stdout), { made: true, spawned: true, inherited: [] });
+});
+
 for (const sig of ["SIGSEGV", "SIGBUS"]) {
   test(`a ${sig} that is not memmap's still ends the process`, { skip: WINDOWS && "POSIX signals (Windows: the vectored handler passes on what is not memmap's, see the WebAssembly test)" }, () => {
     const r = child(`new mm.MMap(-1, 4096); process.kill(process.pid, "${sig}"); setTimeout(() => console.log("survived"), 200);`);
