@@ -184,6 +184,16 @@ typedef struct waiter {
   _Atomic int asleep; /* 1 from just before each sleep (under registry_lock) to just after */
   int result;
   int settled; /* the promise is settled already (waitCancel) */
+  /* Set by the thread once the thread-safe function took w: the runtime then
+   * calls waiter_done with it once, also after the environment ended. */
+  int handed;
+  /* waiter_done came with no environment before the cleanup hook (Node's
+   * end of the function's queue): the hook frees w. */
+  int delivered;
+  /* The cleanup hook finished w and left it to waiter_done to free: the
+   * runtime called no waiter_done for it before the environment ended (Bun
+   * calls it afterwards, with an environment: nothing but w may be touched). */
+  int orphaned;
   napi_deferred deferred;
   hub *hub;
   struct waiter *prev, *next;    /* on the hub's pending list (JavaScript thread) */
@@ -380,8 +390,9 @@ static void waiter_main(void *data) {
   if (w->result == MM_WAIT_NOT_EQUAL) w->result = MM_WAIT_OK;
   /* Woken through its cancel word by a notify of this process (not close). */
   if (atomic_load((_Atomic uint32_t *)&w->cancel) == NOTIFIED && w->result != -EFAULT) w->result = MM_WAIT_OK;
-  /* napi_closing while the environment ends: its cleanup hook finishes w. */
-  napi_call_threadsafe_function(h->tsfn, w, napi_tsfn_blocking);
+  /* napi_closing while the environment ends: its cleanup hook finishes w.
+   * Read by the cleanup hook only once this thread departed. */
+  w->handed = napi_call_threadsafe_function(h->tsfn, w, napi_tsfn_blocking) == napi_ok;
   thread_departs(h);
 }
 
@@ -399,12 +410,22 @@ static void settle(napi_env env, waiter *w, int64_t result) {
 }
 
 /* On the JavaScript thread, once w's thread is done with it. env is NULL when
- * the environment ends with w still queued: the cleanup hook finished it. */
+ * the environment ends with w still queued (Node): the cleanup hook finishes
+ * it, or finished it already (orphaned). A runtime may also call this after
+ * the cleanup hook with an environment (Bun): then w alone is left, and its
+ * hub, region and promise are gone. */
 static void waiter_done(napi_env env, napi_value js_cb, void *context, void *data) {
   (void)js_cb;
   (void)context;
-  if (env == NULL) return;
   waiter *w = data;
+  if (w->orphaned) {
+    free(w);
+    return;
+  }
+  if (env == NULL) {
+    w->delivered = 1;
+    return;
+  }
   pending_unlink(w->hub, w);
   if (w->result == -EFAULT) mirror_faults(w->r);
   settle(env, w, w->result == MM_WAIT_STOPPED ? -EBADF : w->result);
@@ -438,7 +459,11 @@ static void hub_cleanup(void *arg) {
   for (waiter *w = h->pending, *next; w != NULL; w = next) {
     next = w->next;
     region_idle(h->env, w->r);
-    free(w);
+    /* Still to come to waiter_done: it frees w (Bun calls it after this
+     * hook, with an environment: before, w was freed here and its call
+     * read it, and the region and hub through it, and crashed). */
+    if (w->handed && !w->delivered) w->orphaned = 1;
+    else free(w);
   }
   free(h);
 }

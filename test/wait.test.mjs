@@ -17,6 +17,7 @@ import { Worker } from "node:worker_threads";
 import { MMap, ACCESS_COPY, ACCESS_READ } from "../dist/index.js";
 import { native } from "../dist/binding.js";
 import { rejectsCode, runNode, throwsCode, tmpfile, VIEWS, WINDOWS } from "./helpers.mjs";
+import { cacheDir } from "../scripts/test-runtimes-lib.mjs";
 
 const root = path.join(path.dirname(fileURLToPath(import.meta.url)), "..");
 const PEER = path.join(root, "test", "fixtures", "wait-peer.mjs");
@@ -549,6 +550,46 @@ test("a pending waitAsync keeps the process alive until it settles; none pending
   });
   assert.deepEqual([r.status, r.signal, r.stderr], [3, null, ""], "process.exit() with waits pending");
 });
+
+// Bun calls a thread-safe function's callback for what was queued after the environment's cleanup
+// hooks ran, with an environment: memmap's hook had freed the pending waits by then (and the hub
+// and regions they name), and the late callback read them: SIGSEGV in waiter_done (region_idle,
+// napi_unref_threadsafe_function) in 3 runs of 3 of this loop on Bun 1.4. Node calls it with no
+// environment then; Deno, not at all.
+const BUN = (() => {
+  if (WINDOWS || !fs.existsSync(cacheDir)) return null;
+  const prefix = `@oven+bun-${process.platform}-${process.arch}@`;
+  const dirs = fs.readdirSync(cacheDir).filter((d) => d.startsWith(prefix) && fs.existsSync(path.join(cacheDir, d, ".complete")));
+  const bins = dirs.map((d) => path.join(cacheDir, d, "bin", "bun")).filter((f) => fs.existsSync(f));
+  return bins.sort().at(-1) ?? null;
+})();
+for (const [name, bin] of [["this Node", process.execPath], ["Bun", BUN]]) {
+  test(`${name}: workers terminated while waitAsync calls are pending, their threads just woken or handing results back, never crash the process`, { skip: bin === null && "Bun is not in the runtimes cache (npm run test:runtimes -- --node= --bun puts it there)" }, () => {
+    const file = path.join(path.dirname(tmpfile()), `terminated-waits-${Math.random().toString(36).slice(2)}.mjs`);
+    fs.writeFileSync(file, `
+      import { Worker } from "node:worker_threads";
+      for (let i = 0; i < 16; i++) {
+        const w = new Worker(\`
+          const { parentPort } = require("node:worker_threads");
+          import(${JSON.stringify(DIST)}).then(async ({ MMap }) => {
+            parentPort.postMessage("up");
+            for (let k = 0; ; k++) {
+              const m = new MMap(-1, 4096);
+              m.waitAsync(0, 0, k % 2 ? 1 : Infinity).catch(() => {});
+              await new Promise((resolve) => setImmediate(resolve));
+              if (k % 3) m.close();
+            }
+          });\`, { eval: true });
+        await new Promise((resolve) => w.once("message", resolve));
+        await new Promise((resolve) => setTimeout(resolve, Math.random() * 30));
+        await w.terminate();
+      }
+      console.log("ended 16 workers");
+    `);
+    const run = bin === process.execPath ? runNode([file], { timeout: 60_000 }) : spawnSync(bin, [file], { encoding: "utf8", timeout: 60_000 });
+    assert.deepEqual({ signal: run.signal, status: run.status, stdout: run.stdout }, { signal: null, status: 0, stdout: "ended 16 workers\n" }, run.stderr);
+  });
+}
 
 test("MEMMAP_WAIT_SLICED=1 (how macOS and Windows wait): close settles at once, notify and timeouts work", () => {
   const r = runNode(
