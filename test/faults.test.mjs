@@ -100,6 +100,32 @@ test("a file truncated under a live map: methods throw ERR_MMAP_TRUNCATED naming
   });
 });
 
+test("a strided setSlice() over a range the map knows lost throws ERR_MMAP_TRUNCATED and writes nothing, in both memory modes (the copying mode wrote the bytes before the loss first)", { skip: WINDOWS && "Windows refuses to truncate a mapped file (test/windows.test.mjs)" }, () => {
+  const f = path.join(dir, "shrink-scatter.bin");
+  const body = `
+    fs.writeFileSync(${JSON.stringify(f)}, Buffer.alloc(4 * 4096, 7));
+    const m = mm.MMap.open(${JSON.stringify(f)});
+    fs.truncateSync(${JSON.stringify(f)}, 4096 + 100);
+    const err = (fn) => { try { fn(); return "no error"; } catch (e) { return [e.constructor.name, e.code, e.goneStart]; } };
+    const out = {};
+    out.learn = err(() => m.get(3 * 4096)); // the loss is known from here on
+    // [4000, 4300) by 2 and [4300, 4000) by -2: the first bytes written would lie before the loss
+    out.forward = err(() => m.setSlice(4000, 4300, Buffer.alloc(150, 1), 2));
+    out.backward = err(() => m.setSlice(4300, 4000, Buffer.alloc(150, 2), -2));
+    out.kept = m.slice(0, 4096 + 100).equals(Buffer.alloc(4096 + 100, 7));
+    m.close();
+    out.file = fs.readFileSync(${JSON.stringify(f)}).equals(Buffer.alloc(4096 + 100, 7));
+    console.log(JSON.stringify(out));
+  `;
+  const gone = ["Error", "ERR_MMAP_TRUNCATED", 4096 + 100];
+  for (const mode of ["1", ""]) {
+    const r = child(body, { MEMMAP_NO_EXTERNAL_BUFFERS: mode });
+    assert.equal(r.signal, null, r.stderr);
+    assert.equal(r.status, 0, r.stderr);
+    assert.deepEqual(JSON.parse(r.stdout), { learn: gone, forward: gone, backward: gone, kept: true, file: true }, `MEMMAP_NO_EXTERNAL_BUFFERS=${mode}`);
+  }
+});
+
 test("a file truncated by another process under a read-only map", { skip: WINDOWS && "Windows refuses to truncate a mapped file (test/windows.test.mjs)" }, () => {
   const f = path.join(dir, "shrink2.bin");
   const r = child(`

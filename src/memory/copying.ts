@@ -66,6 +66,12 @@ export class CopyMemory extends Memory {
 
   scatter(slice: Slice, src: Uint8Array): void {
     const { start, step, count } = slice;
+    if (count === 0) return;
+    // The whole span is checked before the first byte is written, as the views' scatter does: a
+    // range the map knows lost is refused with nothing written (byte by byte, the bytes before
+    // the loss were written first).
+    const [lo, hi] = spanOf(slice);
+    this.guard(lo, hi);
     for (let i = 0, p = start; i < count; i++, p += step) this.setByteAt(p, src[i] as number);
   }
 
