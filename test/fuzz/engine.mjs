@@ -345,7 +345,7 @@ export const OPS = {
   rfind: { w: 7, params: [P("bytes"), P("idx", true), P("idx", true)] },
   move: { w: 5, params: [P("idx"), P("idx"), P("idx")] },
   flush: { w: 4, params: [P("safe", true), P("safe", true)] },
-  madvise: { w: 3, params: [P("i32"), P("safe", true), P("safe", true, true)] },
+  madvise: { w: 3, params: [P("i32"), P("idx", true), P("idx", true, true)] },
   resize: { w: 5, params: [P("idx")] },
   size: { w: 2, params: [] },
   close: { w: 1, params: [] },
