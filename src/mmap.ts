@@ -127,6 +127,8 @@ export class MMap extends MMapExtensions implements Iterable<number> {
 
   /**
    * Opens the file at `path`, maps it, and keeps no descriptor open besides the map's own.
+   * `path` is what `node:fs` takes: a string, a `Buffer` or any `Uint8Array` (of any realm: one a
+   * worker received, one from `vm`), or a `file:` URL; it is read once, when the call is made.
    * The file is opened read-only for `ACCESS_READ` and `ACCESS_COPY` (and a `prot` without
    * `PROT_WRITE`), read-write otherwise, and without waiting: a FIFO is refused, not waited on.
    *
@@ -146,7 +148,7 @@ export class MMap extends MMapExtensions implements Iterable<number> {
    * m.find("needle");
    * ```
    */
-  static open(path: PathLike, options?: OpenOptions): MMap {
+  static open(path: PathLike | Uint8Array, options?: OpenOptions): MMap {
     return openMap(path, options, (fd, length, opts) => new MMap(fd, length, opts));
   }
 
@@ -161,7 +163,7 @@ export class MMap extends MMapExtensions implements Iterable<number> {
    * const m = await MMap.openAsync("data.bin", { access: ACCESS_READ });
    * ```
    */
-  static async openAsync(path: PathLike, options?: OpenOptions): Promise<MMap> {
+  static async openAsync(path: PathLike | Uint8Array, options?: OpenOptions): Promise<MMap> {
     return openMapAsync(path, options, (fd, length, opts) => new MMap(fd, length, opts));
   }
 

@@ -20,7 +20,7 @@ import { describe, inherits, invalidArgType, systemError } from "./errors.js";
 import { platform } from "./platform.js";
 import { MAP_KEYS, mapOptions, openedFrom, planMap, type MMapOptions } from "./plan.js";
 import { reclaimNeglected } from "./reclaim.js";
-import { byteLength, bytesAt, optionalBoolean, optionalInteger, toBytes, validateInteger } from "./validate.js";
+import { byteLength, bytesAt, isUint8Array, optionalBoolean, optionalInteger, toBytes, validateInteger } from "./validate.js";
 
 /**
  * Options of `MMap.open(path, options)`: the constructor's (`tagname` is taken as the
@@ -104,8 +104,10 @@ function isURL(value: URL): boolean {
 /** The path, read once (see {@link OpenPlan.path}). */
 function pathOf(path: unknown): string | Buffer {
   if (typeof path === "string") return path;
-  // inherits(), not instanceof (nor Buffer.isBuffer, which is one): a Proxy's trap never runs.
-  if (inherits(path, Buffer)) {
+  // Any Uint8Array, of this realm or another (a Buffer that crossed to a worker or through
+  // structuredClone arrives as a plain Uint8Array), as Node's fs takes one; told by the built-in
+  // tag getter, not instanceof (nor Buffer.isBuffer, which is one): a Proxy's trap never runs.
+  if (isUint8Array(path)) {
     // Refuses a detached buffer. A copy of its bytes, made without its own properties (Buffer.from
     // would call an own valueOf and believe an own length).
     const bytes = toBytes(path, "path");
@@ -361,7 +363,7 @@ async function undoAsync(fh: FileHandle, plan: OpenPlan, changes: Changes): Prom
 }
 
 /** `MMap.open`. */
-export function openMap<T>(path: PathLike, options: unknown, make: MakeMap<T>): T {
+export function openMap<T>(path: PathLike | Uint8Array, options: unknown, make: MakeMap<T>): T {
   const plan = openPlan(path, options);
   const changes: Changes = { created: null, grownFrom: -1 };
   const fd = openSyncForMap(plan, changes);
@@ -464,7 +466,7 @@ async function openForMapAsync(plan: OpenPlan, changes: Changes): Promise<FileHa
 }
 
 /** `MMap.openAsync`: the file is opened, sized and (on failure) put back off the event loop. */
-export async function openMapAsync<T>(path: PathLike, options: unknown, make: MakeMap<T>): Promise<T> {
+export async function openMapAsync<T>(path: PathLike | Uint8Array, options: unknown, make: MakeMap<T>): Promise<T> {
   const plan = openPlan(path, options);
   const changes: Changes = { created: null, grownFrom: -1 };
   const fh = await openForMapAsync(plan, changes);

@@ -23,7 +23,7 @@ import {
 import { inherits, invalidArgType, invalidArgValue, isProxy, rangeError, stateError } from "./errors.js";
 import { platform } from "./platform.js";
 import { tagOf } from "./tags.js";
-import { optionalBoolean, optionalInteger, validateInteger, validateOptions } from "./validate.js";
+import { isUint8Array, optionalBoolean, optionalInteger, validateInteger, validateOptions } from "./validate.js";
 
 /** Options of `new MMap(fd, length, options)`: the Unix signature of Python's `mmap`. */
 export interface MMapOptions {
@@ -125,7 +125,7 @@ function descriptorOf(fd: unknown): number {
     return validateInteger(n, "fd", 0, INT32_MAX);
   }
   // A path (or URL) is MMap.open's: the message says so.
-  const pathLike = typeof fd === "string" || inherits(fd, URL) || inherits(fd, Buffer);
+  const pathLike = typeof fd === "string" || inherits(fd, URL) || isUint8Array(fd);
   throw invalidArgType("fd", `of type number or an instance of FileHandle${pathLike ? " (MMap.open(path) maps a file by its path)" : ""}`, fd);
 }
 

@@ -158,6 +158,14 @@ function anyBytes(value: unknown, name: string): Uint8Array {
 }
 
 /**
+ * Whether `value` is a `Uint8Array` (a `Buffer` included) of any realm, told by the built-in tag
+ * getter as Node's `util.types.isUint8Array` tells it: no trap or getter of the value runs.
+ */
+export function isUint8Array(value: unknown): value is Uint8Array {
+  return taTag.call(value) === "Uint8Array";
+}
+
+/**
  * The length of a result of {@link toBytes}, through the built-in getter: never an own `length`
  * of the caller's `Buffer` (a getter would run user code mid-call, a value could lie).
  */

@@ -749,7 +749,7 @@ for (const [kind, async] of [
       (v) => open(v),
       (v) => {
         if (v === "1") return sys("ENOENT", "open"); // a relative path that does not exist
-        if (DETACHED.has(v) && Buffer.isBuffer(v)) return V; // a Buffer path whose memory is gone
+        if (DETACHED.has(v) && v instanceof Uint8Array) return V; // a Buffer or Uint8Array path whose memory is gone
         return T;
       },
       [],

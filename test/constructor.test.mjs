@@ -10,6 +10,7 @@ import dc from "node:diagnostics_channel";
 import { inspect } from "node:util";
 import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
+import { runInNewContext } from "node:vm";
 import * as memmap from "../dist/index.js";
 import {
   MMap,
@@ -1513,6 +1514,41 @@ for (const [name, open] of openers) {
       await using(m, () => assert.equal(m.slice().toString(), TEXT));
       await fails(new URL("http://example.com/x"), undefined, TypeError, "ERR_INVALID_URL_SCHEME");
       await fails(new URL(`file://${dir}/a%2Fb`), undefined, TypeError, "ERR_INVALID_FILE_URL_PATH");
+    });
+
+    test("a path given as any Uint8Array is taken, as fs takes it: this realm's, another realm's (vm), one from structuredClone or a worker, one at a byteOffset (found by a pass on realms: ERR_INVALID_ARG_TYPE before)", async () => {
+      const p = tmpfile(TEXT);
+      const bytes = Buffer.from(p);
+      const padded = new Uint8Array(bytes.length + 6);
+      padded.set(bytes, 3);
+      const paths = {
+        uint8array: new Uint8Array(bytes),
+        otherRealm: runInNewContext(`new Uint8Array([${[...bytes]}])`),
+        cloned: structuredClone(bytes), // what a worker receives for a Buffer: a plain Uint8Array
+        atOffset: padded.subarray(3, 3 + bytes.length),
+      };
+      for (const [label, u8] of Object.entries(paths)) {
+        fs.closeSync(fs.openSync(u8, "r")); // node:fs takes each of them
+        const m = await open(u8, { access: ACCESS_READ });
+        await using(m, () => assert.equal(m.slice().toString(), TEXT, label));
+      }
+      // Read once, as a Buffer is: the caller's array changed inside the call names no other file.
+      const dir = freshDir();
+      const u8 = new Uint8Array(Buffer.from(path.join(dir, "aaa.bin")));
+      const onMessage = () => u8.set(Buffer.from("bbb.bin"), u8.length - 7);
+      dc.subscribe("memmap:new", onMessage);
+      try {
+        const e = await fails(u8, { create: true }, RangeError, "ERR_INVALID_ARG_VALUE");
+        assert.match(e.message, /aaa\.bin/);
+      } finally {
+        dc.unsubscribe("memmap:new", onMessage);
+      }
+      assert.deepEqual(fs.readdirSync(dir), []);
+      // Other typed arrays are no path, for fs nor here.
+      for (const other of [new Uint16Array(4), new Uint8ClampedArray(bytes), new DataView(bytes.buffer)]) {
+        assert.throws(() => fs.openSync(other, "r"), { code: "ERR_INVALID_ARG_TYPE" });
+        await fails(other, undefined, TypeError, "ERR_INVALID_ARG_TYPE");
+      }
     });
 
     test("a read-only map asked for a size the file already has does not need to write it (found by an attack: EACCES)", { skip: WINDOWS && "POSIX permissions" }, () => {
