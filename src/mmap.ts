@@ -25,6 +25,7 @@ import {
   needleBytes,
   optionalInteger,
   ownCopy,
+  setMapBytes,
   toBytes,
   validateByte,
   validateIndex,
@@ -94,6 +95,14 @@ export class MMap extends MMapExtensions implements Iterable<number> {
   readonly #map: Mapping;
   readonly #access: Access;
   #pos = 0;
+
+  static {
+    // A map where bytes are taken (write, setSlice, find, rfind): a copy of its bytes, as CPython
+    // takes an mmap through the buffer protocol (`dst.write(src)`, `m[a:b] = other`). Told by the
+    // brand (no Proxy or object that inherits from a map is one); a closed map is ERR_MMAP_CLOSED,
+    // as CPython's "mmap closed or invalid", and lost bytes ERR_MMAP_TRUNCATED, by the copy.
+    setMapBytes((value) => (#mem in value ? value.#mem.copy(0, value.#len()) : undefined));
+  }
 
   /**
    * Maps `length` bytes of the file open as `fd` (a descriptor or a `FileHandle`),
@@ -354,7 +363,8 @@ export class MMap extends MMapExtensions implements Iterable<number> {
    * @throws {TypeError} `ERR_INVALID_ARG_TYPE` for a wrong type; `ERR_MMAP_READ_ONLY` on a read-only map.
    * @throws {RangeError} `ERR_INVALID_ARG_VALUE` when the sizes differ or step is 0;
    *   `ERR_OUT_OF_RANGE` for a non-integer.
-   * @throws {Error} `ERR_MMAP_CLOSED` when the map is closed.
+   * @throws {Error} `ERR_MMAP_CLOSED` when the map is closed, or `data` is a map that is;
+   *   `ERR_MMAP_TRUNCATED` when `data` is a map whose file lost the bytes.
    */
   setSlice(start: number | null | undefined, stop: number | null | undefined, data: BytesLike, step?: number | null): void {
     const bytes = toBytes(data, "data");
@@ -502,7 +512,8 @@ export class MMap extends MMapExtensions implements Iterable<number> {
    * Nothing is written unless all of it fits before the end.
    * @throws {TypeError} `ERR_INVALID_ARG_TYPE` for a wrong type; `ERR_MMAP_READ_ONLY` on a read-only map.
    * @throws {RangeError} `ERR_OUT_OF_RANGE` when the data does not fit before the end.
-   * @throws {Error} `ERR_MMAP_CLOSED` when the map is closed.
+   * @throws {Error} `ERR_MMAP_CLOSED` when the map is closed, or `data` is a map that is;
+   *   `ERR_MMAP_TRUNCATED` when `data` is a map whose file lost the bytes.
    */
   write(data: BytesLike): number {
     const bytes = toBytes(data, "data");
@@ -525,7 +536,8 @@ export class MMap extends MMapExtensions implements Iterable<number> {
    * the current position (as in Python), `end` to the length; both follow slice rules.
    * @throws {TypeError} `ERR_INVALID_ARG_TYPE` for a wrong type.
    * @throws {RangeError} `ERR_OUT_OF_RANGE` for a non-integer bound.
-   * @throws {Error} `ERR_MMAP_CLOSED` when the map is closed.
+   * @throws {Error} `ERR_MMAP_CLOSED` when the map is closed, or `sub` is a map that is;
+   *   `ERR_MMAP_TRUNCATED` when `sub` is a map whose file lost the bytes.
    */
   find(sub: BytesLike, start?: number, end?: number): number {
     return this.#find(sub, start, end, false);
@@ -535,7 +547,8 @@ export class MMap extends MMapExtensions implements Iterable<number> {
    * The highest index at which `sub` is found inside [start, end), or -1 (bounds as {@link MMap.find}).
    * @throws {TypeError} `ERR_INVALID_ARG_TYPE` for a wrong type.
    * @throws {RangeError} `ERR_OUT_OF_RANGE` for a non-integer bound.
-   * @throws {Error} `ERR_MMAP_CLOSED` when the map is closed.
+   * @throws {Error} `ERR_MMAP_CLOSED` when the map is closed, or `sub` is a map that is;
+   *   `ERR_MMAP_TRUNCATED` when `sub` is a map whose file lost the bytes.
    */
   rfind(sub: BytesLike, start?: number, end?: number): number {
     return this.#find(sub, start, end, true);

@@ -4,9 +4,26 @@
  * @module
  */
 import { invalidArgType, invalidArgValue, outOfRange } from "./errors.js";
+import type { MMap } from "./mmap.js";
 
-/** Anything memmap accepts where it needs bytes. */
-export type BytesLike = Uint8Array | ArrayBuffer | SharedArrayBuffer | ArrayBufferView | string;
+/**
+ * Anything memmap accepts where it needs bytes: a view, a buffer, a string (UTF-8), or a map,
+ * which is bytes-like as CPython's mmap is (its bytes, not its position).
+ */
+export type BytesLike = Uint8Array | ArrayBuffer | SharedArrayBuffer | ArrayBufferView | string | MMap;
+
+/** The bytes of a map given where bytes are taken, or undefined for anything else (set by mmap.ts). */
+let bytesOfMap: (value: object) => Uint8Array | undefined = () => undefined;
+
+/**
+ * Sets how a map given as bytes is read: `read(value)` returns a copy of the map's bytes (checked
+ * for loss, `ERR_MMAP_CLOSED` for a closed map) when `value` is a map, undefined otherwise,
+ * without running code of the value's (a private-field brand check: a Proxy or an object that
+ * merely inherits from a map is none).
+ */
+export function setMapBytes(read: (value: object) => Uint8Array | undefined): void {
+  bytesOfMap = read;
+}
 
 /**
  * A `Buffer` over an `ArrayBuffer`, never a `SharedArrayBuffer`: what memmap's methods return,
@@ -70,7 +87,7 @@ export function optionalBoolean(value: unknown, name: string, def: boolean): boo
   return value;
 }
 
-const BYTES = "of type string or an instance of Buffer, TypedArray, DataView or ArrayBuffer";
+const BYTES = "of type string or an instance of Buffer, TypedArray, DataView, ArrayBuffer or MMap";
 
 /** A getter of a built-in prototype, called on objects directly: user code cannot intercept it. */
 function intrinsic<T>(proto: object, key: PropertyKey): (this: unknown) => T {
@@ -151,7 +168,12 @@ function anyBytes(value: unknown, name: string): Uint8Array {
   // An ArrayBuffer or SharedArrayBuffer is told by its built-in byteLength getter, which throws for
   // anything else (a Proxy included) without running a trap, where instanceof would run one.
   const length = bufferLength(value);
-  if (length < 0) throw invalidArgType(name, BYTES, value);
+  if (length < 0) {
+    // A map, as CPython takes an mmap wherever it takes a buffer: a copy of its bytes.
+    const map = typeof value === "object" && value !== null ? bytesOfMap(value) : undefined;
+    if (map !== undefined) return map;
+    throw invalidArgType(name, BYTES, value);
+  }
   const buffer = value as ArrayBufferLike;
   if (length === 0) assertAttached(buffer, name, value);
   return new Uint8Array(buffer, 0, length);

@@ -271,10 +271,15 @@ function integer(v, { range = SSIZE, optional = false, nullable = false, late = 
   return valid(v);
 }
 
-/** A bytes-like argument: Uint8Array, ArrayBuffer, DataView or string; detached memory is a bad value. */
+/**
+ * A bytes-like argument: Uint8Array, ArrayBuffer, DataView, string or a map; detached memory is a
+ * bad value, and a closed map is ERR_MMAP_CLOSED while the argument is read (CPython: ValueError
+ * "mmap closed or invalid" from the buffer protocol).
+ */
 function bytesLike(v, valid) {
   if (typeof v === "string") return valid(Buffer.from(v, "utf8"));
   if (DETACHED.has(v)) return V;
+  if (v === closedMap) return { error: Error, code: "ERR_MMAP_CLOSED", stage: "arg" };
   return T; // no other bad value is bytes-like
 }
 

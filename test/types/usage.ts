@@ -67,6 +67,9 @@ void [options, n, b, view, all, found, p, access, size, rb, r, closed, constants
 
 const opened: Promise<MMap> = MMap.openAsync("hello.txt", { access: ACCESS_READ, create: false, size: 14 });
 void opened;
+// A map is bytes-like, as an mmap is in Python.
+const selfFound: number = anon.find(anon);
+void selfFound;
 // A path as node:fs takes it: any Uint8Array too (what a Buffer becomes in a worker).
 const byBytes: Promise<MMap> = MMap.openAsync(new TextEncoder().encode("hello.txt"), { access: ACCESS_READ });
 void byBytes;
