@@ -3,10 +3,11 @@
  * Int32 of a map until another thread or process notifies it (mm.h's
  * mm_wait/mm_wake do the sleeping, one file per OS).
  *
- * wait() sleeps on the calling thread. On a worker thread it sleeps in slices
- * of MM_WAIT_SLICE_MS and asks Node-API between them whether the worker is
- * being stopped (worker.terminate(), process.exit()): Node waits for a
- * stopping worker's thread, which a sleep without end would never give back.
+ * wait() sleeps on the calling thread, in slices of MM_WAIT_SLICE_MS, and
+ * between them calls into JavaScript (between_slices) to learn whether it
+ * must stop: a worker being stopped (worker.terminate(), process.exit()),
+ * whose thread Node waits for, or an isolate asked to terminate what runs
+ * (vm's timeout and breakOnSigint, the REPL's Ctrl+C), as Atomics.wait is.
  *
  * A word of a file (a file map, a memfd, a named object) can lose its page
  * while a thread sleeps on it: the file shrinks (another process, or another
@@ -101,31 +102,79 @@ static int force_slices = 0;
 
 void wait_force_slices(void) { force_slices = 1; }
 
-/* True once the environment that called is being stopped (worker.terminate(),
- * process.exit()): Node-API then refuses to run JavaScript in it. */
-static int env_stopping(napi_env env) {
+/* What a blocking wait() does between two slices of its sleep (see the top):
+ * it calls `check`, a JavaScript function of memmap's own that does nothing.
+ * The call fails once the environment is being stopped (worker.terminate(),
+ * process.exit(): Node-API refuses to run JavaScript in it), and when the
+ * isolate was asked to terminate what runs (vm's `timeout` and
+ * `breakOnSigint`, the REPL's Ctrl+C: a request V8 acts on only where
+ * JavaScript checks its stack, as a call does; Atomics.wait is woken by it):
+ * the wait then returns, and the termination goes on from there. Before, such
+ * a wait slept on, the process hung, and a Ctrl+C that vm's watchdog took
+ * never stopped it.
+ * The same check runs the isolate's other interrupts (an inspector's
+ * evaluation, as during Atomics.wait), which may close or resize the map: the
+ * word's range is held (region_hold) from the first check on, so that its
+ * addresses are never unmapped nor reused under the sleep (a closed map's
+ * read zeros), and the word is found again through the handle after each
+ * check. */
+typedef struct {
+  napi_env env;
+  napi_value handle;
+  double index;
+  napi_value check;
+  region *r;
+  int held;
+  region_holder hold;
+} between;
+
+/* 0 to sleep on; else the wait's result: MM_WAIT_STOPPED, MM_WAIT_OK (the
+ * word changed meanwhile), or -errno (-EBADF: the map was closed). */
+static int between_slices(between *b, mm_word *w, uint32_t expected) {
+  if (!b->held) {
+    region_hold(b->r, &b->hold, (const uint8_t *)w->addr, 4);
+    b->held = 1;
+  }
   /* In a scope of its own: a wait() asks every slice, for as long as it
-   * sleeps, and each object would otherwise live until the call returns. */
+   * sleeps, and each value would otherwise live until the call returns. */
   napi_handle_scope scope;
-  if (napi_open_handle_scope(env, &scope) != napi_ok) return 1;
-  napi_value obj, v;
-  napi_status s = napi_create_object(env, &obj);
-  if (s == napi_ok) s = napi_get_named_property(env, obj, "memmap", &v);
-  napi_close_handle_scope(env, scope);
-  return s != napi_ok;
+  if (napi_open_handle_scope(b->env, &scope) != napi_ok) return MM_WAIT_STOPPED;
+  napi_value recv, ignored;
+  napi_status s = napi_get_undefined(b->env, &recv);
+  if (s == napi_ok) s = napi_call_function(b->env, recv, b->check, 0, NULL, &ignored);
+  napi_close_handle_scope(b->env, scope);
+  if (s != napi_ok) return MM_WAIT_STOPPED;
+  mm_word now_word;
+  region *r;
+  int file; /* a blocking wait sleeps in slices whatever the word (wait_word) */
+  uint32_t now;
+  int rc = word_of(b->env, b->handle, b->index, &now_word, &r, &file, &now);
+  if (rc != 0) return rc;
+  if (now_word.addr != w->addr || r != b->r) {
+    /* Resized meanwhile: the word moved. The old range is let go (never
+     * frees b->r: its handle, an argument of this call, still counts), the
+     * new one held. */
+    region_unhold(b->env, &b->hold);
+    region_hold(r, &b->hold, (const uint8_t *)now_word.addr, 4);
+    b->r = r;
+  }
+  *w = now_word;
+  if (now != expected) return MM_WAIT_OK;
+  return 0;
 }
 
 static int going_to_sleep(uint32_t *cancel, _Atomic int *asleep);
 
 /* Sleeps on w while it holds `expected`, until woken, the deadline, *cancel
- * set (NULL: none), or, with stop_env, that environment stopping; `file`: the
+ * set (NULL: none), or, with `b` (a blocking wait()), what between_slices
+ * says; `asleep` (a waitAsync's): see "Notified before asleep"; `file`: the
  * word is a file's, whose page the file may lose meanwhile (see the top). A
  * wait cut into slices is one sleep to the caller: a word that changed
  * between two slices counts as a wake-up (its notify may have come between
  * them). */
-static int wait_word(const mm_word *w, uint32_t expected, int64_t deadline, uint32_t *cancel, _Atomic int *asleep,
-                     napi_env stop_env, int file) {
-  int sliced = stop_env != NULL || (cancel != NULL && (force_slices || !mm_wait_watches_cancel()));
+static int wait_word(mm_word *w, uint32_t expected, int64_t deadline, uint32_t *cancel, _Atomic int *asleep, between *b,
+                     int file) {
+  int sliced = b != NULL || (cancel != NULL && (force_slices || !mm_wait_watches_cancel()));
   int64_t slice_ns = (int64_t)(sliced ? MM_WAIT_SLICE_MS : MM_WAIT_LOSS_MS) * 1000000;
   sliced = sliced || file;
   int efaults = 3; /* a word the kernel cannot read, though the thread can: EFAULT after a few tries */
@@ -157,7 +206,7 @@ static int wait_word(const mm_word *w, uint32_t expected, int64_t deadline, uint
     if (rc != MM_WAIT_TIMED_OUT) return rc;
     if (deadline >= 0 && mm_now_ns() >= deadline) return MM_WAIT_TIMED_OUT;
     if (cancel != NULL && atomic_load((_Atomic uint32_t *)cancel) != 0) return MM_WAIT_STOPPED;
-    if (stop_env != NULL && env_stopping(stop_env)) return MM_WAIT_STOPPED;
+    if (b != NULL && (rc = between_slices(b, w, expected)) != 0) return rc;
   }
 }
 
@@ -478,24 +527,25 @@ static void hub_cleanup(void *arg) {
   hub *h = NULL;                                                                               \
   if (napi_get_cb_info(env, info, &argc, argv, NULL, (void **)&h) != napi_ok || h == NULL) return NULL
 
-/* wait(handle, index, value, timeoutMs, interruptible) -> 0 | 1 | 2 | -errno.
- * interruptible: this is a worker's thread (sliced, see the top). */
+/* wait(handle, index, value, timeoutMs, check) -> 0 | 1 | 2 | -errno.
+ * check: a JavaScript function that does nothing, called between the slices
+ * of the sleep (between_slices). */
 static napi_value js_wait(napi_env env, napi_callback_info info) {
   GET_ARGS(5);
-  region *r;
+  between b = {env, argv[0], num(env, argv[1]), argv[4], NULL, 0, {0}};
   mm_word w;
   int file = 0;
   uint32_t now; /* the futex compares again, in the same step as the sleep */
-  int rc = word_of(env, argv[0], num(env, argv[1]), &w, &r, &file, &now);
+  int rc = word_of(env, argv[0], b.index, &w, &b.r, &file, &now);
   if (rc != 0) return ret_int(env, rc);
-  bool interruptible = false;
-  napi_get_value_bool(env, argv[4], &interruptible);
-  /* Sound: the word is inside the live mapping (word_of), and this thread is
-   * the only one that can close or resize it: not while it sleeps here. */
-  rc = wait_word(&w, (uint32_t)i32(env, argv[2]), deadline_of(num(env, argv[3])), NULL, NULL,
-                 interruptible ? env : NULL, file);
-  if (rc == -EFAULT) mirror_faults(r);
-  /* Stopped: the worker is ending, and nobody reads the result. */
+  /* Sound: the word is inside the live mapping (word_of), and only this
+   * thread can close or resize it: between slices, where the word is held
+   * and found again. */
+  rc = wait_word(&w, (uint32_t)i32(env, argv[2]), deadline_of(num(env, argv[3])), NULL, NULL, &b, file);
+  if (rc == -EFAULT) mirror_faults(b.r);
+  if (b.held) region_unhold(env, &b.hold); /* never frees b.r: the handle still counts */
+  /* Stopped: the worker is ending, or the isolate terminating what runs:
+   * nobody reads the result. */
   return ret_int(env, rc == MM_WAIT_STOPPED ? MM_WAIT_TIMED_OUT : rc);
 }
 

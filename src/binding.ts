@@ -191,10 +191,11 @@ export interface Binding {
   /**
    * Sleeps while the Int32 at byte `index` (inside the map, a multiple of 4) holds `value`, until
    * notified or `timeoutMs` pass (Infinity: never): 0 "ok", 1 "not-equal", 2 "timed-out", or
-   * -errno. `interruptible`: the caller is a worker's thread, which may be stopped meanwhile (the
-   * sleep is cut into slices to notice it).
+   * -errno. The sleep is cut into slices, between which `check` (a function that does nothing) is
+   * called: the call fails when the thread must stop (a worker being stopped, an isolate asked to
+   * terminate what runs: vm's `timeout`, `breakOnSigint`), and the wait returns.
    */
-  wait(handle: Handle, index: number, value: number, timeoutMs: number, interruptible: boolean): number;
+  wait(handle: Handle, index: number, value: number, timeoutMs: number, check: () => void): number;
   /** `wait` on a thread of memmap's own; -EBADF when `waitCancel` (close) ends it. */
   waitAsync(handle: Handle, index: number, value: number, timeoutMs: number): Promise<number>;
   /** Wakes up to `count` (Infinity: all) waiters on the Int32 at `index`, in any process; how many, or -errno. */

@@ -121,11 +121,6 @@ export interface Platform {
    */
   readonly runtimeOwnsFds: boolean;
   /**
-   * This is the process's main thread, not a worker's: a blocking `wait()` here needs no eye on
-   * `worker.terminate()` (a worker's does, between slices of its sleep).
-   */
-  readonly mainThread: boolean;
-  /**
    * Marks an ArrayBuffer untransferable, as Node marks its own Buffer pool (`markAsUntransferable`
    * of node:worker_threads; a no-op where the runtime lacks it). What honours the mark depends on
    * the runtime (measured, docs/safety.md "Copies"): `postMessage` and `structuredClone` everywhere
@@ -158,6 +153,5 @@ export const platform: Platform = Object.freeze({
   growSharedAnonymous: caps.remapSizesFile,
   fdLimit: native.fdLimit,
   runtimeOwnsFds: typeof (globalThis as { Deno?: unknown }).Deno !== "undefined" || !workerThreads.isMainThread,
-  mainThread: workerThreads.isMainThread,
   untransferable: typeof markAsUntransferable === "function" ? (buffer: ArrayBuffer) => markAsUntransferable(buffer) : () => {},
 });

@@ -18,7 +18,6 @@
 import { native, type Handle } from "./binding.js";
 import { closedError, invalidArgType, invalidArgValue, outOfRange, rangeError, systemError } from "./errors.js";
 import type { Memory } from "./memory/index.js";
-import { platform } from "./platform.js";
 import { validateInteger } from "./validate.js";
 
 /** What `wait` and `waitAsync` return, as `Atomics.wait` does. */
@@ -89,11 +88,19 @@ export function waitOn(mem: Memory, index: unknown, value: unknown, timeout: unk
   const h = wordOf(mem, i);
   const left = timeLeft(t);
   for (let attempt = 1; ; attempt++) {
-    const rc = native.wait(h, i, v, left(), !platform.mainThread);
+    const rc = native.wait(h, i, v, left(), interruptCheck);
     if (rc !== -EFAULT) return resultOf(rc, mem, i, "wait");
     lostWord(mem, i, attempt, "wait");
   }
 }
+
+/**
+ * What a blocking wait calls between the slices of its sleep (native/wait.c, between_slices):
+ * nothing, but a call into JavaScript, where the engine acts on a request to terminate what runs
+ * (vm's `timeout` and `breakOnSigint`, the REPL's Ctrl+C) and Node refuses to run code in a worker
+ * being stopped: the wait then returns, as `Atomics.wait` does.
+ */
+function interruptCheck(): void {}
 
 /** How many times a call runs again after faults that were not its word's (see lostWord). */
 const FAULT_RETRIES = 16;

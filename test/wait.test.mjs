@@ -619,6 +619,99 @@ test("MEMMAP_WAIT_SLICED=1 (how macOS and Windows wait): close settles at once, 
   assert.deepEqual(JSON.parse(r.stdout), ["ok", "timed-out", "ok", "ERR_MMAP_CLOSED", true]);
 });
 
+test("a blocking wait() is stopped as Atomics.wait is by vm's timeout and breakOnSigint (the REPL's Ctrl+C), on the main thread and in a worker (found by a pass on realms: it slept on, the process hung and Ctrl+C could not stop it)", { skip: WINDOWS && "signals" }, () => {
+  // Each run in a child: before the fix it never returned (the child is killed after 60 s).
+  // \`timeouts(MMap, vm)\`: the same on the main thread and in a worker.
+  const timeouts = `(MMap, vm) => {
+    const m = new MMap(-1, 64);
+    const out = [];
+    const ctx = vm.createContext({ m, ia: new Int32Array(new SharedArrayBuffer(4)) });
+    for (const code of ["Atomics.wait(ia, 0, 0)", "m.wait(0, 0)", "m.wait(0, 0, 1e9)"]) {
+      try {
+        vm.runInContext(code, ctx, { timeout: 200 });
+        out.push("returned");
+      } catch (e) {
+        out.push(e.code);
+      }
+    }
+    // The map is as it was, and the next wait works.
+    out.push(m.wait(0, 0, 10), m.closed);
+    return out;
+  }`;
+  const main = `
+    import vm from "node:vm";
+    import { Worker } from "node:worker_threads";
+    import { MMap } from ${JSON.stringify(DIST)};
+    const out = (${timeouts})(MMap, vm);
+    // SIGINT once the script runs (vm's watchdog is installed by then), sent from a worker.
+    const m = new MMap(-1, 64);
+    const flag = new Int32Array(new SharedArrayBuffer(4));
+    new Worker("const { workerData: f } = require('node:worker_threads'); Atomics.wait(f, 0, 0); process.kill(process.pid, 'SIGINT');", { eval: true, execArgv: [], workerData: flag }).unref();
+    try {
+      vm.runInContext("Atomics.store(flag, 0, 1); Atomics.notify(flag, 0); m.wait(0, 0)", vm.createContext({ m, flag }), { breakOnSigint: true });
+      out.push("returned");
+    } catch (e) {
+      out.push(e.code);
+    }
+    console.log(JSON.stringify(out));
+    const w = new Worker(
+      "const { workerData: d, parentPort } = require('node:worker_threads');" +
+        "import(d.dist).then(({ MMap }) => parentPort.postMessage((0, eval)(d.timeouts)(MMap, require('node:vm'))));",
+      { eval: true, execArgv: [], workerData: { dist: ${JSON.stringify(DIST)}, timeouts: ${JSON.stringify(timeouts)} } },
+    );
+    w.on("message", (o) => console.log(JSON.stringify(o)));
+  `;
+  const r = runNode(["--input-type=module", "-e", main], { timeout: 60_000 });
+  assert.equal(r.signal, null, "the child ended by itself (no hang)");
+  assert.equal(r.status, 0, r.stderr);
+  const stopped = ["ERR_SCRIPT_EXECUTION_TIMEOUT", "ERR_SCRIPT_EXECUTION_TIMEOUT", "ERR_SCRIPT_EXECUTION_TIMEOUT", "timed-out", false];
+  assert.deepEqual(r.stdout.trim().split("\n").map((l) => JSON.parse(l)), [[...stopped, "ERR_SCRIPT_EXECUTION_INTERRUPTED"], stopped]);
+});
+
+test("a map closed or resized by code that runs during a blocking wait() (an inspector's evaluation, as during Atomics.wait): ERR_MMAP_CLOSED, or the word found again where it moved; no crash", { skip: WINDOWS && "resize of a shareable map (Linux)" }, () => {
+  const script = `
+    import { Worker } from "node:worker_threads";
+    import { MMap } from ${JSON.stringify(DIST)};
+    const out = [];
+    for (const expression of [
+      // (No map made here: one made before the wait's native call could take over the closed map's
+      // handle, which the wait read before it; during the sleep the word's hold prevents that.)
+      "__m.close()",
+      "__m.resize(1 << 20); __m.setSlice(0, 4, Buffer.from([5, 0, 0, 0]))",
+    ]) {
+      globalThis.__m = new MMap(-1, 4096, { shareable: true });
+      const flag = new Int32Array(new SharedArrayBuffer(4));
+      const w = new Worker(\`
+        const { Session } = require("node:inspector");
+        const { workerData } = require("node:worker_threads");
+        const s = new Session();
+        s.connectToMainThread();
+        Atomics.wait(workerData.flag, 0, 0);
+        s.post("Runtime.evaluate", { expression: workerData.expression });
+      \`, { eval: true, execArgv: [], workerData: { flag, expression } });
+      await new Promise((r) => w.once("online", r));
+      Atomics.store(flag, 0, 1);
+      Atomics.notify(flag, 0);
+      try {
+        out.push(__m.wait(0, 0, 20_000));
+      } catch (e) {
+        out.push(e.code);
+      }
+      out.push(__m.closed ? "closed" : __m.get(0));
+      await w.terminate();
+    }
+    console.log(JSON.stringify(out));
+  `;
+  const r = runNode(["--input-type=module", "-e", script], { timeout: 60_000 });
+  assert.equal(r.signal, null, r.stderr);
+  assert.equal(r.status, 0, r.stderr);
+  const out = JSON.parse(r.stdout);
+  assert.deepEqual(out.slice(0, 2), ["ERR_MMAP_CLOSED", "closed"]);
+  // The evaluation ran during the wait ("ok": the word changed), or just before it ("not-equal").
+  assert.ok(["ok", "not-equal"].includes(out[2]), String(out[2]));
+  assert.equal(out[3], 5);
+});
+
 test("a word of a file that shrank: wait, waitAsync and notify throw ERR_MMAP_TRUNCATED, before or during the sleep (no hang, no EFAULT)", { skip: WINDOWS && "POSIX truncation of a mapped file" }, () => {
   // Before: wait(i, 0) slept forever on the zeros put in the lost word's place (and waitAsync's
   // promise never settled); a sliced wait (a worker, MEMMAP_WAIT_SLICED) whose file shrank
