@@ -122,7 +122,10 @@ export abstract class MMapExtensions {
    * value `v`, pass `v | 0`); `timeout` is a number >= 0, fractions allowed, `Infinity` (the
    * default) for none. The comparison and the sleep are one step: a notify that follows a store
    * of a new value is never lost. As with a futex, check the condition again after `"ok"`.
-   * Which processes a notify reaches, per kind of map: docs/python.md.
+   * Like `Atomics.wait`, it is stopped by `vm`'s `timeout` and `breakOnSigint` (the REPL's
+   * Ctrl+C) and by `worker.terminate()`: the sleep is cut into slices of 100 ms, between which the
+   * engine may run its interrupts (an inspector's evaluation; closing the map then ends the wait
+   * with `ERR_MMAP_CLOSED`). Which processes a notify reaches, per kind of map: docs/python.md.
    * @throws {TypeError} `ERR_INVALID_ARG_TYPE` for a non-number.
    * @throws {RangeError} `ERR_OUT_OF_RANGE` for a non-integer `index` or `value`, an `index` outside
    *   the map, a `value` outside the int32 range, a negative or NaN `timeout`; `ERR_INVALID_ARG_VALUE`
