@@ -79,10 +79,6 @@ function wrongSize(given: number, count: number): MMapError {
 let isMap: (o: object) => boolean;
 
 export class MMap extends MMapExtensions implements Iterable<number> {
-  static {
-    isMap = (o) => #mem in o;
-  }
-
   /**
    * `m[i]` reads the byte at `i` and `m[i] = v` writes it, as Python's `m[i]`: the same as
    * {@link MMap.get | get(i)} and {@link MMap.set | set(i, v)}, with their rules and errors (a
@@ -102,6 +98,8 @@ export class MMap extends MMapExtensions implements Iterable<number> {
     // brand (no Proxy or object that inherits from a map is one); a closed map is ERR_MMAP_CLOSED,
     // as CPython's "mmap closed or invalid", and lost bytes ERR_MMAP_TRUNCATED, by the copy.
     setMapBytes((value) => (#mem in value ? value.#mem.copy(0, value.#len()) : undefined));
+    // m[i] and m[i] = v reach get/set only for maps (see the Proxy at the end of this file).
+    isMap = (o) => #mem in o;
   }
 
   /**
