@@ -440,8 +440,12 @@ static void waiter_main(void *data) {
   /* Woken through its cancel word by a notify of this process (not close). */
   if (atomic_load((_Atomic uint32_t *)&w->cancel) == NOTIFIED && w->result != -EFAULT) w->result = MM_WAIT_OK;
   /* napi_closing while the environment ends: its cleanup hook finishes w.
-   * Read by the cleanup hook only once this thread departed. */
-  w->handed = napi_call_threadsafe_function(h->tsfn, w, napi_tsfn_blocking) == napi_ok;
+   * `handed` is read by the cleanup hook only once this thread departed, and
+   * written before the call: once the function took w, waiter_done may free
+   * it at any moment (a write after the call wrote to freed memory: ASan,
+   * wait.test.mjs in the copying mode). Not taken: w is still this thread's. */
+  w->handed = 1;
+  if (napi_call_threadsafe_function(h->tsfn, w, napi_tsfn_blocking) != napi_ok) w->handed = 0;
   thread_departs(h);
 }
 
