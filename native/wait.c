@@ -102,6 +102,160 @@ static int force_slices = 0;
 
 void wait_force_slices(void) { force_slices = 1; }
 
+/* ------------------------------------------------------------------------ */
+/* Notified before asleep                                                   */
+
+/*
+ * A futex keeps no record of a wake-up that found nobody asleep. A waitAsync's
+ * thread goes to sleep some time after the call returned (it has to start
+ * first), and a blocking wait() sleeps in slices with a call into JavaScript
+ * between them: a notify in such a gap, with no store (the word still holds
+ * the value, so the futex's own comparison cannot tell), woke nobody, and the
+ * waiter slept out its timeout, or forever. Atomics.waitAsync makes its caller
+ * a waiter when the call returns, and Atomics.wait sleeps in one piece; so
+ * does memmap for a notify of this process (any thread, any environment, any
+ * map of the same memory): every wait is on a process-wide registry from its
+ * call until its sleep ends, keyed by its word, and a notify takes the
+ * registry's waiters of its word first, oldest first, up to its count: it sets
+ * their cancel word to NOTIFIED and wakes that (mm_wait watches it, or the
+ * sliced wait looks at it before each sleep and between slices); the waiter
+ * returns "ok". Then it asks the system to wake the rest of its count (waits
+ * of other processes). A notify from another process reaches a wait only
+ * while it is asleep: store, then notify (the comparison then sees it).
+ *
+ * Counting: a registered waiter marked asleep may be queued on the word in
+ * the kernel. Where mm_wait watches the cancel word (futex_waitv), the notify
+ * wakes its cancel word and waits until its sleep has returned, which takes it
+ * off the word's queue too, before it asks the system for the rest: otherwise
+ * the system's count could wake it a second time (counted twice, and another
+ * waiter of a smaller count not woken). Where mm_wait sleeps in slices without
+ * watching the cancel word (macOS, Windows, Linux before 5.16), a waiter
+ * asleep is left to the system's wake-up (counted there), and its flag makes
+ * it end at its slice's end if it was not in the queue yet (so with a count
+ * smaller than the waiters, one more than the count may wake, never one fewer).
+ *
+ * Invariants: an entry is on the registry from its wait's start until the
+ * wait (a waitAsync's thread, or the failed start; wait() itself) takes it
+ * off, under registry_lock, before anyone may free it; a notifier touches
+ * entries only under the lock; `asleep` goes to 1 only under the lock, when
+ * the cancel word is 0. `registered` is the registry's length, read without
+ * the lock by notify.
+ */
+typedef struct reg_entry reg_entry;
+struct reg_entry {
+  uint64_t key[3];    /* which word (word_key) */
+  uint32_t *cancel;   /* 0, or CANCELLED or NOTIFIED, set once (mm_wait_cancel) */
+  _Atomic int asleep; /* 1 from just before each sleep to just after (going_to_sleep) */
+  reg_entry *prev, *next;
+};
+
+enum { CANCELLED = 1, NOTIFIED = 2 };
+
+static atomic_int registry_lock = 0;
+static reg_entry *registry_head = NULL, *registry_tail = NULL;
+static _Atomic uint32_t registered = 0;
+
+static void registry_enter(void) {
+  int expected = 0;
+  while (!atomic_compare_exchange_weak(&registry_lock, &expected, 1)) {
+    expected = 0;
+    mm_yield();
+  }
+}
+
+static void registry_leave(void) { atomic_store(&registry_lock, 0); }
+
+static void registry_add(reg_entry *e) {
+  registry_enter();
+  e->prev = registry_tail;
+  e->next = NULL;
+  if (registry_tail) registry_tail->next = e; else registry_head = e;
+  registry_tail = e;
+  atomic_fetch_add(&registered, 1);
+  registry_leave();
+}
+
+static void registry_remove(reg_entry *e) {
+  registry_enter();
+  if (e->prev) e->prev->next = e->next; else registry_head = e->next;
+  if (e->next) e->next->prev = e->prev; else registry_tail = e->prev;
+  atomic_fetch_sub(&registered, 1);
+  registry_leave();
+}
+
+static int same_key(const uint64_t a[3], const uint64_t b[3]) { return a[0] == b[0] && a[1] == b[1] && a[2] == b[2]; }
+
+/* Which word: a shared word by its file's identity and its offset in the file
+ * (another map of the same file in this process has another address; mm.h's
+ * key where the system fills one), a private word (or one whose file has no
+ * identity) by its address. */
+static void word_key(const region *r, const mm_word *w, int64_t file_offset, uint64_t key[3]) {
+  if (w->shared && (w->key[0] != 0 || w->key[1] != 0)) {
+    /* The system's own key (Windows: the section's or file's identity, named sections included). */
+    key[0] = w->key[0];
+    key[1] = w->key[1];
+    key[2] = w->key[2];
+  } else if (w->shared && r->dev != MM_NO_ID && r->ino != MM_NO_ID) {
+    key[0] = r->dev;
+    key[1] = r->ino;
+    key[2] = (uint64_t)file_offset;
+  } else {
+    key[0] = key[1] = MM_NO_ID;
+    key[2] = (uint64_t)(uintptr_t)w->addr;
+  }
+}
+
+/* Before each sleep of a registered wait: 0 if a notify or close came (its
+ * cancel word is set), else marks it asleep, under the registry's lock, so
+ * that a notify sees either the mark or a wait that will see its flag. */
+static int going_to_sleep(reg_entry *e) {
+  registry_enter();
+  int go = atomic_load((_Atomic uint32_t *)e->cancel) == 0;
+  if (go) atomic_store(&e->asleep, 1);
+  registry_leave();
+  return go;
+}
+
+/* notify(count) in this process: up to `count` of the word's registered
+ * waiters, oldest first, then the system for the rest (see above); how many
+ * it woke, or -errno from the system when it woke nobody. */
+static int64_t notify_word(const mm_word *word, const uint64_t key[3], int64_t count) {
+  if (count <= 0) return 0;
+  if (atomic_load(&registered) == 0) return mm_wake(word, count);
+  const int watched = mm_wait_watches_cancel();
+  int64_t n = 0, taken = 0; /* n: counted here; taken: n and those left to the system */
+  registry_enter();
+  for (reg_entry *e = registry_head; e != NULL && taken < count; e = e->next) {
+    if (!same_key(e->key, key)) continue;
+    if (atomic_load(&e->asleep) && !watched) {
+      /* Counted by the system's wake-up below if it is in the queue. */
+      uint32_t zero = 0;
+      if (atomic_compare_exchange_strong((_Atomic uint32_t *)e->cancel, &zero, NOTIFIED)) taken++;
+      continue;
+    }
+    if (mm_wait_cancel(e->cancel, NOTIFIED)) n++, taken++;
+  }
+  if (watched) {
+    /* Until every waiter notified here has left its sleep (it clears asleep
+     * after its futex returns; it then waits for this lock to leave the
+     * registry). */
+    for (;;) {
+      int sleeping = 0;
+      for (reg_entry *e = registry_head; e != NULL && !sleeping; e = e->next)
+        sleeping = atomic_load(&e->asleep) && atomic_load((_Atomic uint32_t *)e->cancel) == NOTIFIED && same_key(e->key, key);
+      if (!sleeping) break;
+      mm_yield();
+    }
+  }
+  int64_t k = count - n > 0 ? mm_wake(word, count - n) : 0;
+  registry_leave();
+  if (k < 0) return n > 0 ? n : k;
+  return n + k;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Sleeping: the slices of a blocking wait, and every wait's sleep          */
+
 /* What a blocking wait() does between two slices of its sleep (see the top):
  * it calls `check`, a JavaScript function of memmap's own that does nothing.
  * The call fails once the environment is being stopped (worker.terminate(),
@@ -126,6 +280,7 @@ typedef struct {
   region *r;
   int held;
   region_holder hold;
+  reg_entry *reg; /* the wait's entry on the registry, keyed by the word */
 } between;
 
 /* 0 to sleep on; else the wait's result: MM_WAIT_STOPPED, MM_WAIT_OK (the
@@ -157,22 +312,23 @@ static int between_slices(between *b, mm_word *w, uint32_t expected) {
     region_unhold(b->env, &b->hold);
     region_hold(r, &b->hold, (const uint8_t *)now_word.addr, 4);
     b->r = r;
+    registry_enter();
+    word_key(r, &now_word, r->offset + (int64_t)b->index, b->reg->key);
+    registry_leave();
   }
   *w = now_word;
   if (now != expected) return MM_WAIT_OK;
   return 0;
 }
 
-static int going_to_sleep(uint32_t *cancel, _Atomic int *asleep);
-
 /* Sleeps on w while it holds `expected`, until woken, the deadline, *cancel
  * set (NULL: none), or, with `b` (a blocking wait()), what between_slices
- * says; `asleep` (a waitAsync's): see "Notified before asleep"; `file`: the
+ * says; `reg`: its entry on the registry (see "Notified before asleep"); `file`: the
  * word is a file's, whose page the file may lose meanwhile (see the top). A
  * wait cut into slices is one sleep to the caller: a word that changed
  * between two slices counts as a wake-up (its notify may have come between
  * them). */
-static int wait_word(mm_word *w, uint32_t expected, int64_t deadline, uint32_t *cancel, _Atomic int *asleep, between *b,
+static int wait_word(mm_word *w, uint32_t expected, int64_t deadline, uint32_t *cancel, reg_entry *reg, between *b,
                      int file) {
   int sliced = b != NULL || (cancel != NULL && (force_slices || !mm_wait_watches_cancel()));
   int64_t slice_ns = (int64_t)(sliced ? MM_WAIT_SLICE_MS : MM_WAIT_LOSS_MS) * 1000000;
@@ -185,13 +341,12 @@ static int wait_word(mm_word *w, uint32_t expected, int64_t deadline, uint32_t *
       if (until < 0 || slice < until) until = slice;
     }
     /* Set before the sleep (a notify of this process, close): a sleep that
-     * does not watch it would not see it until its slice ended. A waitAsync
-     * says it is going to sleep under the registry's lock (see "Notified
-     * before asleep"). */
-    if (asleep != NULL && !going_to_sleep(cancel, asleep)) return MM_WAIT_STOPPED;
-    if (asleep == NULL && cancel != NULL && atomic_load((_Atomic uint32_t *)cancel) != 0) return MM_WAIT_STOPPED;
+     * does not watch it would not see it until its slice ended. A registered
+     * wait says it is going to sleep under the registry's lock. */
+    if (reg != NULL && !going_to_sleep(reg)) return MM_WAIT_STOPPED;
+    if (reg == NULL && cancel != NULL && atomic_load((_Atomic uint32_t *)cancel) != 0) return MM_WAIT_STOPPED;
     int rc = mm_wait(w, expected, until, cancel);
-    if (asleep != NULL) atomic_store(asleep, 0);
+    if (reg != NULL) atomic_store(&reg->asleep, 0);
     if (rc == -EFAULT && efaults-- > 0) {
       /* The kernel could not read the word: its page is past the end of a
        * file that shrank since the wait began. Touched here, the fault is
@@ -229,8 +384,7 @@ typedef struct waiter {
    * waitCancel or the cleanup hook, or to NOTIFIED by a notify of this process
    * (see "Notified before asleep"). */
   uint32_t cancel;
-  uint64_t key[3]; /* which word, for a notify of this process (word_key) */
-  _Atomic int asleep; /* 1 from just before each sleep (under registry_lock) to just after */
+  reg_entry reg; /* on the registry while its thread may still sleep */
   int result;
   int settled; /* the promise is settled already (waitCancel) */
   /* Set by the thread once the thread-safe function took w: the runtime then
@@ -245,11 +399,8 @@ typedef struct waiter {
   int orphaned;
   napi_deferred deferred;
   hub *hub;
-  struct waiter *prev, *next;    /* on the hub's pending list (JavaScript thread) */
-  struct waiter *rprev, *rnext;  /* on the registry while its thread may still sleep */
+  struct waiter *prev, *next; /* on the hub's pending list (JavaScript thread) */
 } waiter;
-
-enum { CANCELLED = 1, NOTIFIED = 2 };
 
 /* Per environment: the functions' data, freed by its cleanup hook. */
 struct hub {
@@ -283,158 +434,11 @@ static void await_threads(hub *h) {
   }
 }
 
-/* ------------------------------------------------------------------------ */
-/* Notified before asleep                                                   */
-
-/*
- * A waitAsync's thread sleeps some time after the call returned (it has to
- * start first), and a futex keeps no record of a wake-up that found nobody
- * asleep: a notify right after the call, with no store (the word still holds
- * the value, so the futex's own comparison cannot tell), woke nobody, and the
- * promise slept out its timeout, or forever. Atomics.waitAsync makes its
- * waiter a waiter when the call returns, and so does memmap now for a notify
- * in this process (any thread, any environment, any map of the same memory):
- * every pending waitAsync is on a process-wide registry from its call until
- * its thread's sleep ends, keyed by its word; a notify takes the registry's
- * waiters of its word first, oldest first, up to its count, sets their
- * cancel word to NOTIFIED and wakes that (mm_wait watches it, or the sliced
- * wait looks at it between slices and before each sleep), and asks the
- * system to wake the rest of its count (waits of other processes, wait()s).
- * The waiter settles "ok". A notify from another process still reaches only
- * a thread that is asleep: store, then notify (the comparison then sees it).
- *
- * The count a notify returns counts a registered waiter once, but one that
- * was already asleep may also be woken by the system's part of the count:
- * with a count smaller than the waiters, the system may then wake one fewer
- * of the others (the result stays "up to count").
- *
- * Invariants: a waiter is on the registry from js_wait_async until its thread
- * (or the failed start) takes it off, under registry_lock, before anyone may
- * free it; a notifier touches registered waiters only under the lock.
- * `registered` is the registry's length, read without the lock by notify.
- */
-static atomic_int registry_lock = 0;
-static waiter *registry_head = NULL, *registry_tail = NULL;
-static _Atomic uint32_t registered = 0;
-
-static void registry_enter(void) {
-  int expected = 0;
-  while (!atomic_compare_exchange_weak(&registry_lock, &expected, 1)) {
-    expected = 0;
-    mm_yield();
-  }
-}
-
-static void registry_leave(void) { atomic_store(&registry_lock, 0); }
-
-static void registry_add(waiter *w) {
-  registry_enter();
-  w->rprev = registry_tail;
-  w->rnext = NULL;
-  if (registry_tail) registry_tail->rnext = w; else registry_head = w;
-  registry_tail = w;
-  atomic_fetch_add(&registered, 1);
-  registry_leave();
-}
-
-static void registry_remove(waiter *w) {
-  registry_enter();
-  if (w->rprev) w->rprev->rnext = w->rnext; else registry_head = w->rnext;
-  if (w->rnext) w->rnext->rprev = w->rprev; else registry_tail = w->rprev;
-  atomic_fetch_sub(&registered, 1);
-  registry_leave();
-}
-
-/* Which word: a shared word by its file's identity and its offset in the file
- * (another map of the same file in this process has another address; mm.h's
- * key where the system fills one), a private word (or one whose file has no
- * identity) by its address. */
-static void word_key(const region *r, const mm_word *w, int64_t file_offset, uint64_t key[3]) {
-  if (w->shared && (w->key[0] != 0 || w->key[1] != 0)) {
-    /* The system's own key (Windows: the section's or file's identity, named sections included). */
-    key[0] = w->key[0];
-    key[1] = w->key[1];
-    key[2] = w->key[2];
-  } else if (w->shared && r->dev != MM_NO_ID && r->ino != MM_NO_ID) {
-    key[0] = r->dev;
-    key[1] = r->ino;
-    key[2] = (uint64_t)file_offset;
-  } else {
-    key[0] = key[1] = MM_NO_ID;
-    key[2] = (uint64_t)(uintptr_t)w->addr;
-  }
-}
-
-/* A waitAsync's thread, before each sleep: 0 if a notify or close came
- * (its cancel word is set), else marks it asleep, under the registry's lock,
- * so that a notify sees either the mark or a thread that will see its flag. */
-static int going_to_sleep(uint32_t *cancel, _Atomic int *asleep) {
-  registry_enter();
-  int go = atomic_load((_Atomic uint32_t *)cancel) == 0;
-  if (go) atomic_store(asleep, 1);
-  registry_leave();
-  return go;
-}
-
-/* notify(count) in this process: up to `count` of the word's registered
- * waiters, oldest first, then the system for the rest; how many it woke, or
- * -errno from the system when it woke nobody.
- *
- * A registered waiter gets NOTIFIED. One not marked asleep will see it
- * before it sleeps. One marked asleep may be queued on the word in the
- * kernel: where mm_wait watches the cancel word (futex_waitv), its cancel
- * word is woken, and the notify waits until its sleep has returned, which
- * takes it off the word's queue too, before it asks the system to wake the
- * rest: otherwise the system's count could wake it a second time (counted
- * twice, and another waiter of a smaller count not woken). Where mm_wait
- * sleeps in slices without watching the cancel word, a waiter asleep is left
- * to the system's wake-up (counted there), and its flag makes it end at its
- * slice's end if it was not in the queue yet (so with a count smaller than
- * the waiters, one more than the count may wake there, never one fewer). */
-static int64_t notify_word(const mm_word *word, const uint64_t key[3], int64_t count) {
-  if (count <= 0) return 0;
-  if (atomic_load(&registered) == 0) return mm_wake(word, count);
-  const int watched = mm_wait_watches_cancel();
-  int64_t n = 0, taken = 0; /* n: counted here; taken: n and those left to the system */
-  registry_enter();
-  for (waiter *w = registry_head; w != NULL && taken < count; w = w->rnext) {
-    if (w->key[0] != key[0] || w->key[1] != key[1] || w->key[2] != key[2]) continue;
-    if (atomic_load(&w->asleep) && !watched) {
-      /* Counted by the system's wake-up below if it is in the queue. */
-      uint32_t zero = 0;
-      if (atomic_compare_exchange_strong((_Atomic uint32_t *)&w->cancel, &zero, NOTIFIED)) taken++;
-      continue;
-    }
-    if (mm_wait_cancel(&w->cancel, NOTIFIED)) n++, taken++;
-  }
-  if (watched) {
-    /* Until every waiter notified here has left its sleep (it clears asleep
-     * after its futex returns; it then waits for this lock to leave the
-     * registry). */
-    for (;;) {
-      int sleeping = 0;
-      for (waiter *w = registry_head; w != NULL; w = w->rnext) {
-        if (atomic_load(&w->asleep) && atomic_load((_Atomic uint32_t *)&w->cancel) == NOTIFIED &&
-            w->key[0] == key[0] && w->key[1] == key[1] && w->key[2] == key[2]) {
-          sleeping = 1;
-          break;
-        }
-      }
-      if (!sleeping) break;
-      mm_yield();
-    }
-  }
-  int64_t k = count - n > 0 ? mm_wake(word, count - n) : 0;
-  registry_leave();
-  if (k < 0) return n > 0 ? n : k;
-  return n + k;
-}
-
 static void waiter_main(void *data) {
   waiter *w = data;
   hub *h = w->hub;
-  w->result = wait_word(&w->word, w->expected, w->deadline, &w->cancel, &w->asleep, NULL, w->file);
-  registry_remove(w); /* no notifier touches w after this */
+  w->result = wait_word(&w->word, w->expected, w->deadline, &w->cancel, &w->reg, NULL, w->file);
+  registry_remove(&w->reg); /* no notifier touches w after this */
   /* The word held the value when the call was made (js_wait_async): it changed since. */
   if (w->result == MM_WAIT_NOT_EQUAL) w->result = MM_WAIT_OK;
   /* Woken through its cancel word by a notify of this process (not close). */
@@ -536,7 +540,9 @@ static void hub_cleanup(void *arg) {
  * of the sleep (between_slices). */
 static napi_value js_wait(napi_env env, napi_callback_info info) {
   GET_ARGS(5);
-  between b = {env, argv[0], num(env, argv[1]), argv[4], NULL, 0, {0}};
+  uint32_t cancel = 0; /* NOTIFIED by a notify of this process (see "Notified before asleep") */
+  reg_entry reg = {.cancel = &cancel};
+  between b = {env, argv[0], num(env, argv[1]), argv[4], NULL, 0, {0}, &reg};
   mm_word w;
   int file = 0;
   uint32_t now; /* the futex compares again, in the same step as the sleep */
@@ -545,7 +551,11 @@ static napi_value js_wait(napi_env env, napi_callback_info info) {
   /* Sound: the word is inside the live mapping (word_of), and only this
    * thread can close or resize it: between slices, where the word is held
    * and found again. */
-  rc = wait_word(&w, (uint32_t)i32(env, argv[2]), deadline_of(num(env, argv[3])), NULL, NULL, &b, file);
+  word_key(b.r, &w, b.r->offset + (int64_t)b.index, reg.key);
+  registry_add(&reg);
+  rc = wait_word(&w, (uint32_t)i32(env, argv[2]), deadline_of(num(env, argv[3])), &cancel, &reg, &b, file);
+  registry_remove(&reg);
+  if (rc == MM_WAIT_STOPPED && atomic_load((_Atomic uint32_t *)&cancel) == NOTIFIED) rc = MM_WAIT_OK;
   if (rc == -EFAULT) mirror_faults(b.r);
   if (b.held) region_unhold(env, &b.hold); /* never frees b.r: the handle still counts */
   /* Stopped: the worker is ending, or the isolate terminating what runs:
@@ -587,16 +597,17 @@ static napi_value js_wait_async(napi_env env, napi_callback_info info) {
                 .deferred = deferred,
                 .hub = h,
                 .next = h->pending};
-  word_key(r, &word, file_offset, w->key);
+  word_key(r, &word, file_offset, w->reg.key);
+  w->reg.cancel = &w->cancel;
   region_busy(r);
   if (h->pending) h->pending->prev = w;
   h->pending = w;
   if (h->count++ == 0) napi_ref_threadsafe_function(env, h->tsfn);
   atomic_fetch_add(&h->running, 1);
-  registry_add(w); /* a notify from now on reaches it (see "Notified before asleep") */
+  registry_add(&w->reg); /* a notify from now on reaches it (see "Notified before asleep") */
   rc = mm_thread_start(waiter_main, w);
   if (rc != 0) {
-    registry_remove(w);
+    registry_remove(&w->reg);
     atomic_fetch_sub(&h->running, 1);
     pending_unlink(h, w);
     settle(env, w, rc);

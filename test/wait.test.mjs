@@ -718,6 +718,47 @@ test("a map closed or resized by code that runs during a blocking wait() (an ins
   assert.equal(out[3], 5);
 });
 
+test("a notify of this process between two slices of a blocking wait(), with no store, wakes it (it was lost: the wait slept out its timeout)", () => {
+  // A blocking wait sleeps in slices and runs JavaScript between them (vm's timeout, an
+  // inspector's evaluation); a notify then, from an interrupt of this thread or from another
+  // thread, found nobody asleep in the futex. Here an inspector's evaluation notifies from the
+  // gap itself: it runs only there.
+  const script = `
+    import { Worker } from "node:worker_threads";
+    import { MMap } from ${JSON.stringify(DIST)};
+    const out = [];
+    for (let i = 0; i < 3; i++) {
+      globalThis.__m = new MMap(-1, 4096);
+      const flag = new Int32Array(new SharedArrayBuffer(4));
+      const w = new Worker(\`
+        const { Session } = require("node:inspector");
+        const { workerData } = require("node:worker_threads");
+        const s = new Session();
+        s.connectToMainThread();
+        Atomics.wait(workerData.flag, 0, 0);
+        Atomics.wait(workerData.flag, 0, 1, 250); // the main thread is asleep in wait() by then
+        s.post("Runtime.evaluate", { expression: "globalThis.__n = __m.notify(0)" });
+      \`, { eval: true, execArgv: [], workerData: { flag } });
+      await new Promise((r) => w.once("online", r));
+      Atomics.store(flag, 0, 1);
+      Atomics.notify(flag, 0);
+      const started = performance.now();
+      const result = __m.wait(0, 0, 4000);
+      out.push([globalThis.__n, result, performance.now() - started < 3000]);
+      await w.terminate();
+      __m.close();
+    }
+    console.log(JSON.stringify(out));
+  `;
+  const r = runNode(["--input-type=module", "-e", script], { timeout: 60_000 });
+  assert.equal(r.status, 0, r.stderr);
+  assert.deepEqual(JSON.parse(r.stdout), [
+    [1, "ok", true],
+    [1, "ok", true],
+    [1, "ok", true],
+  ]);
+});
+
 test("a word of a file that shrank: wait, waitAsync and notify throw ERR_MMAP_TRUNCATED, before or during the sleep (no hang, no EFAULT)", { skip: WINDOWS && "POSIX truncation of a mapped file" }, () => {
   // Before: wait(i, 0) slept forever on the zeros put in the lost word's place (and waitAsync's
   // promise never settled); a sliced wait (a worker, MEMMAP_WAIT_SLICED) whose file shrank
