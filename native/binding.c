@@ -108,8 +108,10 @@ static char *tag_of(napi_env env, napi_value v, int *failed) {
 /* map(fd, length, prot, flags, offset, ownedFd, tagname?, stat?, reuse?) ->
  * handle | -errno. On success the region owns ownedFd (closed with the
  * mapping); on failure the caller still owns it. `stat`: the Float64Array(4)
- * (or its buffer) fstat() just filled for ownedFd, whose identity the region
- * then takes instead of asking the system again (one fstat fewer per map). `reuse`: a
+ * (or its buffer) fstat() just filled for fd's file (ownedFd, or fd itself
+ * when the region owns none: trackfd false), whose identity the region
+ * then takes instead of asking the system again (one fstat fewer per map;
+ * without an owned descriptor, the identity only keys waits: wait.c). `reuse`: a
  * closed map's handle that no code will use again, which the new map may
  * take over (region_adopt): the result is then `reuse` itself. */
 static napi_value js_map(napi_env env, napi_callback_info info) {
@@ -125,7 +127,7 @@ static napi_value js_map(napi_env env, napi_callback_info info) {
                  .dev = MM_NO_ID,
                  .ino = MM_NO_ID};
   size_t len = 0;
-  double *stat = argc > 7 && want.fd >= 0 ? float64s_of(env, argv[7], 4, &len) : NULL;
+  double *stat = argc > 7 && fd >= 0 ? float64s_of(env, argv[7], 4, &len) : NULL;
   if (stat != NULL) {
     uint64_t id[2];
     memcpy(id, &stat[2], sizeof id);

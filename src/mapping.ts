@@ -315,7 +315,9 @@ export class Mapping {
       length = resolveLength(plan, statted);
       beforeMap();
       owned = ownedDescriptor(plan, length);
-      identified = statted && owned === plan.fd;
+      // trackfd: false owns no descriptor, but its map still has the file's identity: the key by
+      // which a notify of this process finds the waits on its words through every map of the file.
+      identified = statted && (owned === plan.fd || owned === -1);
     }
     const anonymous = plan.fd === -1 && owned === -1;
     // A descriptor's memory (a tag's object, a memfd) is mapped as a file: never MAP_ANONYMOUS.

@@ -335,6 +335,31 @@ test("a notify right after waitAsync, with no store, wakes it and counts it once
   }
 });
 
+test("a notify right after waitAsync reaches it through another map of the file when either map has trackfd: false (its map had no file identity, so the notify looked for another word: 0 woken and \"timed-out\")", async () => {
+  const { path: p, map: tracked } = fileMap();
+  const fd = fs.openSync(p, "r+");
+  const untracked = new MMap(fd, LENGTH, { trackfd: false });
+  // shareable memory handed over as a descriptor, mapped again without tracking it
+  const shared = WINDOWS ? null : new MMap(-1, LENGTH, { shareable: true });
+  const sharedUntracked = shared === null ? null : new MMap(shared.fd, LENGTH, { trackfd: false });
+  try {
+    const pairs = [[untracked, tracked], [tracked, untracked]];
+    if (shared !== null) pairs.push([shared, sharedUntracked], [sharedUntracked, shared]);
+    for (const [waiter, notifier] of pairs) {
+      for (let i = 0; i < 5; i++) {
+        const q = waiter.waitAsync(8, 0, 10_000);
+        assert.deepEqual([notifier.notify(8), await q], [1, "ok"]);
+      }
+    }
+  } finally {
+    untracked.close();
+    tracked.close();
+    fs.closeSync(fd);
+    sharedUntracked?.close();
+    shared?.close();
+  }
+});
+
 test("two maps of one file in one thread: a notify through one wakes a wait through the other", async () => {
   const { path: p, map: a } = fileMap();
   const b = MMap.open(p);
