@@ -548,12 +548,18 @@ static napi_value js_wait(napi_env env, napi_callback_info info) {
   uint32_t now; /* the futex compares again, in the same step as the sleep */
   int rc = word_of(env, argv[0], b.index, &w, &b.r, &file, &now);
   if (rc != 0) return ret_int(env, rc);
+  /* Compared before it is a waiter, as Atomics.wait does: a word that differs
+   * is "not-equal" and never on the registry. Before, it was registered
+   * first, and a notify of this process in the moment before the futex's own
+   * comparison counted it as woken and made it "ok". */
+  const uint32_t expected = (uint32_t)i32(env, argv[2]);
+  if (now != expected) return ret_int(env, MM_WAIT_NOT_EQUAL);
   /* Sound: the word is inside the live mapping (word_of), and only this
    * thread can close or resize it: between slices, where the word is held
    * and found again. */
   word_key(b.r, &w, b.r->offset + (int64_t)b.index, reg.key);
   registry_add(&reg);
-  rc = wait_word(&w, (uint32_t)i32(env, argv[2]), deadline_of(num(env, argv[3])), &cancel, &reg, &b, file);
+  rc = wait_word(&w, expected, deadline_of(num(env, argv[3])), &cancel, &reg, &b, file);
   registry_remove(&reg);
   if (rc == MM_WAIT_STOPPED && atomic_load((_Atomic uint32_t *)&cancel) == NOTIFIED) rc = MM_WAIT_OK;
   if (rc == -EFAULT) mirror_faults(b.r);

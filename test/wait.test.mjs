@@ -784,6 +784,45 @@ test("a notify of this process between two slices of a blocking wait(), with no 
   ]);
 });
 
+/**
+ * A worker calls m.wait(0, value, timeout) over and over for `ms` while this thread calls
+ * m.notify(0) over and over: { woken: the sum of notify's counts, results: the worker's results }.
+ */
+async function notifyRace(value, timeout, ms = 800) {
+  const m = sharedAnon();
+  const ctl = new Int32Array(new SharedArrayBuffer(8));
+  const w = new Worker(
+    `const { workerData: { handle, ctl }, parentPort } = require("node:worker_threads");
+     import(${JSON.stringify(DIST)}).then(({ MMap }) => {
+       const m = typeof handle === "string" ? new MMap(-1, ${LENGTH}, { tagname: handle }) : new MMap(handle, ${LENGTH});
+       const results = {};
+       Atomics.store(ctl, 0, 1);
+       const end = Date.now() + ${ms};
+       while (Date.now() < end) {
+         for (let i = 0; i < 200; i++) { const r = m.wait(0, ${value}, ${timeout}); results[r] = (results[r] ?? 0) + 1; }
+       }
+       m.close();
+       Atomics.store(ctl, 1, 1);
+       parentPort.postMessage(results);
+     });`,
+    { eval: true, workerData: { handle: m.spec.tagname ?? m.fd, ctl } },
+  );
+  const message = once(w, "message");
+  while (Atomics.load(ctl, 0) === 0) await sleep(5);
+  let woken = 0;
+  while (Atomics.load(ctl, 1) === 0) woken += m.map.notify(0);
+  const [results] = await message;
+  await once(w, "exit");
+  m.map.close();
+  return { woken, results };
+}
+
+test("a blocking wait() on a word that does not hold the value is \"not-equal\", whatever notify of this process comes meanwhile (it was registered before its comparison: a notify counted it as woken and it said \"ok\")", async () => {
+  const { woken, results } = await notifyRace(5, 1000);
+  assert.equal(woken, 0, "nobody ever slept");
+  assert.deepEqual(Object.keys(results), ["not-equal"]);
+});
+
 test("a word of a file that shrank: wait, waitAsync and notify throw ERR_MMAP_TRUNCATED, before or during the sleep (no hang, no EFAULT)", { skip: WINDOWS && "POSIX truncation of a mapped file" }, () => {
   // Before: wait(i, 0) slept forever on the zeros put in the lost word's place (and waitAsync's
   // promise never settled); a sliced wait (a worker, MEMMAP_WAIT_SLICED) whose file shrank
