@@ -561,7 +561,11 @@ static napi_value js_wait(napi_env env, napi_callback_info info) {
   registry_add(&reg);
   rc = wait_word(&w, expected, deadline_of(num(env, argv[3])), &cancel, &reg, &b, file);
   registry_remove(&reg);
-  if (rc == MM_WAIT_STOPPED && atomic_load((_Atomic uint32_t *)&cancel) == NOTIFIED) rc = MM_WAIT_OK;
+  /* Flagged by a notify of this process before it left the registry: that
+   * notify counted it, so it was woken ("ok"), also when the flag came after
+   * its last sleep had ended (it said "timed-out" while the notify counted it,
+   * and a waiter of a smaller count may have been left asleep for it). */
+  if (rc >= 0 && rc != MM_WAIT_OK && atomic_load((_Atomic uint32_t *)&cancel) == NOTIFIED) rc = MM_WAIT_OK;
   if (rc == -EFAULT) mirror_faults(b.r);
   if (b.held) region_unhold(env, &b.hold); /* never frees b.r: the handle still counts */
   /* Stopped: the worker is ending, or the isolate terminating what runs:

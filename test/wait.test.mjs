@@ -823,6 +823,20 @@ test("a blocking wait() on a word that does not hold the value is \"not-equal\",
   assert.deepEqual(Object.keys(results), ["not-equal"]);
 });
 
+test("notify's count is the number of blocking wait()s it woke: a wait that a notify of this process counted says \"ok\", not \"timed-out\" (it was counted after its sleep had ended, and reported its timeout)", async () => {
+  // The gap (between the end of a wait's last sleep and its leaving the registry) is narrow: a
+  // few such notifies a second, so this races for 2 s.
+  const { woken, results } = await notifyRace(0, 0, 2000);
+  assert.ok(results["timed-out"] > 0, "the worker timed out too");
+  // Where the sleep cannot watch the cancel word (Windows, macOS), a waiter flagged while asleep
+  // is left to the system's count, and may wake as well (native/wait.c, "Notified before asleep":
+  // one more than the count, never one fewer): there the waits that said "ok" are at least those
+  // counted.
+  if (process.platform === "linux") assert.equal(results.ok ?? 0, woken, JSON.stringify({ woken, results }));
+  else assert.ok((results.ok ?? 0) >= woken, JSON.stringify({ woken, results }));
+  assert.deepEqual(Object.keys(results).filter((k) => k !== "ok" && k !== "timed-out"), []);
+});
+
 test("a word of a file that shrank: wait, waitAsync and notify throw ERR_MMAP_TRUNCATED, before or during the sleep (no hang, no EFAULT)", { skip: WINDOWS && "POSIX truncation of a mapped file" }, () => {
   // Before: wait(i, 0) slept forever on the zeros put in the lost word's place (and waitAsync's
   // promise never settled); a sliced wait (a worker, MEMMAP_WAIT_SLICED) whose file shrank
