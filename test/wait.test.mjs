@@ -808,11 +808,12 @@ async function notifyRace(value, timeout, ms = 800) {
     { eval: true, workerData: { handle: m.spec.tagname ?? m.fd, ctl } },
   );
   const message = once(w, "message");
+  const exit = once(w, "exit"); // listened to now: the worker may be gone before the message is read
   while (Atomics.load(ctl, 0) === 0) await sleep(5);
   let woken = 0;
   while (Atomics.load(ctl, 1) === 0) woken += m.map.notify(0);
   const [results] = await message;
-  await once(w, "exit");
+  await exit;
   m.map.close();
   return { woken, results };
 }
