@@ -132,7 +132,8 @@ void wait_force_slices(void) { force_slices = 1; }
  * watching the cancel word (macOS, Windows, Linux before 5.16), a waiter
  * asleep is left to the system's wake-up (counted there), and its flag makes
  * it end at its slice's end if it was not in the queue yet (so with a count
- * smaller than the waiters, one more than the count may wake, never one fewer).
+ * smaller than the waiters, one more than the count may wake, never one fewer);
+ * the count returned is then at least the waiters flagged, at most `count`.
  *
  * Invariants: an entry is on the registry from its wait's start until the
  * wait (a waitAsync's thread, or the failed start; wait() itself) takes it
@@ -249,8 +250,12 @@ static int64_t notify_word(const mm_word *word, const uint64_t key[3], int64_t c
   }
   int64_t k = count - n > 0 ? mm_wake(word, count - n) : 0;
   registry_leave();
-  if (k < 0) return n > 0 ? n : k;
-  return n + k;
+  if (k < 0) return taken > 0 ? taken : k;
+  /* Every waiter flagged here wakes ("ok"), by the system or at its slice's
+   * end: at least `taken` woke, though the system may have found one left to
+   * it not queued yet (it then counted 0 for it: Windows under load). */
+  int64_t woke = n + k > taken ? n + k : taken;
+  return woke < count ? woke : count;
 }
 
 /* ------------------------------------------------------------------------ */
