@@ -76,7 +76,7 @@ function wrongSize(given: number, count: number): MMapError {
  * ```
  */
 /** Whether `o` is a map (made by MMap's constructor, a subclass's included); set in MMap's static block. */
-let isMap: (o: object) => boolean;
+let isMap: (o: unknown) => boolean;
 
 export class MMap extends MMapExtensions implements Iterable<number> {
   /**
@@ -99,7 +99,7 @@ export class MMap extends MMapExtensions implements Iterable<number> {
     // as CPython's "mmap closed or invalid", and lost bytes ERR_MMAP_TRUNCATED, by the copy.
     setMapBytes((value) => (#mem in value ? value.#mem.copy(0, value.#len()) : undefined));
     // m[i] and m[i] = v reach get/set only for maps (see the Proxy at the end of this file).
-    isMap = (o) => #mem in o;
+    isMap = (o) => typeof o === "object" && o !== null && #mem in o;
   }
 
   /**

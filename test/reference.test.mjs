@@ -944,6 +944,7 @@ test("ref §6 the syntax m[i] and m[i] = v is get(i) and set(i, v): CPython's it
     assert.equal(m[-1], m.get(-1));
     // Objects that are no map keep ordinary properties (nothing throws, nothing is written).
     assert.equal(MMap.prototype[0], undefined);
+    assert.equal(Reflect.get(m, "0", 5), undefined, "a primitive receiver is no map");
     const derived = Object.create(m);
     derived[0] = 5;
     assert.equal(derived[0], 5);
