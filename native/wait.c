@@ -186,11 +186,11 @@ static void registry_remove(reg_entry *e) {
 
 static int same_key(const uint64_t a[3], const uint64_t b[3]) { return a[0] == b[0] && a[1] == b[1] && a[2] == b[2]; }
 
-/* Which word: a shared word by its file's identity and its offset in the file
- * (another map of the same file in this process has another address; mm.h's
- * key where the system fills one), a private word (or one whose file has no
- * identity) by its address. */
-static void word_key(const region *r, const mm_word *w, int64_t file_offset, uint64_t key[3]) {
+/* Which word (the Int32 at byte `index` of r's map): a shared word by its
+ * file's identity and its offset in the file (another map of the same file in
+ * this process has another address; mm.h's key where the system fills one), a
+ * private word (or one whose file has no identity) by its address. */
+static void word_key(const region *r, const mm_word *w, double index, uint64_t key[3]) {
   if (w->shared && (w->key[0] != 0 || w->key[1] != 0)) {
     /* The system's own key (Windows: the section's or file's identity, named sections included). */
     key[0] = w->key[0];
@@ -199,7 +199,7 @@ static void word_key(const region *r, const mm_word *w, int64_t file_offset, uin
   } else if (w->shared && r->dev != MM_NO_ID && r->ino != MM_NO_ID) {
     key[0] = r->dev;
     key[1] = r->ino;
-    key[2] = (uint64_t)file_offset;
+    key[2] = (uint64_t)(r->offset + (int64_t)index); /* the word's offset in the file */
   } else {
     key[0] = key[1] = MM_NO_ID;
     key[2] = (uint64_t)(uintptr_t)w->addr;
@@ -318,7 +318,7 @@ static int between_slices(between *b, mm_word *w, uint32_t expected) {
     region_hold(r, &b->hold, (const uint8_t *)now_word.addr, 4);
     b->r = r;
     registry_enter();
-    word_key(r, &now_word, r->offset + (int64_t)b->index, b->reg->key);
+    word_key(r, &now_word, b->index, b->reg->key);
     registry_leave();
   }
   *w = now_word;
@@ -562,7 +562,7 @@ static napi_value js_wait(napi_env env, napi_callback_info info) {
   /* Sound: the word is inside the live mapping (word_of), and only this
    * thread can close or resize it: between slices, where the word is held
    * and found again. */
-  word_key(b.r, &w, b.r->offset + (int64_t)b.index, reg.key);
+  word_key(b.r, &w, b.index, reg.key);
   registry_add(&reg);
   rc = wait_word(&w, expected, deadline_of(num(env, argv[3])), &cancel, &reg, &b, file);
   registry_remove(&reg);
@@ -603,7 +603,6 @@ static napi_value js_wait_async(napi_env env, napi_callback_info info) {
     napi_resolve_deferred(env, deferred, ret_int(env, rc));
     return promise;
   }
-  const int64_t file_offset = r->offset + (int64_t)num(env, argv[1]);
   *w = (waiter){.r = r,
                 .word = word,
                 .expected = expected,
@@ -612,7 +611,7 @@ static napi_value js_wait_async(napi_env env, napi_callback_info info) {
                 .deferred = deferred,
                 .hub = h,
                 .next = h->pending};
-  word_key(r, &word, file_offset, w->reg.key);
+  word_key(r, &word, num(env, argv[1]), w->reg.key);
   w->reg.cancel = &w->cancel;
   region_busy(r);
   if (h->pending) h->pending->prev = w;
@@ -644,7 +643,7 @@ static napi_value js_notify(napi_env env, napi_callback_info info) {
   double count = num(env, argv[2]);
   int64_t want = count >= (double)INT64_MAX ? INT64_MAX : (int64_t)count;
   uint64_t key[3];
-  word_key(r, &w, r->offset + (int64_t)num(env, argv[1]), key);
+  word_key(r, &w, num(env, argv[1]), key);
   return ret_int(env, notify_word(&w, key, want));
 }
 
