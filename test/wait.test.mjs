@@ -222,7 +222,10 @@ test("notify wakes as many as it says, and says how many (private anonymous memo
     assert.ok(two <= 2, `notify(16, 2) woke ${two}`);
     let total = two;
     while (total < 3) total += await notifyUntil(m, 16, 1);
-    assert.equal(total, 3, "each waiter woken once, and counted once");
+    // Windows: a waiter flagged as it goes to sleep counts as woken though the system may also
+    // wake another for the same count (native/wait.c, "Notified before asleep": one more may wake).
+    if (WINDOWS) assert.ok(total >= 3 && total <= 4, `counted ${total}`);
+    else assert.equal(total, 3, "each waiter woken once, and counted once");
     assert.deepEqual(await Promise.all(all), ["ok", "ok", "ok"]);
     assert.equal(m.notify(16), 0);
     assert.equal(await notifyUntil(m, 20), 1, "another word is another queue");
